@@ -1,0 +1,143 @@
+# SPDX-License-Identifier: Apache-2.0
+# lade: one plain Makefile. `make demo` and `make test` are the two commands a newcomer needs.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+B       := build
+PKGS    := libarchive libcurl jansson libpcre2-8 openssl
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -D_GNU_SOURCE -MMD -MP -Wall -Wextra -Wshadow -Wstrict-prototypes \
+           -Wmissing-prototypes -Wvla -Wwrite-strings -Wformat=2 -Wimplicit-fallthrough \
+           -Wno-format-nonliteral -fno-common -I.
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(CI),true)
+CFLAGS  += -Werror
+endif
+ifdef SANITIZE
+CFLAGS  += -fsanitize=$(SANITIZE) -fno-sanitize-recover=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+ALL_CFLAGS = $(CFLAGS) $(PKG_CFLAGS)
+
+# Debian packages: libraries to build, tools the tests run against (DESIGN.md "Real parts").
+DEB_BUILD := gcc make pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev libjansson-dev \
+             libpcre2-dev libcmocka-dev
+DEB_TEST  := skopeo umoci oci-image-tool podman runc busybox-static docker-registry \
+             apache2-utils uidmap iptables ca-certificates
+DEB_CHECK := dpkg-query -W -f='$${Status}\n' $(1) 2>/dev/null | grep -c 'ok installed'
+
+COMMON_SRC  := $(wildcard builder/common/*.c)
+PARSER_SRC  := $(wildcard parser/*.c)
+LAYERS_SRC  := $(wildcard layers/*.c layers/*/*.c)
+BUILDER_SRC := $(filter-out builder/cmd/main.c,$(wildcard builder/*.c builder/sandbox/*.c builder/cmd/*.c))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+LIBCOMMON  := $(B)/libcommon.a
+LIBPARSER  := $(B)/libparser.a
+LIBLAYERS  := $(B)/liblayers.a
+LIBBUILDER := $(B)/libbuilder.a
+LADE       := $(B)/lade
+
+.PHONY: all deps deps-build demo test check unit integration conformance asan fuzz format \
+        format-check hdr-check install clean
+all: $(LADE)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIBCOMMON): $(call obj,$(COMMON_SRC))
+$(LIBPARSER): $(call obj,$(PARSER_SRC))
+$(LIBLAYERS): $(call obj,$(LAYERS_SRC))
+$(LIBBUILDER): $(call obj,$(BUILDER_SRC))
+$(B)/%.a:
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LADE): $(call obj,builder/cmd/main.c) $(LIBBUILDER) $(LIBLAYERS) $(LIBPARSER) $(LIBCOMMON)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+# ---- dependencies (Debian) ----
+deps-build:
+	@if [ "$$(for p in $(DEB_BUILD); do $(call DEB_CHECK,$$p); done | grep -c 1)" != "$(words $(DEB_BUILD))" ]; then \
+	  echo "make: installing build packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_BUILD); \
+	fi
+deps: deps-build
+	@if [ "$$(for p in $(DEB_TEST); do $(call DEB_CHECK,$$p); done | grep -c 1)" != "$(words $(DEB_TEST))" ]; then \
+	  echo "make: installing test packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_TEST); \
+	fi
+
+# ---- tests ----
+# A unit test tests/<dir>/test_<module>.c links only the libraries of its directory.
+UNIT_SRC   := $(wildcard tests/*/test_*.c)
+UNIT_BINS  := $(patsubst tests/%.c,$(B)/tests/%,$(UNIT_SRC))
+TEST_HELPERS := $(call obj,$(wildcard tests/helpers/*.c))
+libs_for = $(if $(filter tests/common/%,$(1)),$(LIBCOMMON),\
+           $(if $(filter tests/parser/%,$(1)),$(LIBPARSER) $(LIBCOMMON),\
+           $(if $(filter tests/layers/%,$(1)),$(LIBLAYERS) $(LIBCOMMON),\
+           $(LIBBUILDER) $(LIBLAYERS) $(LIBPARSER) $(LIBCOMMON))))
+.SECONDARY:
+.SECONDEXPANSION:
+$(B)/tests/%: $(B)/obj/tests/%.o $(TEST_HELPERS) $$(call libs_for,tests/$$*)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lcmocka -lpthread
+
+# Small drivers the scripts use (conformance, fuzz replay).
+DRIVER_SRC := $(wildcard tests/drivers/*.c)
+DRIVER_BINS := $(patsubst tests/drivers/%.c,$(B)/drivers/%,$(DRIVER_SRC))
+$(B)/drivers/%: $(B)/obj/tests/drivers/%.o $(LIBLAYERS) $(LIBPARSER) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+unit: deps-build $(UNIT_BINS)
+	@tests/run-unit $(UNIT_BINS)
+
+integration: deps $(LADE)
+	@tests/integration/run $(LADE)
+
+conformance: deps-build $(DRIVER_BINS)
+	@tests/conformance/run $(B)/drivers
+
+# make test: unit tests, conformance (when ../shared is there) and integration tests.
+test: deps $(LADE) $(UNIT_BINS) $(DRIVER_BINS)
+	@tests/run-all $(B)
+check: test
+
+asan:
+	$(MAKE) B=build/asan SANITIZE=address,undefined CFLAGS="-O1 -g" test
+
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+fuzz:
+	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  $(MAKE) --no-print-directory B=build/fuzz CC=clang SANITIZE=address,undefined \
+	    build/fuzz/libparser.a build/fuzz/liblayers.a build/fuzz/libcommon.a || exit 1; \
+	  clang -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) $$f \
+	    build/fuzz/liblayers.a build/fuzz/libparser.a build/fuzz/libcommon.a $(PKG_LIBS) \
+	    -o build/fuzz/$$n || exit 1; \
+	  echo "built build/fuzz/$$n (run: build/fuzz/$$n testdata/fuzz/$${n#fuzz_})"; done
+
+# ---- demo ----
+demo: deps $(LADE)
+	@tests/demo.sh $(LADE)
+
+# ---- formatting and headers ----
+FMT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FMT_SRC)
+format-check:
+	@clang-format --dry-run --Werror $(FMT_SRC) && echo "format-check: ok"
+hdr-check:
+	@for h in $$(git ls-files '*.h'); do \
+	  echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -fsyntax-only -x c - || exit 1; done; echo "hdr-check: ok"
+
+install: $(LADE)
+	install -D -m 0755 $(LADE) $(DESTDIR)$(PREFIX)/bin/lade
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

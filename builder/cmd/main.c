@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "cmd.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/xalloc.h"
+
+#define LADE_VERSION "0.1.0"
+
+static const char usage_text[] =
+    "usage: lade [--root DIR] COMMAND [ARGS]\n"
+    "\n"
+    "  build [-f FILE] [-t NAME[:TAG]]... [--build-arg K[=V]]... [--target STAGE] [--no-cache]\n"
+    "        [-o type=oci,dest=F | type=docker,dest=F] [--iidfile F] [--progress plain|tty]\n"
+    "        CONTEXT\n"
+    "  plan [-f FILE] [--build-arg K=V]... [--target STAGE] CONTEXT\n"
+    "  images | inspect NAME | tag SRC DST | rmi NAME...\n"
+    "  save NAME -o FILE [--format oci|docker] | load -i FILE\n"
+    "  run [--rm] NAME [CMD...]\n"
+    "  version | help\n"
+    "\n"
+    "global: --root DIR (default /var/lib/lade as root, else $XDG_DATA_HOME/lade); env LADE_ROOT\n";
+
+struct subcommand {
+    const char *name;
+    int (*fn)(struct cli *, int, char **, struct lade_error *);
+};
+
+static const struct subcommand subcommands[] = {
+    {"build", cmd_build}, {"plan", cmd_plan}, {"images", cmd_images}, {"inspect", cmd_inspect},
+    {"tag", cmd_tag},     {"rmi", cmd_rmi},   {"save", cmd_save},     {"load", cmd_load},
+    {"run", cmd_run},
+};
+
+static char *
+default_root(void)
+{
+    const char *env = getenv("LADE_ROOT");
+
+    if (env != NULL && *env != '\0')
+        return xstrdup(env);
+    if (geteuid() == 0)
+        return xstrdup("/var/lib/lade");
+    if (getenv("XDG_DATA_HOME") != NULL)
+        return xasprintf("%s/lade", getenv("XDG_DATA_HOME"));
+    return xasprintf("%s/.local/share/lade", getenv("HOME") ? getenv("HOME") : "/tmp");
+}
+
+int
+main(int argc, char **argv)
+{
+    struct lade_error err = {0};
+    struct cli cli = {0};
+    char *root = NULL;
+    int i = 1, rc = -1;
+
+    /* Global options come before the subcommand. */
+    while (i < argc && argv[i][0] == '-') {
+        if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
+            root = xstrdup(argv[i + 1]);
+            i += 2;
+        } else if (strncmp(argv[i], "--root=", 7) == 0) {
+            root = xstrdup(argv[i] + 7);
+            i++;
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("lade version %s\n", LADE_VERSION);
+            return 0;
+        } else {
+            fprintf(stderr, "lade: error: unknown global option '%s'\n%s", argv[i], usage_text);
+            return LADE_ERR_USAGE;
+        }
+    }
+    if (i >= argc) {
+        fputs(usage_text, stderr);
+        return LADE_ERR_USAGE;
+    }
+    const char *name = argv[i];
+    if (strcmp(name, "help") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (strcmp(name, "version") == 0) {
+        printf("lade version %s\n", LADE_VERSION);
+        return 0;
+    }
+    cli.root = root ? root : (root = default_root());
+    for (size_t k = 0; k < sizeof(subcommands) / sizeof(subcommands[0]); k++) {
+        if (strcmp(subcommands[k].name, name) == 0) {
+            rc = subcommands[k].fn(&cli, argc - i, argv + i, &err);
+            goto out;
+        }
+    }
+    lade_error_set(&err, LADE_ERR_USAGE, "unknown command '%s' (see 'lade help')", name);
+out:
+    if (cli.store != NULL)
+        store_free(cli.store);
+    free(root);
+    if (rc == 0)
+        return 0;
+    if (!lade_error_is_set(&err))
+        lade_error_set(&err, LADE_ERR_OTHER, "failed");
+    fflush(stdout);
+    lade_error_print(stderr, &err);
+    return err.code;
+}

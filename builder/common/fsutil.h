@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* mkdir -p relative to dirfd (AT_FDCWD for cwd); existing directories are fine. */
+int mkdir_p_at(int dirfd, const char *path, mode_t mode, struct lade_error *err);
+/* rm -rf relative to dirfd; a missing path is fine. Never follows symlinks, stays on the path's
+ * filesystem tree; unmounted trees only. */
+int rm_rf_at(int dirfd, const char *path, struct lade_error *err);
+/* Writes data to dirfd/tmpname, fsyncs it, renames it to dirfd/name and fsyncs dirfd,
+ * so a crash leaves either the old or the new file. */
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+                         struct lade_error *err);
+/* Reads a whole (small) file; *out is NUL-terminated, caller frees. max caps the size. */
+int read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
+                 struct lade_error *err);
+/* write(2) until done, retrying EINTR. */
+int write_all(int fd, const void *data, size_t len);
+/* Copies the whole of in_fd (from its current offset) to out_fd; uses copy_file_range where
+ * the kernel allows, else a fixed buffer. */
+int copy_fd(int in_fd, int out_fd, struct lade_error *err);

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Import and export of image archives with libarchive, streamed blob by blob. */
+
+#include "../store/store.h"
+
+enum archive_format {
+    ARCHIVE_OCI = 0, /* an OCI image layout in a tar (oci-archive) */
+    ARCHIVE_DOCKER,  /* docker save format: manifest.json + repositories, with the OCI layout
+                        beside it as docker 25 writes it, so both loaders accept it */
+};
+
+/* Writes the image named by manifest (and its config and layers from the store) to the tar at
+ * path (written to a temporary name and renamed). names: full normalised references to record
+ * (index annotations / RepoTags); may be NULL. */
+int archive_export(struct store *st, const struct oci_desc *manifest, char *const *names,
+                   enum archive_format fmt, const char *path, struct lade_error *err);
+/* Reads an OCI or docker archive (detected), stores every blob (verified against its digest),
+ * and tags the images it names. names_out (may be NULL): strv of the tags set; caller frees. */
+int archive_import(struct store *st, const char *path, char ***names_out, struct lade_error *err);

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "layers.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../builder/common/xalloc.h"
+
+struct sha256 {
+    EVP_MD_CTX *ctx;
+};
+
+struct sha256 *
+sha256_new(void)
+{
+    struct sha256 *h = xmalloc(sizeof(*h));
+
+    h->ctx = EVP_MD_CTX_new();
+    if (h->ctx == NULL || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+        fprintf(stderr, "lade: fatal: cannot initialise sha256\n");
+        abort();
+    }
+    return h;
+}
+
+void
+sha256_update(struct sha256 *h, const void *data, size_t n)
+{
+    if (n > 0)
+        EVP_DigestUpdate(h->ctx, data, n);
+}
+
+static void
+hex_digest(const unsigned char *md, digest_t out)
+{
+    static const char hex[] = "0123456789abcdef";
+
+    memcpy(out, "sha256:", 7);
+    for (int i = 0; i < 32; i++) {
+        out[7 + 2 * i] = hex[md[i] >> 4];
+        out[8 + 2 * i] = hex[md[i] & 15];
+    }
+    out[DIGEST_LEN] = '\0';
+}
+
+void
+sha256_final(struct sha256 *h, digest_t out)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+
+    EVP_DigestFinal_ex(h->ctx, md, &len);
+    hex_digest(md, out);
+    EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL);
+}
+
+void
+sha256_free(struct sha256 *h)
+{
+    if (h == NULL)
+        return;
+    EVP_MD_CTX_free(h->ctx);
+    free(h);
+}
+
+void
+digest_of_mem(const void *data, size_t n, digest_t out)
+{
+    unsigned char md[32];
+
+    EVP_Digest(data, n, md, NULL, EVP_sha256(), NULL);
+    hex_digest(md, out);
+}
+
+int
+digest_of_fd(int fd, digest_t out, struct lade_error *err)
+{
+    struct sha256 *h = sha256_new();
+    char buf[65536];
+
+    for (;;) {
+        ssize_t r = read(fd, buf, sizeof(buf));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            sha256_free(h);
+            return lade_error_sys(err, "read");
+        }
+        if (r == 0)
+            break;
+        sha256_update(h, buf, (size_t) r);
+    }
+    sha256_final(h, out);
+    sha256_free(h);
+    return 0;
+}
+
+bool
+digest_valid(const char *s)
+{
+    if (s == NULL || strncmp(s, "sha256:", 7) != 0 || strlen(s) != DIGEST_LEN)
+        return false;
+    for (const char *p = s + 7; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return false;
+    return true;
+}
+
+const char *
+digest_hex(const char *s)
+{
+    return s + 7;
+}
+
+void
+chain_id_next(const char *parent_chain, const char *diff_id, digest_t out)
+{
+    char buf[2 * DIGEST_LEN + 2];
+
+    if (parent_chain == NULL) {
+        snprintf(out, DIGEST_LEN + 1, "%s", diff_id);
+        return;
+    }
+    int n = snprintf(buf, sizeof(buf), "%s %s", parent_chain, diff_id);
+    digest_of_mem(buf, (size_t) n, out);
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The bytes of images: digests, reproducible layer tars, safe extraction, image references.
+ * layers/oci/oci.h (JSON), layers/store/store.h (the store) and layers/archive/archive.h
+ * (OCI and docker tar archives) are the other public headers of this directory. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../builder/common/error.h"
+
+/* ---- digests (layers/digest.c, OpenSSL EVP) ---- */
+
+#define DIGEST_LEN 71 /* "sha256:" + 64 hex */
+typedef char digest_t[DIGEST_LEN + 1];
+
+struct sha256; /* opaque streaming context */
+struct sha256 *sha256_new(void);
+void sha256_update(struct sha256 *h, const void *data, size_t n);
+/* Writes "sha256:<hex>" to out and resets h for reuse. */
+void sha256_final(struct sha256 *h, digest_t out);
+void sha256_free(struct sha256 *h);
+void digest_of_mem(const void *data, size_t n, digest_t out);
+/* Reads fd from its current offset to the end. */
+int digest_of_fd(int fd, digest_t out, struct lade_error *err);
+/* "sha256:" followed by exactly 64 lower-case hex digits. */
+bool digest_valid(const char *s);
+/* The hex part of a valid digest (points into s). */
+const char *digest_hex(const char *s);
+/* OCI chain id: chain(L0) = diff_id(L0); chain(Ln) = sha256(chain(Ln-1) + " " + diff_id(Ln)). */
+void chain_id_next(const char *parent_chain /* NULL for the first */, const char *diff_id,
+                   digest_t out);
+
+/* ---- layer tars (layers/tar.c, layers/diff.c) ---- */
+
+enum compression { COMPRESSION_GZIP = 0, COMPRESSION_ZSTD, COMPRESSION_NONE };
+
+struct layer_opts {
+    int64_t epoch;             /* mtimes later than this are clamped to it; < 0: no clamp */
+    enum compression compression;
+    bool overlay_upper;        /* the tree is an overlay upper dir: convert whiteouts (0/0 char
+                                  devices -> .wh.NAME) and opaque dirs (-> DIR/.wh..wh..opq) */
+};
+
+struct layer_info {
+    digest_t diff_id;     /* sha256 of the uncompressed tar */
+    digest_t digest;      /* sha256 of the compressed blob */
+    uint64_t size;        /* compressed size in bytes */
+    uint64_t entries;     /* number of tar entries written (0: the tree was empty) */
+};
+
+/* The OCI media type of a layer with this compression. */
+const char *layer_media_type(enum compression c);
+
+/* Writes the tree under dirfd as one reproducible layer (DESIGN.md "Layers") to out_fd:
+ * entries sorted bytewise, a directory before its contents, PAX, numeric ids, no atime/ctime,
+ * whole-second mtimes clamped to epoch, xattrs kept (overlay's trusted.* removed), hardlinks
+ * stored once, then as links to the first path in sort order. One pass: tar -> sha256 ->
+ * compressor -> sha256 -> out_fd; memory stays bounded whatever the tree size.
+ * Names are relative as containerd writes them: "etc/", "etc/passwd" (directories end in '/'). */
+int layer_write_dir(int dirfd, const struct layer_opts *opts, int out_fd, struct layer_info *info,
+                    struct lade_error *err);
+
+/* Extracts a layer blob (gzip, zstd or plain tar, detected from the bytes) read from in_fd into
+ * the empty directory dirfd, as an overlay lower dir: ".wh.NAME" becomes a 0/0 character device
+ * NAME, ".wh..wh..opq" sets trusted.overlay.opaque=y on its directory. Confined to dirfd:
+ * absolute names, "..", and links that lead outside are refused (error, nothing outside is
+ * touched). Owners, modes, mtimes, xattrs and hardlinks are restored; device nodes are created
+ * when possible. When expect_diff_id is not NULL the uncompressed stream must hash to it.
+ * Writes the uncompressed digest to diff_id_out when not NULL. */
+int layer_extract(int in_fd, int dirfd, const char *expect_diff_id, digest_t diff_id_out,
+                  struct lade_error *err);
+
+/* ---- image references (layers/ref.c) ---- */
+
+/* docker's normalisation: "app" -> docker.io/library/app:latest, "host:5000/a/b:t",
+ * "name@sha256:...". */
+struct image_ref {
+    char *domain; /* "docker.io", "localhost:5000", "[::1]:5000" */
+    char *path;   /* "library/app" */
+    char *tag;    /* "latest" when neither tag nor digest was given; NULL with only a digest */
+    char *digest; /* "sha256:..." or NULL */
+};
+int image_ref_parse(const char *s, struct image_ref *out, struct lade_error *err);
+void image_ref_release(struct image_ref *r);
+/* "docker.io/library/app:latest" (with "@digest" when there is one); caller frees. */
+char *image_ref_string(const struct image_ref *r);
+/* The short form docker shows: "app:latest", "user/app:1", "localhost:5000/x:1"; caller frees. */
+char *image_ref_familiar(const struct image_ref *r);
+/* "docker.io/library/app" without tag or digest; caller frees. */
+char *image_ref_repo(const struct image_ref *r);

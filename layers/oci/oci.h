@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* OCI image JSON with jansson: configs, manifests, indexes. Dumped once with
+ * JSON_COMPACT | JSON_SORT_KEYS and those exact bytes are hashed and stored. Loaded with
+ * JSON_REJECT_DUPLICATES. Configs are kept as json_t so fields lade does not know (from base
+ * images) survive untouched. */
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../layers.h"
+
+#define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define MT_OCI_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define MT_OCI_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+#define MT_OCI_LAYER_TAR "application/vnd.oci.image.layer.v1.tar"
+#define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define MT_DOCKER_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+struct oci_desc {
+    char media_type[128];
+    digest_t digest;
+    int64_t size;
+};
+
+/* Canonical bytes of a JSON value (compact, sorted keys); caller frees; *len set. */
+char *oci_json_dump(const json_t *v, size_t *len);
+/* Parses with JSON_REJECT_DUPLICATES; errors name `what` and the line/column. */
+json_t *oci_json_parse(const char *data, size_t len, const char *what, struct lade_error *err);
+
+/* A new config for an empty (scratch) image: architecture, os, config: {}, rootfs: {type: layers,
+ * diff_ids: []}, history: []. created is set by oci_config_set_created. */
+json_t *oci_config_new(const char *os, const char *arch);
+/* The host's GOARCH-style architecture ("amd64", "arm64", ...). */
+const char *oci_host_arch(void);
+/* RFC 3339 UTC text of epoch seconds ("1970-01-01T00:00:00Z"). out >= 32 bytes. */
+void oci_time_format(int64_t epoch, char *out, size_t outlen);
+void oci_config_set_created(json_t *cfg, const char *created);
+/* Appends to rootfs.diff_ids. */
+void oci_config_add_layer(json_t *cfg, const char *diff_id);
+/* Appends a history entry {created, created_by, comment?, empty_layer: true?}. */
+void oci_config_add_history(json_t *cfg, const char *created, const char *created_by,
+                            const char *comment, bool empty_layer);
+/* The "config" object of cfg (created when missing); borrowed. */
+json_t *oci_config_container(json_t *cfg);
+/* Number of rootfs.diff_ids and the i-th (borrowed, NULL if out of range). */
+size_t oci_config_nlayers(const json_t *cfg);
+const char *oci_config_diff_id(const json_t *cfg, size_t i);
+
+/* A manifest (schemaVersion 2, mediaType MT_OCI_MANIFEST) for config and layers. */
+json_t *oci_manifest_new(const struct oci_desc *config, const struct oci_desc *layers, size_t n);
+/* A parsed manifest: the config descriptor and the layers, in order (OCI or docker v2). */
+struct oci_manifest {
+    struct oci_desc config;
+    struct oci_desc *layers;
+    size_t nlayers;
+};
+int oci_manifest_parse(const char *data, size_t len, struct oci_manifest *out,
+                       struct lade_error *err);
+void oci_manifest_release(struct oci_manifest *m);

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The store under --root (DESIGN.md "The store"):
+ *   oci/        an OCI image layout (oci-layout, index.json, blobs/sha256/HEX); tags are the
+ *               org.opencontainers.image.ref.name annotation holding the full normalised name
+ *   layers/ID/  extracted layer trees used as overlay lower dirs (ID: hex of the chain id), each
+ *               with "diff" (the tree), "diff_id" and "blob" (the compressed digest) beside it
+ *   cache/      build cache records
+ *   tmp/        staging: every write lands here and is renamed into place after fsync
+ * Index updates take an exclusive flock on ROOT/lock; blobs are immutable. */
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../layers.h"
+#include "../oci/oci.h"
+
+struct store;
+
+/* Opens (creating as needed) the store at root. */
+int store_open(const char *root, struct store **out, struct lade_error *err);
+void store_free(struct store *st);
+const char *store_root(const struct store *st);
+/* A directory fd for ROOT (borrowed). */
+int store_root_fd(const struct store *st);
+
+/* ---- staging ---- */
+/* Creates a new empty file in tmp/; *path (absolute, caller frees) and *fd (caller closes). */
+int store_tmp_file(struct store *st, char **path, int *fd, struct lade_error *err);
+/* Creates a new empty directory in tmp/; *path absolute, caller frees (and removes). */
+int store_tmp_dir(struct store *st, char **path, struct lade_error *err);
+
+/* ---- blobs ---- */
+/* fsyncs the staged file at tmp_path and renames it to blobs/sha256/HEX of digest. If the blob
+ * exists already the staged file is removed. The caller vouches for digest (it hashed the bytes
+ * while writing them). */
+int store_blob_commit(struct store *st, const char *tmp_path, const char *digest,
+                      struct lade_error *err);
+/* Stores bytes (configs, manifests), computing their digest into digest_out. */
+int store_blob_put(struct store *st, const void *data, size_t len, digest_t digest_out,
+                   struct lade_error *err);
+bool store_blob_exists(struct store *st, const char *digest);
+/* O_RDONLY fd of a blob; error naming the digest when missing. */
+int store_blob_open(struct store *st, const char *digest, struct lade_error *err);
+int store_blob_read(struct store *st, const char *digest, size_t max, char **data, size_t *len,
+                    struct lade_error *err);
+/* Absolute path of a blob (it may not exist); caller frees. */
+char *store_blob_path(struct store *st, const char *digest);
+
+/* ---- tags (index.json) ---- */
+/* Points name (a full normalised reference, "docker.io/library/app:1") at the manifest desc,
+ * replacing an older entry of that name. */
+int store_tag_set(struct store *st, const char *name, const struct oci_desc *manifest,
+                  struct lade_error *err);
+/* 0 and *out filled when found; -1 with an error naming the image when not. */
+int store_tag_get(struct store *st, const char *name, struct oci_desc *out, struct lade_error *err);
+int store_tag_remove(struct store *st, const char *name, struct lade_error *err);
+struct store_tag {
+    char *name;
+    struct oci_desc manifest;
+};
+/* All tags, in index order; free with store_tags_free. */
+int store_tags_list(struct store *st, struct store_tag **tags, size_t *n, struct lade_error *err);
+void store_tags_free(struct store_tag *tags, size_t n);
+
+/* ---- images ---- */
+/* Loads the manifest and config of a tagged image or of a manifest digest ("sha256:..."). */
+struct store_image {
+    struct oci_desc manifest_desc;
+    struct oci_manifest manifest;
+    json_t *config; /* owned */
+};
+int store_image_load(struct store *st, const char *name_or_digest, struct store_image *out,
+                     struct lade_error *err);
+void store_image_release(struct store_image *img);
+
+/* ---- extracted layers ---- */
+/* Ensures layers/HEX(chain_id)/diff holds the extracted layer whose compressed blob is
+ * blob_digest and whose diff_id is diff_id (verified while extracting); extraction goes to tmp/
+ * and is renamed into place, so a crash never leaves a half tree. *dir (absolute path of the
+ * "diff" directory) caller frees. */
+int store_layer_dir(struct store *st, const char *chain_id, const char *diff_id,
+                    const char *blob_digest, char **dir, struct lade_error *err);
+/* Moves an already extracted tree (e.g. an overlay upper dir just committed as a layer) into
+ * layers/HEX(chain_id)/diff, recording diff_id and blob beside it. If that layer exists, the
+ * tree at tree_path is removed instead. *dir as above. */
+int store_layer_adopt(struct store *st, const char *chain_id, const char *diff_id,
+                      const char *blob_digest, const char *tree_path, char **dir,
+                      struct lade_error *err);
+
+/* ---- locking ---- */
+/* Exclusive lock on ROOT/lock for index updates and gc; released by store_unlock. */
+int store_lock(struct store *st, struct lade_error *err);
+void store_unlock(struct store *st);

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The Dockerfile front end: text -> AST -> plan, shell-word expansion, .dockerignore matching.
+ * Pure code: no I/O. Everything returned is owned by the returned object unless said otherwise. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "../builder/common/error.h"
+
+enum instr_kind {
+    INSTR_UNKNOWN = 0,
+    INSTR_FROM,
+    INSTR_RUN,
+    INSTR_CMD,
+    INSTR_ENTRYPOINT,
+    INSTR_COPY,
+    INSTR_ADD,
+    INSTR_ENV,
+    INSTR_ARG,
+    INSTR_LABEL,
+    INSTR_EXPOSE,
+    INSTR_WORKDIR,
+    INSTR_USER,
+    INSTR_VOLUME,
+    INSTR_SHELL,
+    INSTR_STOPSIGNAL,
+    INSTR_HEALTHCHECK,
+    INSTR_ONBUILD,
+    INSTR_MAINTAINER,
+};
+
+struct heredoc {
+    char *name;
+    char *content; /* the body lines verbatim, each with its '\n'; leading tabs kept even with chomp */
+    bool expand;   /* false when any part of the name was quoted */
+    bool chomp;    /* <<- */
+    int fd;        /* 3<<EOF -> 3; default 0 */
+};
+
+/* One instruction. Arguments are as BuildKit's parser gives them (see the conformance README):
+ * - FROM, EXPOSE: whitespace split; ADD/COPY/VOLUME: JSON array or whitespace split;
+ * - RUN/CMD/ENTRYPOINT/SHELL: JSON array (json = true) or one node with the whole text;
+ * - ENV/LABEL: triplets name, value, sep ("=" or "") so nargs is a multiple of 3;
+ *   values keep their quotes; the builder expands them;
+ * - ARG: words with quotes kept; HEALTHCHECK: type then as CMD; ONBUILD: sub holds the inner one;
+ * - MAINTAINER/USER/WORKDIR/STOPSIGNAL: one node; unknown: one empty node. */
+struct instr {
+    enum instr_kind kind;
+    char *keyword;   /* lower-cased as written ("from") */
+    struct lade_pos pos; /* first physical line, column of the keyword (1-based) */
+    unsigned end_line;   /* last physical line (heredoc bodies included) */
+    char *original;      /* the logical line, continuations joined */
+    char **flags;        /* "--from=x" as processed; nflags entries */
+    size_t nflags;
+    char **args;
+    size_t nargs;
+    bool json; /* exec form ["a","b"] */
+    struct heredoc *heredocs;
+    size_t nheredocs;
+    struct instr *sub; /* ONBUILD's instruction, else NULL */
+};
+
+struct dockerfile {
+    char *filename;
+    struct instr *instrs;
+    size_t n;
+    char escape;  /* '\\' or '`' from the escape directive */
+    char *syntax; /* the syntax directive or NULL */
+    char **lines; /* physical lines (without newline), for error displays; nlines entries */
+    size_t nlines;
+};
+
+/* Parses a whole Dockerfile held in memory. filename is used in positions.
+ * Errors: LADE_ERR_PARSE with pos (and src_line) set. Unknown instructions are an error here
+ * ("unknown instruction \"FROBNICATE\"") unless flags has DOCKERFILE_KEEP_UNKNOWN. */
+enum dockerfile_flags {
+    DOCKERFILE_KEEP_UNKNOWN = 1 << 0, /* conformance dump: keep unknown keywords as nodes */
+};
+int dockerfile_parse_mem(const char *src, size_t len, const char *filename, unsigned flags,
+                         struct dockerfile **out, struct lade_error *err);
+void dockerfile_free(struct dockerfile *df);
+/* BuildKit's parse-tree dump ("(from \"x\")\n" per instruction), for the conformance suite. */
+void dockerfile_dump(const struct dockerfile *df, FILE *f);
+/* Sets err's src_line from df's line at pos->line (for errors found after parsing). */
+void dockerfile_error_at(const struct dockerfile *df, const struct lade_pos *pos,
+                         struct lade_error *err);
+/* The value of flag "--name=value" or "--name" (value "" then), or NULL when absent. */
+const char *instr_flag(const struct instr *in, const char *name);
+
+/* Shell-word expansion as BuildKit's shell lexer does it ($VAR, ${VAR}, ${VAR:-x}, ${VAR:+x},
+ * ${VAR-x}, ${VAR+x}, ${VAR:?msg}, ${VAR#pat} ## % %% / //, quotes, escapes).
+ * lookup returns the value of a variable or NULL when it is unset. */
+typedef const char *(*expand_lookup_fn)(void *ud, const char *name);
+struct expander {
+    char escape;
+    expand_lookup_fn lookup;
+    void *ud;
+};
+/* One word: quotes removed, variables expanded, no field splitting. *out: caller frees. */
+int expand_word(const struct expander *x, const char *word, char **out, struct lade_error *err);
+/* Splits text into words the way the shell lexer does (quotes group, unquoted whitespace
+ * splits; an expanded variable does not split), expanding each. *out: NULL-terminated strv. */
+int expand_words(const struct expander *x, const char *text, char ***out, struct lade_error *err);
+/* Expands variables but keeps quotes and escapes (RUN heredoc bodies, ENV raw mode). */
+int expand_raw(const struct expander *x, const char *text, char **out, struct lade_error *err);
+
+/* The build plan: stages in file order, the chosen target, which stages it needs. */
+struct stage {
+    size_t index;
+    char *name;          /* "AS name", lower-cased, or NULL */
+    char *base;          /* FROM argument after meta-ARG expansion ("scratch", "alpine:3", "builder") */
+    long base_stage;     /* index of the stage base names, or -1 */
+    char *platform;      /* --platform of FROM, expanded, or NULL */
+    const struct instr *from; /* the FROM instruction */
+    const struct instr **instrs; /* the stage's instructions after FROM, in order */
+    size_t ninstrs;
+    bool needed;         /* the target depends on it (FROM or COPY --from) */
+    long *deps;          /* stage indexes this stage uses (base and COPY --from / --mount from) */
+    size_t ndeps;
+};
+
+struct plan {
+    struct dockerfile *df; /* owned */
+    struct stage *stages;
+    size_t nstages;
+    size_t target;      /* index of the target stage (the last one unless --target) */
+    char **meta_args;   /* "K=V" of ARGs before the first FROM, after --build-arg overrides */
+    char **build_args;  /* the --build-arg values "K=V" as given (K alone takes it from env) */
+};
+
+/* Takes ownership of df. build_args: strv of "K=V". target may be NULL.
+ * Errors: no FROM, unknown --target, a stage used before it is defined, dependency cycles. */
+int plan_new(struct dockerfile *df, char *const *build_args, const char *target,
+             struct plan **out, struct lade_error *err);
+void plan_free(struct plan *p);
+/* The stage named name (case-insensitive) or with that number, or -1. */
+long plan_find_stage(const struct plan *p, const char *name_or_index);
+/* The plan as JSON text (for `lade plan`); caller frees. */
+char *plan_to_json(const struct plan *p);
+
+/* .dockerignore */
+struct dockerignore;
+/* Parses the file text (ignorefile.ReadAll + patternmatcher.New semantics). */
+int dockerignore_parse(const char *text, size_t len, struct dockerignore **out,
+                       struct lade_error *err);
+/* From a list of patterns as given (no ReadAll cleaning: patternmatcher.New). */
+int dockerignore_new(char *const *patterns, struct dockerignore **out, struct lade_error *err);
+void dockerignore_free(struct dockerignore *di);
+/* MatchesOrParentMatches: true when path (slash-separated, relative to the context) is
+ * excluded. */
+int dockerignore_matches(const struct dockerignore *di, const char *path, bool *excluded,
+                         struct lade_error *err);
+/* Whether any pattern is an exception (!): then excluded dirs must still be walked. */
+bool dockerignore_has_exceptions(const struct dockerignore *di);

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* cmocka prelude plus helpers shared by the unit tests. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "../../builder/common/error.h"
+
+/* Fails with the error's message, so a failing test says why (libarchive's assertEqualIntA). */
+#define assert_ok(rc, errp)                                                                        \
+    do {                                                                                           \
+        if ((rc) != 0)                                                                             \
+            fail_msg("%s:%d: %s (code %d)", __FILE__, __LINE__, (errp)->msg, (errp)->code);        \
+    } while (0)
+
+/* A fresh empty directory under $TMPDIR (or /tmp); caller frees the path and removes it. */
+char *test_tmpdir(void);
+/* Writes a file (creating parent directories) relative to dir. */
+void test_write_file(const char *dir, const char *rel, const char *content, unsigned mode);
+/* rm -rf */
+void test_rm_rf(const char *path);
