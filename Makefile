@@ -39,6 +39,7 @@ LIBPARSER  := $(B)/libparser.a
 LIBLAYERS  := $(B)/liblayers.a
 LIBBUILDER := $(B)/libbuilder.a
 LADE       := $(B)/lade
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 .PHONY: all deps deps-build demo test check unit integration conformance asan fuzz format \
         format-check hdr-check install clean
@@ -93,6 +94,12 @@ $(B)/drivers/%: $(B)/obj/tests/drivers/%.o $(LIBLAYERS) $(LIBPARSER) $(LIBCOMMON
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
+# Fuzz targets (tests/fuzz/fuzz_X.c) also build as plain replay binaries over testdata/fuzz/X/.
+REPLAY_BINS := $(patsubst tests/fuzz/fuzz_%.c,$(B)/replay/%,$(FUZZ_SRC))
+$(B)/replay/%: $(B)/obj/tests/fuzz/fuzz_%.o $(B)/obj/tests/fuzz/replay.o $(LIBLAYERS) $(LIBPARSER) $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
 unit: deps-build $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)
 
@@ -103,14 +110,13 @@ conformance: deps-build $(DRIVER_BINS)
 	@tests/conformance/run $(B)/drivers
 
 # make test: unit tests, conformance (when ../shared is there) and integration tests.
-test: deps $(LADE) $(UNIT_BINS) $(DRIVER_BINS)
+test: deps $(LADE) $(UNIT_BINS) $(DRIVER_BINS) $(REPLAY_BINS)
 	@tests/run-all $(B)
 check: test
 
 asan:
 	$(MAKE) B=build/asan SANITIZE=address,undefined CFLAGS="-O1 -g" test
 
-FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz:
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  $(MAKE) --no-print-directory B=build/fuzz CC=clang SANITIZE=address,undefined \

@@ -31,10 +31,14 @@ struct sandbox_spec {
     const char *hostname; /* NULL: "lade" */
     enum sandbox_net net;
 
-    /* Where the process's stdout and stderr go (stdin is /dev/null). */
+    /* The process's stdio. stdin_fd < 0 means /dev/null (RUN steps pass -1). */
+    int stdin_fd;
     int stdout_fd;
     int stderr_fd;
 };
+
+/* The overlay is mounted (inside the sandbox's own mount namespace) on dirname(workdir)/merged,
+ * created when missing; a RUN step's directory is then STEP/{upper,work,merged}. */
 
 /* Runs argv in the sandbox and waits for it. Returns 0 with *status the exit status (128+N for
  * a signal, as a shell reports it), or -1 when the sandbox could not be set up; errors from the
@@ -44,3 +48,16 @@ int sandbox_run(const struct sandbox_spec *spec, int *status, struct lade_error 
 
 /* Whether this process can create the sandbox (root, overlayfs, namespaces); for tests. */
 bool sandbox_available(void);
+
+/* Overlay mounts for the builder's own use (COPY writes through one), with the new mount API so
+ * that any number of lower dirs fits (fsconfig lowerdir+, kernel 6.8+), and always
+ * redirect_dir=off,metacopy=off so the upper dir is a complete diff (DESIGN.md). With upperdir
+ * NULL the mount is read-only (one lower dir: a read-only bind; none: an empty read-only tmpfs).
+ * Mounted nodev, nosuid. The caller should have a private mount namespace (sandbox_unshare). */
+int overlay_mount(char *const *lowerdirs, size_t nlower, const char *upperdir, const char *workdir,
+                  const char *target, struct lade_error *err);
+/* Lazy unmount of target (MNT_DETACH). */
+int overlay_unmount(const char *target, struct lade_error *err);
+/* Moves this process into a new mount namespace with / made recursively private, so every mount
+ * lade makes disappears when it exits, even on a crash. */
+int sandbox_unshare(struct lade_error *err);
