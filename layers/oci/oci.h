@@ -22,12 +22,27 @@
 #define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 #define MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
 #define MT_DOCKER_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
+#define MT_DOCKER_LAYER_TAR "application/vnd.docker.image.rootfs.diff.tar"
+
+/* Index annotations: the OCI tag, and the full name containerd and docker 25+ record. */
+#define OCI_ANNOT_REF_NAME "org.opencontainers.image.ref.name"
+#define OCI_ANNOT_IMAGE_NAME "io.containerd.image.name"
 
 struct oci_desc {
     char media_type[128];
     digest_t digest;
     int64_t size;
 };
+
+/* {"mediaType", "digest", "size"} of d (a new reference). */
+json_t *oci_desc_json(const struct oci_desc *d);
+/* Reads a descriptor object: mediaType (fits media_type), a valid digest, size >= 0. Errors name
+ * what. */
+int oci_desc_parse(const json_t *v, const char *what, struct oci_desc *out, struct lade_error *err);
+/* An empty index: {"schemaVersion": 2, "mediaType": MT_OCI_INDEX, "manifests": []}. */
+json_t *oci_index_new(void);
+/* True for the OCI index and docker manifest list media types. */
+bool oci_media_type_is_index(const char *media_type);
 
 /* Canonical bytes of a JSON value (compact, sorted keys); caller frees; *len set. */
 char *oci_json_dump(const json_t *v, size_t *len);
