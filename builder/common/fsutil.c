@@ -114,15 +114,11 @@ write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, 
 }
 
 int
-read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
-             struct lade_error *err)
+read_fd_all(int fd, const char *what, size_t max, char **out, size_t *len, struct lade_error *err)
 {
-    cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
     cleanup_free char *data = NULL;
     size_t n = 0, cap = 0;
 
-    if (fd < 0)
-        return lade_error_sys(err, "cannot open '%s'", path);
     for (;;) {
         if (cap - n < 4096) {
             cap = cap ? cap * 2 : 8192;
@@ -132,19 +128,30 @@ read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
         if (r < 0) {
             if (errno == EINTR)
                 continue;
-            return lade_error_sys(err, "cannot read '%s'", path);
+            return lade_error_sys(err, "cannot read '%s'", what);
         }
         if (r == 0)
             break;
         n += (size_t) r;
         if (max > 0 && n > max)
-            return lade_error_set(err, LADE_ERR_IO, "'%s' is larger than %zu bytes", path, max);
+            return lade_error_set(err, LADE_ERR_IO, "'%s' is larger than %zu bytes", what, max);
     }
     data[n] = '\0';
     if (len != NULL)
         *len = n;
     *out = steal_ptr(&data);
     return 0;
+}
+
+int
+read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
+             struct lade_error *err)
+{
+    cleanup_close int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC);
+
+    if (fd < 0)
+        return lade_error_sys(err, "cannot open '%s'", path);
+    return read_fd_all(fd, path, max, out, len, err);
 }
 
 int

@@ -18,6 +18,9 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
 /* Reads a whole (small) file; *out is NUL-terminated, caller frees. max caps the size. */
 int read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *len,
                  struct lade_error *err);
+/* Reads fd from its offset to the end; same contract as read_file_at. */
+int read_fd_all(int fd, const char *what, size_t max, char **out, size_t *len,
+                struct lade_error *err);
 /* write(2) until done, retrying EINTR. */
 int write_all(int fd, const void *data, size_t len);
 /* Copies the whole of in_fd (from its current offset) to out_fd; uses copy_file_range where

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Executing a plan: `lade build`. */
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/error.h"
+#include "sandbox/sandbox.h"
+#include "../layers/layers.h"
+#include "../layers/store/store.h"
+
+enum progress_mode { PROGRESS_AUTO = 0, PROGRESS_PLAIN, PROGRESS_TTY };
+enum output_type { OUTPUT_NONE = 0, OUTPUT_OCI, OUTPUT_DOCKER };
+
+struct build_opts {
+    const char *context;    /* directory */
+    const char *dockerfile; /* path; NULL: CONTEXT/Dockerfile */
+    char **tags;            /* full normalised names */
+    char **build_args;      /* "K=V" (K alone resolved from the environment by the CLI) */
+    char **labels;          /* --label "K=V" */
+    const char *target;
+    bool no_cache;
+    enum output_type output;
+    const char *output_dest;
+    const char *iidfile;
+    enum progress_mode progress;
+    int64_t epoch;          /* < 0: now (no clamp) */
+    enum compression compression;
+    enum sandbox_net net;
+};
+
+/* Builds the target stage, stores it (tagged with opts->tags), writes the outputs.
+ * *image_digest_out (may be NULL) receives the manifest digest. */
+int build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out,
+              struct lade_error *err);

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "cmd.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../build.h"
+#include "../common/strv.h"
+#include "../common/xalloc.h"
+
+enum {
+    OPT_BUILD_ARG = 256,
+    OPT_TARGET,
+    OPT_NO_CACHE,
+    OPT_IIDFILE,
+    OPT_PROGRESS,
+    OPT_LABEL,
+    OPT_NETWORK,
+    OPT_EPOCH,
+    OPT_COMPRESSION,
+    OPT_PULL,
+};
+
+static const struct option build_options[] = {
+    {"file", required_argument, NULL, 'f'},
+    {"tag", required_argument, NULL, 't'},
+    {"output", required_argument, NULL, 'o'},
+    {"build-arg", required_argument, NULL, OPT_BUILD_ARG},
+    {"target", required_argument, NULL, OPT_TARGET},
+    {"no-cache", no_argument, NULL, OPT_NO_CACHE},
+    {"iidfile", required_argument, NULL, OPT_IIDFILE},
+    {"progress", required_argument, NULL, OPT_PROGRESS},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"network", required_argument, NULL, OPT_NETWORK},
+    {"source-date-epoch", required_argument, NULL, OPT_EPOCH},
+    {"compression", required_argument, NULL, OPT_COMPRESSION},
+    {"pull", no_argument, NULL, OPT_PULL},
+    {NULL, 0, NULL, 0},
+};
+
+/* "type=oci,dest=F" */
+static int
+parse_output(const char *spec, struct build_opts *o, char **dest, struct lade_error *err)
+{
+    char *copy = xstrdup(spec), *save = NULL, *type = NULL;
+
+    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+        if (strncmp(kv, "type=", 5) == 0)
+            type = kv + 5;
+        else if (strncmp(kv, "dest=", 5) == 0)
+            *dest = xstrdup(kv + 5);
+        else {
+            lade_error_set(err, LADE_ERR_USAGE, "--output: unknown key in \"%s\"", kv);
+            free(copy);
+            return -1;
+        }
+    }
+    if (type == NULL || (strcmp(type, "oci") && strcmp(type, "docker"))) {
+        lade_error_set(err, LADE_ERR_USAGE,
+                       "--output: type must be oci or docker (registry and local are not "
+                       "implemented yet): \"%s\"", spec);
+        free(copy);
+        return -1;
+    }
+    o->output = strcmp(type, "oci") == 0 ? OUTPUT_OCI : OUTPUT_DOCKER;
+    free(copy);
+    if (*dest == NULL)
+        return lade_error_set(err, LADE_ERR_USAGE, "--output %s needs dest=FILE", spec);
+    o->output_dest = *dest;
+    return 0;
+}
+
+static int
+parse_epoch(const char *s, int64_t *out, struct lade_error *err)
+{
+    char *end;
+
+    if (strcmp(s, "now") == 0) {
+        *out = -1;
+        return 0;
+    }
+    long long v = strtoll(s, &end, 10);
+    if (*s == '\0' || *end != '\0' || v < 0)
+        return lade_error_set(err, LADE_ERR_USAGE, "invalid source date epoch \"%s\"", s);
+    *out = v;
+    return 0;
+}
+
+int
+cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
+{
+    struct build_opts o = {.progress = PROGRESS_AUTO, .compression = COMPRESSION_GZIP};
+    char *dest = NULL;
+    const char *epoch = getenv("SOURCE_DATE_EPOCH");
+    digest_t manifest;
+    int c, rc = -1;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+f:t:o:q", build_options, NULL)) != -1) {
+        switch (c) {
+        case 'f':
+            o.dockerfile = optarg;
+            break;
+        case 't': {
+            char *n = cli_normalise_name(optarg, err);
+            if (n == NULL) {
+                err->code = LADE_ERR_USAGE;
+                goto out;
+            }
+            o.tags = strv_push_take(o.tags, n);
+            break;
+        }
+        case 'o':
+            if (parse_output(optarg, &o, &dest, err) < 0)
+                goto out;
+            break;
+        case 'q':
+            break;
+        case OPT_BUILD_ARG:
+            if (strchr(optarg, '=') != NULL)
+                o.build_args = strv_push(o.build_args, optarg);
+            else if (getenv(optarg) != NULL) /* docker: K alone takes K from the environment */
+                o.build_args = strv_env_set(o.build_args, optarg, getenv(optarg));
+            break;
+        case OPT_TARGET:
+            o.target = optarg;
+            break;
+        case OPT_NO_CACHE:
+            o.no_cache = true;
+            break;
+        case OPT_IIDFILE:
+            o.iidfile = optarg;
+            break;
+        case OPT_PROGRESS:
+            if (strcmp(optarg, "plain") == 0)
+                o.progress = PROGRESS_PLAIN;
+            else if (strcmp(optarg, "tty") == 0)
+                o.progress = PROGRESS_TTY;
+            else if (strcmp(optarg, "auto") != 0) {
+                lade_error_set(err, LADE_ERR_USAGE, "--progress must be auto, plain or tty");
+                goto out;
+            }
+            break;
+        case OPT_LABEL:
+            o.labels = strv_push(o.labels, optarg);
+            break;
+        case OPT_NETWORK:
+            if (strcmp(optarg, "none") == 0)
+                o.net = SANDBOX_NET_NONE;
+            else if (strcmp(optarg, "host") == 0 || strcmp(optarg, "default") == 0)
+                o.net = SANDBOX_NET_HOST;
+            else {
+                lade_error_set(err, LADE_ERR_USAGE, "--network must be default, none or host");
+                goto out;
+            }
+            break;
+        case OPT_EPOCH:
+            epoch = optarg;
+            break;
+        case OPT_COMPRESSION:
+            if (strcmp(optarg, "gzip") == 0)
+                o.compression = COMPRESSION_GZIP;
+            else if (strcmp(optarg, "zstd") == 0)
+                o.compression = COMPRESSION_ZSTD;
+            else if (strcmp(optarg, "none") == 0)
+                o.compression = COMPRESSION_NONE;
+            else {
+                lade_error_set(err, LADE_ERR_USAGE, "--compression must be gzip, zstd or none");
+                goto out;
+            }
+            break;
+        case OPT_PULL:
+            lade_error_set(err, LADE_ERR_USAGE, "--pull: registry pulls are not implemented yet");
+            goto out;
+        default:
+            lade_error_set(err, LADE_ERR_USAGE, "build: invalid option (see 'lade help')");
+            goto out;
+        }
+    }
+    if (optind != argc - 1) {
+        lade_error_set(err, LADE_ERR_USAGE, "build: exactly one CONTEXT directory expected");
+        goto out;
+    }
+    o.context = argv[optind];
+    o.epoch = 0;
+    if (epoch != NULL && *epoch != '\0' && parse_epoch(epoch, &o.epoch, err) < 0)
+        goto out;
+    struct store *st = cli_store(cli, err);
+    if (st == NULL || build_run(st, &o, manifest, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    strv_free(o.tags);
+    strv_free(o.build_args);
+    strv_free(o.labels);
+    free(dest);
+    return rc;
+}
+
+int
+cmd_plan(struct cli *cli, int argc, char **argv, struct lade_error *err)
+{
+    (void) cli;
+    (void) argc;
+    (void) argv;
+    return lade_error_set(err, LADE_ERR_USAGE, "plan: not implemented yet");
+}

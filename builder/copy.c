@@ -1,0 +1,505 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* COPY and ADD: sources from the context (minus .dockerignore), a stage or an image, written
+ * through an overlay of the stage so the upper dir is the layer. Both sides are opened relative
+ * to their root with RESOLVE_IN_ROOT: neither a "../" nor a symlink in the context or the image
+ * can reach the host. */
+#include "build-internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+
+struct copy_job {
+    struct build *b;
+    int src_root;                  /* context, or a stage's mounted rootfs */
+    const struct dockerignore *ignore; /* only for the context */
+    int dst_root;                  /* the step's merged rootfs */
+    bool chown;
+    uid_t uid;
+    gid_t gid;
+    bool chmod;
+    mode_t mode;
+};
+
+static bool
+is_excluded(const struct copy_job *j, const char *rel, struct lade_error *err, int *rc)
+{
+    bool ex = false;
+
+    *rc = 0;
+    if (j->ignore == NULL || rel[0] == '\0')
+        return false;
+    if (dockerignore_matches(j->ignore, rel, &ex, err) < 0)
+        *rc = -1;
+    return ex;
+}
+
+static void
+apply_meta(const struct copy_job *j, int dirfd, const char *name, const struct stat *st)
+{
+    struct timespec ts[2] = {st->st_mtim, st->st_mtim};
+    uid_t uid = j->chown ? j->uid : 0;
+    gid_t gid = j->chown ? j->gid : 0;
+
+    fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
+    if (!S_ISLNK(st->st_mode))
+        fchmodat(dirfd, name, j->chmod ? j->mode : (st->st_mode & 07777), 0);
+    utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW);
+}
+
+/* Removes whatever is at dirfd/name unless it is a directory and keep_dir. */
+static int
+clear_dest(int dirfd, const char *name, bool keep_dir, struct lade_error *err)
+{
+    struct stat st;
+
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : lade_error_sys(err, "stat '%s'", name);
+    if (S_ISDIR(st.st_mode))
+        return keep_dir ? 0 : rm_rf_at(dirfd, name, err);
+    if (unlinkat(dirfd, name, 0) < 0)
+        return lade_error_sys(err, "cannot replace '%s'", name);
+    return 0;
+}
+
+/* Copies one non-directory entry src_dir/name (stat st) to dst_dir/dst_name. */
+static int
+copy_leaf(const struct copy_job *j, int src_dir, const char *name, const struct stat *st,
+          int dst_dir, const char *dst_name, struct lade_error *err)
+{
+    if (clear_dest(dst_dir, dst_name, false, err) < 0)
+        return -1;
+    if (S_ISREG(st->st_mode)) {
+        cleanup_close int in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (in < 0)
+            return lade_error_sys(err, "cannot open '%s'", name);
+        cleanup_close int out =
+            openat(dst_dir, dst_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (out < 0)
+            return lade_error_sys(err, "cannot create '%s'", dst_name);
+        if (copy_fd(in, out, err) < 0)
+            return lade_error_prefix(err, "copy '%s'", name);
+    } else if (S_ISLNK(st->st_mode)) {
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(src_dir, name, target, sizeof(target) - 1);
+        if (n < 0)
+            return lade_error_sys(err, "readlink '%s'", name);
+        target[n] = '\0';
+        if (symlinkat(target, dst_dir, dst_name) < 0)
+            return lade_error_sys(err, "symlink '%s'", dst_name);
+    } else if (S_ISFIFO(st->st_mode) || S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) {
+        if (mknodat(dst_dir, dst_name, st->st_mode, st->st_rdev) < 0)
+            return lade_error_sys(err, "mknod '%s'", dst_name);
+    } else {
+        return 0; /* sockets are not copied */
+    }
+    apply_meta(j, dst_dir, dst_name, st);
+    return 0;
+}
+
+/* Copies the contents of src_dir (context-relative path rel) into dst_dir. */
+static int
+copy_dir_contents(const struct copy_job *j, int src_dir, const char *rel, int dst_dir,
+                  struct lade_error *err)
+{
+    int fd = dup(src_dir);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    struct dirent *de;
+    int rc = 0;
+
+    if (d == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return lade_error_sys(err, "cannot read directory '%s'", rel[0] ? rel : ".");
+    }
+    rewinddir(d);
+    while (rc == 0 && (de = readdir(d)) != NULL) {
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        cleanup_free char *crel =
+            rel[0] ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
+        struct stat st;
+        int xrc;
+        bool ex = is_excluded(j, crel, err, &xrc);
+        if (xrc < 0) {
+            rc = -1;
+            break;
+        }
+        if (fstatat(src_dir, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            rc = lade_error_sys(err, "stat '%s'", crel);
+            break;
+        }
+        if (ex && !(S_ISDIR(st.st_mode) && dockerignore_has_exceptions(j->ignore)))
+            continue;
+        if (!S_ISDIR(st.st_mode)) {
+            rc = copy_leaf(j, src_dir, de->d_name, &st, dst_dir, de->d_name, err);
+            continue;
+        }
+        cleanup_close int sub_src =
+            openat(src_dir, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub_src < 0) {
+            rc = lade_error_sys(err, "cannot open '%s'", crel);
+            break;
+        }
+        if (clear_dest(dst_dir, de->d_name, true, err) < 0 ||
+            (mkdirat(dst_dir, de->d_name, 0755) < 0 && errno != EEXIST)) {
+            rc = lade_error_sys(err, "cannot create directory '%s'", crel);
+            break;
+        }
+        cleanup_close int sub_dst =
+            openat(dst_dir, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub_dst < 0) {
+            rc = lade_error_sys(err, "cannot open '%s'", crel);
+            break;
+        }
+        rc = copy_dir_contents(j, sub_src, crel, sub_dst, err);
+        if (rc == 0)
+            apply_meta(j, dst_dir, de->d_name, &st);
+        /* An excluded directory walked only for its exceptions stays only if it got any. */
+        if (rc == 0 && ex)
+            unlinkat(dst_dir, de->d_name, AT_REMOVEDIR);
+    }
+    closedir(d);
+    return rc;
+}
+
+static int
+strcmp_ptr(const void *a, const void *b)
+{
+    return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static bool
+has_wildcard(const char *s)
+{
+    return strpbrk(s, "*?[") != NULL;
+}
+
+/* Expands one source pattern (relative to the source root) into matching relative paths. */
+static int
+glob_sources(const struct copy_job *j, const char *pattern, char ***out, struct lade_error *err)
+{
+    cleanup_free char *clean = path_clean_abs(pattern);
+    char **cur = strv_push(NULL, "");
+
+    /* Walk component by component; only wildcard components read directories. */
+    for (char *p = clean + 1; *p;) {
+        char *slash = strchr(p, '/');
+        if (slash)
+            *slash = '\0';
+        char **next = NULL;
+        for (size_t i = 0; cur[i]; i++) {
+            if (!has_wildcard(p)) {
+                next = strv_push_take(next, cur[i][0] ? xasprintf("%s/%s", cur[i], p)
+                                                      : xstrdup(p));
+                continue;
+            }
+            cleanup_close int dfd =
+                rootfs_open(j->src_root, cur[i][0] ? cur[i] : "/", O_RDONLY | O_DIRECTORY, 0, NULL);
+            DIR *d = dfd >= 0 ? fdopendir(steal_fd(&dfd)) : NULL;
+            struct dirent *de;
+            char **names = NULL;
+            while (d && (de = readdir(d)) != NULL)
+                if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
+                    fnmatch(p, de->d_name, 0) == 0)
+                    names = strv_push(names, de->d_name);
+            if (d)
+                closedir(d);
+            qsort(names, strv_len(names), sizeof(char *), strcmp_ptr);
+            for (size_t k = 0; names && names[k]; k++)
+                next = strv_push_take(next, cur[i][0] ? xasprintf("%s/%s", cur[i], names[k])
+                                                      : xstrdup(names[k]));
+            strv_free(names);
+        }
+        strv_free(cur);
+        cur = next ? next : xcalloc(1, sizeof(char *));
+        if (!slash)
+            break;
+        p = slash + 1;
+    }
+    (void) err;
+    *out = cur;
+    return 0;
+}
+
+/* Copies the source rel (a file or a directory's contents) to dest (absolute in the image). */
+static int
+copy_source(const struct copy_job *j, const char *rel, const char *dest, bool dest_is_dir,
+            struct lade_error *err)
+{
+    cleanup_close int src = -1, parent = -1;
+    struct stat st;
+    uid_t uid = j->chown ? j->uid : 0;
+    gid_t gid = j->chown ? j->gid : 0;
+
+    /* The source path itself is followed (inside its root), as docker does. */
+    src = rootfs_open(j->src_root, rel[0] ? rel : "/", O_PATH, 0, err);
+    if (src < 0 || fstat(src, &st) < 0)
+        return lade_error_prefix(err, "cannot stat source '%s'", rel);
+    if (S_ISDIR(st.st_mode)) {
+        if (rootfs_mkdir_p(j->dst_root, dest, 0755, uid, gid, err) < 0)
+            return -1;
+        cleanup_close int dst = rootfs_open(j->dst_root, dest, O_RDONLY | O_DIRECTORY, 0, err);
+        cleanup_close int sdir = rootfs_open(j->src_root, rel[0] ? rel : "/",
+                                             O_RDONLY | O_DIRECTORY, 0, err);
+        if (dst < 0 || sdir < 0)
+            return -1;
+        return copy_dir_contents(j, sdir, rel, dst, err);
+    }
+
+    /* A file: into dest when dest is (or names) a directory, else as dest. */
+    cleanup_free char *target = NULL;
+    struct stat dst_st;
+    cleanup_close int probe = rootfs_open(j->dst_root, dest, O_PATH, 0, NULL);
+    if (dest_is_dir || (probe >= 0 && fstat(probe, &dst_st) == 0 && S_ISDIR(dst_st.st_mode))) {
+        const char *base = strrchr(rel, '/');
+        target = xasprintf("%s/%s", dest, base ? base + 1 : rel);
+    } else {
+        target = xstrdup(dest);
+    }
+    cleanup_free char *clean = path_clean_abs(target);
+    char *slash = strrchr(clean, '/');
+    *slash = '\0';
+    if (rootfs_mkdir_p(j->dst_root, clean[0] ? clean : "/", 0755, uid, gid, err) < 0)
+        return -1;
+    parent = rootfs_open(j->dst_root, clean[0] ? clean : "/", O_RDONLY | O_DIRECTORY, 0, err);
+    if (parent < 0)
+        return -1;
+    char *sep = strrchr(rel, '/');
+    cleanup_free char *sdir_path = sep ? xstrndup(rel, (size_t) (sep - rel)) : xstrdup("/");
+    cleanup_close int sdir =
+        rootfs_open(j->src_root, sdir_path, O_RDONLY | O_DIRECTORY, 0, err);
+    if (sdir < 0)
+        return -1;
+    /* Re-stat the entry itself: a followed top-level symlink is copied as its target. */
+    char proc[64];
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", src);
+    cleanup_close int content = open(proc, O_RDONLY | O_CLOEXEC);
+    if (content < 0 || !S_ISREG(st.st_mode))
+        return copy_leaf(j, sdir, sep ? sep + 1 : rel, &st, parent, slash + 1, err);
+    if (clear_dest(parent, slash + 1, false, err) < 0)
+        return -1;
+    cleanup_close int out =
+        openat(parent, slash + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (out < 0)
+        return lade_error_sys(err, "cannot create '%s'", target);
+    if (copy_fd(content, out, err) < 0)
+        return lade_error_prefix(err, "copy '%s'", rel);
+    apply_meta(j, parent, slash + 1, &st);
+    return 0;
+}
+
+/* The rootfs of COPY --from: a stage of this build or an image in the store, mounted
+ * read-only on a step directory of its own. */
+static int
+mount_from(struct build *b, const char *from, struct fs_step *fs, int *rootfd,
+           struct stage_state *tmp_state, struct lade_error *err)
+{
+    long idx = plan_find_stage(b->plan, from);
+    struct stage_state *src = tmp_state;
+
+    if (idx >= 0) {
+        if (build_stage(b, (size_t) idx, err) < 0)
+            return -1;
+        src = &b->stages[idx];
+    } else if (stage_load_image(b, tmp_state, from, err) < 0) {
+        return -1;
+    }
+    if (store_tmp_dir(b->st, &fs->dir, err) < 0)
+        return -1;
+    fs->merged = xasprintf("%s/merged", fs->dir);
+    if (mkdir(fs->merged, 0755) < 0)
+        return lade_error_sys(err, "mkdir '%s'", fs->merged);
+    cleanup_free char **lowers = stage_lowerdirs(src);
+    if (overlay_mount(lowers, src->nlayers, NULL, NULL, fs->merged, err) < 0)
+        return -1;
+    fs->mounted = true;
+    *rootfd = open(fs->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*rootfd < 0)
+        return lade_error_sys(err, "open '%s'", fs->merged);
+    return 0;
+}
+
+static int
+check_add_source(const struct copy_job *j, const char *rel, struct lade_error *err)
+{
+    static const unsigned char magics[][6] = {{0x1f, 0x8b}, {'B', 'Z', 'h'},
+                                              {0xfd, '7', 'z', 'X', 'Z', 0},
+                                              {0x28, 0xb5, 0x2f, 0xfd}};
+    static const size_t lens[] = {2, 3, 6, 4};
+    unsigned char head[512] = {0};
+    cleanup_close int fd = rootfs_open(j->src_root, rel, O_RDONLY, 0, NULL);
+    ssize_t n = fd >= 0 ? read(fd, head, sizeof(head)) : 0;
+    bool archive = n >= 262 && memcmp(head + 257, "ustar", 5) == 0;
+
+    for (size_t i = 0; !archive && i < 4; i++)
+        archive = n >= (ssize_t) lens[i] && memcmp(head, magics[i], lens[i]) == 0;
+    if (archive)
+        return lade_error_set(err, LADE_ERR_OTHER,
+                              "ADD of the local archive \"%s\": extraction is not implemented yet "
+                              "(use COPY and RUN tar)", rel);
+    return 0;
+}
+
+int
+step_copy(struct build *b, struct stage_state *ss, const struct instr *in, struct lade_error *err)
+{
+    bool is_add = in->kind == INSTR_ADD;
+    const char *from = instr_flag(in, "from"), *chown = instr_flag(in, "chown");
+    const char *chmod = instr_flag(in, "chmod");
+    struct copy_job j = {.b = b, .src_root = b->context_fd, .ignore = b->ignore, .dst_root = -1};
+    struct fs_step fs = {0}, from_fs = {0};
+    struct stage_state from_state = {0};
+    char **words = NULL, **sources = NULL;
+    cleanup_free char *dest = NULL, *hist = NULL, *joined = NULL;
+    cleanup_close int from_fd = -1;
+    struct expander x;
+    struct lade_buf hb = LADE_BUF_INIT;
+    int rc = -1;
+
+    for (size_t i = 0; i < in->nflags; i++) {
+        const char *f = in->flags[i];
+        if (strncmp(f, "--from=", 7) && strncmp(f, "--chown=", 8) && strncmp(f, "--chmod=", 8) &&
+            strcmp(f, "--link") && strncmp(f, "--link=", 7))
+            return lade_error_set(err, LADE_ERR_OTHER, "%s %s is not implemented yet",
+                                  is_add ? "ADD" : "COPY", f);
+    }
+    if (in->nheredocs > 0)
+        return lade_error_set(err, LADE_ERR_OTHER, "%s with a heredoc is not implemented yet",
+                              is_add ? "ADD" : "COPY");
+    if (in->nargs < 2)
+        return lade_error_set(err, LADE_ERR_PARSE, "%s requires at least two arguments",
+                              is_add ? "ADD" : "COPY");
+    stage_expander(ss, b->plan->df, &x);
+    for (size_t i = 0; i < in->nargs; i++) {
+        char *w = NULL;
+        if (expand_word(&x, in->args[i], &w, err) < 0)
+            goto out;
+        words = strv_push_take(words, w);
+    }
+    size_t nw = strv_len(words);
+    const char *raw_dest = words[nw - 1];
+    const char *wd = json_string_value(json_object_get(oci_config_container(ss->config),
+                                                       "WorkingDir"));
+    joined = raw_dest[0] == '/' ? xstrdup(raw_dest)
+                                : xasprintf("%s/%s", wd && *wd ? wd : "/", raw_dest);
+    dest = path_clean_abs(joined);
+    bool dest_is_dir = raw_dest[strlen(raw_dest) - 1] == '/' ||
+                       (strcmp(raw_dest, ".") == 0) || nw > 2;
+
+    if (chmod != NULL) {
+        char *end;
+        unsigned long m = strtoul(chmod, &end, 8);
+        if (*chmod == '\0' || *end != '\0' || m > 07777) {
+            lade_error_set(err, LADE_ERR_PARSE, "invalid --chmod \"%s\": octal mode expected",
+                           chmod);
+            goto out;
+        }
+        j.chmod = true;
+        j.mode = (mode_t) m;
+    }
+    if (from != NULL) {
+        cleanup_free char *f = NULL;
+        if (expand_word(&x, from, &f, err) < 0 ||
+            mount_from(b, f, &from_fs, &from_fd, &from_state, err) < 0)
+            goto out;
+        j.src_root = from_fd;
+        j.ignore = NULL;
+    }
+    for (size_t i = 0; i + 1 < nw; i++) {
+        char **m = NULL;
+        if (is_add && (strncmp(words[i], "http://", 7) == 0 ||
+                       strncmp(words[i], "https://", 8) == 0 || strncmp(words[i], "git@", 4) == 0)) {
+            lade_error_set(err, LADE_ERR_OTHER, "ADD from a URL (\"%s\") is not implemented yet",
+                           words[i]);
+            goto out;
+        }
+        glob_sources(&j, words[i], &m, err);
+        size_t found = 0;
+        for (size_t k = 0; m[k]; k++) {
+            int xrc;
+            struct stat st;
+            cleanup_close int probe = rootfs_open(j.src_root, m[k][0] ? m[k] : "/", O_PATH, 0,
+                                                  NULL);
+            if (probe < 0 || fstat(probe, &st) < 0 || is_excluded(&j, m[k], err, &xrc))
+                continue;
+            if (xrc < 0) {
+                strv_free(m);
+                goto out;
+            }
+            sources = strv_push(sources, m[k]);
+            found++;
+        }
+        strv_free(m);
+        if (found == 0) {
+            lade_error_set(err, LADE_ERR_OTHER, "\"%s\": not found%s", words[i],
+                           from ? "" : " in the build context (or excluded by .dockerignore)");
+            goto out;
+        }
+        if (found > 1 || has_wildcard(words[i]))
+            dest_is_dir = dest_is_dir || found > 1;
+    }
+    if (strv_len(sources) > 1 && raw_dest[strlen(raw_dest) - 1] != '/') {
+        lade_error_set(err, LADE_ERR_PARSE,
+                       "when using %s with more than one source file, the destination must be a "
+                       "directory and end with a /", is_add ? "ADD" : "COPY");
+        goto out;
+    }
+    for (size_t i = 0; is_add && sources[i]; i++)
+        if (check_add_source(&j, sources[i], err) < 0)
+            goto out;
+
+    if (fs_step_begin(b, ss, true, &fs, err) < 0)
+        goto out;
+    j.dst_root = open(fs.merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (j.dst_root < 0) {
+        lade_error_sys(err, "open '%s'", fs.merged);
+        goto out;
+    }
+    if (chown != NULL) {
+        cleanup_free char *c = NULL;
+        if (expand_word(&x, chown, &c, err) < 0 ||
+            rootfs_lookup_user(j.dst_root, c, &j.uid, &j.gid, err) < 0)
+            goto out;
+        j.chown = true;
+    }
+    for (size_t i = 0; sources[i]; i++)
+        if (copy_source(&j, sources[i], dest, dest_is_dir, err) < 0)
+            goto out;
+    close(j.dst_root);
+    j.dst_root = -1;
+
+    lade_buf_appends(&hb, is_add ? "ADD " : "COPY ");
+    if (chown)
+        lade_buf_appendf(&hb, "--chown=%s ", chown);
+    for (size_t i = 0; i + 1 < nw; i++)
+        lade_buf_appendf(&hb, "%s ", words[i]);
+    lade_buf_appendf(&hb, "%s # buildkit", raw_dest);
+    hist = lade_buf_steal(&hb);
+    rc = fs_step_end(b, ss, &fs, true, hist, err);
+out:
+    if (j.dst_root >= 0 && j.dst_root != b->context_fd)
+        close(j.dst_root);
+    fs_step_end(b, ss, &fs, false, NULL, NULL);
+    if (from_fd >= 0)
+        close(steal_fd(&from_fd));
+    fs_step_end(b, ss, &from_fs, false, NULL, NULL);
+    stage_state_release(&from_state);
+    lade_buf_release(&hb);
+    strv_free(words);
+    strv_free(sources);
+    return rc;
+}

@@ -1,0 +1,455 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Instructions that change only the image config (an empty-layer history entry each), and
+ * WORKDIR, which also creates its directory. History texts follow BuildKit's, so images
+ * compare field by field. */
+#include "build-internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+
+static json_t *
+strv_to_json(char *const *v)
+{
+    json_t *a = json_array();
+
+    for (size_t i = 0; v && v[i]; i++)
+        json_array_append_new(a, json_string(v[i]));
+    return a;
+}
+
+/* Go's fmt %q of a []string: ["a" "b c"], used in BuildKit's history texts. */
+static void
+append_go_quoted(struct lade_buf *b, char *const *v)
+{
+    lade_buf_appendc(b, '[');
+    for (size_t i = 0; v && v[i]; i++) {
+        json_t *s = json_string(v[i]);
+        char *q = json_dumps(s, JSON_ENCODE_ANY);
+        lade_buf_appendf(b, "%s%s", i ? " " : "", q ? q : "\"\"");
+        free(q);
+        json_decref(s);
+    }
+    lade_buf_appendc(b, ']');
+}
+
+static char **
+shell_of(json_t *config)
+{
+    json_t *sh = json_object_get(oci_config_container(config), "Shell");
+    char **v = NULL;
+    size_t i;
+    json_t *e;
+
+    if (json_is_array(sh) && json_array_size(sh) > 0) {
+        json_array_foreach(sh, i, e) v = strv_push(v, json_string_value(e) ?: "");
+        return v;
+    }
+    v = strv_push(v, "/bin/sh");
+    return strv_push(v, "-c");
+}
+
+char **
+instr_command(json_t *config, const struct instr *in)
+{
+    char **v = NULL;
+
+    if (in->json) {
+        for (size_t i = 0; i < in->nargs; i++)
+            v = strv_push(v, in->args[i]);
+        return v ? v : xcalloc(1, sizeof(char *));
+    }
+    v = shell_of(config);
+    return strv_push(v, in->nargs ? in->args[0] : "");
+}
+
+char **
+stage_run_env(struct stage_state *ss)
+{
+    json_t *env = json_object_get(oci_config_container(ss->config), "Env");
+    char **v = NULL;
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(env, i, e) v = strv_push(v, json_string_value(e) ?: "");
+    for (size_t k = 0; ss->args && ss->args[k]; k++) {
+        char *eq = strchr(ss->args[k], '=');
+        cleanup_free char *key = xstrndup(ss->args[k], (size_t) (eq - ss->args[k]));
+        if (strv_env_get(v, key) == NULL)
+            v = strv_push(v, ss->args[k]);
+    }
+    if (strv_env_get(v, "PATH") == NULL)
+        v = strv_env_set(v, "PATH", DEFAULT_PATH);
+    return v;
+}
+
+static int
+expand(struct build *b, struct stage_state *ss, const char *word, char **out,
+       struct lade_error *err)
+{
+    struct expander x;
+
+    stage_expander(ss, b->plan->df, &x);
+    return expand_word(&x, word, out, err);
+}
+
+static json_t *
+config_object(struct stage_state *ss, const char *key)
+{
+    json_t *c = oci_config_container(ss->config);
+    json_t *o = json_object_get(c, key);
+
+    if (!json_is_object(o)) {
+        o = json_object();
+        json_object_set_new(c, key, o);
+    }
+    return o;
+}
+
+/* ENV and LABEL: name/value/sep triplets; all are expanded before any is set, as docker does
+ * (ENV a=1 b=$a sees the old a). */
+static int
+key_values(struct build *b, struct stage_state *ss, const struct instr *in, bool env,
+           struct lade_error *err)
+{
+    size_t n = in->nargs / 3;
+    char **keys = xcalloc(n + 1, sizeof(char *)), **vals = xcalloc(n + 1, sizeof(char *));
+    struct lade_buf hist = LADE_BUF_INIT;
+    int rc = -1;
+
+    lade_buf_appends(&hist, env ? "ENV" : "LABEL");
+    for (size_t i = 0; i < n; i++) {
+        if (expand(b, ss, in->args[3 * i], &keys[i], err) < 0 ||
+            expand(b, ss, in->args[3 * i + 1], &vals[i], err) < 0)
+            goto out;
+        if (keys[i][0] == '\0') {
+            lade_error_set(err, LADE_ERR_PARSE, "%s names must not be empty", in->keyword);
+            goto out;
+        }
+        lade_buf_appendf(&hist, " %s=%s", keys[i], vals[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (env) {
+            json_t *c = oci_config_container(ss->config);
+            json_t *e = json_object_get(c, "Env");
+            char **list = NULL;
+            size_t k;
+            json_t *x;
+            json_array_foreach(e, k, x) list = strv_push(list, json_string_value(x) ?: "");
+            list = strv_env_set(list, keys[i], vals[i]);
+            json_object_set_new(c, "Env", strv_to_json(list));
+            strv_free(list);
+        } else {
+            json_object_set_new(config_object(ss, "Labels"), keys[i], json_string(vals[i]));
+        }
+    }
+    stage_add_history(b, ss, hist.data, true);
+    rc = 0;
+out:
+    strv_free(keys);
+    strv_free(vals);
+    lade_buf_release(&hist);
+    return rc;
+}
+
+static int
+step_arg(struct build *b, struct stage_state *ss, const struct instr *in, struct lade_error *err)
+{
+    struct lade_buf hist = LADE_BUF_INIT;
+
+    lade_buf_appends(&hist, "ARG");
+    for (size_t i = 0; i < in->nargs; i++) {
+        cleanup_free char *word = NULL;
+        if (expand(b, ss, in->args[i], &word, err) < 0) {
+            lade_buf_release(&hist);
+            return -1;
+        }
+        char *eq = strchr(word, '=');
+        cleanup_free char *key = eq ? xstrndup(word, (size_t) (eq - word)) : xstrdup(word);
+        const char *val = strv_env_get(b->plan->build_args, key);
+        if (val == NULL)
+            val = eq ? eq + 1 : strv_env_get(b->plan->meta_args, key);
+        if (val != NULL)
+            ss->args = strv_env_set(ss->args, key, val);
+        lade_buf_appendf(&hist, " %s", word);
+    }
+    stage_add_history(b, ss, hist.data, true);
+    lade_buf_release(&hist);
+    return 0;
+}
+
+static int
+set_command(struct build *b, struct stage_state *ss, const struct instr *in, const char *key)
+{
+    char **cmd = instr_command(ss->config, in);
+    json_t *c = oci_config_container(ss->config);
+    struct lade_buf hist = LADE_BUF_INIT;
+
+    json_object_set_new(c, key, strv_to_json(cmd));
+    if (strcmp(key, "Cmd") == 0)
+        ss->cmd_set = true;
+    else if (!ss->cmd_set)
+        json_object_del(c, "Cmd"); /* ENTRYPOINT drops an inherited CMD, as docker does */
+    lade_buf_appendf(&hist, "%s ", strcmp(key, "Cmd") == 0 ? "CMD" : "ENTRYPOINT");
+    append_go_quoted(&hist, cmd);
+    stage_add_history(b, ss, hist.data, true);
+    lade_buf_release(&hist);
+    strv_free(cmd);
+    return 0;
+}
+
+static int
+set_set(struct build *b, struct stage_state *ss, const struct instr *in, const char *key,
+        bool ports, struct lade_error *err)
+{
+    json_t *o = config_object(ss, key);
+    struct lade_buf hist = LADE_BUF_INIT;
+
+    lade_buf_appendf(&hist, "%s ", ports ? "EXPOSE" : "VOLUME");
+    if (!ports)
+        lade_buf_appendc(&hist, '[');
+    for (size_t i = 0; i < in->nargs; i++) {
+        cleanup_free char *w = NULL;
+        if (expand(b, ss, in->args[i], &w, err) < 0) {
+            lade_buf_release(&hist);
+            return -1;
+        }
+        cleanup_free char *k = ports && !strchr(w, '/') ? xasprintf("%s/tcp", w) : xstrdup(w);
+        if (ports && strspn(k, "0123456789-") != strcspn(k, "/")) {
+            lade_buf_release(&hist);
+            return lade_error_set(err, LADE_ERR_PARSE, "invalid port \"%s\"", w);
+        }
+        json_object_set_new(o, k, json_object());
+        lade_buf_appendf(&hist, "%s%s", i ? " " : "", k);
+    }
+    if (!ports)
+        lade_buf_appendc(&hist, ']');
+    stage_add_history(b, ss, hist.data, true);
+    lade_buf_release(&hist);
+    return 0;
+}
+
+static int
+set_string(struct build *b, struct stage_state *ss, const struct instr *in, const char *key,
+           const char *name, struct lade_error *err)
+{
+    cleanup_free char *v = NULL;
+    cleanup_free char *hist = NULL;
+
+    if (in->nargs < 1)
+        return lade_error_set(err, LADE_ERR_PARSE, "%s requires exactly one argument", name);
+    if (expand(b, ss, in->args[0], &v, err) < 0)
+        return -1;
+    json_object_set_new(oci_config_container(ss->config), key, json_string(v));
+    hist = xasprintf("%s %s", name, v);
+    stage_add_history(b, ss, hist, true);
+    return 0;
+}
+
+static int
+parse_duration(const char *s, json_int_t *ns)
+{
+    char *end;
+    double v = strtod(s, &end);
+    double mult = 0;
+
+    if (end == s)
+        return -1;
+    if (strcmp(end, "ns") == 0)
+        mult = 1;
+    else if (strcmp(end, "us") == 0 || strcmp(end, "µs") == 0)
+        mult = 1e3;
+    else if (strcmp(end, "ms") == 0)
+        mult = 1e6;
+    else if (strcmp(end, "s") == 0)
+        mult = 1e9;
+    else if (strcmp(end, "m") == 0)
+        mult = 60e9;
+    else if (strcmp(end, "h") == 0)
+        mult = 3600e9;
+    else if (*end == '\0' && v == 0)
+        mult = 1;
+    else
+        return -1;
+    *ns = (json_int_t) (v * mult);
+    return 0;
+}
+
+static int
+step_healthcheck(struct build *b, struct stage_state *ss, const struct instr *in,
+                 struct lade_error *err)
+{
+    static const char *const durations[][2] = {{"interval", "Interval"},
+                                               {"timeout", "Timeout"},
+                                               {"start-period", "StartPeriod"},
+                                               {"start-interval", "StartInterval"}};
+    json_t *hc = json_object();
+    struct lade_buf hist = LADE_BUF_INIT;
+
+    if (in->nargs < 1 || strcasecmp(in->args[0], "NONE") == 0) {
+        json_object_set_new(hc, "Test", json_pack("[s]", "NONE"));
+    } else if (strcasecmp(in->args[0], "CMD") == 0 && in->nargs >= 2) {
+        json_t *test = json_array();
+        if (in->json) {
+            json_array_append_new(test, json_string("CMD"));
+            for (size_t i = 1; i < in->nargs; i++)
+                json_array_append_new(test, json_string(in->args[i]));
+        } else {
+            json_array_append_new(test, json_string("CMD-SHELL"));
+            json_array_append_new(test, json_string(in->args[1]));
+        }
+        json_object_set_new(hc, "Test", test);
+        for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
+            const char *v = instr_flag(in, durations[i][0]);
+            json_int_t ns;
+            if (v == NULL)
+                continue;
+            if (parse_duration(v, &ns) < 0) {
+                json_decref(hc);
+                return lade_error_set(err, LADE_ERR_PARSE, "invalid --%s duration \"%s\"",
+                                      durations[i][0], v);
+            }
+            json_object_set_new(hc, durations[i][1], json_integer(ns));
+        }
+        const char *r = instr_flag(in, "retries");
+        if (r != NULL)
+            json_object_set_new(hc, "Retries", json_integer(atoll(r)));
+    } else {
+        json_decref(hc);
+        return lade_error_set(err, LADE_ERR_PARSE, "HEALTHCHECK requires CMD or NONE");
+    }
+    cleanup_free char *t = json_dumps(json_object_get(hc, "Test"), JSON_COMPACT);
+    lade_buf_appendf(&hist, "HEALTHCHECK &{%s}", t ? t : "");
+    json_object_set_new(oci_config_container(ss->config), "Healthcheck", hc);
+    stage_add_history(b, ss, hist.data, true);
+    lade_buf_release(&hist);
+    return 0;
+}
+
+static int
+step_onbuild(struct build *b, struct stage_state *ss, const struct instr *in)
+{
+    const char *expr = in->original;
+    json_t *c = oci_config_container(ss->config);
+    json_t *ob = json_object_get(c, "OnBuild");
+
+    /* The trigger is the line after the ONBUILD keyword, kept as written. */
+    expr += strspn(expr, " \t");
+    expr += strcspn(expr, " \t");
+    expr += strspn(expr, " \t");
+    if (!json_is_array(ob))
+        json_object_set_new(c, "OnBuild", ob = json_array());
+    json_array_append_new(ob, json_string(expr));
+    cleanup_free char *hist = xasprintf("ONBUILD %s", expr);
+    stage_add_history(b, ss, hist, true);
+    return 0;
+}
+
+int
+step_config(struct build *b, struct stage_state *ss, const struct instr *in,
+            struct lade_error *err)
+{
+    switch (in->kind) {
+    case INSTR_ENV:
+        return key_values(b, ss, in, true, err);
+    case INSTR_LABEL:
+        return key_values(b, ss, in, false, err);
+    case INSTR_ARG:
+        return step_arg(b, ss, in, err);
+    case INSTR_CMD:
+        return set_command(b, ss, in, "Cmd");
+    case INSTR_ENTRYPOINT:
+        return set_command(b, ss, in, "Entrypoint");
+    case INSTR_EXPOSE:
+        return set_set(b, ss, in, "ExposedPorts", true, err);
+    case INSTR_VOLUME:
+        return set_set(b, ss, in, "Volumes", false, err);
+    case INSTR_USER:
+        return set_string(b, ss, in, "User", "USER", err);
+    case INSTR_STOPSIGNAL:
+        return set_string(b, ss, in, "StopSignal", "STOPSIGNAL", err);
+    case INSTR_SHELL: {
+        if (!in->json || in->nargs == 0)
+            return lade_error_set(err, LADE_ERR_PARSE, "SHELL requires the arguments to be in "
+                                                       "JSON form");
+        char **v = instr_command(ss->config, in);
+        struct lade_buf hist = LADE_BUF_INIT;
+        json_object_set_new(oci_config_container(ss->config), "Shell", strv_to_json(v));
+        lade_buf_appends(&hist, "SHELL ");
+        append_go_quoted(&hist, v);
+        stage_add_history(b, ss, hist.data, true);
+        lade_buf_release(&hist);
+        strv_free(v);
+        return 0;
+    }
+    case INSTR_HEALTHCHECK:
+        return step_healthcheck(b, ss, in, err);
+    case INSTR_ONBUILD:
+        return step_onbuild(b, ss, in);
+    case INSTR_MAINTAINER: {
+        cleanup_free char *hist = xasprintf("MAINTAINER %s", in->nargs ? in->args[0] : "");
+        json_object_set_new(ss->config, "author", json_string(in->nargs ? in->args[0] : ""));
+        stage_add_history(b, ss, hist, true);
+        return 0;
+    }
+    case INSTR_UNKNOWN:
+    case INSTR_FROM:
+    case INSTR_RUN:
+    case INSTR_COPY:
+    case INSTR_ADD:
+    case INSTR_WORKDIR:
+        break;
+    }
+    return lade_error_set(err, LADE_ERR_OTHER, "internal: %s is not a config instruction",
+                          in->keyword);
+}
+
+int
+step_workdir(struct build *b, struct stage_state *ss, const struct instr *in,
+             struct lade_error *err)
+{
+    json_t *c = oci_config_container(ss->config);
+    cleanup_free char *w = NULL, *joined = NULL, *clean = NULL, *hist = NULL, *by = NULL;
+    const char *cur = json_string_value(json_object_get(c, "WorkingDir"));
+    const char *user = json_string_value(json_object_get(c, "User"));
+    cleanup_close int rootfd = -1;
+    struct fs_step fs;
+    uid_t uid = 0;
+    gid_t gid = 0;
+
+    if (in->nargs < 1)
+        return lade_error_set(err, LADE_ERR_PARSE, "WORKDIR requires exactly one argument");
+    if (expand(b, ss, in->args[0], &w, err) < 0)
+        return -1;
+    joined = w[0] == '/' ? xstrdup(w) : xasprintf("%s/%s", cur && *cur ? cur : "/", w);
+    clean = path_clean_abs(joined);
+    json_object_set_new(c, "WorkingDir", json_string(clean));
+    hist = xasprintf("WORKDIR %s", clean);
+    if (strcmp(clean, "/") == 0) {
+        stage_add_history(b, ss, hist, true);
+        return 0;
+    }
+    /* BuildKit creates the directory (owned by the current USER) in a layer of its own. */
+    if (fs_step_begin(b, ss, true, &fs, err) < 0)
+        goto fail;
+    rootfd = open(fs.merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) {
+        lade_error_sys(err, "open '%s'", fs.merged);
+        goto fail;
+    }
+    if ((user && *user && rootfs_lookup_user(rootfd, user, &uid, &gid, err) < 0) ||
+        rootfs_mkdir_p(rootfd, clean, 0755, uid, gid, err) < 0)
+        goto fail;
+    close(steal_fd(&rootfd));
+    by = xasprintf("%s # buildkit", hist);
+    return fs_step_end(b, ss, &fs, true, by, err);
+fail:
+    fs_step_end(b, ss, &fs, false, NULL, NULL);
+    return -1;
+}

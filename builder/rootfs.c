@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "build-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/xalloc.h"
+
+/* Image paths are resolved by the kernel as if rootfd were "/": symlinks in an image can then
+ * never reach the host (STYLE.md "Rootfs paths"). */
+int
+rootfs_open(int rootfd, const char *path, int flags, mode_t mode, struct lade_error *err)
+{
+    struct open_how how = {
+        .flags = (uint64_t) (flags | O_CLOEXEC),
+        .mode = (flags & O_CREAT) ? mode : 0,
+        .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+    };
+    while (*path == '/')
+        path++;
+    if (*path == '\0')
+        path = ".";
+    long fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+    if (fd < 0)
+        return lade_error_sys(err, "cannot open '/%s'", path);
+    return (int) fd;
+}
+
+char *
+path_clean_abs(const char *path)
+{
+    char *out = xmalloc(strlen(path) + 2);
+    size_t n = 0;
+    const char *p = path;
+
+    out[n++] = '/';
+    while (*p) {
+        while (*p == '/')
+            p++;
+        const char *e = p;
+        while (*e && *e != '/')
+            e++;
+        size_t len = (size_t) (e - p);
+        if (len == 0 || (len == 1 && p[0] == '.')) {
+            /* nothing */
+        } else if (len == 2 && p[0] == '.' && p[1] == '.') {
+            while (n > 1 && out[n - 1] != '/')
+                n--;
+            if (n > 1)
+                n--; /* drop the slash too */
+            while (n > 1 && out[n - 1] != '/')
+                n--;
+            if (n > 1 && out[n - 1] == '/')
+                n--;
+            if (n == 0)
+                n = 1;
+        } else {
+            if (n > 1)
+                out[n++] = '/';
+            memcpy(out + n, p, len);
+            n += len;
+        }
+        p = e;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+int
+rootfs_mkdir_p(int rootfd, const char *path, mode_t mode, uid_t uid, gid_t gid,
+               struct lade_error *err)
+{
+    cleanup_free char *clean = path_clean_abs(path);
+
+    /* Each prefix is resolved from the root again, so symlink components stay inside. */
+    for (char *p = clean + 1; *p;) {
+        char *slash = strchr(p, '/');
+        char *end = slash ? slash : p + strlen(p);
+        char save = *end;
+        struct stat st;
+
+        *end = '\0';
+        cleanup_close int fd = rootfs_open(rootfd, clean, O_PATH, 0, NULL);
+        if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))) {
+            *end = save;
+            return lade_error_set(err, LADE_ERR_OTHER, "cannot create directory '%s': '%s' is "
+                                  "not a directory", path, clean);
+        }
+        if (fd < 0) {
+            char *name = strrchr(clean, '/');
+            *name = '\0';
+            cleanup_close int parent = rootfs_open(rootfd, clean[0] ? clean : "/",
+                                                   O_RDONLY | O_DIRECTORY, 0, err);
+            *name = '/';
+            if (parent < 0)
+                return lade_error_prefix(err, "cannot create directory '%s'", path);
+            if (mkdirat(parent, name + 1, mode) < 0 && errno != EEXIST)
+                return lade_error_sys(err, "cannot create directory '%s'", clean);
+            if (fchownat(parent, name + 1, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+                fchmodat(parent, name + 1, mode, 0) < 0)
+                return lade_error_sys(err, "cannot set owner of '%s'", clean);
+        }
+        *end = save;
+        p = save ? end + 1 : end;
+    }
+    return 0;
+}
+
+/* Finds the line of /etc/passwd or /etc/group whose name (field 0) or id (field 2) is key.
+ * fields receives up to 4 fields of the matching line (pointers into buf). */
+static bool
+db_find(char *buf, const char *key, char **fields, size_t nfields)
+{
+    char *save = NULL;
+
+    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        size_t n = 0;
+        char *f = line;
+        for (; n < nfields; n++) {
+            fields[n] = f;
+            char *c = f ? strchr(f, ':') : NULL;
+            if (c)
+                *c = '\0';
+            f = c ? c + 1 : NULL;
+        }
+        if (fields[0] && fields[2] && (strcmp(fields[0], key) == 0 || strcmp(fields[2], key) == 0))
+            return true;
+    }
+    return false;
+}
+
+static char *
+read_root_file(int rootfd, const char *path)
+{
+    cleanup_close int fd = rootfs_open(rootfd, path, O_RDONLY, 0, NULL);
+    char *data = NULL;
+
+    if (fd < 0 || read_fd_all(fd, path, 16u << 20, &data, NULL, NULL) < 0)
+        return NULL;
+    return data;
+}
+
+static bool
+parse_id(const char *s, unsigned long *out)
+{
+    char *end;
+
+    if (*s == '\0')
+        return false;
+    errno = 0;
+    *out = strtoul(s, &end, 10);
+    return errno == 0 && *end == '\0' && *out <= 0xfffffffful;
+}
+
+int
+rootfs_lookup_user(int rootfd, const char *spec, uid_t *uid, gid_t *gid, struct lade_error *err)
+{
+    cleanup_free char *user = xstrdup(spec);
+    char *group = strchr(user, ':');
+    unsigned long id;
+    char *f[4] = {0};
+
+    if (group)
+        *group++ = '\0';
+    if (parse_id(user, &id)) {
+        /* A uid without a passwd entry runs with gid 0, as in docker. */
+        *uid = (uid_t) id;
+        *gid = 0;
+        cleanup_free char *pw = read_root_file(rootfd, "/etc/passwd");
+        if (pw && db_find(pw, user, f, 4) && f[3] && parse_id(f[3], &id))
+            *gid = (gid_t) id;
+    } else {
+        cleanup_free char *pw = read_root_file(rootfd, "/etc/passwd");
+        if (pw == NULL || !db_find(pw, user, f, 4) || !parse_id(f[2], &id))
+            return lade_error_set(err, LADE_ERR_OTHER,
+                                  "unable to find user %s: no matching entries in passwd file",
+                                  user);
+        *uid = (uid_t) id;
+        *gid = (f[3] && parse_id(f[3], &id)) ? (gid_t) id : 0;
+    }
+    if (group == NULL)
+        return 0;
+    if (parse_id(group, &id)) {
+        *gid = (gid_t) id;
+        return 0;
+    }
+    cleanup_free char *gr = read_root_file(rootfd, "/etc/group");
+    if (gr == NULL || !db_find(gr, group, f, 3) || !parse_id(f[2], &id))
+        return lade_error_set(err, LADE_ERR_OTHER,
+                              "unable to find group %s: no matching entries in group file", group);
+    *gid = (gid_t) id;
+    return 0;
+}

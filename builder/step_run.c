@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* RUN: the command in the sandbox on the stage's layers; the upper dir becomes the layer. */
+#include "build-internal.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+
+/* BuildKit's history text: "RUN |2 A=1 B=2 /bin/sh -c make # buildkit" (build args in scope). */
+static char *
+run_history(struct stage_state *ss, char *const *argv)
+{
+    struct lade_buf b = LADE_BUF_INIT;
+    size_t nargs = strv_len(ss->args);
+
+    lade_buf_appends(&b, "RUN");
+    if (nargs > 0) {
+        lade_buf_appendf(&b, " |%zu", nargs);
+        for (size_t i = 0; i < nargs; i++)
+            lade_buf_appendf(&b, " %s", ss->args[i]);
+    }
+    for (size_t i = 0; argv[i]; i++)
+        lade_buf_appendf(&b, " %s", argv[i]);
+    lade_buf_appends(&b, " # buildkit");
+    return lade_buf_steal(&b);
+}
+
+int
+step_run(struct build *b, struct stage_state *ss, const struct instr *in, struct lade_error *err)
+{
+    json_t *c = oci_config_container(ss->config);
+    char **argv = NULL, **envp = NULL, **lowers = NULL;
+    cleanup_free char *hist = NULL;
+    struct fs_step fs;
+    int pipefd[2] = {-1, -1}, status = 0, rc = -1;
+
+    if (in->nheredocs > 0)
+        return lade_error_set(err, LADE_ERR_OTHER, "RUN with a heredoc is not implemented yet");
+    if (in->nflags > 0)
+        return lade_error_set(err, LADE_ERR_OTHER, "RUN %s is not implemented yet",
+                              in->flags[0]);
+    argv = instr_command(ss->config, in);
+    if (argv[0] == NULL) {
+        strv_free(argv);
+        return lade_error_set(err, LADE_ERR_PARSE, "RUN requires a command");
+    }
+    envp = stage_run_env(ss);
+    hist = run_history(ss, argv);
+    if (fs_step_begin(b, ss, false, &fs, err) < 0)
+        goto out;
+    if (pipe2(pipefd, O_CLOEXEC) < 0) {
+        lade_error_sys(err, "pipe");
+        goto out;
+    }
+    lowers = stage_lowerdirs(ss);
+    struct sandbox_spec spec = {
+        .lowerdirs = lowers,
+        .nlower = ss->nlayers,
+        .upperdir = fs.upper,
+        .workdir = fs.work,
+        .argv = argv,
+        .envp = envp,
+        .cwd = json_string_value(json_object_get(c, "WorkingDir")),
+        .user = json_string_value(json_object_get(c, "User")),
+        .hostname = NULL,
+        .net = b->opts->net,
+        .stdin_fd = -1,
+        .stdout_fd = pipefd[1],
+        .stderr_fd = pipefd[1],
+    };
+    struct output_pump *pump = output_pump_start(&b->progress, pipefd[0]);
+    rc = sandbox_run(&spec, &status, err);
+    close(pipefd[1]);
+    output_pump_finish(pump); /* closes pipefd[0] */
+    pipefd[0] = pipefd[1] = -1;
+    if (rc == 0 && status != 0) {
+        cleanup_free char *tail = progress_tail_text(&b->progress);
+        cleanup_free char *cmd = NULL;
+        struct lade_buf cb = LADE_BUF_INIT;
+        for (size_t i = 0; argv[i]; i++)
+            lade_buf_appendf(&cb, "%s%s", i ? " " : "", argv[i]);
+        cmd = lade_buf_steal(&cb);
+        rc = lade_error_set(err, LADE_ERR_RUN,
+                            "process \"%s\" did not complete successfully: exit status %d%s", cmd,
+                            status, tail);
+    } else if (rc < 0) {
+        err->code = LADE_ERR_RUN;
+    }
+    if (rc == 0)
+        rc = fs_step_end(b, ss, &fs, true, hist, err);
+out:
+    fs_step_end(b, ss, &fs, false, NULL, NULL);
+    if (pipefd[0] >= 0)
+        close(pipefd[0]);
+    if (pipefd[1] >= 0)
+        close(pipefd[1]);
+    free(lowers);
+    strv_free(argv);
+    strv_free(envp);
+    return rc;
+}
