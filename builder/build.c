@@ -345,8 +345,8 @@ build_stage(struct build *b, size_t idx, struct lade_error *err)
 
 /* ---- the whole build ---- */
 
-static int
-load_dockerfile(const struct build_opts *o, struct plan **out, struct lade_error *err)
+int
+build_load_plan(const struct build_opts *o, struct plan **out, struct lade_error *err)
 {
     cleanup_free char *path = o->dockerfile ? xstrdup(o->dockerfile)
                                             : xasprintf("%s/Dockerfile", o->context);
@@ -480,7 +480,7 @@ build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out
     int rc = -1;
 
     progress_init(&b.progress, opts->progress);
-    if (load_dockerfile(opts, &b.plan, err) < 0 || load_dockerignore(opts, &b.ignore, err) < 0)
+    if (build_load_plan(opts, &b.plan, err) < 0 || load_dockerignore(opts, &b.ignore, err) < 0)
         goto out;
     b.context_fd = open(opts->context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (b.context_fd < 0) {

@@ -31,6 +31,10 @@ struct build_opts {
     enum sandbox_net net;
 };
 
+struct plan;
+/* Reads and parses the Dockerfile of opts (context, dockerfile, build_args, target). */
+int build_load_plan(const struct build_opts *opts, struct plan **out, struct lade_error *err);
+
 /* Builds the target stage, stores it (tagged with opts->tags), writes the outputs.
  * *image_digest_out (may be NULL) receives the manifest digest. */
 int build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out,

@@ -38,79 +38,91 @@ rootfs_open(int rootfd, const char *path, int flags, mode_t mode, struct lade_er
 char *
 path_clean_abs(const char *path)
 {
-    char *out = xmalloc(strlen(path) + 2);
-    size_t n = 0;
-    const char *p = path;
+    size_t cap = strlen(path) + 2, n = 0;
+    char *out = xmalloc(cap);
 
-    out[n++] = '/';
-    while (*p) {
+    /* out holds "/c1/c2..." without a trailing slash; ".." pops, never above "/". */
+    for (const char *p = path; *p;) {
         while (*p == '/')
             p++;
-        const char *e = p;
-        while (*e && *e != '/')
-            e++;
-        size_t len = (size_t) (e - p);
-        if (len == 0 || (len == 1 && p[0] == '.')) {
-            /* nothing */
-        } else if (len == 2 && p[0] == '.' && p[1] == '.') {
-            while (n > 1 && out[n - 1] != '/')
+        size_t len = strcspn(p, "/");
+        if (len == 2 && p[0] == '.' && p[1] == '.') {
+            while (n > 0 && out[n - 1] != '/')
                 n--;
-            if (n > 1)
-                n--; /* drop the slash too */
-            while (n > 1 && out[n - 1] != '/')
+            if (n > 0)
                 n--;
-            if (n > 1 && out[n - 1] == '/')
-                n--;
-            if (n == 0)
-                n = 1;
-        } else {
-            if (n > 1)
-                out[n++] = '/';
+        } else if (len > 0 && !(len == 1 && p[0] == '.')) {
+            out[n++] = '/';
             memcpy(out + n, p, len);
             n += len;
         }
-        p = e;
+        p += len;
     }
+    if (n == 0)
+        out[n++] = '/';
     out[n] = '\0';
     return out;
 }
 
+/* mkdir -p by hand: each component is looked at without following it; a symlink is replaced by
+ * its target (read as if the root were "/") and the walk restarts, so the directories a link
+ * points to are created inside the root, never outside (as continuity's RootPath does). */
 int
 rootfs_mkdir_p(int rootfd, const char *path, mode_t mode, uid_t uid, gid_t gid,
                struct lade_error *err)
 {
-    cleanup_free char *clean = path_clean_abs(path);
+    cleanup_free char *todo = path_clean_abs(path);
+    cleanup_free char *done = xstrdup("");
+    cleanup_close int cur = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int links = 0;
 
-    /* Each prefix is resolved from the root again, so symlink components stay inside. */
-    for (char *p = clean + 1; *p;) {
-        char *slash = strchr(p, '/');
-        char *end = slash ? slash : p + strlen(p);
-        char save = *end;
+    if (cur < 0)
+        return lade_error_sys(err, "open root");
+    for (char *p = todo + 1; *p;) {
+        size_t len = strcspn(p, "/");
+        cleanup_free char *comp = xstrndup(p, len);
+        const char *rest = p[len] ? p + len + 1 : "";
         struct stat st;
 
-        *end = '\0';
-        cleanup_close int fd = rootfs_open(rootfd, clean, O_PATH, 0, NULL);
-        if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode))) {
-            *end = save;
-            return lade_error_set(err, LADE_ERR_OTHER, "cannot create directory '%s': '%s' is "
-                                  "not a directory", path, clean);
+        if (fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            if (errno != ENOENT)
+                return lade_error_sys(err, "cannot stat '%s/%s'", done, comp);
+            if (mkdirat(cur, comp, mode) < 0 ||
+                fchownat(cur, comp, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+                fchmodat(cur, comp, mode, 0) < 0)
+                return lade_error_sys(err, "cannot create directory '%s/%s'", done, comp);
+        } else if (S_ISLNK(st.st_mode)) {
+            char target[PATH_MAX];
+            ssize_t n = readlinkat(cur, comp, target, sizeof(target) - 1);
+            if (n < 0 || ++links > 40)
+                return lade_error_errno(err, n < 0 ? errno : ELOOP, "cannot resolve '%s/%s'",
+                                        done, comp);
+            target[n] = '\0';
+            char *joined = target[0] == '/' ? xasprintf("%s/%s", target, rest)
+                                            : xasprintf("%s/%s/%s", done, target, rest);
+            free(todo);
+            todo = path_clean_abs(joined);
+            free(joined);
+            free(done);
+            done = xstrdup("");
+            close(cur);
+            cur = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            p = todo + 1;
+            continue;
+        } else if (!S_ISDIR(st.st_mode)) {
+            return lade_error_set(err, LADE_ERR_OTHER,
+                                  "cannot create directory '%s': '%s/%s' is not a directory",
+                                  path, done, comp);
         }
-        if (fd < 0) {
-            char *name = strrchr(clean, '/');
-            *name = '\0';
-            cleanup_close int parent = rootfs_open(rootfd, clean[0] ? clean : "/",
-                                                   O_RDONLY | O_DIRECTORY, 0, err);
-            *name = '/';
-            if (parent < 0)
-                return lade_error_prefix(err, "cannot create directory '%s'", path);
-            if (mkdirat(parent, name + 1, mode) < 0 && errno != EEXIST)
-                return lade_error_sys(err, "cannot create directory '%s'", clean);
-            if (fchownat(parent, name + 1, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
-                fchmodat(parent, name + 1, mode, 0) < 0)
-                return lade_error_sys(err, "cannot set owner of '%s'", clean);
-        }
-        *end = save;
-        p = save ? end + 1 : end;
+        int next = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (next < 0)
+            return lade_error_sys(err, "cannot open '%s/%s'", done, comp);
+        close(cur);
+        cur = next;
+        char *d = xasprintf("%s/%s", done, comp);
+        free(done);
+        done = d;
+        p = (char *) rest;
     }
     return 0;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../build.h"
+#include "../../parser/parser.h"
 #include "../common/strv.h"
 #include "../common/xalloc.h"
 
@@ -203,8 +204,47 @@ out:
 int
 cmd_plan(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
+    static const struct option opts[] = {
+        {"file", required_argument, NULL, 'f'},
+        {"build-arg", required_argument, NULL, OPT_BUILD_ARG},
+        {"target", required_argument, NULL, OPT_TARGET},
+        {NULL, 0, NULL, 0},
+    };
+    struct build_opts o = {0};
+    struct plan *plan = NULL;
+    int c, rc = -1;
+
     (void) cli;
-    (void) argc;
-    (void) argv;
-    return lade_error_set(err, LADE_ERR_USAGE, "plan: not implemented yet");
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
+        if (c == 'f')
+            o.dockerfile = optarg;
+        else if (c == OPT_BUILD_ARG && strchr(optarg, '='))
+            o.build_args = strv_push(o.build_args, optarg);
+        else if (c == OPT_BUILD_ARG && getenv(optarg))
+            o.build_args = strv_env_set(o.build_args, optarg, getenv(optarg));
+        else if (c == OPT_TARGET)
+            o.target = optarg;
+        else if (c != OPT_BUILD_ARG) {
+            lade_error_set(err, LADE_ERR_USAGE,
+                           "usage: lade plan [-f FILE] [--build-arg K=V]... [--target STAGE] "
+                           "CONTEXT");
+            goto out;
+        }
+    }
+    if (optind != argc - 1) {
+        lade_error_set(err, LADE_ERR_USAGE, "plan: exactly one CONTEXT directory expected");
+        goto out;
+    }
+    o.context = argv[optind];
+    if (build_load_plan(&o, &plan, err) < 0)
+        goto out;
+    char *json = plan_to_json(plan);
+    puts(json);
+    free(json);
+    rc = 0;
+out:
+    plan_free(plan);
+    strv_free(o.build_args);
+    return rc;
 }
