@@ -23,6 +23,7 @@ struct stage_state {
     struct layer_state *layers; /* bottom first */
     size_t nlayers;
     char **args;    /* "K=V" of the ARGs declared in this stage (values resolved) */
+    digest_t key;   /* build cache key after the last instruction */
     bool cmd_set;   /* CMD given in this stage (ENTRYPOINT clears an inherited CMD only) */
     bool built;
     bool building;  /* for cycle detection */
@@ -38,7 +39,7 @@ struct build {
     struct progress progress;
     char created[40];  /* the build's time, RFC 3339 */
     int64_t clamp;     /* layer mtime clamp (< 0: none) */
-    unsigned nsteps, stepno; /* for "[i/n]" */
+    bool step_cached;  /* the step just run was a cache hit */
 };
 
 /* ---- build.c ---- */
@@ -72,6 +73,19 @@ int fs_step_begin(struct build *b, struct stage_state *ss, bool mount, struct fs
 /* Unmounts, commits upper as a layer (when commit), removes the step directory. */
 int fs_step_end(struct build *b, struct stage_state *ss, struct fs_step *fs, bool commit,
                 const char *created_by, struct lade_error *err);
+
+/* ---- cache.c ---- */
+/* Starts a stage's key from its base (an image's manifest digest, "scratch", a stage's key). */
+void cache_key_init(struct build *b, struct stage_state *ss, const char *base_identity);
+/* Chains text and the extra strings (may be NULL) into the stage's key. */
+void cache_key_step(struct stage_state *ss, const char *text, char *const *extra);
+/* Looks the stage's key up: on a hit the recorded layer (or none) is added with created_by and
+ * *hit is set. --no-cache makes every lookup a miss. */
+int cache_try(struct build *b, struct stage_state *ss, const char *created_by, bool *hit,
+              struct lade_error *err);
+/* Records the result of the step whose key is ss->key: layer l, or NULL for no layer. */
+int cache_record(struct build *b, const struct stage_state *ss, const struct layer_state *l,
+                 struct lade_error *err);
 
 /* ---- instr_config.c ---- */
 /* ENV ARG LABEL EXPOSE USER CMD ENTRYPOINT VOLUME SHELL STOPSIGNAL HEALTHCHECK ONBUILD

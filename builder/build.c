@@ -109,7 +109,7 @@ stage_commit_layer(struct build *b, struct stage_state *ss, const char *upper_pa
         unlink(tmp);
         rm_rf_at(AT_FDCWD, upper_path, NULL);
         stage_add_history(b, ss, created_by, true);
-        return 0;
+        return cache_record(b, ss, NULL, err);
     }
     if (store_blob_commit(b->st, tmp, info.digest, err) < 0)
         return -1;
@@ -129,7 +129,7 @@ stage_commit_layer(struct build *b, struct stage_state *ss, const char *upper_pa
     ss->layers[ss->nlayers++] = l;
     oci_config_add_layer(ss->config, l.diff_id);
     stage_add_history(b, ss, created_by, false);
-    return 0;
+    return cache_record(b, ss, &ss->layers[ss->nlayers - 1], err);
 }
 
 int
@@ -193,6 +193,7 @@ base_from_stage(struct build *b, struct stage_state *ss, size_t base, struct lad
         ss->layers[i].dir = xstrdup(src->layers[i].dir);
     }
     ss->nlayers = src->nlayers;
+    memcpy(ss->key, src->key, sizeof(ss->key));
     return 0;
 }
 
@@ -246,6 +247,7 @@ stage_load_image(struct build *b, struct stage_state *ss, const char *name, stru
         }
         ss->nlayers++;
     }
+    cache_key_init(b, ss, img.manifest_desc.digest);
     store_image_release(&img);
     return 0;
 }
@@ -293,6 +295,7 @@ dispatch(struct build *b, struct stage_state *ss, const struct instr *in, struct
     case INSTR_HEALTHCHECK:
     case INSTR_ONBUILD:
     case INSTR_MAINTAINER:
+        cache_key_step(ss, in->original, NULL);
         return step_config(b, ss, in, err);
     }
     return lade_error_at(err, &in->pos, "unsupported instruction \"%s\"", in->keyword);
@@ -320,8 +323,11 @@ build_stage(struct build *b, size_t idx, struct lade_error *err)
     progress_step(&b->progress, "[%s1/%zu] FROM %s", label, s->ninstrs + 1, s->base);
     if (s->base_stage >= 0)
         rc = base_from_stage(b, ss, (size_t) s->base_stage, err);
-    else if (strcmp(s->base, "scratch") == 0)
-        rc = (ss->config = scratch_config()) ? 0 : -1;
+    else if (strcmp(s->base, "scratch") == 0) {
+        ss->config = scratch_config();
+        cache_key_init(b, ss, "scratch");
+        rc = 0;
+    }
     else
         rc = stage_load_image(b, ss, s->base, err);
     if (rc < 0)
@@ -332,11 +338,15 @@ build_stage(struct build *b, size_t idx, struct lade_error *err)
         const struct instr *in = s->instrs[i];
         progress_step(&b->progress, "[%s%zu/%zu] %s", label, i + 2, s->ninstrs + 1,
                       in->original);
+        b->step_cached = false;
         if (dispatch(b, ss, in, err) < 0) {
             progress_error(&b->progress, err->msg);
             return build_error_at(b, in, err);
         }
-        progress_done(&b->progress);
+        if (b->step_cached)
+            progress_cached(&b->progress);
+        else
+            progress_done(&b->progress);
     }
     ss->building = false;
     ss->built = true;

@@ -32,7 +32,22 @@ struct copy_job {
     gid_t gid;
     bool chmod;
     mode_t mode;
+    /* Hash mode (for the cache key): nothing is written, the sources' paths, modes and
+     * contents go into hash instead. */
+    struct sha256 *hash;
 };
+
+static void
+hash_entry(const struct copy_job *j, const char *rel, const struct stat *st, const char *extra)
+{
+    char buf[128];
+    int n = snprintf(buf, sizeof(buf), "%o %llu", (unsigned) st->st_mode,
+                     (unsigned long long) st->st_rdev);
+
+    sha256_update(j->hash, rel, strlen(rel) + 1);
+    sha256_update(j->hash, buf, (size_t) n + 1);
+    sha256_update(j->hash, extra, strlen(extra) + 1);
+}
 
 static bool
 is_excluded(const struct copy_job *j, const char *rel, struct lade_error *err, int *rc)
@@ -77,6 +92,24 @@ clear_dest(int dirfd, const char *name, bool keep_dir, struct lade_error *err)
 
 /* Copies one non-directory entry src_dir/name (stat st) to dst_dir/dst_name. */
 static int
+hash_leaf(const struct copy_job *j, int src_dir, const char *name, const char *rel,
+          const struct stat *st, struct lade_error *err)
+{
+    char d[PATH_MAX] = "";
+
+    if (S_ISREG(st->st_mode)) {
+        cleanup_close int in = openat(src_dir, name, O_RDONLY | O_CLOEXEC);
+        if (in < 0 || digest_of_fd(in, d, err) < 0)
+            return lade_error_sys(err, "cannot read '%s'", rel);
+    } else if (S_ISLNK(st->st_mode)) {
+        ssize_t n = readlinkat(src_dir, name, d, sizeof(d) - 1);
+        d[n > 0 ? n : 0] = '\0';
+    }
+    hash_entry(j, rel, st, d);
+    return 0;
+}
+
+static int
 copy_leaf(const struct copy_job *j, int src_dir, const char *name, const struct stat *st,
           int dst_dir, const char *dst_name, struct lade_error *err)
 {
@@ -110,69 +143,79 @@ copy_leaf(const struct copy_job *j, int src_dir, const char *name, const struct 
     return 0;
 }
 
-/* Copies the contents of src_dir (context-relative path rel) into dst_dir. */
+static int
+dirent_cmp(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int
+not_dots(const struct dirent *d)
+{
+    return strcmp(d->d_name, ".") && strcmp(d->d_name, "..");
+}
+
+/* Copies the contents of src_dir (source-relative path rel) into dst_dir, in name order (the
+ * hash mode needs a stable order). */
 static int
 copy_dir_contents(const struct copy_job *j, int src_dir, const char *rel, int dst_dir,
                   struct lade_error *err)
 {
-    int fd = dup(src_dir);
-    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-    struct dirent *de;
-    int rc = 0;
+    struct dirent **list = NULL;
+    int n = scandirat(src_dir, ".", &list, not_dots, dirent_cmp), rc = 0;
 
-    if (d == NULL) {
-        if (fd >= 0)
-            close(fd);
+    if (n < 0)
         return lade_error_sys(err, "cannot read directory '%s'", rel[0] ? rel : ".");
-    }
-    rewinddir(d);
-    while (rc == 0 && (de = readdir(d)) != NULL) {
-        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-            continue;
-        cleanup_free char *crel =
-            rel[0] ? xasprintf("%s/%s", rel, de->d_name) : xstrdup(de->d_name);
+    for (int i = 0; i < n && rc == 0; i++) {
+        const char *name = list[i]->d_name;
+        cleanup_free char *crel = rel[0] ? xasprintf("%s/%s", rel, name) : xstrdup(name);
         struct stat st;
         int xrc;
         bool ex = is_excluded(j, crel, err, &xrc);
-        if (xrc < 0) {
-            rc = -1;
-            break;
-        }
-        if (fstatat(src_dir, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            rc = lade_error_sys(err, "stat '%s'", crel);
+
+        if (xrc < 0 || fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+            rc = xrc < 0 ? -1 : lade_error_sys(err, "stat '%s'", crel);
             break;
         }
         if (ex && !(S_ISDIR(st.st_mode) && dockerignore_has_exceptions(j->ignore)))
             continue;
         if (!S_ISDIR(st.st_mode)) {
-            rc = copy_leaf(j, src_dir, de->d_name, &st, dst_dir, de->d_name, err);
+            rc = j->hash ? hash_leaf(j, src_dir, name, crel, &st, err)
+                         : copy_leaf(j, src_dir, name, &st, dst_dir, name, err);
             continue;
         }
         cleanup_close int sub_src =
-            openat(src_dir, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            openat(src_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub_src < 0) {
             rc = lade_error_sys(err, "cannot open '%s'", crel);
             break;
         }
-        if (clear_dest(dst_dir, de->d_name, true, err) < 0 ||
-            (mkdirat(dst_dir, de->d_name, 0755) < 0 && errno != EEXIST)) {
+        if (j->hash) {
+            hash_entry(j, crel, &st, ex ? "excluded" : "");
+            rc = copy_dir_contents(j, sub_src, crel, -1, err);
+            continue;
+        }
+        if (clear_dest(dst_dir, name, true, err) < 0 ||
+            (mkdirat(dst_dir, name, 0755) < 0 && errno != EEXIST)) {
             rc = lade_error_sys(err, "cannot create directory '%s'", crel);
             break;
         }
         cleanup_close int sub_dst =
-            openat(dst_dir, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            openat(dst_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (sub_dst < 0) {
             rc = lade_error_sys(err, "cannot open '%s'", crel);
             break;
         }
         rc = copy_dir_contents(j, sub_src, crel, sub_dst, err);
         if (rc == 0)
-            apply_meta(j, dst_dir, de->d_name, &st);
+            apply_meta(j, dst_dir, name, &st);
         /* An excluded directory walked only for its exceptions stays only if it got any. */
         if (rc == 0 && ex)
-            unlinkat(dst_dir, de->d_name, AT_REMOVEDIR);
+            unlinkat(dst_dir, name, AT_REMOVEDIR);
     }
-    closedir(d);
+    for (int i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
     return rc;
 }
 
@@ -249,6 +292,17 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
     src = rootfs_open(j->src_root, rel[0] ? rel : "/", O_PATH, 0, err);
     if (src < 0 || fstat(src, &st) < 0)
         return lade_error_prefix(err, "cannot stat source '%s'", rel);
+    if (j->hash != NULL) {
+        char proc[64];
+        snprintf(proc, sizeof(proc), "/proc/self/fd/%d", src);
+        if (!S_ISDIR(st.st_mode))
+            return hash_leaf(j, AT_FDCWD, proc, rel, &st, err);
+        hash_entry(j, rel, &st, "");
+        cleanup_close int sdir = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sdir < 0)
+            return lade_error_sys(err, "cannot open '%s'", rel);
+        return copy_dir_contents(j, sdir, rel, -1, err);
+    }
     if (S_ISDIR(st.st_mode)) {
         if (rootfs_mkdir_p(j->dst_root, dest, 0755, uid, gid, err) < 0)
             return -1;
@@ -351,6 +405,36 @@ check_add_source(const struct copy_job *j, const char *rel, struct lade_error *e
         return lade_error_set(err, LADE_ERR_OTHER,
                               "ADD of the local archive \"%s\": extraction is not implemented yet "
                               "(use COPY and RUN tar)", rel);
+    return 0;
+}
+
+/* The key covers the sources' content (context) or the source stage's key (--from=stage). */
+static int
+copy_cache_key(struct build *b, struct stage_state *ss, struct copy_job *j,
+               const struct instr *in, char *const *sources, const char *dest, bool dest_is_dir,
+               struct lade_error *err)
+{
+    const char *from = instr_flag(in, "from");
+    long idx = from ? plan_find_stage(b->plan, from) : -1;
+    digest_t content;
+    char *extra[4] = {(char *) dest, (char *) (dest_is_dir ? "dir" : "file"), content, NULL};
+
+    if (idx >= 0) {
+        memcpy(content, b->stages[idx].key, sizeof(content));
+        for (size_t i = 0; sources[i]; i++)
+            cache_key_step(ss, sources[i], NULL);
+    } else {
+        j->hash = sha256_new();
+        int rc = 0;
+        for (size_t i = 0; rc == 0 && sources[i]; i++)
+            rc = copy_source(j, sources[i], dest, dest_is_dir, err);
+        sha256_final(j->hash, content);
+        sha256_free(j->hash);
+        j->hash = NULL;
+        if (rc < 0)
+            return -1;
+    }
+    cache_key_step(ss, in->original, extra);
     return 0;
 }
 
@@ -462,6 +546,21 @@ step_copy(struct build *b, struct stage_state *ss, const struct instr *in, struc
         if (check_add_source(&j, sources[i], err) < 0)
             goto out;
 
+    lade_buf_appends(&hb, is_add ? "ADD " : "COPY ");
+    if (chown)
+        lade_buf_appendf(&hb, "--chown=%s ", chown);
+    for (size_t i = 0; i + 1 < nw; i++)
+        lade_buf_appendf(&hb, "%s ", words[i]);
+    lade_buf_appendf(&hb, "%s # buildkit", raw_dest);
+    hist = lade_buf_steal(&hb);
+    if (copy_cache_key(b, ss, &j, in, sources, dest, dest_is_dir, err) < 0 ||
+        cache_try(b, ss, hist, &b->step_cached, err) < 0)
+        goto out;
+    if (b->step_cached) {
+        rc = 0;
+        goto out;
+    }
+
     if (fs_step_begin(b, ss, true, &fs, err) < 0)
         goto out;
     j.dst_root = open(fs.merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -481,14 +580,6 @@ step_copy(struct build *b, struct stage_state *ss, const struct instr *in, struc
             goto out;
     close(j.dst_root);
     j.dst_root = -1;
-
-    lade_buf_appends(&hb, is_add ? "ADD " : "COPY ");
-    if (chown)
-        lade_buf_appendf(&hb, "--chown=%s ", chown);
-    for (size_t i = 0; i + 1 < nw; i++)
-        lade_buf_appendf(&hb, "%s ", words[i]);
-    lade_buf_appendf(&hb, "%s # buildkit", raw_dest);
-    hist = lade_buf_steal(&hb);
     rc = fs_step_end(b, ss, &fs, true, hist, err);
 out:
     if (j.dst_root >= 0 && j.dst_root != b->context_fd)

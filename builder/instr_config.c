@@ -431,10 +431,15 @@ step_workdir(struct build *b, struct stage_state *ss, const struct instr *in,
     clean = path_clean_abs(joined);
     json_object_set_new(c, "WorkingDir", json_string(clean));
     hist = xasprintf("WORKDIR %s", clean);
+    by = xasprintf("%s # buildkit", hist);
+    char *extra[] = {clean, (char *) (user ? user : ""), NULL};
+    cache_key_step(ss, in->original, extra);
     if (strcmp(clean, "/") == 0) {
         stage_add_history(b, ss, hist, true);
         return 0;
     }
+    if (cache_try(b, ss, by, &b->step_cached, err) < 0 || b->step_cached)
+        return b->step_cached ? 0 : -1;
     /* BuildKit creates the directory (owned by the current USER) in a layer of its own. */
     if (fs_step_begin(b, ss, true, &fs, err) < 0)
         goto fail;
@@ -447,7 +452,6 @@ step_workdir(struct build *b, struct stage_state *ss, const struct instr *in,
         rootfs_mkdir_p(rootfd, clean, 0755, uid, gid, err) < 0)
         goto fail;
     close(steal_fd(&rootfd));
-    by = xasprintf("%s # buildkit", hist);
     return fs_step_end(b, ss, &fs, true, by, err);
 fail:
     fs_step_end(b, ss, &fs, false, NULL, NULL);

@@ -53,6 +53,23 @@ step_run(struct build *b, struct stage_state *ss, const struct instr *in, struct
     }
     envp = stage_run_env(ss);
     hist = run_history(ss, argv);
+    {
+        const char *user = json_string_value(json_object_get(c, "User"));
+        const char *cwd = json_string_value(json_object_get(c, "WorkingDir"));
+        char **extra = strv_dup(argv);
+        for (size_t i = 0; envp[i]; i++)
+            extra = strv_push(extra, envp[i]);
+        extra = strv_push_take(extra, xasprintf("user=%s", user ? user : ""));
+        extra = strv_push_take(extra, xasprintf("cwd=%s", cwd ? cwd : ""));
+        extra = strv_push_take(extra, xasprintf("net=%d", (int) b->opts->net));
+        cache_key_step(ss, in->original, extra);
+        strv_free(extra);
+    }
+    memset(&fs, 0, sizeof(fs));
+    if (cache_try(b, ss, hist, &b->step_cached, err) < 0 || b->step_cached) {
+        rc = b->step_cached ? 0 : -1;
+        goto out;
+    }
     if (fs_step_begin(b, ss, false, &fs, err) < 0)
         goto out;
     if (pipe2(pipefd, O_CLOEXEC) < 0) {
