@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
+# Failing builds: exit codes (DESIGN.md "Errors and exit codes"), messages that say what and
+# where, and a store that is still valid and unchanged afterwards.
+
+BASE_TAG=docker.io/library/errbase:1
+
+# error_setup: a store holding errbase:1 (busybox FROM scratch), and $WORK/ctx with the busybox
+# rootfs, ready for a Dockerfile. Records index.json to compare after the failure.
+error_setup() {
+    make_busybox_context "$WORK/ctx"
+    printf 'FROM scratch\nCOPY rootfs/ /\nCMD ["/bin/echo", "errbase"]\n' >"$WORK/ctx/Dockerfile"
+    run_ok lade build -t errbase:1 "$WORK/ctx"
+    cp "$ROOT/oci/index.json" "$WORK/index.before"
+    store_refs "$ROOT" >"$WORK/refs.before"
+}
+
+# after_failure: the store is valid, errbase:1 is intact and readable by skopeo, the failed build
+# tagged nothing, and nothing is left mounted.
+after_failure() {
+    assert_store_valid "$ROOT"
+    run_ok python3 -m json.tool "$ROOT/oci/index.json"
+    run_ok skopeo inspect "oci:$ROOT/oci:$BASE_TAG"
+    assert_eq "$(cat "$WORK/refs.before")" "$(store_refs "$ROOT")" "tags after the failed build"
+    run_ok lade run --rm errbase:1
+    assert_eq "errbase" "$OUT" "the earlier image still runs"
+    assert_no_mounts "$ROOT"
+}
+
+t_error_unknown_instruction() {
+    error_setup
+    printf 'FROM scratch\nCOPY rootfs/ /\nFROBNICATE everything\nRUN echo never\n' >"$WORK/ctx/Dockerfile"
+    assert_exit 3 lade build -t broken:1 "$WORK/ctx"
+    assert_contains "$ERR" "Dockerfile:3:1" "the position of the bad instruction"
+    assert_contains "$ERR" "FROBNICATE" "the instruction's name"
+    assert_match "$ERR" '^ *3 \| FROBNICATE everything$' "the line shown with its number"
+    assert_not_contains "$OUT$ERR" "never" "nothing ran"
+    # A parse error is found before anything is built: the store is untouched.
+    assert_same_file "$WORK/index.before" "$ROOT/oci/index.json" "index.json changed by an invalid Dockerfile"
+    after_failure
+}
+
+t_error_run_exit_status() {
+    error_setup
+    cat >"$WORK/ctx/Dockerfile" <<'EOF'
+FROM errbase:1
+RUN echo first-step-ran
+RUN echo about-to-fail && exit 3
+RUN echo never-reached
+EOF
+    assert_exit 4 lade build --progress plain -t broken:1 "$WORK/ctx"
+    assert_contains "$ERR" "exit status 3" "the step's status"
+    assert_contains "$ERR" "echo about-to-fail && exit 3" "the failing step, as written"
+    assert_contains "$OUT$ERR" "about-to-fail" "the step's output"
+    assert_contains "$OUT$ERR" "first-step-ran" "the earlier step's output"
+    assert_not_contains "$OUT$ERR" "never-reached" "a step after the failure ran"
+    after_failure
+}
+
+t_error_copy_missing_file() {
+    error_setup
+    printf 'FROM errbase:1\nRUN echo before\nCOPY no-such-file.txt /dest/\n' >"$WORK/ctx/Dockerfile"
+    assert_exit "!0" lade build -t broken:1 "$WORK/ctx"
+    assert_ne 3 "$RC" "a missing source is not a Dockerfile syntax error"
+    assert_ne 4 "$RC" "a missing source is not a RUN failure"
+    assert_contains "$ERR" "no-such-file.txt" "the error names the missing file"
+    after_failure
+}
+
+t_error_copy_ignored_file() {
+    error_setup
+    printf 'secret.txt\n' >"$WORK/ctx/.dockerignore"
+    echo secret >"$WORK/ctx/secret.txt"
+    printf 'FROM errbase:1\nCOPY secret.txt /\n' >"$WORK/ctx/Dockerfile"
+    assert_exit "!0" lade build -t broken:1 "$WORK/ctx"
+    assert_contains "$ERR" "secret.txt" "the error names the excluded file"
+    after_failure
+}
+
+t_error_unknown_base_image() {
+    error_setup
+    printf 'FROM no-such-base-lade-test:1.0\nRUN echo never\n' >"$WORK/ctx/Dockerfile"
+    assert_exit "!0" lade build -t broken:1 "$WORK/ctx"
+    assert_ne 3 "$RC" "a missing base image is not a Dockerfile syntax error"
+    assert_contains "$ERR" "no-such-base-lade-test:1.0" "the error names the image"
+    after_failure
+}
+
+t_error_unknown_stage() {
+    error_setup
+    printf 'FROM errbase:1\nCOPY --from=nosuchstage /a /a\n' >"$WORK/ctx/Dockerfile"
+    assert_exit "!0" lade build -t broken:1 "$WORK/ctx"
+    assert_contains "$ERR" "nosuchstage" "the error names the stage"
+    after_failure
+}
+
+t_error_usage() {
+    make_busybox_context "$WORK/ctx"
+    printf 'FROM scratch\nCOPY rootfs/ /\n' >"$WORK/ctx/Dockerfile"
+    assert_exit 2 lade build
+    assert_exit 2 lade build --no-such-flag "$WORK/ctx"
+    assert_exit 2 lade build -o type=nonsense,dest=x "$WORK/ctx"
+    assert_exit 2 lade no-such-command
+    assert_exit 2 "$LADE" --no-such-global-flag images
+    assert_exit "!0" lade build -f "$WORK/no-such-Dockerfile" "$WORK/ctx"
+    assert_contains "$ERR" "no-such-Dockerfile" "the error names the Dockerfile"
+    assert_exit "!0" lade build "$WORK/no-such-context"
+    assert_contains "$ERR" "no-such-context" "the error names the context"
+    run_ok lade help
+    assert_contains "$OUT" "build"
+    run_ok lade version
+    assert_match "$OUT" '[0-9]+\.[0-9]+' "a version number"
+}
+
+t_error_invalid_dockerfiles() {
+    make_busybox_context "$WORK/ctx"
+    local df
+    # Each must be rejected as an invalid Dockerfile (exit 3) before anything runs.
+    for df in 'RUN echo no-from' \
+        'FROM' \
+        'FROM scratch\nCOPY' \
+        'FROM scratch\nENV' \
+        'FROM scratch\nCOPY --no-such-flag=1 rootfs/ /' \
+        'FROM scratch AS a\nFROM scratch AS a\nRUN echo dup-stage'; do
+        printf '%b\n' "$df" >"$WORK/ctx/Dockerfile"
+        say "Dockerfile: $df"
+        assert_exit 3 lade build "$WORK/ctx"
+        assert_contains "$ERR" "Dockerfile:" "the error points into the Dockerfile"
+    done
+}
