@@ -19,3 +19,8 @@ int archive_export(struct store *st, const struct oci_desc *manifest, char *cons
 /* Reads an OCI or docker archive (detected), stores every blob (verified against its digest),
  * and tags the images it names. names_out (may be NULL): strv of the tags set; caller frees. */
 int archive_import(struct store *st, const char *path, char ***names_out, struct lade_error *err);
+/* archive_import, also giving (untagged_out, may be NULL) the manifest digests of the images
+ * found that no name was given to: the only handle on them, as the store lists tagged images
+ * only. Caller frees both strvs. */
+int archive_import_ex(struct store *st, const char *path, char ***names_out, char ***untagged_out,
+                      struct lade_error *err);
