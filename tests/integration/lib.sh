@@ -38,7 +38,7 @@ _where() {
             ;;
         esac
     done
-    printf '?'
+    printf '%s:%s' "${BASH_SOURCE[1]##*/}" "${BASH_LINENO[0]}"
 }
 
 # fail MESSAGE [DETAIL...]: prints where and why, then ends the case.
@@ -274,12 +274,21 @@ host_arch() {
 
 # ---- podman, isolated per case ----
 
-# podman with storage, run and tmp dirs in the case's work directory.
+# podman with its own storage for the case (vfs: no mounts to leak). podman refuses a runroot
+# path longer than 50 characters, so that one lives in a short directory under /tmp.
 podman_() {
+    if [ -z "${PODMAN_RUNROOT:-}" ]; then
+        PODMAN_RUNROOT=$(mktemp -d /tmp/lade-pr.XXXXXX)
+        register_cleanup "$PODMAN_RUNROOT"
+    fi
     say "+ podman $*"
-    podman --root "$WORK/podman/storage" --runroot "$WORK/podman/run" --tmpdir "$WORK/podman/tmp" \
+    podman --root "$WORK/podman/storage" --runroot "$PODMAN_RUNROOT" --tmpdir "$WORK/podman/tmp" \
         --storage-driver vfs --runtime runc --cgroup-manager cgroupfs --events-backend file "$@"
 }
+
+# register_cleanup DIR: the runner removes DIR (unmounting what is left in it) after the case,
+# even when the case timed out.
+register_cleanup() { printf '%s\n' "$1" >>"$WORK/.cleanup"; }
 
 # ---- mounts and cleanup (used by the runner) ----
 
@@ -292,10 +301,15 @@ mounts_under() {
 }
 
 # remove_tree DIR: unmounts whatever is left under DIR, then removes it (never crossing into
-# another file system).
+# another file system), with the directories registered in DIR/.cleanup.
 remove_tree() {
-    local m
+    local m extra
     [ -e "$1" ] || return 0
+    if [ -f "$1/.cleanup" ]; then
+        while IFS= read -r extra; do
+            case $extra in /?*) remove_tree "$extra" ;; esac
+        done <"$1/.cleanup"
+    fi
     while IFS= read -r m; do
         [ -n "$m" ] && umount -l -- "$m" 2>/dev/null
     done < <(mounts_under "$1")

@@ -7,7 +7,7 @@
 podman_load_run() {
     run_ok podman_ load -i "$1"
     local img
-    img=$(printf '%s\n' "$OUT" | sed -n 's/^Loaded image(s)\{0,1\}: *//p' | cut -d, -f1 | head -n 1)
+    img=$(printf '%s\n' "$OUT" | sed -nE 's/^Loaded image(\(s\))?: *//p' | cut -d, -f1 | head -n 1)
     [ -n "$img" ] || fail "podman load named no image" "$OUT"
     assert_contains "$img" "multistep:1" "the loaded image's name"
     run_ok podman_ image inspect --format '{{.Config.User}} {{.Config.WorkingDir}} {{index .Config.Labels "com.example.version"}}' "$img"

@@ -48,10 +48,10 @@ t_run_sandbox() {
     fi
     assert_not_contains "$OUT" "store-visible" "the store is visible inside the sandbox"
     # What a run writes stays in that run.
-    run_ok lade run --rm multistep:1 sh -c 'echo scribble > /tmp/scribble && rm /a'
-    run_ok lade run --rm multistep:1 sh -c 'ls /tmp; cat /a'
+    run_ok lade run --rm multistep:1 sh -c 'echo scribble > /tmp/scribble && rm /tmp/built-as'
+    run_ok lade run --rm multistep:1 sh -c 'ls /tmp; cat /tmp/built-as'
     assert_not_contains "$OUT" "scribble" "a file from an earlier run"
-    assert_contains "$OUT" "changed" "/a deleted by an earlier run"
+    assert_contains "$OUT" "1000" "/tmp/built-as deleted by an earlier run"
     assert_eq "$before" "$(store_digest "$ROOT" "$MULTISTEP")" "the image is unchanged by runs"
     assert_store_valid "$ROOT"
     assert_no_mounts "$ROOT"

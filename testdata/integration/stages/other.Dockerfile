@@ -5,7 +5,7 @@ COPY rootfs/ /
 RUN echo base > /stage
 
 FROM base AS broken
-RUN echo "stage broken was built" && exit 7
+RUN echo "stage broken ran: $((3 + 4))" && exit 7
 
 FROM base AS final
 COPY --from=base /stage /copied-stage
