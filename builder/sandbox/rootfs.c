@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Mount points inside the rootfs, and the files bound onto /etc. Runs in the sandbox's outer
+ * child, on the overlay before and after the process. Image paths are resolved only inside
+ * the rootfs (openat2 RESOLVE_IN_ROOT), never joined onto host paths (STYLE.md section 6). */
+#include "sandbox-internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../common/cleanup.h"
+#include "../common/fsutil.h"
+
+/* Where the sandbox mounts something; a parent ("etc") is created when missing too. */
+const struct sandbox_mountpoint sandbox_mountpoints[] = {
+    {"proc", true}, {"sys", true}, {"dev", true}, {"etc/hosts", false}, {"etc/resolv.conf", false},
+};
+const size_t sandbox_nmountpoints = sizeof(sandbox_mountpoints) / sizeof(sandbox_mountpoints[0]);
+
+#define IN_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+
+int
+rootfs_open_mountpoint(int root_fd, const char *rel, bool dir, struct lade_error *err)
+{
+    struct stat st;
+    cleanup_close int fd = sys_openat2(root_fd, rel, O_PATH | O_CLOEXEC, IN_ROOT);
+
+    if (fd < 0)
+        return lade_error_sys(err, "cannot open mount point '/%s'", rel);
+    if (fstat(fd, &st) < 0)
+        return lade_error_sys(err, "cannot stat mount point '/%s'", rel);
+    if (S_ISDIR(st.st_mode) != dir)
+        return lade_error_set(err, LADE_ERR_RUN, "cannot mount on '/%s': %s", rel,
+                              dir ? "not a directory" : "is a directory");
+    return steal_fd(&fd);
+}
+
+/* Splits "etc/hosts" into "etc" and "hosts"; the parent of "proc" is ".". */
+static void
+split_path(const char *rel, char *parent, size_t size, const char **name)
+{
+    const char *slash = strrchr(rel, '/');
+
+    if (slash == NULL) {
+        snprintf(parent, size, ".");
+        *name = rel;
+        return;
+    }
+    snprintf(parent, size, "%.*s", (int)(slash - rel), rel);
+    *name = slash + 1;
+}
+
+static int
+open_parent(int root_fd, const char *parent)
+{
+    return sys_openat2(root_fd, parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC, IN_ROOT);
+}
+
+static int
+make_node(int parent_fd, const char *name, bool dir)
+{
+    if (dir)
+        return mkdirat(parent_fd, name, 0755);
+    int fd = openat(parent_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+static int stub_ensure(int root_fd, const char *rel, bool dir, struct stub_list *stubs,
+                       struct lade_error *err);
+
+/* Creates the missing rel (its parent first) and records it. */
+static int
+stub_make(int root_fd, const char *rel, bool dir, struct stub_list *stubs, struct lade_error *err)
+{
+    char parent[sizeof(stubs->v[0].path)];
+    const char *name;
+    struct stat before, after;
+
+    if (stubs->n == sizeof(stubs->v) / sizeof(stubs->v[0]) || strlen(rel) >= sizeof(parent))
+        return lade_error_set(err, LADE_ERR_OTHER, "too many mount points");
+    split_path(rel, parent, sizeof(parent), &name);
+    if (strcmp(parent, ".") != 0 && stub_ensure(root_fd, parent, true, stubs, err) < 0)
+        return -1;
+    cleanup_close int pfd = open_parent(root_fd, parent);
+    if (pfd < 0 || fstat(pfd, &before) < 0)
+        return lade_error_sys(err, "cannot open '/%s'", parent);
+    if (make_node(pfd, name, dir) < 0) {
+        if (errno == EEXIST) /* openat2 said ENOENT, so it is a dangling symlink */
+            return lade_error_set(err, LADE_ERR_RUN,
+                                  "cannot mount on '/%s': dangling symbolic link", rel);
+        return lade_error_sys(err, "cannot create mount point '/%s'", rel);
+    }
+    if (fstat(pfd, &after) < 0)
+        return lade_error_sys(err, "cannot stat '/%s'", parent);
+    struct mount_stub *s = &stubs->v[stubs->n++];
+    snprintf(s->path, sizeof(s->path), "%s", rel);
+    s->dir = dir;
+    s->parent_atime = before.st_atim;
+    s->parent_mtime = before.st_mtim;
+    s->parent_mtime_after = after.st_mtim;
+    return 0;
+}
+
+static int
+stub_ensure(int root_fd, const char *rel, bool dir, struct stub_list *stubs, struct lade_error *err)
+{
+    int fd = sys_openat2(root_fd, rel, O_PATH | O_CLOEXEC, IN_ROOT);
+
+    if (fd >= 0) {
+        close(fd);
+        return 0; /* its type is checked when mounting */
+    }
+    if (errno != ENOENT)
+        return lade_error_sys(err, "cannot open mount point '/%s'", rel);
+    return stub_make(root_fd, rel, dir, stubs, err);
+}
+
+int
+stubs_create(int root_fd, struct stub_list *stubs, struct lade_error *err)
+{
+    for (size_t i = 0; i < sandbox_nmountpoints; i++) {
+        const struct sandbox_mountpoint *m = &sandbox_mountpoints[i];
+        if (stub_ensure(root_fd, m->path, m->dir, stubs, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static bool
+timespec_eq(struct timespec a, struct timespec b)
+{
+    return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+/* Removes an empty stub; a RUN that put something there keeps it, as BuildKit does. */
+static bool
+stub_unlink(int pfd, const char *name, bool dir)
+{
+    struct stat st;
+
+    if (dir)
+        return unlinkat(pfd, name, AT_REMOVEDIR) == 0;
+    if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) || st.st_size != 0)
+        return false;
+    return unlinkat(pfd, name, 0) == 0;
+}
+
+/* Undoes the stub's change to its parent's mtime, unless the RUN changed the parent too:
+ * then the mtime it left is the one to keep. */
+static void
+stub_remove(int root_fd, const struct mount_stub *s)
+{
+    char parent[sizeof(s->path)];
+    const char *name;
+    struct stat now;
+
+    split_path(s->path, parent, sizeof(parent), &name);
+    cleanup_close int pfd = open_parent(root_fd, parent);
+    if (pfd < 0 || fstat(pfd, &now) < 0)
+        return;
+    if (!stub_unlink(pfd, name, s->dir))
+        return;
+    if (timespec_eq(now.st_mtim, s->parent_mtime_after)) {
+        struct timespec times[2] = {s->parent_atime, s->parent_mtime};
+        futimens(pfd, times);
+    }
+}
+
+void
+stubs_remove(int root_fd, const struct stub_list *stubs)
+{
+    for (size_t i = stubs->n; i > 0; i--)
+        stub_remove(root_fd, &stubs->v[i - 1]);
+}
+
+/* BuildKit writes its own hosts file rather than copying the host's (executor/oci/hosts.go);
+ * its sandbox name becomes the RUN's hostname here. */
+static int
+write_hosts(const char *path, const char *hostname, struct lade_error *err)
+{
+    char text[256];
+    int n =
+        snprintf(text, sizeof(text),
+                 "127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n", hostname);
+    cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+    if (fd < 0 || write_all(fd, text, (size_t)n) < 0)
+        return lade_error_sys(err, "cannot write '%s'", path);
+    return 0;
+}
+
+/* A copy, so that a RUN writing /etc/resolv.conf never touches the host's. */
+static int
+copy_resolv_conf(const char *path, struct lade_error *err)
+{
+    cleanup_close int out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    cleanup_close int in = -1;
+
+    if (out < 0)
+        return lade_error_sys(err, "cannot write '%s'", path);
+    in = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return errno == ENOENT ? 0 : lade_error_sys(err, "cannot open '/etc/resolv.conf'");
+    return copy_fd(in, out, err);
+}
+
+int
+etc_files_write(const char *hosts_path, const char *resolv_path, const char *hostname,
+                struct lade_error *err)
+{
+    if (write_hosts(hosts_path, hostname, err) < 0)
+        return -1;
+    return copy_resolv_conf(resolv_path, err);
+}

@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* sandbox_run: the process tree of one RUN step.
+ *
+ *   lade (caller)     forks; forwards SIGINT/SIGTERM; reads the error pipe
+ *    └ keeper         new mount/PID/IPC/UTS(/net) namespaces; overlay; mount stubs; after
+ *      │              the run, removes the stubs it made (the overlay is mounted only here)
+ *      └ init (pid 1) its own mount namespace: /proc, /sys, /dev, /etc binds; pivot_root;
+ *        │            reaps, forwards signals, kills what is left when the process ends
+ *        └ process    user, cwd, capabilities, exec
+ *
+ * A plain fork() comes first, so the caller may have threads; namespaces are entered with
+ * unshare() in the single-threaded child. The special mounts live in init's namespace only,
+ * so they are gone when the last process exits, and the keeper can remove the stubs from
+ * beneath them without unmounting anything. Each child reports a failure by writing one
+ * fixed-size lade_error into an O_CLOEXEC pipe and exiting 127; a successful exec closes it. */
+#include "sandbox-internal.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+
+#include "../common/cleanup.h"
+#include "../common/fsutil.h"
+#include "../common/xalloc.h"
+
+#define DEFAULT_HOSTNAME "lade"
+#define HOSTNAME_MAX 64
+
+struct sandbox_ctx {
+    const struct sandbox_spec *spec;
+    const char *hostname;
+    char *merged; /* STEP/merged: the overlay's mount point */
+    char *hosts;  /* STEP/hosts and STEP/resolv.conf: sources of the /etc binds */
+    char *resolv;
+    int err_fd;   /* write end of the error pipe, above 2 so that stdio setup keeps it */
+    sigset_t fwd; /* SIGINT, SIGTERM: blocked from before the fork, forwarded */
+};
+
+static void
+ctx_release(struct sandbox_ctx *c)
+{
+    free(c->merged);
+    free(c->hosts);
+    free(c->resolv);
+}
+
+static int
+shell_status(int ws)
+{
+    if (WIFSIGNALED(ws))
+        return 128 + WTERMSIG(ws);
+    return WIFEXITED(ws) ? WEXITSTATUS(ws) : 1;
+}
+
+static _Noreturn void
+child_fail(int err_fd, const struct lade_error *err)
+{
+    write_all(err_fd, err, sizeof(*err)); /* < PIPE_BUF: one atomic write */
+    _exit(127);
+}
+
+/* ---- waiting ---- */
+
+static void
+wait_plain(pid_t child, int *ws)
+{
+    while (waitpid(child, ws, 0) < 0 && errno == EINTR)
+        ;
+}
+
+/* Waits for child, forwarding the signals in fwd (blocked by the caller) to it. Without
+ * signalfd or pidfd it still waits, without forwarding. */
+static void
+wait_forwarding(pid_t child, const sigset_t *fwd, int *ws)
+{
+    cleanup_close int sfd = signalfd(-1, fwd, SFD_CLOEXEC);
+    cleanup_close int pfd = sys_pidfd_open(child, 0);
+    struct signalfd_siginfo si;
+
+    while (sfd >= 0 && pfd >= 0) {
+        struct pollfd p[2] = {{.fd = sfd, .events = POLLIN}, {.fd = pfd, .events = POLLIN}};
+        if (poll(p, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if ((p[0].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si))
+            kill(child, (int)si.ssi_signo);
+        if (p[1].revents & (POLLIN | POLLHUP))
+            break;
+    }
+    wait_plain(child, ws);
+}
+
+/* pid 1's loop: reaps every zombie (orphans are re-parented to it), forwards signals to the
+ * process, and when the process ends, kills what it left behind, as docker ends a container
+ * with its main process. Returns the process's shell status. */
+static int
+init_wait(pid_t proc, const sigset_t *mask)
+{
+    cleanup_close int sfd = signalfd(-1, mask, SFD_CLOEXEC);
+    struct signalfd_siginfo si;
+    int ws = 0, code = -1;
+    pid_t pid;
+
+    while (sfd >= 0 && code < 0) {
+        if (read(sfd, &si, sizeof(si)) != sizeof(si)) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (si.ssi_signo != SIGCHLD) {
+            kill(proc, (int)si.ssi_signo);
+            continue;
+        }
+        while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
+            if (pid == proc)
+                code = shell_status(ws);
+    }
+    if (code < 0) { /* no signalfd: wait without forwarding */
+        while ((pid = waitpid(-1, &ws, 0)) != proc)
+            if (pid < 0 && errno != EINTR)
+                return 1;
+        code = shell_status(ws);
+    }
+    kill(-1, SIGKILL);
+    while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
+        ;
+    return code;
+}
+
+/* ---- the process, init, keeper ---- */
+
+static _Noreturn void
+process_main(const struct sandbox_ctx *c)
+{
+    struct lade_error err = {0};
+
+    sandbox_exec(c->spec, c->err_fd, &err);
+    err.code = LADE_ERR_RUN; /* the step itself failed, not lade */
+    child_fail(c->err_fd, &err);
+}
+
+static int
+init_setup(const struct sandbox_ctx *c, struct lade_error *err)
+{
+    /* Not dumpable: the process (root, fewer capabilities) cannot ptrace pid 1 or open its
+     * /proc/1/{root,cwd,fd}, which lead to the host. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+        return lade_error_sys(err, "prctl");
+    if (unshare(CLONE_NEWNS) < 0)
+        return lade_error_sys(err, "cannot create a mount namespace");
+    if (make_mounts_private(err) < 0)
+        return -1;
+    cleanup_close int root_fd = open(c->merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0)
+        return lade_error_sys(err, "cannot open '%s'", c->merged);
+    if (sandbox_mount_all(root_fd, c->hosts, c->resolv, err) < 0)
+        return -1;
+    return sandbox_pivot_root(root_fd, err);
+}
+
+static _Noreturn void
+init_main(const struct sandbox_ctx *c)
+{
+    struct lade_error err = {0};
+    sigset_t mask = c->fwd;
+
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (init_setup(c, &err) < 0)
+        child_fail(c->err_fd, &err);
+    /* SIGCHLD is blocked before the fork so that none is lost before signalfd exists. */
+    sigaddset(&mask, SIGCHLD);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        lade_error_sys(&err, "fork");
+        child_fail(c->err_fd, &err);
+    }
+    if (pid == 0)
+        process_main(c);
+    close(c->err_fd);
+    _exit(init_wait(pid, &mask));
+}
+
+static int
+keeper_namespaces(const struct sandbox_ctx *c, struct lade_error *err)
+{
+    int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
+
+    if (c->spec->net == SANDBOX_NET_NONE)
+        flags |= CLONE_NEWNET;
+    if (unshare(flags) < 0)
+        return lade_error_sys(err, "cannot create namespaces");
+    if (make_mounts_private(err) < 0 || sandbox_set_hostname(c->hostname, err) < 0)
+        return -1;
+    if (c->spec->net == SANDBOX_NET_NONE)
+        return sandbox_loopback_up(err);
+    return 0;
+}
+
+/* The RUN rootfs is nodev (an image's device node must never open a host device) but not
+ * nosuid: setuid programs such as sudo work in docker's RUN. */
+static int
+keeper_rootfs(const struct sandbox_ctx *c, struct lade_error *err)
+{
+    const struct sandbox_spec *s = c->spec;
+
+    if (overlay_mount_attr(s->lowerdirs, s->nlower, s->upperdir, s->workdir, c->merged,
+                           MOUNT_ATTR_NODEV, err) < 0)
+        return -1;
+    int root_fd = open(c->merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root_fd < 0)
+        return lade_error_sys(err, "cannot open '%s'", c->merged);
+    return root_fd;
+}
+
+static _Noreturn void
+keeper_main(const struct sandbox_ctx *c, pid_t parent)
+{
+    struct lade_error err = {0};
+    struct stub_list stubs = {0};
+    int root_fd = -1, ws = 0;
+
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+        _exit(127);
+    umask(022); /* the process's umask, as runc's; also the stubs' modes */
+    if (keeper_namespaces(c, &err) < 0 || (root_fd = keeper_rootfs(c, &err)) < 0)
+        child_fail(c->err_fd, &err);
+    if (stubs_create(root_fd, &stubs, &err) < 0) {
+        stubs_remove(root_fd, &stubs);
+        child_fail(c->err_fd, &err);
+    }
+    pid_t pid = fork(); /* pid 1 of the new PID namespace */
+    if (pid < 0) {
+        lade_error_sys(&err, "fork");
+        stubs_remove(root_fd, &stubs);
+        child_fail(c->err_fd, &err);
+    }
+    if (pid == 0)
+        init_main(c);
+    wait_forwarding(pid, &c->fwd, &ws);
+    stubs_remove(root_fd, &stubs);
+    _exit(shell_status(ws));
+}
+
+/* ---- the caller's side ---- */
+
+static int
+spec_check(const struct sandbox_spec *s, struct lade_error *err)
+{
+    if (s->argv == NULL || s->argv[0] == NULL || s->argv[0][0] == '\0')
+        return lade_error_set(err, LADE_ERR_OTHER, "sandbox: no command");
+    if (s->upperdir == NULL || s->workdir == NULL)
+        return lade_error_set(err, LADE_ERR_OTHER, "sandbox: no upper or work dir");
+    if (s->nlower > 0 && s->lowerdirs == NULL)
+        return lade_error_set(err, LADE_ERR_OTHER, "sandbox: no lower dirs");
+    if (s->hostname != NULL && (s->hostname[0] == '\0' || strlen(s->hostname) > HOSTNAME_MAX))
+        return lade_error_set(err, LADE_ERR_OTHER, "sandbox: invalid hostname '%s'", s->hostname);
+    return 0;
+}
+
+static int
+ctx_init(struct sandbox_ctx *c, const struct sandbox_spec *s, struct lade_error *err)
+{
+    cleanup_free char *copy = xstrdup(s->workdir);
+    const char *step = dirname(copy);
+
+    c->spec = s;
+    c->hostname = s->hostname != NULL ? s->hostname : DEFAULT_HOSTNAME;
+    c->merged = xasprintf("%s/merged", step);
+    c->hosts = xasprintf("%s/hosts", step);
+    c->resolv = xasprintf("%s/resolv.conf", step);
+    c->err_fd = -1;
+    sigemptyset(&c->fwd);
+    sigaddset(&c->fwd, SIGINT);
+    sigaddset(&c->fwd, SIGTERM);
+    if (mkdir(c->merged, 0755) < 0 && errno != EEXIST)
+        return lade_error_sys(err, "cannot create '%s'", c->merged);
+    return etc_files_write(c->hosts, c->resolv, c->hostname, err);
+}
+
+/* 1 with err set from the child's report, 0 when the pipe is empty. */
+static int
+read_child_error(int fd, struct lade_error *err)
+{
+    struct lade_error child;
+    ssize_t n;
+
+    do
+        n = read(fd, &child, sizeof(child));
+    while (n < 0 && errno == EINTR);
+    if (n <= 0)
+        return 0;
+    if (n != (ssize_t)sizeof(child)) {
+        lade_error_set(err, LADE_ERR_OTHER, "sandbox: truncated error report");
+        return 1;
+    }
+    child.msg[sizeof(child.msg) - 1] = '\0';
+    child.src_line[sizeof(child.src_line) - 1] = '\0';
+    child.pos.file[sizeof(child.pos.file) - 1] = '\0';
+    if (err != NULL && !lade_error_is_set(err))
+        *err = child;
+    return 1;
+}
+
+/* Forks the keeper with SIGINT/SIGTERM blocked (in this thread) from before the fork to
+ * the end of the wait, so none is lost and each is forwarded. */
+static int
+run_keeper(struct sandbox_ctx *c, int *ws, struct lade_error *err)
+{
+    sigset_t old;
+    pid_t parent = getpid();
+
+    pthread_sigmask(SIG_BLOCK, &c->fwd, &old);
+    pid_t pid = fork();
+    if (pid == 0)
+        keeper_main(c, parent);
+    if (pid > 0)
+        wait_forwarding(pid, &c->fwd, ws);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0)
+        return lade_error_sys(err, "fork");
+    return 0;
+}
+
+static int
+run_with_pipe(struct sandbox_ctx *c, int *status, struct lade_error *err)
+{
+    int p[2], ws = 0;
+
+    /* O_NONBLOCK: reading after the wait must not hang on a straggling writer. */
+    if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0)
+        return lade_error_sys(err, "pipe");
+    cleanup_close int rd = p[0];
+    c->err_fd = fcntl(p[1], F_DUPFD_CLOEXEC, 3);
+    close(p[1]);
+    if (c->err_fd < 0)
+        return lade_error_sys(err, "dup");
+    int rc = run_keeper(c, &ws, err);
+    close(c->err_fd);
+    if (rc < 0)
+        return -1;
+    if (read_child_error(rd, err))
+        return -1;
+    *status = shell_status(ws);
+    return 0;
+}
+
+int
+sandbox_run(const struct sandbox_spec *spec, int *status, struct lade_error *err)
+{
+    struct sandbox_ctx c = {0};
+    int rc;
+
+    if (spec_check(spec, err) < 0)
+        return -1;
+    rc = ctx_init(&c, spec, err);
+    if (rc == 0)
+        rc = run_with_pipe(&c, status, err);
+    ctx_release(&c);
+    return rc;
+}

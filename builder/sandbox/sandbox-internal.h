@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Shared internals of the RUN sandbox: raw syscalls that glibc 2.36 may not wrap, small
+ * helpers on the new mount API, and the steps each sandbox process runs (see run.c for the
+ * process tree). Not part of sandbox.h's contract. */
+
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <unistd.h>
+#include <linux/openat2.h>
+
+#include "sandbox.h"
+
+/* Constants older C libraries lack; values from the kernel's uapi headers. <linux/mount.h>
+ * clashes with glibc 2.36's <sys/mount.h>, so it is not included. */
+#ifndef FSOPEN_CLOEXEC
+#define FSOPEN_CLOEXEC 0x00000001
+#define FSCONFIG_SET_FLAG 0
+#define FSCONFIG_SET_STRING 1
+#define FSCONFIG_CMD_CREATE 6
+#endif
+#ifndef FSMOUNT_CLOEXEC
+#define FSMOUNT_CLOEXEC 0x00000001
+#endif
+#ifndef MOUNT_ATTR_RDONLY
+#define MOUNT_ATTR_RDONLY 0x00000001
+#define MOUNT_ATTR_NOSUID 0x00000002
+#define MOUNT_ATTR_NODEV 0x00000004
+#define MOUNT_ATTR_NOEXEC 0x00000008
+#endif
+#ifndef MOUNT_ATTR_SIZE_VER0
+struct mount_attr {
+    uint64_t attr_set;
+    uint64_t attr_clr;
+    uint64_t propagation;
+    uint64_t userns_fd;
+};
+#define MOUNT_ATTR_SIZE_VER0 32
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#define MOVE_MOUNT_T_EMPTY_PATH 0x00000040
+#endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef UMOUNT_NOFOLLOW
+#define UMOUNT_NOFOLLOW 8
+#endif
+
+/* ---- raw syscalls (glibc may lack the wrappers) ---- */
+
+static inline int
+sys_fsopen(const char *fstype, unsigned flags)
+{
+    return (int)syscall(SYS_fsopen, fstype, flags);
+}
+static inline int
+sys_fsconfig(int fd, unsigned cmd, const char *key, const void *value, int aux)
+{
+    return (int)syscall(SYS_fsconfig, fd, cmd, key, value, aux);
+}
+static inline int
+sys_fsmount(int fd, unsigned flags, unsigned attrs)
+{
+    return (int)syscall(SYS_fsmount, fd, flags, attrs);
+}
+static inline int
+sys_move_mount(int from_dfd, const char *from, int to_dfd, const char *to, unsigned flags)
+{
+    return (int)syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags);
+}
+static inline int
+sys_open_tree(int dfd, const char *path, unsigned flags)
+{
+    return (int)syscall(SYS_open_tree, dfd, path, flags);
+}
+static inline int
+sys_mount_setattr(int dfd, const char *path, unsigned flags, struct mount_attr *attr)
+{
+    return (int)syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof(*attr));
+}
+static inline int
+sys_openat2(int dfd, const char *path, uint64_t flags, uint64_t resolve)
+{
+    struct open_how how = {.flags = flags, .resolve = resolve};
+
+    return (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+}
+static inline int
+sys_pivot_root(const char *new_root, const char *put_old)
+{
+    return (int)syscall(SYS_pivot_root, new_root, put_old);
+}
+static inline int
+sys_pidfd_open(pid_t pid, unsigned flags)
+{
+    return (int)syscall(SYS_pidfd_open, pid, flags);
+}
+static inline int
+sys_close_range(unsigned first, unsigned last, unsigned flags)
+{
+    return (int)syscall(SYS_close_range, first, last, flags);
+}
+
+/* ---- mntapi.c: the new mount API, one detached mount fd at a time ---- */
+
+/* One fsconfig parameter: value NULL sets a flag ("newinstance"). */
+struct mnt_opt {
+    const char *key;
+    const char *value;
+};
+
+/* fsopen + fsconfig + fsmount: a detached mount of a new fstype instance with the
+ * MOUNT_ATTR_* attrs; returns its fd (O_CLOEXEC) or -1. Kernel log lines join the error. */
+int mnt_new(const char *fstype, const struct mnt_opt *opts, size_t nopts, unsigned attrs,
+            struct lade_error *err);
+/* open_tree(OPEN_TREE_CLONE) of dirfd/path (AT_EMPTY_PATH when path is ""), then attrs set
+ * on the copy with mount_setattr: a detached bind mount, or -1. */
+int mnt_clone(int dirfd, const char *path, unsigned attrs, bool recursive, struct lade_error *err);
+/* move_mount of a detached mount onto the O_PATH target fd; what names it in errors. */
+int mnt_attach(int mnt_fd, int target_fd, const char *what, struct lade_error *err);
+/* The last message in an fs context's kernel log (fsopen fd), or "" when none. */
+void mnt_fs_log(int fs_fd, char *buf, size_t size);
+
+/* ---- overlay.c ---- */
+
+/* overlay_mount with explicit MOUNT_ATTR_* attrs (the RUN rootfs is nodev but not nosuid:
+ * setuid programs such as sudo must work in RUN, as in docker). */
+int overlay_mount_attr(char *const *lowerdirs, size_t nlower, const char *upperdir,
+                       const char *workdir, const char *target, unsigned attrs,
+                       struct lade_error *err);
+
+/* ---- rootfs.c: mount points in the rootfs, run by the sandbox's outer child ---- */
+
+/* A mount point the sandbox had to create; removed after the run when still empty, and its
+ * parent's mtime restored when nothing else changed it (BuildKit removes such stubs too). */
+struct mount_stub {
+    char path[32]; /* relative to the rootfs: "proc", "etc/hosts" */
+    bool dir;
+    struct timespec parent_atime, parent_mtime; /* before the stub was made */
+    struct timespec parent_mtime_after;         /* right after */
+};
+struct stub_list {
+    struct mount_stub v[8];
+    size_t n;
+};
+
+/* The sandbox's own mount points, relative to the rootfs. */
+struct sandbox_mountpoint {
+    const char *path;
+    bool dir;
+};
+extern const struct sandbox_mountpoint sandbox_mountpoints[];
+extern const size_t sandbox_nmountpoints;
+
+/* Makes every sandbox mount point exist in the rootfs (root_fd: O_PATH of its root),
+ * recording those it created. Resolves paths inside the rootfs only (RESOLVE_IN_ROOT). */
+int stubs_create(int root_fd, struct stub_list *stubs, struct lade_error *err);
+/* Removes recorded stubs that are still empty, newest first. Best effort. */
+void stubs_remove(int root_fd, const struct stub_list *stubs);
+/* O_PATH fd of rel inside the rootfs, checked to be a directory or not as dir says. */
+int rootfs_open_mountpoint(int root_fd, const char *rel, bool dir, struct lade_error *err);
+/* Writes STEP/hosts (BuildKit's content with the hostname) and STEP/resolv.conf (a copy
+ * of the host's), the sources of the sandbox's /etc binds. */
+int etc_files_write(const char *hosts_path, const char *resolv_path, const char *hostname,
+                    struct lade_error *err);
+
+/* ---- mounts.c: the special mounts, run by the sandbox's init in its mount namespace ---- */
+
+/* /proc (masked and read-only paths), /sys, /dev, /etc/hosts and /etc/resolv.conf. */
+int sandbox_mount_all(int root_fd, const char *hosts_path, const char *resolv_path,
+                      struct lade_error *err);
+/* pivot_root(".", ".") into root_fd and detach the old root (runc's way: no put_old dir). */
+int sandbox_pivot_root(int root_fd, struct lade_error *err);
+
+/* ---- ns.c ---- */
+
+int sandbox_set_hostname(const char *name, struct lade_error *err);
+int sandbox_loopback_up(struct lade_error *err);
+int make_mounts_private(struct lade_error *err);
+
+/* ---- user.c ---- */
+
+struct sandbox_user {
+    uid_t uid;
+    gid_t gid;
+    gid_t *groups; /* supplementary groups, owned */
+    size_t ngroups;
+    char *home; /* owned; "/" when passwd has none */
+};
+/* Resolves a USER spec ("", "name", "uid", "name:group", "uid:gid") against the text of
+ * /etc/passwd and /etc/group (either may be NULL: file missing), as runc does. */
+int sandbox_user_parse(const char *spec, const char *passwd, const char *group,
+                       struct sandbox_user *u, struct lade_error *err);
+/* Reads the current root's /etc/passwd and /etc/group and calls sandbox_user_parse. */
+int sandbox_user_lookup(const char *spec, struct sandbox_user *u, struct lade_error *err);
+void sandbox_user_release(struct sandbox_user *u);
+/* setgroups, setgid, setuid. */
+int sandbox_user_switch(const struct sandbox_user *u, struct lade_error *err);
+
+/* ---- caps.c ---- */
+
+/* Docker's default capability set (moby oci/caps/defaults.go), as a bit mask. */
+#define SANDBOX_DEFAULT_CAPS 0x00000000a80425fbULL
+/* Drops every capability outside keep from the bounding set. */
+int caps_drop_bounding(uint64_t keep, struct lade_error *err);
+/* Sets effective = permitted = caps, inheritable and ambient empty. */
+int caps_set(uint64_t caps, struct lade_error *err);
+
+/* ---- exec.c: the process itself ---- */
+
+/* Everything after pivot_root up to execve, in the order DESIGN.md fixes; returns -1 with
+ * err set when something before or at exec fails. err_fd is kept open (it is O_CLOEXEC). */
+int sandbox_exec(const struct sandbox_spec *spec, int err_fd, struct lade_error *err);
