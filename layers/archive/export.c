@@ -32,7 +32,12 @@ archive_lib_error(struct lade_error *err, struct archive *a, const char *fmt, ..
     va_start(ap, fmt);
     vsnprintf(ctx, sizeof(ctx), fmt, ap);
     va_end(ap);
-    return lade_error_set(err, errnum > 0 ? LADE_ERR_IO : LADE_ERR_OTHER, "%s: %s", ctx,
+    /* bad input is not an I/O failure: libarchive reports format errors as EILSEQ, misuse as
+     * EINVAL and other trouble as -1 (archive_private.h) */
+    bool io = errnum > 0 && errnum != EILSEQ && errnum != EINVAL;
+    if (io)
+        return lade_error_errno(err, errnum, "%s: %s", ctx, msg ? msg : "libarchive");
+    return lade_error_set(err, LADE_ERR_OTHER, "%s: %s", ctx,
                           msg ? msg : "unknown libarchive error");
 }
 

@@ -145,6 +145,36 @@ store_image_load(struct store *st, const char *name_or_digest, struct store_imag
     return 0;
 }
 
+int
+store_image_lookup(struct store *st, const char *user_text, struct store_image *out,
+                   struct lade_error *err)
+{
+    struct lade_error name_err = {0};
+    struct image_ref ref = {0};
+    struct oci_desc d;
+    bool parsed = image_ref_parse(user_text, &ref, &name_err) == 0;
+
+    if (parsed) {
+        cleanup_free char *name = image_ref_string(&ref);
+        image_ref_release(&ref);
+        int rc = store_image_load(st, name, out, &name_err);
+        /* a tag that exists but does not load is that error, not "no such image" */
+        if (rc == 0 || store_tag_get(st, name, &d, NULL) == 0) {
+            if (rc < 0)
+                *err = name_err;
+            return rc;
+        }
+    }
+    if (store_image_load(st, user_text, out, err) == 0)
+        return 0;
+    /* for what is no ID either, the reference error says more than "no such image" */
+    if (!parsed && hex_part(user_text) == NULL) {
+        lade_error_clear(err);
+        *err = name_err;
+    }
+    return -1;
+}
+
 void
 store_image_release(struct store_image *img)
 {

@@ -65,7 +65,9 @@ int store_tags_list(struct store *st, struct store_tag **tags, size_t *n, struct
 void store_tags_free(struct store_tag *tags, size_t n);
 
 /* ---- images ---- */
-/* Loads the manifest and config of a tagged image or of a manifest digest ("sha256:..."). */
+/* Loads the manifest and config of a tagged image (exact full name), of a manifest digest
+ * ("sha256:..."; untagged ones too), or of a unique prefix (4+ hex digits, "sha256:" optional) of
+ * a tagged image's manifest or config digest (docker's image ID is the config digest). */
 struct store_image {
     struct oci_desc manifest_desc;
     struct oci_manifest manifest;
@@ -73,6 +75,10 @@ struct store_image {
 };
 int store_image_load(struct store *st, const char *name_or_digest, struct store_image *out,
                      struct lade_error *err);
+/* What a user typed ("app:1", "sha256:...", an ID prefix like "3f2a1b"): the name normalised as
+ * docker does (image_ref_parse) first, then the text as given. Errors name the text typed. */
+int store_image_lookup(struct store *st, const char *user_text, struct store_image *out,
+                       struct lade_error *err);
 void store_image_release(struct store_image *img);
 
 /* ---- extracted layers ---- */

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* lade inspect NAME: the image's identity, manifest and config as indented JSON. */
+#include "cmd.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/cleanup.h"
+#include "../common/xalloc.h"
+
+#define USAGE "usage: lade inspect NAME"
+#define MANIFEST_MAX (4 << 20)
+
+/* The name shown: what the user typed when it is a tag of the image, else the image's first tag
+ * (it was given by ID), else NULL. */
+static char *
+shown_name(struct store *st, const char *typed, const char *manifest_digest)
+{
+    struct lade_error ignored = {0};
+    struct store_tag *tags = NULL;
+    struct oci_desc d;
+    size_t n = 0;
+    char *name = cli_normalise_name(typed, &ignored);
+
+    if (name != NULL && store_tag_get(st, name, &d, &ignored) == 0 &&
+        strcmp(d.digest, manifest_digest) == 0)
+        return name;
+    free(name);
+    name = NULL;
+    if (store_tags_list(st, &tags, &n, &ignored) < 0)
+        return NULL;
+    for (size_t i = 0; i < n && name == NULL; i++)
+        if (strcmp(tags[i].manifest.digest, manifest_digest) == 0)
+            name = xstrdup(tags[i].name);
+    store_tags_free(tags, n);
+    return name;
+}
+
+int
+cmd_inspect(struct cli *cli, int argc, char **argv, struct lade_error *err)
+{
+    struct store_image img = {0};
+    cleanup_free char *name = NULL, *manifest = NULL, *out = NULL;
+    json_auto_t *doc = NULL;
+    struct store *st;
+    size_t len = 0;
+
+    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
+        printf("%s\n", USAGE);
+        return 0;
+    }
+    if (argc != 2 || argv[1][0] == '-')
+        return lade_error_set(err, LADE_ERR_USAGE, "%s", USAGE);
+    if ((st = cli_store(cli, err)) == NULL || store_image_lookup(st, argv[1], &img, err) < 0)
+        return -1;
+    name = shown_name(st, argv[1], img.manifest_desc.digest);
+    if (store_blob_read(st, img.manifest_desc.digest, MANIFEST_MAX, &manifest, &len, err) < 0)
+        goto out;
+    json_t *m = oci_json_parse(manifest, len, "manifest", err);
+    if (m == NULL)
+        goto out;
+    /* insertion order is kept: identity first, then the documents as stored */
+    doc = json_object();
+    json_object_set_new(doc, "Name", name ? json_string(name) : json_null());
+    json_object_set_new(doc, "Id", json_string(img.manifest.config.digest));
+    json_object_set_new(doc, "Digest", json_string(img.manifest_desc.digest));
+    json_object_set_new(doc, "Manifest", m);
+    json_object_set(doc, "Config", img.config);
+    out = json_dumps(doc, JSON_INDENT(2));
+    if (out != NULL)
+        printf("%s\n", out);
+out:
+    store_image_release(&img);
+    return lade_error_is_set(err) ? -1 : 0;
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* lade rmi NAME...: removes tags. The blobs stay until garbage collection (not written yet):
+ * other tags, the build cache and extracted layers may still use them. */
+#include "cmd.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/cleanup.h"
+#include "../common/xalloc.h"
+
+#define USAGE "usage: lade rmi [-f|--force] NAME..."
+
+static void
+print_untagged(const char *full)
+{
+    struct lade_error ignored = {0};
+    struct image_ref ref = {0};
+
+    if (image_ref_parse(full, &ref, &ignored) == 0) {
+        cleanup_free char *familiar = image_ref_familiar(&ref);
+        printf("Untagged: %s\n", familiar);
+        image_ref_release(&ref);
+    } else {
+        printf("Untagged: %s\n", full);
+    }
+}
+
+/* An image given by ID or digest loses all its tags; with several, only when forced (docker:
+ * "image is referenced in multiple repositories"). */
+static int
+untag_image(struct store *st, const char *typed, bool force, struct lade_error *err)
+{
+    struct store_image img = {0};
+    struct store_tag *tags = NULL;
+    size_t n = 0, hits = 0;
+    int rc = -1;
+
+    if (store_image_lookup(st, typed, &img, err) < 0)
+        return -1;
+    if (store_tags_list(st, &tags, &n, err) < 0)
+        goto out;
+    for (size_t i = 0; i < n; i++)
+        hits += strcmp(tags[i].manifest.digest, img.manifest_desc.digest) == 0;
+    if (hits == 0) {
+        lade_error_set(err, LADE_ERR_OTHER, "image '%s' has no tags to remove", typed);
+        goto out;
+    }
+    if (hits > 1 && !force) {
+        lade_error_set(err, LADE_ERR_OTHER,
+                       "cannot remove '%s': the image has %zu tags (name one, or use --force)",
+                       typed, hits);
+        goto out;
+    }
+    rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        if (strcmp(tags[i].manifest.digest, img.manifest_desc.digest) == 0 &&
+            (rc = store_tag_remove(st, tags[i].name, err)) == 0)
+            print_untagged(tags[i].name);
+out:
+    store_tags_free(tags, n);
+    store_image_release(&img);
+    return rc;
+}
+
+static int
+rmi_one(struct store *st, const char *typed, bool force, struct lade_error *err)
+{
+    struct lade_error name_err = {0};
+    cleanup_free char *name = cli_normalise_name(typed, &name_err);
+    struct oci_desc d;
+
+    /* a tag first, as docker resolves names before IDs */
+    if (name != NULL && store_tag_get(st, name, &d, NULL) == 0) {
+        if (store_tag_remove(st, name, err) < 0)
+            return -1;
+        print_untagged(name);
+        return 0;
+    }
+    return untag_image(st, typed, force, err);
+}
+
+static const struct option options[] = {
+    {"force", no_argument, NULL, 'f'},
+    {NULL, 0, NULL, 0},
+};
+
+int
+cmd_rmi(struct cli *cli, int argc, char **argv, struct lade_error *err)
+{
+    struct store *st;
+    bool force = false;
+    int c, rc = 0;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "f", options, NULL)) != -1) {
+        if (c != 'f')
+            return lade_error_set(err, LADE_ERR_USAGE, "unknown option '%s'\n%s", argv[optind - 1],
+                                  USAGE);
+        force = true;
+    }
+    if (optind >= argc)
+        return lade_error_set(err, LADE_ERR_USAGE, "%s", USAGE);
+    if ((st = cli_store(cli, err)) == NULL)
+        return -1;
+    /* like docker: go on with the other names; the error lists every failure */
+    for (int i = optind; i < argc; i++) {
+        struct lade_error one = {0};
+        if (rmi_one(st, argv[i], force, &one) == 0)
+            continue;
+        if (rc == 0) {
+            *err = one;
+        } else {
+            size_t n = strlen(err->msg);
+            snprintf(err->msg + n, sizeof(err->msg) - n, "; %s", one.msg);
+        }
+        rc = -1;
+    }
+    return rc;
+}

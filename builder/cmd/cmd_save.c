@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* lade save NAME... -o FILE [--format oci|docker]: an image as a tar archive (docker's format by
+ * default, as `docker save`). Without -o the archive goes to stdout when it is not a terminal. */
+#include "cmd.h"
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../common/cleanup.h"
+#include "../common/fsutil.h"
+#include "../common/strv.h"
+#include "../common/xalloc.h"
+#include "../../layers/archive/archive.h"
+
+#define USAGE "usage: lade save [-o FILE] [--format oci|docker] NAME..."
+
+/* The tag to record for what the user typed: the normalised name when it is a tag of the image;
+ * an image given by ID is saved without names, as docker does. */
+static void
+add_name(struct store *st, const char *typed, const char *manifest_digest, char ***names)
+{
+    struct lade_error ignored = {0};
+    cleanup_free char *name = cli_normalise_name(typed, &ignored);
+    struct oci_desc d;
+
+    if (name != NULL && store_tag_get(st, name, &d, &ignored) == 0 &&
+        strcmp(d.digest, manifest_digest) == 0)
+        *names = strv_push(*names, name);
+}
+
+/* Exports to a staging file of the store and copies it to stdout. */
+static int
+save_to_stdout(struct store *st, const struct oci_desc *m, char **names, enum archive_format fmt,
+               struct lade_error *err)
+{
+    cleanup_free char *tmp = NULL;
+    cleanup_close int fd = -1;
+    cleanup_close int in = -1;
+    int rc;
+
+    if (store_tmp_file(st, &tmp, &fd, err) < 0)
+        return -1;
+    rc = archive_export(st, m, names, fmt, tmp, err);
+    if (rc == 0 && (in = open(tmp, O_RDONLY | O_CLOEXEC)) < 0)
+        rc = lade_error_sys(err, "cannot open '%s'", tmp);
+    if (rc == 0 && copy_fd(in, STDOUT_FILENO, err) < 0)
+        rc = lade_error_prefix(err, "cannot write the archive to stdout");
+    unlink(tmp);
+    return rc;
+}
+
+static const struct option options[] = {
+    {"output", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, 'F'},
+    {NULL, 0, NULL, 0},
+};
+
+int
+cmd_save(struct cli *cli, int argc, char **argv, struct lade_error *err)
+{
+    enum archive_format fmt = ARCHIVE_DOCKER;
+    const char *out = NULL;
+    struct oci_desc manifest = {0};
+    char **names = NULL;
+    struct store *st;
+    int c, rc = -1;
+
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:", options, NULL)) != -1) {
+        if (c == 'o')
+            out = optarg;
+        else if (c == 'F' && strcmp(optarg, "oci") == 0)
+            fmt = ARCHIVE_OCI;
+        else if (c == 'F' && strcmp(optarg, "docker") == 0)
+            fmt = ARCHIVE_DOCKER;
+        else if (c == 'F')
+            return lade_error_set(err, LADE_ERR_USAGE, "unknown format '%s' (oci or docker)",
+                                  optarg);
+        else
+            return lade_error_set(err, LADE_ERR_USAGE, "bad option '%s'\n%s", argv[optind - 1],
+                                  USAGE);
+    }
+    if (optind >= argc)
+        return lade_error_set(err, LADE_ERR_USAGE, "%s", USAGE);
+    if (out == NULL && isatty(STDOUT_FILENO))
+        return lade_error_set(err, LADE_ERR_USAGE,
+                              "refusing to write an archive to a terminal: use -o FILE");
+    if ((st = cli_store(cli, err)) == NULL)
+        return -1;
+    for (int i = optind; i < argc; i++) {
+        struct store_image img;
+        if (store_image_lookup(st, argv[i], &img, err) < 0)
+            goto out;
+        /* an archive here holds one image, under any number of its names */
+        if (manifest.digest[0] != '\0' && strcmp(manifest.digest, img.manifest_desc.digest) != 0) {
+            store_image_release(&img);
+            lade_error_set(err, LADE_ERR_USAGE,
+                           "'%s' and '%s' are different images: save one image per archive",
+                           argv[optind], argv[i]);
+            goto out;
+        }
+        manifest = img.manifest_desc;
+        add_name(st, argv[i], manifest.digest, &names);
+        store_image_release(&img);
+    }
+    rc = out ? archive_export(st, &manifest, names, fmt, out, err)
+             : save_to_stdout(st, &manifest, names, fmt, err);
+out:
+    strv_free(names);
+    return rc;
+}
