@@ -22,7 +22,8 @@
  * of images with long histories reach a few hundred. */
 #define SMALL_FILE_MAX (32 << 20)
 #define SMALL_TOTAL_MAX (128 << 20)
-#define FILES_MAX 100000
+/* Blobs, layer files and links tracked (lookups are linear): far more than any image has. */
+#define FILES_MAX 10000
 
 void
 import_release(struct import *im)
@@ -267,6 +268,11 @@ import_entry(struct import *im, struct archive *a, struct archive_entry *e, stru
         else
             *dir = '\0';
         /* hardlink targets are archive paths; symlink targets are relative to the link */
+        if (target == NULL && archive_entry_symlink(e) == NULL) {
+            free(dir);
+            free(path);
+            return 0;
+        }
         resolved = target ? norm_path(NULL, target) : norm_path(dir, archive_entry_symlink(e));
         free(dir);
         if (resolved == NULL) {

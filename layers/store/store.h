@@ -34,7 +34,7 @@ int store_tmp_dir(struct store *st, char **path, struct lade_error *err);
 /* ---- blobs ---- */
 /* fsyncs the staged file at tmp_path and renames it to blobs/sha256/HEX of digest. If the blob
  * exists already the staged file is removed. The caller vouches for digest (it hashed the bytes
- * while writing them). */
+ * while writing them). The staged file is consumed: on failure it is removed too. */
 int store_blob_commit(struct store *st, const char *tmp_path, const char *digest,
                       struct lade_error *err);
 /* Stores bytes (configs, manifests), computing their digest into digest_out. */
@@ -43,9 +43,11 @@ int store_blob_put(struct store *st, const void *data, size_t len, digest_t dige
 bool store_blob_exists(struct store *st, const char *digest);
 /* O_RDONLY fd of a blob; error naming the digest when missing. */
 int store_blob_open(struct store *st, const char *digest, struct lade_error *err);
+/* Reads a small blob (at most max bytes, 0: no cap) and checks it hashes to digest; *data is
+ * NUL-terminated, caller frees. */
 int store_blob_read(struct store *st, const char *digest, size_t max, char **data, size_t *len,
                     struct lade_error *err);
-/* Absolute path of a blob (it may not exist); caller frees. */
+/* Absolute path of a blob (it may not exist); caller frees. NULL for an invalid digest. */
 char *store_blob_path(struct store *st, const char *digest);
 
 /* ---- tags (index.json) ---- */

@@ -517,6 +517,11 @@ test_umoci_unpacks_oci_archive(void **state)
     export(f, ARCHIVE_OCI, "u.tar");
     assert_int_equal(run("mkdir -p %s && tar -xf %s -C %s", layout, tar, layout), 0);
     assert_int_equal(run("umoci unpack --image %s:%s %s >/dev/null", layout, "1", bundle), 0);
+    /* oci-image-tool checks the layout against the spec's schemas (it cannot read tars) */
+    if (have("oci-image-tool"))
+        assert_int_equal(run("oci-image-tool validate --type image --ref name=%s %s >/dev/null%s",
+                             "1", layout, ""),
+                         0);
     assert_int_equal(
         run("test -f %s/rootfs/hello.txt && test -f %s/rootfs/second.txt%s", bundle, bundle, ""),
         0);
