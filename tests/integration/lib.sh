@@ -207,7 +207,9 @@ store_digest() { python3 "$OCITOOL" ref-digest "$1/oci" "$2"; }
 make_busybox_context() {
     local r="$1/rootfs" a
     [ -x "$BUSYBOX" ] || fail "no $BUSYBOX (install busybox-static)"
-    python3 "$OCITOOL" elf-static "$BUSYBOX" || fail "$BUSYBOX must be static: install busybox-static"
+    if command -v python3 >/dev/null 2>&1; then
+        python3 "$OCITOOL" elf-static "$BUSYBOX" || fail "$BUSYBOX must be static: install busybox-static"
+    fi
     mkdir -p "$r/bin" "$r/etc" "$r/tmp"
     cp -- "$BUSYBOX" "$r/bin/busybox"
     for a in $BUSYBOX_APPLETS; do ln -sfn busybox "$r/bin/$a"; done
