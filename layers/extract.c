@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Safe extraction of a layer blob into an overlay lower dir. Every name is cleaned (no
+ * absolute names, no ".."), every parent directory is opened with openat2(RESOLVE_BENEATH)
+ * relative to the layer dir, and the last component is created with *at calls that do not
+ * follow it. RESOLVE_BENEATH rather than RESOLVE_IN_ROOT: a symlink in the layer that points
+ * outside ("a -> /" then "a/x") must be refused (layers.h), not silently re-rooted. */
+#include "tar-internal.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "../builder/common/buf.h"
+#include "../builder/common/cleanup.h"
+#include "../builder/common/fsutil.h"
+#include "../builder/common/xalloc.h"
+#include "../builder/common/banned.h"
+
+#define WHITEOUT_PREFIX ".wh."
+#define WHITEOUT_META ".wh..wh."
+#define OPAQUE_MARKER ".wh..wh..opq"
+
+struct dir_time {
+    char *path;
+    struct timespec mtime;
+};
+
+struct extractor {
+    int root; /* the layer directory; borrowed */
+    struct archive *a;
+    struct layer_source *src;
+    struct lade_error *err; /* where the read callback reports */
+    struct archive_entry *e;
+    struct lade_buf path; /* the cleaned name of the current entry: "a/b/c" */
+    size_t dir_len;       /* path[0..dir_len) is its directory ("" or "a/b") */
+    const char *base;     /* its last component, in path */
+    /* the last parent directory opened, as entries mostly share theirs */
+    char *cached_dir;
+    int cached_fd;
+    struct lade_buf scratch;
+    /* directory mtimes are set last: creating their contents changes them */
+    struct dir_time *dirs;
+    size_t ndirs, dirs_cap;
+};
+
+static int
+bad_layer(struct extractor *x, const char *fmt, const char *name)
+{
+    return lade_error_set(x->err, LADE_ERR_OTHER, fmt, name);
+}
+
+static int
+tar_fail(struct extractor *x, const char *what)
+{
+    const char *msg = archive_error_string(x->a);
+
+    if (lade_error_is_set(x->err)) /* the source failed: bad compression or read error */
+        return lade_error_prefix(x->err, "%s", what);
+    return lade_error_set(x->err, LADE_ERR_OTHER, "%s: %s", what,
+                          msg != NULL ? msg : "unknown libarchive error");
+}
+
+static la_ssize_t
+extract_read_cb(struct archive *a, void *ctx, const void **buf)
+{
+    struct extractor *x = ctx;
+    size_t n;
+
+    (void)a;
+    if (layer_source_read(x->src, buf, &n, x->err) < 0)
+        return -1;
+    return (la_ssize_t)n;
+}
+
+/* ---- names and directories ---- */
+
+/* Cleans name into out ("./a//b/" -> "a/b"). 1: the entry is the root itself; 0: out and
+ * *dir_len, *base are set; -1: refused. */
+static int
+clean_name(struct extractor *x, const char *name, struct lade_buf *out, size_t *dir_len,
+           const char **base)
+{
+    size_t last = 0;
+
+    if (name[0] == '/')
+        return bad_layer(x, "refusing absolute name '%s' in layer", name);
+    out->len = 0;
+    if (out->data != NULL)
+        out->data[0] = '\0';
+    for (const char *p = name; *p;) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+        if (n == 2 && p[0] == '.' && p[1] == '.')
+            return bad_layer(x, "refusing name with '..' in layer: '%s'", name);
+        if (n > 0 && !(n == 1 && p[0] == '.')) {
+            if (out->len > 0)
+                lade_buf_appendc(out, '/');
+            last = out->len;
+            lade_buf_append(out, p, n);
+        }
+        p += n;
+        if (*p == '/')
+            p++;
+    }
+    if (out->len == 0)
+        return 1;
+    *dir_len = last > 0 ? last - 1 : 0;
+    *base = out->data + last;
+    return 0;
+}
+
+static int
+open_beneath(int root, const char *path)
+{
+    struct open_how how = {
+        .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+    };
+
+    for (int tries = 0;; tries++) {
+        int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+        /* EAGAIN: a concurrent rename somewhere; the kernel asks us to retry */
+        if (fd >= 0 || errno != EAGAIN || tries == 16)
+            return fd;
+    }
+}
+
+/* Opens dir, creating missing components (0755, as docker does) one at a time, each
+ * resolved again from the root so a symlink made earlier cannot lead outside. */
+static int
+open_beneath_create(int root, char *dir)
+{
+    int pfd = -1;
+
+    for (size_t i = 0, start = 0;; i++) {
+        if (dir[i] != '/' && dir[i] != '\0')
+            continue;
+        char c = dir[i];
+        dir[i] = '\0';
+        int fd = open_beneath(root, dir);
+        if (fd < 0 && errno == ENOENT) {
+            if (mkdirat(pfd >= 0 ? pfd : root, dir + start, 0755) < 0 && errno != EEXIST) {
+                int saved = errno;
+                if (pfd >= 0)
+                    close(pfd);
+                dir[i] = c;
+                errno = saved;
+                return -1;
+            }
+            fd = open_beneath(root, dir);
+        }
+        int saved = errno;
+        if (pfd >= 0)
+            close(pfd);
+        dir[i] = c;
+        errno = saved;
+        if (fd < 0 || c == '\0')
+            return fd;
+        pfd = fd;
+        start = i + 1;
+    }
+}
+
+static int
+resolve_fail(struct extractor *x, const char *dir)
+{
+    switch (errno) {
+    case EXDEV:
+        return bad_layer(x, "refusing layer: a symlink on the path '%s' leads outside it", dir);
+    case ELOOP:
+        return bad_layer(x, "refusing layer: too many symlinks on the path '%s'", dir);
+    case ENOTDIR:
+        return bad_layer(x, "bad layer: '%s' is not a directory", dir);
+    default:
+        return lade_error_sys(x->err, "cannot open directory '%s'", dir);
+    }
+}
+
+static void
+drop_cache(struct extractor *x)
+{
+    if (x->cached_fd >= 0)
+        close(x->cached_fd);
+    x->cached_fd = -1;
+    free(x->cached_dir);
+    x->cached_dir = NULL;
+}
+
+/* A borrowed O_PATH fd of the directory path[0..len), valid until the next call. */
+static int
+resolve_dir(struct extractor *x, const char *path, size_t len, bool create)
+{
+    if (len == 0)
+        return x->root;
+    if (x->cached_dir != NULL && strlen(x->cached_dir) == len &&
+        memcmp(x->cached_dir, path, len) == 0)
+        return x->cached_fd;
+    drop_cache(x);
+    cleanup_free char *dir = xstrndup(path, len);
+    int fd = open_beneath(x->root, dir);
+    if (fd < 0 && errno == ENOENT && create)
+        fd = open_beneath_create(x->root, dir);
+    if (fd < 0)
+        return resolve_fail(x, dir);
+    x->cached_dir = steal_ptr(&dir);
+    x->cached_fd = fd;
+    return fd;
+}
+
+/* Removes whatever is at pfd/base (a directory with its contents). */
+static int
+remove_existing(struct extractor *x, int pfd, const char *base, const struct stat *st)
+{
+    if (!S_ISDIR(st->st_mode)) {
+        if (unlinkat(pfd, base, 0) < 0 && errno != ENOENT)
+            return lade_error_sys(x->err, "cannot replace '%s'", x->path.data);
+        return 0;
+    }
+    /* the cached directory may be this one or below it */
+    if (x->cached_dir != NULL) {
+        size_t n = x->path.len;
+        if (strncmp(x->cached_dir, x->path.data, n) == 0 &&
+            (x->cached_dir[n] == '\0' || x->cached_dir[n] == '/'))
+            drop_cache(x);
+    }
+    if (rm_rf_at(pfd, base, x->err) < 0)
+        return lade_error_prefix(x->err, "cannot replace '%s'", x->path.data);
+    return 0;
+}
+
+/* After EEXIST: keep an existing directory when keep_dir (1), else remove the entry (0). */
+static int
+make_room(struct extractor *x, int pfd, const char *base, bool keep_dir)
+{
+    struct stat st;
+
+    if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return errno == ENOENT ? 0 : lade_error_sys(x->err, "cannot stat '%s'", x->path.data);
+    if (keep_dir && S_ISDIR(st.st_mode))
+        return 1;
+    return remove_existing(x, pfd, base, &st);
+}
+
+/* ---- metadata ---- */
+
+static const char *
+proc_path(struct extractor *x, int pfd, const char *base)
+{
+    x->scratch.len = 0;
+    lade_buf_appendf(&x->scratch, "/proc/self/fd/%d/%s", pfd, base);
+    return x->scratch.data;
+}
+
+/* Overlay's own xattrs from a layer could redirect or hide lower dirs; the host's SELinux
+ * label is not the image's. */
+static bool
+xattr_refused(const char *name)
+{
+    return strncmp(name, "trusted.overlay.", 16) == 0 || strncmp(name, "user.overlay.", 13) == 0 ||
+           strcmp(name, "security.selinux") == 0;
+}
+
+static int
+set_xattrs(struct extractor *x, int fd, int pfd, const char *base)
+{
+    const char *name;
+    const void *value;
+    size_t size;
+    int n = archive_entry_xattr_reset(x->e);
+
+    for (int i = 0; i < n; i++) {
+        if (archive_entry_xattr_next(x->e, &name, &value, &size) != ARCHIVE_OK)
+            break;
+        if (xattr_refused(name))
+            continue;
+        int r = fd >= 0 ? fsetxattr(fd, name, value, size, 0)
+                        : lsetxattr(proc_path(x, pfd, base), name, value, size, 0);
+        if (r < 0)
+            return lade_error_sys(x->err, "cannot set xattr '%s' on '%s'", name, x->path.data);
+    }
+    return 0;
+}
+
+/* Owner, then mode (chown clears set-id bits), then xattrs (chown clears
+ * security.capability), then mtime unless deferred (directories). fd may be -1. */
+static int
+set_meta(struct extractor *x, int fd, int pfd, const char *base, bool is_symlink, bool is_dir)
+{
+    struct archive_entry *e = x->e;
+    la_int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+
+    /* (uid_t) -1 would mean "leave unchanged" */
+    if (uid < 0 || uid >= UINT32_MAX || gid < 0 || gid >= UINT32_MAX)
+        return bad_layer(x, "bad layer: '%s' has an invalid owner", x->path.data);
+    int r = fd >= 0 ? fchown(fd, (uid_t)uid, (gid_t)gid)
+                    : fchownat(pfd, base, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);
+    if (r < 0)
+        return lade_error_sys(x->err, "cannot chown '%s' to %lld:%lld", x->path.data,
+                              (long long)uid, (long long)gid);
+    if (!is_symlink) {
+        mode_t mode = archive_entry_perm(e) & 07777;
+        r = fd >= 0 ? fchmod(fd, mode) : fchmodat(pfd, base, mode, 0);
+        if (r < 0)
+            return lade_error_sys(x->err, "cannot chmod '%s'", x->path.data);
+    }
+    if (set_xattrs(x, fd, pfd, base) < 0)
+        return -1;
+    if (!archive_entry_mtime_is_set(e))
+        return 0;
+    struct timespec ts[2] = {{archive_entry_mtime(e), archive_entry_mtime_nsec(e)},
+                             {archive_entry_mtime(e), archive_entry_mtime_nsec(e)}};
+    if (archive_entry_atime_is_set(e))
+        ts[0] = (struct timespec){archive_entry_atime(e), archive_entry_atime_nsec(e)};
+    if (is_dir) {
+        if (x->ndirs == x->dirs_cap) {
+            x->dirs_cap = x->dirs_cap * 2 + 64;
+            x->dirs = xrealloc(x->dirs, x->dirs_cap * sizeof(*x->dirs));
+        }
+        x->dirs[x->ndirs++] = (struct dir_time){xstrdup(x->path.data), ts[1]};
+        return 0;
+    }
+    r = fd >= 0 ? futimens(fd, ts) : utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW);
+    if (r < 0)
+        return lade_error_sys(x->err, "cannot set times of '%s'", x->path.data);
+    return 0;
+}
+
+/* ---- entries ---- */
+
+static int
+write_data(struct extractor *x, int fd)
+{
+    const void *buf;
+    size_t len;
+    la_int64_t off;
+    int64_t end = 0;
+
+    for (;;) {
+        int r = archive_read_data_block(x->a, &buf, &len, &off);
+        if (r == ARCHIVE_EOF)
+            break;
+        if (r != ARCHIVE_OK)
+            return tar_fail(x, "cannot read layer data");
+        if (off < 0)
+            return bad_layer(x, "bad layer: negative data offset in '%s'", x->path.data);
+        /* offsets jump over the holes of sparse entries: pwrite leaves them as holes */
+        for (size_t done = 0; done < len;) {
+            ssize_t w = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w < 0)
+                return lade_error_sys(x->err, "cannot write '%s'", x->path.data);
+            done += (size_t)w;
+        }
+        end = off + (int64_t)len;
+    }
+    if (archive_entry_size_is_set(x->e) && archive_entry_size(x->e) > end &&
+        ftruncate(fd, archive_entry_size(x->e)) < 0)
+        return lade_error_sys(x->err, "cannot write '%s'", x->path.data);
+    return 0;
+}
+
+static int
+make_file(struct extractor *x, int pfd, const char *base)
+{
+    const int flags = O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC;
+    cleanup_close int fd = openat(pfd, base, flags, 0600);
+
+    if (fd < 0 && errno == EEXIST) {
+        if (make_room(x, pfd, base, false) < 0)
+            return -1;
+        fd = openat(pfd, base, flags, 0600);
+    }
+    if (fd < 0)
+        return lade_error_sys(x->err, "cannot create '%s'", x->path.data);
+    if (write_data(x, fd) < 0)
+        return -1;
+    return set_meta(x, fd, pfd, base, false, false);
+}
+
+static int
+make_dir(struct extractor *x, int pfd, const char *base)
+{
+    if (mkdirat(pfd, base, 0700) < 0) {
+        int r = errno == EEXIST ? make_room(x, pfd, base, true) : -1;
+        if (r < 0 && !lade_error_is_set(x->err))
+            return lade_error_sys(x->err, "cannot create directory '%s'", x->path.data);
+        if (r < 0)
+            return -1;
+        if (r == 0 && mkdirat(pfd, base, 0700) < 0)
+            return lade_error_sys(x->err, "cannot create directory '%s'", x->path.data);
+    }
+    return set_meta(x, -1, pfd, base, false, true);
+}
+
+static int
+make_symlink(struct extractor *x, int pfd, const char *base)
+{
+    const char *target = archive_entry_symlink(x->e);
+
+    if (target == NULL)
+        return bad_layer(x, "bad layer: symlink '%s' has no target", x->path.data);
+    if (symlinkat(target, pfd, base) < 0) {
+        if (errno != EEXIST || make_room(x, pfd, base, false) < 0 ||
+            symlinkat(target, pfd, base) < 0) {
+            if (lade_error_is_set(x->err))
+                return -1;
+            return lade_error_sys(x->err, "cannot create symlink '%s'", x->path.data);
+        }
+    }
+    return set_meta(x, -1, pfd, base, true, false);
+}
+
+static int
+make_node(struct extractor *x, int pfd, const char *base, mode_t type)
+{
+    dev_t dev = 0;
+
+    if (type != S_IFIFO)
+        dev = makedev(archive_entry_rdevmajor(x->e), archive_entry_rdevminor(x->e));
+    if (mknodat(pfd, base, type | 0600, dev) < 0) {
+        if (errno == EEXIST) {
+            if (make_room(x, pfd, base, false) < 0)
+                return -1;
+            if (mknodat(pfd, base, type | 0600, dev) == 0)
+                return set_meta(x, -1, pfd, base, false, false);
+        }
+        /* device nodes only where we may create them (DESIGN.md), as docker in a userns */
+        if (errno == EPERM && type != S_IFIFO)
+            return 0;
+        return lade_error_sys(x->err, "cannot create '%s'", x->path.data);
+    }
+    return set_meta(x, -1, pfd, base, false, false);
+}
+
+static int
+make_hardlink(struct extractor *x, int pfd, const char *base, const char *target)
+{
+    struct lade_buf tpath = LADE_BUF_INIT;
+    size_t tdir_len;
+    const char *tbase;
+    int rc = -1, tfd = -1;
+
+    int r = clean_name(x, target, &tpath, &tdir_len, &tbase);
+    if (r != 0) {
+        if (r > 0)
+            bad_layer(x, "bad layer: hardlink '%s' points at the root", x->path.data);
+        goto out;
+    }
+    if (strcmp(tpath.data, x->path.data) == 0) { /* a link to itself: nothing to do */
+        rc = 0;
+        goto out;
+    }
+    /* not through the cache: pfd must stay open */
+    if (tdir_len == 0) {
+        tfd = x->root;
+    } else {
+        cleanup_free char *tdir = xstrndup(tpath.data, tdir_len);
+        tfd = open_beneath(x->root, tdir);
+        if (tfd < 0) {
+            if (errno == ENOENT)
+                bad_layer(x, "bad layer: hardlink target '%s' does not exist", tpath.data);
+            else
+                resolve_fail(x, tdir);
+            goto out;
+        }
+    }
+    /* flags 0: a symlink target is linked itself, never followed */
+    if (linkat(tfd, tbase, pfd, base, 0) < 0) {
+        if (errno == EEXIST) {
+            struct stat a, b;
+            if (fstatat(tfd, tbase, &a, AT_SYMLINK_NOFOLLOW) == 0 &&
+                fstatat(pfd, base, &b, AT_SYMLINK_NOFOLLOW) == 0 && a.st_dev == b.st_dev &&
+                a.st_ino == b.st_ino) {
+                rc = 0;
+                goto out;
+            }
+            if (make_room(x, pfd, base, false) < 0)
+                goto out;
+            if (linkat(tfd, tbase, pfd, base, 0) == 0) {
+                rc = 0;
+                goto out;
+            }
+        }
+        if (errno == ENOENT)
+            bad_layer(x, "bad layer: hardlink target '%s' does not exist", tpath.data);
+        else
+            lade_error_sys(x->err, "cannot link '%s' to '%s'", x->path.data, tpath.data);
+        goto out;
+    }
+    rc = 0;
+out:
+    if (tfd >= 0 && tfd != x->root)
+        close(tfd);
+    lade_buf_release(&tpath);
+    return rc;
+}
+
+/* ".wh.NAME" -> a 0/0 character device NAME; ".wh..wh..opq" -> its directory is opaque. */
+static int
+make_whiteout(struct extractor *x, int pfd, const char *base)
+{
+    if (strcmp(base, OPAQUE_MARKER) == 0) {
+        cleanup_close int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+            return lade_error_sys(x->err, "cannot mark '%.*s' opaque", (int)x->dir_len,
+                                  x->path.data);
+        return 0;
+    }
+    if (strncmp(base, WHITEOUT_META, strlen(WHITEOUT_META)) == 0)
+        return 0; /* aufs bookkeeping (.wh..wh.plnk, ...), as docker skips it */
+    /* from here on the entry is NAME itself: path "a/.wh.b" becomes "a/b" */
+    size_t skip = strlen(WHITEOUT_PREFIX);
+    char *name = x->path.data + (x->path.len - strlen(base)); /* base, writable */
+    memmove(name, name + skip, strlen(name + skip) + 1);
+    x->path.len -= skip;
+    if (name[0] == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return bad_layer(x, "refusing layer: bad whiteout in '%s'", x->path.data);
+    if (mknodat(pfd, name, S_IFCHR, makedev(0, 0)) == 0)
+        return 0;
+    if (errno != EEXIST || make_room(x, pfd, name, false) < 0 ||
+        mknodat(pfd, name, S_IFCHR, makedev(0, 0)) < 0) {
+        if (lade_error_is_set(x->err))
+            return -1;
+        return lade_error_sys(x->err, "cannot create whiteout for '%s'", x->path.data);
+    }
+    return 0;
+}
+
+static int
+extract_entry(struct extractor *x)
+{
+    const char *name = archive_entry_pathname(x->e);
+
+    if (name == NULL)
+        return bad_layer(x, "bad layer: %s", "an entry has no name");
+    int r = clean_name(x, name, &x->path, &x->dir_len, &x->base);
+    if (r != 0)
+        return r < 0 ? -1 : 0; /* the root itself: the layer dir is already there */
+    int pfd = resolve_dir(x, x->path.data, x->dir_len, true);
+    if (pfd < 0)
+        return -1;
+    if (strncmp(x->base, WHITEOUT_PREFIX, strlen(WHITEOUT_PREFIX)) == 0)
+        return make_whiteout(x, pfd, x->base);
+    const char *link = archive_entry_hardlink(x->e);
+    if (link != NULL)
+        return make_hardlink(x, pfd, x->base, link);
+    switch (archive_entry_filetype(x->e)) {
+    case AE_IFREG:
+        return make_file(x, pfd, x->base);
+    case AE_IFDIR:
+        return make_dir(x, pfd, x->base);
+    case AE_IFLNK:
+        return make_symlink(x, pfd, x->base);
+    case AE_IFCHR:
+        return make_node(x, pfd, x->base, S_IFCHR);
+    case AE_IFBLK:
+        return make_node(x, pfd, x->base, S_IFBLK);
+    case AE_IFIFO:
+        return make_node(x, pfd, x->base, S_IFIFO);
+    default:
+        return 0; /* sockets and unknown types: nothing to create */
+    }
+}
+
+/* Last, so creating the contents did not change them again. */
+static void
+apply_dir_times(struct extractor *x)
+{
+    for (size_t i = 0; i < x->ndirs; i++) {
+        struct lade_error ignored = {0};
+        struct lade_error *saved = x->err;
+        const char *base;
+        size_t dir_len;
+        struct stat st;
+
+        x->err = &ignored; /* a directory replaced or removed later has no time to set */
+        if (clean_name(x, x->dirs[i].path, &x->path, &dir_len, &base) == 0) {
+            int pfd = resolve_dir(x, x->path.data, dir_len, false);
+            struct timespec ts[2] = {x->dirs[i].mtime, x->dirs[i].mtime};
+            if (pfd >= 0 && fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISDIR(st.st_mode))
+                utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW);
+        }
+        x->err = saved;
+    }
+}
+
+static int
+extract_all(struct extractor *x, int in_fd, const char *expect_diff_id, digest_t diff_id)
+{
+    int r;
+
+    x->src = layer_source_new(in_fd, x->err);
+    if (x->src == NULL)
+        return -1;
+    x->a = archive_read_new();
+    if (x->a == NULL)
+        return lade_error_set(x->err, LADE_ERR_OTHER, "cannot create tar reader");
+    if (archive_read_support_format_tar(x->a) != ARCHIVE_OK ||
+        archive_read_open(x->a, x, NULL, extract_read_cb, NULL) != ARCHIVE_OK)
+        return tar_fail(x, "cannot read layer");
+    /* ARCHIVE_WARN: a name libarchive could not convert to the locale; its bytes are kept */
+    while ((r = archive_read_next_header(x->a, &x->e)) == ARCHIVE_OK || r == ARCHIVE_WARN)
+        if (extract_entry(x) < 0)
+            return -1;
+    if (r != ARCHIVE_EOF)
+        return tar_fail(x, "bad layer");
+    apply_dir_times(x);
+    if (layer_source_finish(x->src, diff_id, x->err) < 0)
+        return -1;
+    if (expect_diff_id != NULL && strcmp(expect_diff_id, diff_id) != 0)
+        return lade_error_set(x->err, LADE_ERR_OTHER,
+                              "layer content does not match its diff_id: expected %s, got %s",
+                              expect_diff_id, diff_id);
+    return 0;
+}
+
+int
+layer_extract(int in_fd, int dirfd, const char *expect_diff_id, digest_t diff_id_out,
+              struct lade_error *err)
+{
+    struct extractor x = {.root = dirfd, .err = err, .cached_fd = -1};
+    digest_t diff_id;
+
+    lade_buf_init(&x.path, 0);
+    lade_buf_init(&x.scratch, 0);
+    int rc = extract_all(&x, in_fd, expect_diff_id, diff_id);
+    if (x.a != NULL)
+        archive_read_free(x.a);
+    layer_source_free(x.src);
+    drop_cache(&x);
+    for (size_t i = 0; i < x.ndirs; i++)
+        free(x.dirs[i].path);
+    free(x.dirs);
+    lade_buf_release(&x.path);
+    lade_buf_release(&x.scratch);
+    if (rc == 0 && diff_id_out != NULL)
+        memcpy(diff_id_out, diff_id, sizeof(digest_t));
+    return rc;
+}
