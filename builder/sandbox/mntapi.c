@@ -43,6 +43,10 @@ static int
 fs_configure(int fs_fd, const char *fstype, const struct mnt_opt *opts, size_t nopts,
              struct lade_error *err)
 {
+    /* The source names the mount in /proc/self/mounts ("proc /proc proc ..."), as mount(8)
+     * would; without it the kernel shows "none". */
+    if (sys_fsconfig(fs_fd, FSCONFIG_SET_STRING, "source", fstype, 0) < 0)
+        return fs_error(fs_fd, fstype, "source", err);
     for (size_t i = 0; i < nopts; i++) {
         const struct mnt_opt *o = &opts[i];
         unsigned cmd = o->value != NULL ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG;

@@ -21,6 +21,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -28,6 +29,7 @@
 
 #include "../common/cleanup.h"
 #include "../common/fsutil.h"
+#include "../common/strv.h"
 #include "../common/xalloc.h"
 
 #define DEFAULT_HOSTNAME "lade"
@@ -167,13 +169,55 @@ init_setup(const struct sandbox_ctx *c, struct lade_error *err)
     return sandbox_pivot_root(root_fd, err);
 }
 
+/* arg_start and arg_end, fields 48 and 49 of /proc/self/stat (proc(5)); the name before
+ * them is in parentheses and may hold spaces, so counting starts after the last ')'. */
+static bool
+cmdline_area(unsigned long long *start, unsigned long long *end)
+{
+    cleanup_free char *stat = NULL;
+    char *p;
+
+    if (read_file_at(AT_FDCWD, "/proc/self/stat", 1 << 16, &stat, NULL, NULL) < 0 ||
+        (p = strrchr(stat, ')')) == NULL)
+        return false;
+    for (int field = 3; field <= 48 && p != NULL; field++) /* p: the space before field */
+        p = strchr(p + 1, ' ');
+    return p != NULL && sscanf(p, " %llu %llu", start, end) == 2 && *end > *start &&
+           *end - *start < (1u << 20);
+}
+
+/* /proc/1/cmdline is readable by any process in the sandbox and pid 1 is a fork of lade: it
+ * would show lade's command line, build args included. The strings the process needs are
+ * copied first, then this copy of lade's argv memory is blanked. */
+static void
+init_hide_cmdline(struct sandbox_spec *s, char ***argv, char ***envp)
+{
+    unsigned long long start, end;
+
+    *argv = strv_dup(s->argv);
+    *envp = strv_dup(s->envp);
+    s->argv = *argv;
+    s->envp = *envp;
+    s->user = s->user != NULL ? xstrdup(s->user) : NULL;
+    s->cwd = s->cwd != NULL ? xstrdup(s->cwd) : NULL;
+    if (cmdline_area(&start, &end))
+        memset((void *)(uintptr_t)start, 0, (size_t)(end - start));
+    prctl(PR_SET_NAME, "lade-init", 0, 0, 0);
+}
+
 static _Noreturn void
-init_main(const struct sandbox_ctx *c)
+init_main(const struct sandbox_ctx *parent_ctx)
 {
     struct lade_error err = {0};
+    struct sandbox_ctx ctx = *parent_ctx;
+    struct sandbox_spec spec = *parent_ctx->spec;
+    const struct sandbox_ctx *c = &ctx;
+    char **argv, **envp; /* owned until _exit */
     sigset_t mask = c->fwd;
 
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    init_hide_cmdline(&spec, &argv, &envp);
+    ctx.spec = &spec;
     if (init_setup(c, &err) < 0)
         child_fail(c->err_fd, &err);
     /* SIGCHLD is blocked before the fork so that none is lost before signalfd exists. */

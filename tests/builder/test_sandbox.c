@@ -1,0 +1,748 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The RUN sandbox against a real busybox rootfs (Debian's busybox-static). Needs root,
+ * overlayfs and namespaces; skipped otherwise. */
+#include "../helpers/test.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../builder/common/cleanup.h"
+#include "../../builder/common/fsutil.h"
+#include "../../builder/common/strv.h"
+#include "../../builder/common/xalloc.h"
+#include "../../builder/sandbox/sandbox-internal.h"
+#include "../../builder/sandbox/sandbox.h"
+
+#define BUSYBOX "/bin/busybox"
+#define NLAYERS 150
+
+static const char *const applets[] = {
+    "sh",       "echo", "id",    "ls",   "cat",  "touch", "rm",    "mkdir",    "ip",
+    "hostname", "kill", "sleep", "grep", "wc",   "head",  "pwd",   "mknod",    "chmod",
+    "stat",     "true", "tail",  "env",  "test", "false", "mount", "readlink", "tr"};
+
+/* argv and envp are char *const *, and -Wwrite-strings makes literals const. */
+#define S(lit) ((char *)(lit))
+
+static char *const test_env[] = {
+    S("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), NULL};
+
+struct fx {
+    char *tmp;
+    char *base; /* busybox + /etc/passwd, /etc/group, /data/old.txt */
+    char *bare; /* busybox only: no /etc */
+    int nstep;
+    char *step; /* the last run's STEP dir */
+};
+
+/* ---- fixture ---- */
+
+static void
+copy_busybox(const char *root)
+{
+    struct lade_error err = {0};
+    cleanup_free char *bin = xasprintf("%s/bin", root);
+    cleanup_free char *dst = xasprintf("%s/bin/busybox", root);
+
+    assert_ok(mkdir_p_at(AT_FDCWD, bin, 0755, &err), &err);
+    cleanup_close int in = open(BUSYBOX, O_RDONLY | O_CLOEXEC);
+    cleanup_close int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+    assert_true(in >= 0 && out >= 0);
+    assert_ok(copy_fd(in, out, &err), &err);
+    for (size_t i = 0; i < sizeof(applets) / sizeof(applets[0]); i++) {
+        cleanup_free char *link = xasprintf("%s/bin/%s", root, applets[i]);
+        assert_int_equal(symlink("busybox", link), 0);
+    }
+}
+
+static char *
+make_rootfs(const char *tmp, const char *name, bool with_etc)
+{
+    char *root = xasprintf("%s/%s", tmp, name);
+
+    copy_busybox(root);
+    if (!with_etc)
+        return root;
+    test_write_file(root, "etc/passwd",
+                    "root:x:0:0:root:/root:/bin/sh\n"
+                    "app:x:1000:1000:app:/home/app:/bin/sh\n",
+                    0644);
+    test_write_file(root, "etc/group", "root:x:0:\napp:x:1000:\nextra:x:2000:app,other\n", 0644);
+    test_write_file(root, "data/old.txt", "old\n", 0644);
+    return root;
+}
+
+static int
+setup(void **state)
+{
+    struct fx *f;
+
+    if (!sandbox_available() || access(BUSYBOX, X_OK) != 0) {
+        *state = NULL;
+        return 0;
+    }
+    f = xcalloc(1, sizeof(*f));
+    f->tmp = test_tmpdir();
+    f->base = make_rootfs(f->tmp, "base", true);
+    f->bare = make_rootfs(f->tmp, "bare", false);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+
+    if (f == NULL)
+        return 0;
+    test_rm_rf(f->tmp);
+    free(f->tmp);
+    free(f->base);
+    free(f->bare);
+    free(f->step);
+    free(f);
+    return 0;
+}
+
+static struct fx *
+fixture(void **state)
+{
+    if (*state == NULL)
+        skip();
+    return *state;
+}
+
+/* ---- running ---- */
+
+struct run {
+    const char *user;
+    const char *cwd;
+    const char *hostname;
+    enum sandbox_net net;
+    int stdin_fd;
+    char *const *lowers; /* NULL: the base rootfs */
+    size_t nlower;
+    char *const *argv; /* NULL: sh -c script */
+};
+
+#define RUN_DEFAULTS .stdin_fd = -1
+
+/* Runs in a fresh STEP dir; returns sandbox_run's result, with stdout+stderr in *out. */
+static int
+run_full(struct fx *f, const struct run *r, const char *script, char **out, int *status,
+         struct lade_error *err)
+{
+    struct lade_error e = {0};
+    char *const sh[] = {S("/bin/sh"), S("-c"), (char *)script, NULL};
+    char *const base[] = {f->base, NULL};
+    int p[2];
+
+    free(f->step);
+    f->step = xasprintf("%s/step%d", f->tmp, f->nstep++);
+    cleanup_free char *upper = xasprintf("%s/upper", f->step);
+    cleanup_free char *work = xasprintf("%s/work", f->step);
+    assert_ok(mkdir_p_at(AT_FDCWD, upper, 0755, &e), &e);
+    assert_ok(mkdir_p_at(AT_FDCWD, work, 0700, &e), &e);
+    assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+
+    struct sandbox_spec spec = {
+        .lowerdirs = r->lowers != NULL ? r->lowers : base,
+        .nlower = r->lowers != NULL ? r->nlower : 1,
+        .upperdir = upper,
+        .workdir = work,
+        .argv = r->argv != NULL ? r->argv : sh,
+        .envp = test_env,
+        .cwd = r->cwd,
+        .user = r->user,
+        .hostname = r->hostname,
+        .net = r->net,
+        .stdin_fd = r->stdin_fd,
+        .stdout_fd = p[1],
+        .stderr_fd = p[1],
+    };
+    *status = -1;
+    int rc = sandbox_run(&spec, status, err);
+    close(p[1]);
+    assert_ok(read_fd_all(p[0], "output", 1 << 20, out, NULL, &e), &e);
+    close(p[0]);
+    return rc;
+}
+
+/* Runs script, expects exit 0, returns its output (caller frees). */
+static char *
+run_ok(struct fx *f, const struct run *r, const char *script)
+{
+    struct lade_error err = {0};
+    char *out = NULL;
+    int status;
+
+    assert_ok(run_full(f, r, script, &out, &status, &err), &err);
+    if (status != 0)
+        fail_msg("'%s' exited %d: %s", script, status, out);
+    return out;
+}
+
+static char *
+step_path(struct fx *f, const char *rel)
+{
+    return xasprintf("%s/upper/%s", f->step, rel);
+}
+
+static bool
+upper_has(struct fx *f, const char *rel)
+{
+    struct stat st;
+    cleanup_free char *p = step_path(f, rel);
+
+    return lstat(p, &st) == 0;
+}
+
+/* ---- tests ---- */
+
+static void
+test_sandbox_output_and_exit_status(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS};
+    struct lade_error err = {0};
+    cleanup_free char *out = NULL;
+    int status;
+
+    assert_ok(run_full(f, &r, "echo hello; echo oops >&2; exit 3", &out, &status, &err), &err);
+    assert_int_equal(status, 3);
+    assert_string_equal(out, "hello\noops\n");
+}
+
+static void
+test_sandbox_changes_land_in_upper_with_whiteouts(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS};
+    cleanup_free char *wh = NULL;
+    struct stat st;
+
+    free(run_ok(f, &r, "rm /data/old.txt && echo new > /new.txt"));
+    wh = step_path(f, "data/old.txt");
+    assert_true(upper_has(f, "new.txt"));
+    assert_int_equal(lstat(wh, &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+    assert_int_equal(major(st.st_rdev), 0);
+    assert_int_equal(minor(st.st_rdev), 0);
+}
+
+static void
+assert_no_stubs(struct fx *f)
+{
+    assert_false(upper_has(f, "proc"));
+    assert_false(upper_has(f, "sys"));
+    assert_false(upper_has(f, "dev"));
+    assert_false(upper_has(f, "etc/hosts"));
+    assert_false(upper_has(f, "etc/resolv.conf"));
+}
+
+static void
+test_sandbox_leaves_no_mount_stubs(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS};
+    cleanup_free char *lower_etc = xasprintf("%s/etc", f->base);
+    cleanup_free char *upper_etc = step_path(f, "etc");
+    struct stat lo, up;
+
+    free(run_ok(f, &r,
+                "test -d /proc/self && test -f /etc/hosts && "
+                "echo x >> /etc/hosts && echo y >> /etc/resolv.conf"));
+    assert_no_stubs(f);
+    /* /etc was copied up for the stub; its mtime must be the lower one again. */
+    if (lstat(upper_etc, &up) == 0) {
+        assert_int_equal(lstat(lower_etc, &lo), 0);
+        assert_int_equal(up.st_mtim.tv_sec, lo.st_mtim.tv_sec);
+        assert_int_equal(up.st_mtim.tv_nsec, lo.st_mtim.tv_nsec);
+    }
+}
+
+static void
+test_sandbox_scratch_like_rootfs_keeps_upper_empty(void **state)
+{
+    struct fx *f = fixture(state);
+    char *const lowers[] = {f->bare, NULL};
+    struct run r = {RUN_DEFAULTS, .lowers = lowers, .nlower = 1};
+    cleanup_free char *out = run_ok(f, &r, "cat /etc/hosts");
+    cleanup_free char *upper = xasprintf("%s/upper", f->step);
+    cleanup_dir DIR *d = opendir(upper);
+    struct dirent *de;
+
+    assert_non_null(strstr(out, "127.0.0.1\tlocalhost lade\n"));
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            fail_msg("upper has '%s'", de->d_name);
+}
+
+static void
+test_sandbox_stub_with_content_is_kept(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS};
+    free(run_ok(f, &r, "mkdir -p /etc/extra && touch /etc/extra/f"));
+    assert_true(upper_has(f, "etc/extra/f"));
+    assert_no_stubs(f);
+}
+
+static void
+test_sandbox_user_from_passwd(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS, .user = "app"};
+    cleanup_free char *out = run_ok(f, &r, "id -u; id -g; id -G; echo $HOME");
+
+    assert_string_equal(out, "1000\n1000\n1000 2000\n/home/app\n");
+}
+
+static void
+test_sandbox_numeric_user_without_entry(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS, .user = "1234:55"};
+    cleanup_free char *out = run_ok(f, &r, "id -u; id -g; echo $HOME");
+
+    assert_string_equal(out, "1234\n55\n/\n");
+}
+
+static void
+test_sandbox_unknown_user_is_an_error(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS, .user = "nosuch"};
+    struct lade_error err = {0};
+    cleanup_free char *out = NULL;
+    int status;
+
+    assert_int_equal(run_full(f, &r, "true", &out, &status, &err), -1);
+    assert_string_equal(err.msg, "unable to find user nosuch: no matching entries in passwd file");
+    assert_int_equal(err.code, LADE_ERR_RUN);
+    assert_no_stubs(f);
+}
+
+static void
+test_sandbox_cwd_is_created(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS, .cwd = "/work/sub", .user = "app"};
+    cleanup_free char *out = run_ok(f, &r, "pwd");
+    cleanup_free char *dir = step_path(f, "work/sub");
+    struct stat st;
+
+    assert_string_equal(out, "/work/sub\n");
+    assert_int_equal(stat(dir, &st), 0);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(st.st_mode & 07777, 0755);
+    assert_int_equal(st.st_uid, 0);
+}
+
+static void
+test_sandbox_closes_inherited_fds(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS};
+    int leak = open("/", O_RDONLY); /* no O_CLOEXEC on purpose */
+    cleanup_free char *out = run_ok(f, &r, "ls /proc/self/fd");
+
+    close(leak);
+    assert_string_equal(out, "0\n1\n2\n3\n"); /* 3: the directory ls reads */
+}
+
+static void
+test_sandbox_masks_proc(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS};
+    cleanup_free char *out = run_ok(f, &r,
+                                    "wc -c < /proc/keys; "
+                                    "grep -q '^tmpfs /proc/acpi tmpfs ro,' /proc/self/mounts "
+                                    "&& echo dir-masked; "
+                                    "grep -q '^proc /proc/sys proc ro,' /proc/self/mounts "
+                                    "&& echo readonly || echo writable; "
+                                    "ls /proc/1/root/ >/dev/null 2>&1 && echo init-open || "
+                                    "echo init-closed; tr -d '\\000' < /proc/1/cmdline | wc -c");
+
+    assert_string_equal(out, "0\ndir-masked\nreadonly\ninit-closed\n0\n");
+}
+
+static void
+test_sandbox_dev_is_minimal_and_nodev(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS};
+    struct stat before, after;
+
+    assert_int_equal(stat("/dev/null", &before), 0);
+    cleanup_free char *out =
+        run_ok(f, &r,
+               "ls /dev; "
+               "echo x > /dev/null && head -c 4 /dev/zero | wc -c; "
+               "chmod 600 /dev/null 2>/dev/null && echo chmod-ok || echo chmod-refused; "
+               "mknod /tmp-sda b 8 0 && (head -c 1 /tmp-sda >/dev/null 2>&1 && echo disk-open "
+               "|| echo disk-closed); "
+               "mknod /dev/sda b 8 0 && (head -c 1 /dev/sda >/dev/null 2>&1 && echo disk-open "
+               "|| echo disk-closed); test -c /dev/pts/ptmx && echo pts");
+    assert_int_equal(stat("/dev/null", &after), 0);
+    assert_int_equal(before.st_mode, after.st_mode);
+    for (const char *const *n =
+             (const char *const[]){"null", "zero", "full", "random", "urandom", "pts", "shm",
+                                   "ptmx", "stdin", "stdout", "stderr", NULL};
+         *n != NULL; n++)
+        if (strstr(out, *n) == NULL)
+            fail_msg("/dev lacks %s: %s", *n, out);
+    assert_non_null(strstr(out, "\n4\nchmod-refused\ndisk-closed\ndisk-closed\npts\n"));
+}
+
+static void
+test_sandbox_network_none_has_only_lo(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS, .net = SANDBOX_NET_NONE};
+    cleanup_free char *out = run_ok(f, &r,
+                                    "tail -n +3 /proc/net/dev | wc -l; "
+                                    "grep -c '^ *lo:' /proc/net/dev; ip link show lo | head -1");
+
+    assert_int_equal(strncmp(out, "1\n1\n", 4), 0);
+    assert_non_null(strstr(out, ",UP"));
+}
+
+static void
+test_sandbox_hostname(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS, .hostname = "builder1"};
+    cleanup_free char *out = run_ok(f, &r, "hostname; grep -c builder1 /etc/hosts");
+    struct run d = {RUN_DEFAULTS};
+    cleanup_free char *out2 = run_ok(f, &d, "hostname");
+
+    assert_string_equal(out, "builder1\n1\n");
+    assert_string_equal(out2, "lade\n");
+}
+
+static void
+test_sandbox_signal_status(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS};
+    struct lade_error err = {0};
+    cleanup_free char *out = NULL;
+    int status;
+
+    assert_ok(run_full(f, &r, "kill -9 $$", &out, &status, &err), &err);
+    assert_int_equal(status, 128 + 9);
+}
+
+static void
+test_sandbox_forwards_sigterm(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS};
+    struct lade_error err = {0};
+    cleanup_free char *out = NULL;
+    sigset_t term, old;
+    int status;
+
+    /* Blocked here too, so a signal arriving early stays pending until sandbox_run reads it. */
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_BLOCK, &term, &old);
+    pid_t me = getpid(), killer = fork();
+    if (killer == 0) {
+        usleep(300 * 1000);
+        kill(me, SIGTERM);
+        _exit(0);
+    }
+    assert_ok(run_full(f, &r, "sleep 30", &out, &status, &err), &err);
+    waitpid(killer, NULL, 0);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    assert_int_equal(status, 128 + SIGTERM);
+}
+
+static void
+test_sandbox_kills_leftover_processes(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS};
+    time_t start = time(NULL);
+    cleanup_free char *out = run_ok(f, &r, "sleep 60 >/dev/null 2>&1 & echo started");
+
+    assert_string_equal(out, "started\n");
+    assert_true(time(NULL) - start < 30);
+}
+
+static void
+test_sandbox_exec_missing_binary(void **state)
+{
+    struct fx *f = fixture(state);
+    char *const argv[] = {S("nosuchcmd"), S("arg"), NULL};
+    char *const abs[] = {S("/bin/nosuchcmd"), NULL};
+    struct run r = {RUN_DEFAULTS, .argv = argv};
+    struct lade_error err = {0};
+    cleanup_free char *out = NULL, *out2 = NULL;
+    int status;
+
+    assert_int_equal(run_full(f, &r, NULL, &out, &status, &err), -1);
+    assert_int_equal(err.code, LADE_ERR_RUN);
+    assert_non_null(strstr(err.msg, "\"nosuchcmd\""));
+    assert_no_stubs(f);
+    lade_error_clear(&err);
+    r.argv = abs;
+    assert_int_equal(run_full(f, &r, NULL, &out2, &status, &err), -1);
+    assert_non_null(strstr(err.msg, "\"/bin/nosuchcmd\""));
+    assert_non_null(strstr(err.msg, "No such file"));
+}
+
+static void
+test_sandbox_path_from_env(void **state)
+{
+    struct fx *f = fixture(state);
+    char *const argv[] = {S("echo"), S("via-path"), NULL};
+    struct run r = {RUN_DEFAULTS, .argv = argv};
+    cleanup_free char *out = run_ok(f, &r, NULL);
+
+    assert_string_equal(out, "via-path\n");
+}
+
+static void
+test_sandbox_stdin(void **state)
+{
+    struct fx *f = fixture(state);
+    int p[2];
+
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(write(p[1], "piped\n", 6), 6);
+    close(p[1]);
+    struct run r = {.stdin_fd = p[0]};
+    cleanup_free char *out = run_ok(f, &r, "cat");
+    close(p[0]);
+    struct run n = {RUN_DEFAULTS};
+    cleanup_free char *out2 = run_ok(f, &n, "cat; echo end");
+
+    assert_string_equal(out, "piped\n");
+    assert_string_equal(out2, "end\n");
+}
+
+static void
+test_sandbox_capabilities(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run root = {RUN_DEFAULTS};
+    struct run app = {RUN_DEFAULTS, .user = "app"};
+    const char *script = "grep -E '^Cap(Inh|Eff|Bnd)' /proc/self/status";
+    cleanup_free char *out = run_ok(f, &root, script);
+    cleanup_free char *out2 = run_ok(f, &app, script);
+
+    assert_string_equal(out, "CapInh:\t0000000000000000\n"
+                             "CapEff:\t00000000a80425fb\n"
+                             "CapBnd:\t00000000a80425fb\n");
+    assert_string_equal(out2, "CapInh:\t0000000000000000\n"
+                              "CapEff:\t0000000000000000\n"
+                              "CapBnd:\t00000000a80425fb\n");
+}
+
+static char **
+make_layers(struct fx *f)
+{
+    char **lowers = xcalloc(NLAYERS + 2, sizeof(*lowers));
+
+    for (int i = 0; i < NLAYERS; i++) {
+        char rel[32];
+        lowers[i] = xasprintf("%s/layers/layer-number-%03d", f->tmp, i);
+        snprintf(rel, sizeof(rel), "layers/f%03d", i);
+        test_write_file(lowers[i], rel, "x", 0644);
+    }
+    lowers[NLAYERS] = xstrdup(f->base);
+    return lowers;
+}
+
+static void
+test_sandbox_many_layers(void **state)
+{
+    struct fx *f = fixture(state);
+    char **lowers = make_layers(f);
+    struct run r = {RUN_DEFAULTS, .lowers = lowers, .nlower = NLAYERS + 1};
+    cleanup_free char *out = run_ok(f, &r, "ls /layers | wc -l; cat /layers/f000 /layers/f149");
+
+    assert_string_equal(out, "150\nxx");
+    strv_free(lowers);
+}
+
+static size_t
+count_mounts(void)
+{
+    cleanup_free char *text = NULL;
+    struct lade_error err = {0};
+    size_t n = 0;
+
+    assert_ok(read_file_at(AT_FDCWD, "/proc/self/mountinfo", 0, &text, NULL, &err), &err);
+    for (char *p = text; *p != '\0'; p++)
+        n += *p == '\n';
+    return n;
+}
+
+static void
+test_sandbox_leaves_no_mounts(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS};
+    size_t before = count_mounts();
+
+    free(run_ok(f, &r, "true"));
+    assert_int_equal(count_mounts(), before);
+}
+
+/* ---- overlay_mount in this process (in a mount namespace of its own) ---- */
+
+static size_t
+count_entries(const char *dir)
+{
+    cleanup_dir DIR *d = opendir(dir);
+    struct dirent *de;
+    size_t n = 0;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    return n;
+}
+
+static void
+test_overlay_mount_variants(void **state)
+{
+    struct fx *f = fixture(state);
+    struct lade_error err = {0};
+    char **lowers = make_layers(f);
+    cleanup_free char *upper = xasprintf("%s/ov/upper", f->tmp);
+    cleanup_free char *work = xasprintf("%s/ov/work", f->tmp);
+    cleanup_free char *merged = xasprintf("%s/ov/merged", f->tmp);
+    cleanup_free char *probe = xasprintf("%s/ov/merged/probe", f->tmp);
+    cleanup_free char *layers = xasprintf("%s/ov/merged/layers", f->tmp);
+
+    assert_ok(sandbox_unshare(&err), &err);
+    assert_ok(mkdir_p_at(AT_FDCWD, upper, 0755, &err), &err);
+    assert_ok(mkdir_p_at(AT_FDCWD, work, 0700, &err), &err);
+    assert_ok(mkdir_p_at(AT_FDCWD, merged, 0755, &err), &err);
+
+    /* 150 layers, read-write: all visible, writes land in upper */
+    assert_ok(overlay_mount(lowers, NLAYERS, upper, work, merged, &err), &err);
+    assert_int_equal(count_entries(layers), NLAYERS);
+    test_write_file(merged, "probe", "p", 0644);
+    assert_ok(overlay_unmount(merged, &err), &err);
+    assert_int_equal(count_entries(upper), 1);
+
+    /* read-only: many layers, one (bind), none (tmpfs) */
+    size_t counts[] = {NLAYERS, 1, 0};
+    for (size_t i = 0; i < 3; i++) {
+        assert_ok(overlay_mount(lowers, counts[i], NULL, NULL, merged, &err), &err);
+        int fd = open(probe, O_WRONLY | O_CREAT, 0644);
+        int e = errno;
+        assert_int_equal(fd, -1);
+        assert_int_equal(e, EROFS);
+        assert_ok(overlay_unmount(merged, &err), &err);
+    }
+    /* no lower dir at all: dirname(workdir)/empty */
+    assert_ok(overlay_mount(NULL, 0, upper, work, merged, &err), &err);
+    assert_int_equal(count_entries(merged), 1); /* the probe, from upper */
+    assert_ok(overlay_unmount(merged, &err), &err);
+    strv_free(lowers);
+}
+
+/* ---- USER parsing ---- */
+
+static void
+test_user_parse_rules(void **state)
+{
+    const char *pw = "root:x:0:0:root:/root:/bin/sh\n"
+                     "  \n"
+                     "bad:x:notanumber:1::/:\n"
+                     "app:x:1000:1000:app:/home/app:/bin/sh\n"
+                     "nohome:x:1001:1001:::\n";
+    const char *gr = "root:x:0:root\nwheel:x:10:root,app\nextra:x:2000: app \nstaff:x:50:\n";
+    struct lade_error err = {0};
+    struct sandbox_user u;
+
+    (void)state;
+    assert_ok(sandbox_user_parse("", pw, gr, &u, &err), &err);
+    assert_int_equal(u.uid, 0);
+    assert_int_equal(u.ngroups, 2); /* root, wheel */
+    assert_string_equal(u.home, "/root");
+    sandbox_user_release(&u);
+
+    assert_ok(sandbox_user_parse("1000", pw, gr, &u, &err), &err);
+    assert_int_equal(u.gid, 1000);
+    assert_int_equal(u.ngroups, 2); /* wheel, extra */
+    sandbox_user_release(&u);
+
+    assert_ok(sandbox_user_parse("app:staff", pw, gr, &u, &err), &err);
+    assert_int_equal(u.uid, 1000);
+    assert_int_equal(u.gid, 50);
+    assert_int_equal(u.ngroups, 0); /* an explicit group: no supplementary ones */
+    sandbox_user_release(&u);
+
+    assert_ok(sandbox_user_parse("nohome:7", pw, NULL, &u, &err), &err);
+    assert_int_equal(u.gid, 7);
+    assert_string_equal(u.home, "/");
+    sandbox_user_release(&u);
+
+    assert_ok(sandbox_user_parse("42", NULL, NULL, &u, &err), &err);
+    assert_int_equal(u.uid, 42);
+    assert_int_equal(u.gid, 0);
+    sandbox_user_release(&u);
+
+    assert_int_equal(sandbox_user_parse("app:nogroup", pw, gr, &u, &err), -1);
+    assert_string_equal(err.msg, "unable to find group nogroup: no matching entries in group file");
+    lade_error_clear(&err);
+    assert_int_equal(sandbox_user_parse("ghost", NULL, gr, &u, &err), -1);
+    assert_string_equal(err.msg, "unable to find user ghost: no matching entries in passwd file");
+    lade_error_clear(&err);
+    assert_int_equal(sandbox_user_parse("99999999999", pw, gr, &u, &err), -1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_user_parse_rules),
+        cmocka_unit_test(test_sandbox_output_and_exit_status),
+        cmocka_unit_test(test_sandbox_changes_land_in_upper_with_whiteouts),
+        cmocka_unit_test(test_sandbox_leaves_no_mount_stubs),
+        cmocka_unit_test(test_sandbox_scratch_like_rootfs_keeps_upper_empty),
+        cmocka_unit_test(test_sandbox_stub_with_content_is_kept),
+        cmocka_unit_test(test_sandbox_user_from_passwd),
+        cmocka_unit_test(test_sandbox_numeric_user_without_entry),
+        cmocka_unit_test(test_sandbox_unknown_user_is_an_error),
+        cmocka_unit_test(test_sandbox_cwd_is_created),
+        cmocka_unit_test(test_sandbox_closes_inherited_fds),
+        cmocka_unit_test(test_sandbox_masks_proc),
+        cmocka_unit_test(test_sandbox_dev_is_minimal_and_nodev),
+        cmocka_unit_test(test_sandbox_network_none_has_only_lo),
+        cmocka_unit_test(test_sandbox_hostname),
+        cmocka_unit_test(test_sandbox_signal_status),
+        cmocka_unit_test(test_sandbox_forwards_sigterm),
+        cmocka_unit_test(test_sandbox_kills_leftover_processes),
+        cmocka_unit_test(test_sandbox_exec_missing_binary),
+        cmocka_unit_test(test_sandbox_path_from_env),
+        cmocka_unit_test(test_sandbox_stdin),
+        cmocka_unit_test(test_sandbox_capabilities),
+        cmocka_unit_test(test_sandbox_many_layers),
+        cmocka_unit_test(test_sandbox_leaves_no_mounts),
+        cmocka_unit_test(test_overlay_mount_variants),
+    };
+
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
