@@ -34,7 +34,8 @@ enum instr_kind {
 
 struct heredoc {
     char *name;
-    char *content; /* the body lines verbatim, each with its '\n'; leading tabs kept even with chomp */
+    char *content; /* the body lines verbatim, each with its '\n'; leading tabs kept even with chomp
+                    */
     bool expand;   /* false when any part of the name was quoted */
     bool chomp;    /* <<- */
     int fd;        /* 3<<EOF -> 3; default 0 */
@@ -49,13 +50,14 @@ struct heredoc {
  * - MAINTAINER/USER/WORKDIR/STOPSIGNAL: one node; unknown: one empty node. */
 struct instr {
     enum instr_kind kind;
-    char *keyword;   /* lower-cased as written ("from") */
+    char *keyword;       /* lower-cased as written ("from") */
     struct lade_pos pos; /* first physical line, column of the keyword (1-based) */
     unsigned end_line;   /* last physical line (heredoc bodies included) */
     char *original;      /* the logical line, continuations joined */
     char **flags;        /* "--from=x" as processed; nflags entries */
     size_t nflags;
     char **args;
+    size_t *arglens; /* byte lengths of args: a JSON "\u0000" puts a NUL inside an argument */
     size_t nargs;
     bool json; /* exec form ["a","b"] */
     struct heredoc *heredocs;
@@ -74,10 +76,13 @@ struct dockerfile {
 };
 
 /* Parses a whole Dockerfile held in memory. filename is used in positions.
- * Errors: LADE_ERR_PARSE with pos (and src_line) set. Unknown instructions are an error here
- * ("unknown instruction \"FROBNICATE\"") unless flags has DOCKERFILE_KEEP_UNKNOWN. */
+ * Errors: LADE_ERR_PARSE with pos (and src_line) set. After parsing, the instructions are
+ * checked as BuildKit's instructions package does (unknown instruction "FROBNICATE", argument
+ * counts, unknown or malformed flags, ...) unless flags has DOCKERFILE_RAW. */
 enum dockerfile_flags {
-    DOCKERFILE_KEEP_UNKNOWN = 1 << 0, /* conformance dump: keep unknown keywords as nodes */
+    /* conformance dump: keep unknown keywords as nodes and skip the instruction checks */
+    DOCKERFILE_RAW = 1 << 0,
+    DOCKERFILE_KEEP_UNKNOWN = DOCKERFILE_RAW, /* the former name */
 };
 int dockerfile_parse_mem(const char *src, size_t len, const char *filename, unsigned flags,
                          struct dockerfile **out, struct lade_error *err);
@@ -89,6 +94,13 @@ void dockerfile_error_at(const struct dockerfile *df, const struct lade_pos *pos
                          struct lade_error *err);
 /* The value of flag "--name=value" or "--name" (value "" then), or NULL when absent. */
 const char *instr_flag(const struct instr *in, const char *name);
+/* COPY/ADD: the heredoc an argument like "<<EOF" refers to (BuildKit's MustParseHeredoc plus
+ * a lookup by name in in->heredocs), or NULL when the argument is a plain path. */
+const struct heredoc *instr_heredoc_for_arg(const struct instr *in, const char *arg);
+/* The content with leading tabs removed from every line (what <<- means); caller frees. */
+char *heredoc_chomp(const char *content);
+/* Go's time.ParseDuration (HEALTHCHECK --interval=30s): 0 and *ns, or -1 (invalid). */
+int dockerfile_parse_duration(const char *s, long long *ns);
 
 /* Shell-word expansion as BuildKit's shell lexer does it ($VAR, ${VAR}, ${VAR:-x}, ${VAR:+x},
  * ${VAR-x}, ${VAR+x}, ${VAR:?msg}, ${VAR#pat} ## % %% / //, quotes, escapes).
@@ -101,24 +113,27 @@ struct expander {
 };
 /* One word: quotes removed, variables expanded, no field splitting. *out: caller frees. */
 int expand_word(const struct expander *x, const char *word, char **out, struct lade_error *err);
-/* Splits text into words the way the shell lexer does (quotes group, unquoted whitespace
- * splits; an expanded variable does not split), expanding each. *out: NULL-terminated strv. */
+/* Splits text into words the way the shell lexer does (quotes group; unquoted whitespace
+ * splits, including whitespace inside the value of an unquoted $VAR), expanding each.
+ * *out: NULL-terminated strv. */
 int expand_words(const struct expander *x, const char *text, char ***out, struct lade_error *err);
-/* Expands variables but keeps quotes and escapes (RUN heredoc bodies, ENV raw mode). */
+/* Heredoc bodies (COPY <<EOF with expansion): expands variables, leaves quotes alone and
+ * processes backslash escapes ("\$" -> "$"), always with a backslash whatever x->escape
+ * says, as BuildKit's raw expander does. */
 int expand_raw(const struct expander *x, const char *text, char **out, struct lade_error *err);
 
 /* The build plan: stages in file order, the chosen target, which stages it needs. */
 struct stage {
     size_t index;
-    char *name;          /* "AS name", lower-cased, or NULL */
-    char *base;          /* FROM argument after meta-ARG expansion ("scratch", "alpine:3", "builder") */
-    long base_stage;     /* index of the stage base names, or -1 */
-    char *platform;      /* --platform of FROM, expanded, or NULL */
-    const struct instr *from; /* the FROM instruction */
+    char *name;      /* "AS name", lower-cased, or NULL */
+    char *base;      /* FROM argument after meta-ARG expansion ("scratch", "alpine:3", "builder") */
+    long base_stage; /* index of the stage base names, or -1 */
+    char *platform;  /* --platform of FROM, expanded, or NULL */
+    const struct instr *from;    /* the FROM instruction */
     const struct instr **instrs; /* the stage's instructions after FROM, in order */
     size_t ninstrs;
-    bool needed;         /* the target depends on it (FROM or COPY --from) */
-    long *deps;          /* stage indexes this stage uses (base and COPY --from / --mount from) */
+    bool needed; /* the target depends on it (FROM or COPY --from) */
+    long *deps;  /* stage indexes this stage uses (base and COPY --from / --mount from) */
     size_t ndeps;
 };
 
@@ -126,15 +141,15 @@ struct plan {
     struct dockerfile *df; /* owned */
     struct stage *stages;
     size_t nstages;
-    size_t target;      /* index of the target stage (the last one unless --target) */
-    char **meta_args;   /* "K=V" of ARGs before the first FROM, after --build-arg overrides */
-    char **build_args;  /* the --build-arg values "K=V" as given (K alone takes it from env) */
+    size_t target;     /* index of the target stage (the last one unless --target) */
+    char **meta_args;  /* "K=V" of ARGs before the first FROM, after --build-arg overrides */
+    char **build_args; /* the --build-arg values "K=V" as given (K alone takes it from env) */
 };
 
 /* Takes ownership of df. build_args: strv of "K=V". target may be NULL.
  * Errors: no FROM, unknown --target, a stage used before it is defined, dependency cycles. */
-int plan_new(struct dockerfile *df, char *const *build_args, const char *target,
-             struct plan **out, struct lade_error *err);
+int plan_new(struct dockerfile *df, char *const *build_args, const char *target, struct plan **out,
+             struct lade_error *err);
 void plan_free(struct plan *p);
 /* The stage named name (case-insensitive) or with that number, or -1. */
 long plan_find_stage(const struct plan *p, const char *name_or_index);

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The build plan as BuildKit's dockerfile2llb sets it up: meta ARGs before the first FROM
+ * (with --build-arg overrides), stages with their bases expanded from those args, stage
+ * references (FROM, COPY --from, RUN --mount from=) resolved by name or index, the target,
+ * and the stages it needs. */
+#include "parser-internal.h"
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../builder/common/cleanup.h"
+#include "../builder/common/strv.h"
+#include "../builder/common/xalloc.h"
+
+static const char *
+strv_lookup(void *ud, const char *name)
+{
+    return strv_env_get(ud, name);
+}
+
+static int plan_fail(const struct plan *p, const struct instr *in, struct lade_error *err,
+                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static int
+plan_fail(const struct plan *p, const struct instr *in, struct lade_error *err, const char *fmt,
+          ...)
+{
+    char msg[800];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return parse_error_at(err, p->df->filename, p->df->lines, p->df->nlines, in ? in->pos.line : 0,
+                          in ? in->pos.col : 0, "%s", msg);
+}
+
+/* Expands word with the meta args only, as BuildKit expands FROM and its --platform. */
+static int
+expand_meta(const struct plan *p, const struct instr *in, const char *word, char **out,
+            struct lade_error *err)
+{
+    struct shell_lex lx = {p->df->escape, 0, strv_lookup, p->meta_args};
+
+    if (shell_process(&lx, word, out, NULL, err) < 0) {
+        dockerfile_error_at(p->df, &in->pos, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Only "K=V" entries override; "K" alone (take it from the environment) is the caller's. */
+static const char *
+build_arg(char *const *build_args, const char *key)
+{
+    return strv_env_get(build_args, key);
+}
+
+static int
+meta_arg(struct plan *p, const struct instr *in, struct lade_error *err)
+{
+    for (size_t i = 0; i < in->nargs; i++) {
+        const char *word = in->args[i];
+        const char *eq = strchr(word, '=');
+        cleanup_free char *key = xstrndup(word, eq ? (size_t)(eq - word) : strlen(word));
+        cleanup_free char *value = NULL;
+        const char *given = build_arg(p->build_args, key);
+
+        if (given != NULL)
+            value = xstrdup(given);
+        else if (eq != NULL && expand_meta(p, in, eq + 1, &value, err) < 0)
+            return -1;
+        if (value != NULL)
+            p->meta_args = strv_env_set(p->meta_args, key, value);
+    }
+    return 0;
+}
+
+static long
+stage_by_name(const struct plan *p, const char *name, size_t limit)
+{
+    long found = -1;
+
+    /* a later stage with the same name replaces an earlier one, as in BuildKit's map */
+    for (size_t i = 0; i < limit; i++)
+        if (p->stages[i].name && strcasecmp(p->stages[i].name, name) == 0)
+            found = (long)i;
+    return found;
+}
+
+static int
+add_stage(struct plan *p, const struct instr *from, struct lade_error *err)
+{
+    struct stage *s;
+
+    if (from->nargs == 0)
+        return plan_fail(p, from, err, "FROM requires either one or three arguments");
+    p->stages = xrealloc(p->stages, (p->nstages + 1) * sizeof(*p->stages));
+    s = &p->stages[p->nstages];
+    memset(s, 0, sizeof(*s));
+    s->index = p->nstages++;
+    s->from = from;
+    s->base_stage = -1;
+    if (from->nargs >= 3)
+        s->name = dup_lower(from->args[2]);
+    if (expand_meta(p, from, from->args[0], &s->base, err) < 0)
+        return -1;
+    if (s->base[0] == '\0')
+        return plan_fail(p, from, err, "base name (%s) should not be blank", from->args[0]);
+    const char *platform = instr_flag(from, "platform");
+    if (platform != NULL && expand_meta(p, from, platform, &s->platform, err) < 0)
+        return -1;
+    /* only earlier stages count: a later name is an image name, as in BuildKit */
+    s->base_stage = stage_by_name(p, s->base, s->index);
+    return 0;
+}
+
+static void
+add_dep(struct stage *s, long dep)
+{
+    for (size_t i = 0; i < s->ndeps; i++)
+        if (s->deps[i] == dep)
+            return;
+    s->deps = xrealloc(s->deps, (s->ndeps + 1) * sizeof(*s->deps));
+    s->deps[s->ndeps++] = dep;
+}
+
+static bool
+parse_index(const char *s, long *out)
+{
+    const char *d = s + (*s == '+' || *s == '-');
+    char *end;
+
+    if (!(*d >= '0' && *d <= '9'))
+        return false;
+    *out = strtol(s, &end, 10);
+    return *end == '\0';
+}
+
+/* COPY --from / --mount from=: a stage number, a stage name, or else an image. */
+static int
+resolve_from(struct plan *p, struct stage *s, const struct instr *in, const char *ref,
+             struct lade_error *err)
+{
+    cleanup_free char *name = NULL;
+    long idx;
+
+    if (expand_meta(p, in, ref, &name, err) < 0)
+        return -1;
+    if (parse_index(name, &idx)) {
+        if (idx < 0 || (size_t)idx >= p->nstages)
+            return plan_fail(p, in, err, "invalid stage index %ld", idx);
+        add_dep(s, idx);
+        return 0;
+    }
+    if ((idx = stage_by_name(p, name, p->nstages)) >= 0)
+        add_dep(s, idx);
+    return 0;
+}
+
+/* The from= value of a --mount spec (CSV of key=value, keys case-insensitive). */
+static char *
+mount_from(const char *spec)
+{
+    char *found = NULL;
+
+    for (const char *f = spec; *f;) {
+        struct lade_buf field = LADE_BUF_INIT;
+        bool quoted = false;
+        for (; *f && (quoted || *f != ','); f++) {
+            if (*f == '"') {
+                if (quoted && f[1] == '"') {
+                    lade_buf_appendc(&field, *++f);
+                    continue;
+                }
+                quoted = !quoted;
+                continue;
+            }
+            lade_buf_appendc(&field, *f);
+        }
+        if (*f == ',')
+            f++;
+        char *kv = lade_buf_steal(&field);
+        char *eq = strchr(kv, '=');
+        if (eq && (size_t)(eq - kv) == 4 && strncasecmp(kv, "from", 4) == 0) {
+            free(found);
+            found = xstrdup(eq + 1);
+        }
+        free(kv);
+    }
+    return found;
+}
+
+static int
+collect_deps(struct plan *p, struct stage *s, struct lade_error *err)
+{
+    if (s->base_stage >= 0)
+        add_dep(s, s->base_stage);
+    for (size_t i = 0; i < s->ninstrs; i++) {
+        const struct instr *in = s->instrs[i];
+        if (in->kind == INSTR_COPY) {
+            const char *from = instr_flag(in, "from");
+            if (from != NULL && from[0] != '\0' && resolve_from(p, s, in, from, err) < 0)
+                return -1;
+        }
+        if (in->kind != INSTR_RUN)
+            continue;
+        for (size_t f = 0; f < in->nflags; f++) {
+            if (strncmp(in->flags[f], "--mount=", 8) != 0)
+                continue;
+            cleanup_free char *from = mount_from(in->flags[f] + 8);
+            if (from != NULL && from[0] != '\0' && resolve_from(p, s, in, from, err) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+enum { WHITE, GREY, BLACK };
+
+static int
+check_cycles(const struct plan *p, size_t i, char *color, struct lade_error *err)
+{
+    const struct stage *s = &p->stages[i];
+
+    color[i] = GREY;
+    for (size_t d = 0; d < s->ndeps; d++) {
+        size_t j = (size_t)s->deps[d];
+        if (color[j] == GREY) {
+            const struct stage *t = &p->stages[j];
+            if (t->name)
+                return plan_fail(p, t->from, err, "circular dependency detected on stage: %s",
+                                 t->name);
+            return plan_fail(p, t->from, err, "circular dependency detected on stage: %zu", j);
+        }
+        if (color[j] == WHITE && check_cycles(p, j, color, err) < 0)
+            return -1;
+    }
+    color[i] = BLACK;
+    return 0;
+}
+
+static void
+mark_needed(struct plan *p, size_t i)
+{
+    struct stage *s = &p->stages[i];
+
+    if (s->needed)
+        return;
+    s->needed = true;
+    for (size_t d = 0; d < s->ndeps; d++)
+        mark_needed(p, (size_t)s->deps[d]);
+}
+
+static int
+build_stages(struct plan *p, struct lade_error *err)
+{
+    const struct dockerfile *df = p->df;
+    struct stage *cur = NULL;
+
+    for (size_t i = 0; i < df->n; i++) {
+        const struct instr *in = &df->instrs[i];
+        if (in->kind == INSTR_FROM) {
+            if (add_stage(p, in, err) < 0)
+                return -1;
+            cur = &p->stages[p->nstages - 1];
+        } else if (cur == NULL) {
+            if (in->kind != INSTR_ARG)
+                return plan_fail(p, in, err, "no build stage in current context");
+            if (meta_arg(p, in, err) < 0)
+                return -1;
+        } else {
+            cur->instrs = xrealloc(cur->instrs, (cur->ninstrs + 1) * sizeof(*cur->instrs));
+            cur->instrs[cur->ninstrs++] = in;
+        }
+    }
+    if (p->nstages == 0)
+        return plan_fail(p, NULL, err, "dockerfile contains no stages to build");
+    for (size_t i = 0; i < p->nstages; i++)
+        if (collect_deps(p, &p->stages[i], err) < 0)
+            return -1;
+    cleanup_free char *color = xcalloc(p->nstages, 1);
+    for (size_t i = 0; i < p->nstages; i++)
+        if (color[i] == WHITE && check_cycles(p, i, color, err) < 0)
+            return -1;
+    return 0;
+}
+
+int
+plan_new(struct dockerfile *df, char *const *build_args, const char *target, struct plan **out,
+         struct lade_error *err)
+{
+    struct plan *p = xcalloc(1, sizeof(*p));
+
+    p->df = df;
+    p->build_args = strv_dup(build_args);
+    p->meta_args = xcalloc(1, sizeof(char *));
+    if (build_stages(p, err) < 0) {
+        plan_free(p);
+        return -1;
+    }
+    p->target = p->nstages - 1;
+    if (target != NULL && target[0] != '\0') {
+        long t = stage_by_name(p, target, p->nstages);
+        if (t < 0) {
+            lade_error_set(err, LADE_ERR_USAGE, "target stage \"%s\" could not be found", target);
+            plan_free(p);
+            return -1;
+        }
+        p->target = (size_t)t;
+    }
+    mark_needed(p, p->target);
+    *out = p;
+    return 0;
+}
+
+void
+plan_free(struct plan *p)
+{
+    if (p == NULL)
+        return;
+    for (size_t i = 0; i < p->nstages; i++) {
+        free(p->stages[i].name);
+        free(p->stages[i].base);
+        free(p->stages[i].platform);
+        free(p->stages[i].instrs);
+        free(p->stages[i].deps);
+    }
+    free(p->stages);
+    strv_free(p->meta_args);
+    strv_free(p->build_args);
+    dockerfile_free(p->df);
+    free(p);
+}
+
+long
+plan_find_stage(const struct plan *p, const char *name_or_index)
+{
+    long idx;
+
+    if (name_or_index == NULL)
+        return -1;
+    if (parse_index(name_or_index, &idx))
+        return idx >= 0 && (size_t)idx < p->nstages ? idx : -1;
+    return stage_by_name(p, name_or_index, p->nstages);
+}
+
+static json_t *
+string_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *
+instr_to_json(const struct instr *in)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "keyword", json_string(in->keyword));
+    json_object_set_new(o, "line", json_integer(in->pos.line));
+    json_object_set_new(o, "end_line", json_integer(in->end_line));
+    json_object_set_new(o, "original", json_string(in->original));
+    return o;
+}
+
+char *
+plan_to_json(const struct plan *p)
+{
+    json_t *root = json_object(), *stages = json_array(), *meta = json_object();
+
+    for (size_t i = 0; p->meta_args && p->meta_args[i]; i++) {
+        const char *eq = strchr(p->meta_args[i], '=');
+        cleanup_free char *k = xstrndup(p->meta_args[i], (size_t)(eq - p->meta_args[i]));
+        json_object_set_new(meta, k, json_string(eq + 1));
+    }
+    for (size_t i = 0; i < p->nstages; i++) {
+        const struct stage *s = &p->stages[i];
+        json_t *o = json_object(), *deps = json_array(), *instrs = json_array();
+        json_object_set_new(o, "index", json_integer((json_int_t)s->index));
+        json_object_set_new(o, "name", string_or_null(s->name));
+        json_object_set_new(o, "base", json_string(s->base));
+        json_object_set_new(o, "base_stage",
+                            s->base_stage >= 0 ? json_integer(s->base_stage) : json_null());
+        json_object_set_new(o, "platform", string_or_null(s->platform));
+        json_object_set_new(o, "needed", json_boolean(s->needed));
+        json_object_set_new(o, "line", json_integer(s->from->pos.line));
+        for (size_t d = 0; d < s->ndeps; d++)
+            json_array_append_new(deps, json_integer(s->deps[d]));
+        json_object_set_new(o, "deps", deps);
+        for (size_t k = 0; k < s->ninstrs; k++)
+            json_array_append_new(instrs, instr_to_json(s->instrs[k]));
+        json_object_set_new(o, "instructions", instrs);
+        json_array_append_new(stages, o);
+    }
+    json_object_set_new(root, "target", json_integer((json_int_t)p->target));
+    json_object_set_new(root, "meta_args", meta);
+    json_object_set_new(root, "stages", stages);
+    char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    return text;
+}
