@@ -23,8 +23,9 @@ readlink xargs seq awk date md5sum sha256sum du df ps kill mount umask whoami"
 
 # ---- output and failure ----
 
-# Prints a message on the case's log (stderr).
-say() { printf '%s\n' "$*" >&2; }
+# Prints a message on the case's log: fd $LOG_FD (the runner opens fd 3 on the log, so commands
+# whose stderr an assertion captures do not capture these lines), else stderr.
+say() { printf '%s\n' "$*" >&"${LOG_FD:-2}"; }
 
 # The test file and line that called the assertion that failed.
 _where() {
@@ -49,7 +50,7 @@ fail() {
         printf 'FAIL at %s: %s\n' "$(_where)" "$msg"
         local d
         for d in "$@"; do printf '%s\n' "$d" | sed 's/^/    /'; done
-    } >&2
+    } >&"${LOG_FD:-2}"
     exit 1
 }
 
@@ -332,6 +333,8 @@ lib_run_case() {
     ROOT="$WORK/root"
     export WORK ROOT
     unset SOURCE_DATE_EPOCH LADE_ROOT
+    exec 3>&2
+    LOG_FD=3
     cd "$WORK"
     [ -x "$LADE" ] || fail "lade binary not found or not executable: $LADE (run make)"
     # shellcheck source=/dev/null
@@ -343,5 +346,5 @@ lib_run_case() {
 
 # A command failed outside an assertion: say which, where (set -e then ends the case).
 _on_err() {
-    printf 'FAIL at %s:%s: command exited %s: %s\n' "$3" "$4" "$1" "$2" >&2
+    printf 'FAIL at %s:%s: command exited %s: %s\n' "$3" "$4" "$1" "$2" >&"${LOG_FD:-2}"
 }
