@@ -25,6 +25,10 @@ bool uni_is_letter(uint32_t cp);
 bool uni_is_digit(uint32_t cp);
 /* Go's strings.ToLower for one rune: ASCII, Latin-1, Greek and Cyrillic basics. */
 uint32_t uni_to_lower(uint32_t cp);
+struct range {
+    uint32_t lo, hi;
+};
+bool in_ranges(uint32_t cp, const struct range *r, size_t n);
 /* [\t\v\f\r ]: the whitespace of BuildKit's tokenWhitespace regexp. */
 bool is_token_ws(char c);
 

@@ -34,8 +34,7 @@ enum instr_kind {
 
 struct heredoc {
     char *name;
-    char *content; /* the body lines verbatim, each with its '\n'; leading tabs kept even with chomp
-                    */
+    char *content; /* the body lines verbatim with their '\n'; tabs kept even with chomp */
     bool expand;   /* false when any part of the name was quoted */
     bool chomp;    /* <<- */
     int fd;        /* 3<<EOF -> 3; default 0 */
@@ -146,8 +145,11 @@ struct plan {
     char **build_args; /* the --build-arg values "K=V" as given (K alone takes it from env) */
 };
 
-/* Takes ownership of df. build_args: strv of "K=V". target may be NULL.
- * Errors: no FROM, unknown --target, a stage used before it is defined, dependency cycles. */
+/* Takes ownership of df, also on failure. build_args: strv of "K=V" (entries without '='
+ * are kept in build_args but override nothing). target may be NULL.
+ * Errors: no FROM, an instruction before the first FROM other than ARG, a bad stage index,
+ * unknown --target (LADE_ERR_USAGE), dependency cycles. A FROM naming a later stage names an
+ * image, as in BuildKit. */
 int plan_new(struct dockerfile *df, char *const *build_args, const char *target, struct plan **out,
              struct lade_error *err);
 void plan_free(struct plan *p);
