@@ -65,15 +65,40 @@ close_range_compat(unsigned first, unsigned last)
     return 0;
 }
 
+int
+sandbox_close_fds_except(const int *keep, size_t n)
+{
+    int sorted[8];
+    size_t m = 0;
+    unsigned next = 0;
+
+    for (size_t i = 0; i < n && m < 8; i++) { /* insertion sort, negatives dropped */
+        if (keep[i] < 0)
+            continue;
+        size_t j = m++;
+        for (; j > 0 && sorted[j - 1] > keep[i]; j--)
+            sorted[j] = sorted[j - 1];
+        sorted[j] = keep[i];
+    }
+    for (size_t i = 0; i < m; i++) {
+        unsigned k = (unsigned)sorted[i];
+        if (k > next && close_range_compat(next, k - 1) < 0)
+            return -1;
+        if (k + 1 > next)
+            next = k + 1;
+    }
+    return close_range_compat(next, ~0U);
+}
+
 /* runc's CVE-2024-21626: a host directory fd leaked into the container let a WORKDIR of
  * /proc/self/fd/N escape the rootfs. So every fd but stdio and the error pipe (O_CLOEXEC)
  * is closed before the working directory is resolved. */
 static int
-close_other_fds(int keep, struct lade_error *err)
+close_other_fds(int err_fd, struct lade_error *err)
 {
-    if (keep > 3 && close_range_compat(3, (unsigned)keep - 1) < 0)
-        return lade_error_sys(err, "close_range");
-    if (close_range_compat((unsigned)keep + 1, ~0U) < 0)
+    const int keep[] = {0, 1, 2, err_fd};
+
+    if (sandbox_close_fds_except(keep, 4) < 0)
         return lade_error_sys(err, "close_range");
     return 0;
 }
@@ -150,17 +175,26 @@ exec_argv(char *const *argv, char *const *envp, struct lade_error *err)
     return exec_search(argv, envp, err);
 }
 
-/* Drops to USER with docker's capabilities: root keeps the default set across setuid(0);
- * any other user gets none (moby clears them for non-root), only the bounding set.
- * PR_SET_NO_NEW_PRIVS stays off: docker's RUN lets setuid programs such as sudo work. */
+/* From here on the setup runs with what a root RUN process has: docker's capabilities only.
+ * Without CAP_SYS_PTRACE, pid 1's /proc entries (which lead to lade's fds and the host) stay
+ * closed while the image's paths (/etc/passwd, WORKDIR) are resolved. */
 static int
-drop_privileges(const struct sandbox_user *u, struct lade_error *err)
+enter_default_caps(struct lade_error *err)
 {
     if (caps_drop_bounding(SANDBOX_DEFAULT_CAPS, err) < 0)
         return -1;
+    return caps_set(SANDBOX_DEFAULT_CAPS, err);
+}
+
+/* Root keeps docker's set across setuid(0); any other user gets none (moby clears them for
+ * non-root), only the bounding set. PR_SET_NO_NEW_PRIVS stays off: docker's RUN lets setuid
+ * programs such as sudo work. */
+static int
+switch_user(const struct sandbox_user *u, struct lade_error *err)
+{
     if (sandbox_user_switch(u, err) < 0)
         return -1;
-    return caps_set(u->uid == 0 ? SANDBOX_DEFAULT_CAPS : 0, err);
+    return u->uid == 0 ? 0 : caps_set(0, err);
 }
 
 int
@@ -175,12 +209,12 @@ sandbox_exec(const struct sandbox_spec *spec, int err_fd, struct lade_error *err
         return lade_error_sys(err, "setsid");
     if (setup_stdio(spec, err) < 0 || close_other_fds(err_fd, err) < 0)
         return -1;
-    if (sandbox_user_lookup(spec->user, &u, err) < 0)
+    if (enter_default_caps(err) < 0 || sandbox_user_lookup(spec->user, &u, err) < 0)
         return -1;
     if (enter_cwd(spec->cwd, err) < 0)
         goto out;
     env = build_env(spec->envp, u.home);
-    if (drop_privileges(&u, err) < 0)
+    if (switch_user(&u, err) < 0)
         goto out;
     /* Seccomp is not applied in this version: docker's default profile would be loaded
      * here, last, so that it need not allow the setup calls above (STYLE.md section 6). */

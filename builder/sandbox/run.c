@@ -218,7 +218,12 @@ init_main(const struct sandbox_ctx *parent_ctx)
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     init_hide_cmdline(&spec, &argv, &envp);
     ctx.spec = &spec;
-    if (init_setup(c, &err) < 0)
+    /* lade's own fds (store, layers) must not sit in pid 1, where /proc/1/fd would show them
+     * to anything that gains CAP_SYS_PTRACE. */
+    const int keep[] = {0, 1, 2, c->err_fd, spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
+    if (sandbox_close_fds_except(keep, sizeof(keep) / sizeof(keep[0])) < 0)
+        lade_error_sys(&err, "close_range");
+    if (lade_error_is_set(&err) || init_setup(c, &err) < 0)
         child_fail(c->err_fd, &err);
     /* SIGCHLD is blocked before the fork so that none is lost before signalfd exists. */
     sigaddset(&mask, SIGCHLD);

@@ -223,6 +223,9 @@ int caps_set(uint64_t caps, struct lade_error *err);
 
 /* ---- exec.c: the process itself ---- */
 
+/* Closes every fd but those in keep (negative entries ignored, at most 8). */
+int sandbox_close_fds_except(const int *keep, size_t n);
+
 /* Everything after pivot_root up to execve, in the order DESIGN.md fixes; returns -1 with
  * err set when something before or at exec fails. err_fd is kept open (it is O_CLOEXEC). */
 int sandbox_exec(const struct sandbox_spec *spec, int err_fd, struct lade_error *err);

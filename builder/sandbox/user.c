@@ -216,11 +216,12 @@ sandbox_user_parse(const char *spec, const char *passwd, const char *group, stru
 }
 
 /* NULL text when the file is missing; O_NONBLOCK so that a FIFO planted as /etc/passwd
- * cannot hang the step. */
+ * cannot hang the step; no /proc magic links (/proc/1/fd/N leads out of the rootfs). */
 static int
 read_id_file(const char *path, char **out, struct lade_error *err)
 {
-    cleanup_close int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    cleanup_close int fd = sys_openat2(AT_FDCWD, path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC,
+                                       RESOLVE_NO_MAGICLINKS);
     struct stat st;
 
     *out = NULL;

@@ -351,6 +351,31 @@ test_sandbox_cwd_is_created(void **state)
     assert_int_equal(st.st_uid, 0);
 }
 
+/* WORKDIR through /proc magic links must not reach lade's fds (runc CVE-2024-21626). */
+static void
+test_sandbox_cwd_cannot_escape_through_proc(void **state)
+{
+    struct fx *f = fixture(state);
+    int leak = open(f->tmp, O_RDONLY | O_DIRECTORY); /* no O_CLOEXEC on purpose */
+    cleanup_free char *escaped = xasprintf("%s/escaped", f->tmp);
+    const char *fmts[] = {"/proc/1/fd/%d/escaped", "/proc/self/fd/%d/escaped",
+                          "/proc/1/root/escaped", "/proc/1/cwd/escaped"};
+
+    assert_true(leak >= 0);
+    for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+        char cwd[64];
+        struct lade_error err = {0};
+        cleanup_free char *out = NULL;
+        int status;
+        snprintf(cwd, sizeof(cwd), fmts[i], leak);
+        struct run r = {RUN_DEFAULTS, .cwd = cwd};
+        assert_int_equal(run_full(f, &r, "pwd", &out, &status, &err), -1);
+        assert_int_equal(access(escaped, F_OK), -1);
+        assert_false(upper_has(f, "escaped"));
+    }
+    close(leak);
+}
+
 static void
 test_sandbox_closes_inherited_fds(void **state)
 {
@@ -728,6 +753,7 @@ main(void)
         cmocka_unit_test(test_sandbox_unknown_user_is_an_error),
         cmocka_unit_test(test_sandbox_cwd_is_created),
         cmocka_unit_test(test_sandbox_closes_inherited_fds),
+        cmocka_unit_test(test_sandbox_cwd_cannot_escape_through_proc),
         cmocka_unit_test(test_sandbox_masks_proc),
         cmocka_unit_test(test_sandbox_dev_is_minimal_and_nodev),
         cmocka_unit_test(test_sandbox_network_none_has_only_lo),
