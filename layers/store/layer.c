@@ -67,7 +67,7 @@ publish(struct store *st, const char *tmp_dir, const char *chain_id, const char 
     /* One syncfs instead of an fsync per file: the tree must be on disk before its name is. */
     if (syncfs(dfd) < 0)
         return lade_error_sys(err, "cannot sync '%s'", tmp_dir);
-    if (renameat(AT_FDCWD, tmp_dir, st->layers_fd, digest_hex(chain_id)) < 0) {
+    if (store_rename_from(st, tmp_dir, st->layers_fd, digest_hex(chain_id)) < 0) {
         if (errno == EEXIST || errno == ENOTEMPTY)
             return rm_rf_at(AT_FDCWD, tmp_dir, err);
         return lade_error_sys(err, "cannot move layer %s into place", chain_id);

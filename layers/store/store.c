@@ -35,6 +35,17 @@ open_dir(int dirfd, const char *path, struct lade_error *err)
 }
 
 int
+store_rename_from(struct store *st, const char *from_path, int to_dirfd, const char *to_name)
+{
+    size_t n = strlen(st->root);
+
+    if (strncmp(from_path, st->root, n) == 0 && strncmp(from_path + n, "/tmp/", 5) == 0 &&
+        from_path[n + 5] != '\0')
+        return renameat(st->tmp_fd, from_path + n + 5, to_dirfd, to_name);
+    return renameat(AT_FDCWD, from_path, to_dirfd, to_name);
+}
+
+int
 store_write_atomic(struct store *st, int dirfd, const char *name, const void *data, size_t len,
                    struct lade_error *err)
 {
@@ -48,7 +59,7 @@ store_write_atomic(struct store *st, int dirfd, const char *name, const void *da
         unlink(tmp);
         return -1;
     }
-    if (renameat(AT_FDCWD, tmp, dirfd, name) < 0) {
+    if (store_rename_from(st, tmp, dirfd, name) < 0) {
         lade_error_sys(err, "cannot rename '%s' to '%s'", tmp, name);
         unlink(tmp);
         return -1;
@@ -263,7 +274,7 @@ store_blob_commit(struct store *st, const char *tmp_path, const char *digest,
         goto fail;
     }
     /* rename replaces atomically: a concurrent writer of the same digest wrote the same bytes. */
-    if (renameat(AT_FDCWD, tmp_path, st->blobs_fd, digest_hex(digest)) < 0) {
+    if (store_rename_from(st, tmp_path, st->blobs_fd, digest_hex(digest)) < 0) {
         lade_error_sys(err, "cannot store blob %s", digest);
         goto fail;
     }

@@ -5,10 +5,12 @@
 #include <archive_entry.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -628,6 +630,51 @@ test_layer_adopt(void **state)
     free(tree);
 }
 
+/* The builder unshares its mount namespace before RUN steps, after opening the store: every
+ * write must still work (renames between an old-namespace fd and a new-namespace path fail with
+ * EXDEV). Runs in a child so the test process keeps its namespace. */
+static void
+test_writes_after_unshare(void **state)
+{
+    struct fixture *f = *state;
+    struct oci_desc layer;
+    int status;
+
+    make_tar_layer(f->st, &layer);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct lade_error err = {0};
+        char *dir = NULL, *tree = NULL;
+        digest_t chain, d;
+        if (unshare(CLONE_NEWNS) < 0)
+            _exit(77);
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+            _exit(77);
+        chain_id_next(NULL, layer.digest, chain);
+        if (store_layer_dir(f->st, chain, layer.digest, layer.digest, &dir, &err) < 0 ||
+            store_blob_put(f->st, "after unshare", 13, d, &err) < 0 ||
+            store_tag_set(f->st, "docker.io/library/ns:1", &layer, &err) < 0 ||
+            store_tmp_dir(f->st, &tree, &err) < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            _exit(1);
+        }
+        chain_id_next(chain, d, chain);
+        free(dir);
+        if (store_layer_adopt(f->st, chain, d, d, tree, &dir, &err) < 0) {
+            fprintf(stderr, "%s\n", err.msg);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77)
+        skip();
+    assert_int_equal(WEXITSTATUS(status), 0);
+    assert_int_equal(assert_index_valid(f->root), 1);
+}
+
 /* The store is an OCI layout any tool reads (DESIGN.md): skopeo finds an image by its full name. */
 static void
 test_skopeo_reads_store(void **state)
@@ -663,6 +710,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_concurrent_taggers_lose_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layer_dir, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layer_adopt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writes_after_unshare, setup, teardown),
         cmocka_unit_test_setup_teardown(test_skopeo_reads_store, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
