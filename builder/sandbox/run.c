@@ -281,6 +281,9 @@ keeper_main(const struct sandbox_ctx *c, pid_t parent)
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
         _exit(127);
     umask(022); /* the process's umask, as runc's; also the stubs' modes */
+    /* Out of lade's process group: a terminal's Ctrl-C then reaches the RUN once, forwarded
+     * by lade, rather than once per sandbox process. */
+    setpgid(0, 0);
     if (keeper_namespaces(c, &err) < 0 || (root_fd = keeper_rootfs(c, &err)) < 0)
         child_fail(c->err_fd, &err);
     if (stubs_create(root_fd, &stubs, &err) < 0) {

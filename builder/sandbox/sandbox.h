@@ -38,12 +38,26 @@ struct sandbox_spec {
 };
 
 /* The overlay is mounted (inside the sandbox's own mount namespace) on dirname(workdir)/merged,
- * created when missing; a RUN step's directory is then STEP/{upper,work,merged}. */
+ * created when missing; a RUN step's directory is then STEP/{upper,work,merged}.
+ * sandbox_run also writes STEP/hosts and STEP/resolv.conf, the sources of the process's
+ * /etc/hosts and /etc/resolv.conf (so the RUN may write them; nothing reaches the upper dir),
+ * and, with nlower 0, uses an empty STEP/empty as the lower dir. The caller removes STEP.
+ * The RUN rootfs is mounted nodev but not nosuid (setuid programs such as sudo work in RUN,
+ * as in docker). Mount points the sandbox had to create (/proc, /sys, /dev, /etc,
+ * /etc/hosts, /etc/resolv.conf) are removed after the run when still empty, and their
+ * parent's mtime restored; a parent overlay had to copy up (/etc for a missing /etc/hosts)
+ * stays in the upper dir with the lower's metadata, which a diff should treat as unchanged
+ * (as BuildKit's overlay differ does). */
 
 /* Runs argv in the sandbox and waits for it. Returns 0 with *status the exit status (128+N for
  * a signal, as a shell reports it), or -1 when the sandbox could not be set up; errors from the
  * child before exec come back over a pipe ("exec: ...: no such file or directory").
- * SIGINT/SIGTERM received meanwhile are forwarded to the child. Leaves no mount behind. */
+ * SIGINT/SIGTERM received meanwhile are forwarded to the child. Leaves no mount behind.
+ * Errors of the process itself (USER not found, exec failed, WORKDIR not creatable) have code
+ * LADE_ERR_RUN, e.g. `exec: "foo": executable file not found in $PATH` or `unable to find
+ * user app: no matching entries in passwd file`. SIGINT and SIGTERM are blocked in the calling
+ * thread for the duration (other threads should block them too, or they may take them). When
+ * the process exits, whatever it left running in the sandbox is killed. */
 int sandbox_run(const struct sandbox_spec *spec, int *status, struct lade_error *err);
 
 /* Whether this process can create the sandbox (root, overlayfs, namespaces); for tests. */
@@ -53,7 +67,10 @@ bool sandbox_available(void);
  * that any number of lower dirs fits (fsconfig lowerdir+, kernel 6.8+), and always
  * redirect_dir=off,metacopy=off so the upper dir is a complete diff (DESIGN.md). With upperdir
  * NULL the mount is read-only (one lower dir: a read-only bind; none: an empty read-only tmpfs).
- * Mounted nodev, nosuid. The caller should have a private mount namespace (sandbox_unshare). */
+ * With upperdir but no lower dir, an empty dirname(workdir)/empty is created as the lower one.
+ * Without overlay's lowerdir+ (kernels before 6.8), mount(2) is used while the options fit in
+ * a page, else it fails with a clear error. Mounted nodev, nosuid. The caller should have a private
+ * mount namespace (sandbox_unshare). */
 int overlay_mount(char *const *lowerdirs, size_t nlower, const char *upperdir, const char *workdir,
                   const char *target, struct lade_error *err);
 /* Lazy unmount of target (MNT_DETACH). */
