@@ -62,6 +62,20 @@ find_entry(const json_t *manifests, const char *name)
     return -1;
 }
 
+/* Removes the entries named name from position from on. lade lists a name once; an index
+ * edited by hand may repeat one, and the tag must still go away entirely. */
+static void
+remove_later(json_t *manifests, const char *name, size_t from)
+{
+    for (size_t i = from; i < json_array_size(manifests);) {
+        const char *n = entry_name(json_array_get(manifests, i));
+        if (n != NULL && strcmp(n, name) == 0)
+            json_array_remove(manifests, i);
+        else
+            i++;
+    }
+}
+
 static int
 no_such_image(const char *name, struct lade_error *err)
 {
@@ -78,8 +92,8 @@ store_tag_set(struct store *st, const char *name, const struct oci_desc *manifes
 
     if (name == NULL || *name == '\0')
         return lade_error_set(err, LADE_ERR_USAGE, "empty image name");
-    if (!digest_valid(manifest->digest))
-        return lade_error_set(err, LADE_ERR_OTHER, "tag '%s': invalid manifest digest", name);
+    if (!digest_valid(manifest->digest) || manifest->media_type[0] == '\0')
+        return lade_error_set(err, LADE_ERR_OTHER, "tag '%s': invalid manifest descriptor", name);
     entry = oci_desc_json(manifest);
     json_object_set_new(entry, "annotations", json_pack("{s:s}", OCI_ANNOT_REF_NAME, name));
     if (store_lock(st, err) < 0) {
@@ -96,6 +110,7 @@ store_tag_set(struct store *st, const char *name, const struct oci_desc *manifes
         else
             json_array_append_new(manifests, entry);
         entry = NULL;
+        remove_later(manifests, name, i >= 0 ? (size_t)i + 1 : json_array_size(manifests));
         rc = index_save(st, idx, err);
     }
     json_decref(entry);
@@ -137,7 +152,7 @@ store_tag_remove(struct store *st, const char *name, struct lade_error *err)
             no_such_image(name, err);
         } else {
             /* Blobs stay: removing unreferenced ones is garbage collection's job. */
-            json_array_remove(manifests, (size_t)i);
+            remove_later(manifests, name, (size_t)i);
             rc = index_save(st, idx, err);
         }
     }

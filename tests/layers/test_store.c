@@ -261,11 +261,31 @@ test_tags(void **state)
     assert_int_equal(assert_index_valid(f->root), 2);
     /* blobs stay after untagging */
     assert_true(store_blob_exists(f->st, a.digest));
+    /* a name repeated by hand in index.json is replaced and removed as one tag */
+    char *path = xasprintf("%s/oci/index.json", f->root);
+    json_t *idx = json_load_file(path, 0, NULL);
+    json_array_append(json_object_get(idx, "manifests"),
+                      json_array_get(json_object_get(idx, "manifests"), 0));
+    assert_int_equal(json_dump_file(idx, path, JSON_COMPACT), 0);
+    json_decref(idx);
+    free(path);
+    assert_int_equal(assert_index_valid(f->root), 3);
+    assert_ok(store_tag_set(f->st, "docker.io/library/app:1", &a, &err), &err);
+    assert_int_equal(assert_index_valid(f->root), 2);
+    assert_ok(store_tag_remove(f->st, "docker.io/library/app:1", &err), &err);
+    assert_int_equal(store_tag_get(f->st, "docker.io/library/app:1", &got, &err), -1);
+    lade_error_clear(&err);
+    assert_int_equal(assert_index_valid(f->root), 1);
+    /* a descriptor without a media type is refused */
+    struct oci_desc bad = a;
+    bad.media_type[0] = '\0';
+    assert_int_equal(store_tag_set(f->st, "docker.io/library/bad:1", &bad, &err), -1);
+    lade_error_clear(&err);
     /* nesting locks is allowed */
     assert_ok(store_lock(f->st, &err), &err);
     assert_ok(store_tag_set(f->st, "docker.io/library/app:3", &a, &err), &err);
     store_unlock(f->st);
-    assert_int_equal(assert_index_valid(f->root), 3);
+    assert_int_equal(assert_index_valid(f->root), 2);
 }
 
 static void
