@@ -70,9 +70,9 @@ overlay_new_fd(char *const *lowers, size_t nlower, const char *upper, const char
 
 /* mount(2) takes all options in one page; the legacy syntax also gives ':' and ',' meaning,
  * so such paths are refused rather than escaped. */
-static int
-overlay_legacy_opts(char *const *lowers, size_t nlower, const char *upper, const char *work,
-                    char **out, struct lade_error *err)
+int
+overlay_legacy_options(char *const *lowers, size_t nlower, const char *upper, const char *work,
+                       char **out, struct lade_error *err)
 {
     struct lade_buf b;
     int rc = 0;
@@ -108,7 +108,7 @@ overlay_mount_legacy(char *const *lowers, size_t nlower, const char *upper, cons
 {
     cleanup_free char *opts = NULL;
 
-    if (overlay_legacy_opts(lowers, nlower, upper, work, &opts, err) < 0)
+    if (overlay_legacy_options(lowers, nlower, upper, work, &opts, err) < 0)
         return -1;
     if (mount("overlay", target, "overlay", attrs_to_msflags(attrs), opts) < 0)
         return lade_error_sys(err, "cannot mount overlay on '%s'", target);

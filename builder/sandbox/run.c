@@ -70,16 +70,19 @@ child_fail(int err_fd, const struct lade_error *err)
 
 /* ---- waiting ---- */
 
-static void
+static int
 wait_plain(pid_t child, int *ws)
 {
-    while (waitpid(child, ws, 0) < 0 && errno == EINTR)
-        ;
+    while (waitpid(child, ws, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return 0;
 }
 
 /* Waits for child, forwarding the signals in fwd (blocked by the caller) to it. Without
- * signalfd or pidfd it still waits, without forwarding. */
-static void
+ * signalfd or pidfd it still waits, without forwarding. -1 when the child cannot be waited
+ * for (SIGCHLD ignored: the kernel reaped it and its status is lost). */
+static int
 wait_forwarding(pid_t child, const sigset_t *fwd, int *ws)
 {
     cleanup_close int sfd = signalfd(-1, fwd, SFD_CLOEXEC);
@@ -98,7 +101,7 @@ wait_forwarding(pid_t child, const sigset_t *fwd, int *ws)
         if (p[1].revents & (POLLIN | POLLHUP))
             break;
     }
-    wait_plain(child, ws);
+    return wait_plain(child, ws);
 }
 
 /* pid 1's loop: reaps every zombie (orphans are re-parented to it), forwards signals to the
@@ -280,7 +283,8 @@ keeper_main(const struct sandbox_ctx *c, pid_t parent)
 
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
         _exit(127);
-    umask(022); /* the process's umask, as runc's; also the stubs' modes */
+    umask(022);               /* the process's umask, as runc's; also the stubs' modes */
+    signal(SIGCHLD, SIG_DFL); /* an ignored SIGCHLD (inherited) would let no one reap */
     /* Out of lade's process group: a terminal's Ctrl-C then reaches the RUN once, forwarded
      * by lade, rather than once per sandbox process. */
     setpgid(0, 0);
@@ -298,7 +302,8 @@ keeper_main(const struct sandbox_ctx *c, pid_t parent)
     }
     if (pid == 0)
         init_main(c);
-    wait_forwarding(pid, &c->fwd, &ws);
+    if (wait_forwarding(pid, &c->fwd, &ws) < 0)
+        ws = 127 << 8;
     stubs_remove(root_fd, &stubs);
     _exit(shell_status(ws));
 }
@@ -375,11 +380,12 @@ run_keeper(struct sandbox_ctx *c, int *ws, struct lade_error *err)
     pid_t pid = fork();
     if (pid == 0)
         keeper_main(c, parent);
-    if (pid > 0)
-        wait_forwarding(pid, &c->fwd, ws);
+    int rc = pid < 0 ? -1 : wait_forwarding(pid, &c->fwd, ws);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pid < 0)
         return lade_error_sys(err, "fork");
+    if (rc < 0)
+        return lade_error_sys(err, "cannot wait for the sandbox");
     return 0;
 }
 

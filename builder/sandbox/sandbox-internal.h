@@ -144,6 +144,10 @@ int overlay_mount_attr(char *const *lowerdirs, size_t nlower, const char *upperd
                        const char *workdir, const char *target, unsigned attrs,
                        struct lade_error *err);
 
+/* The mount(2) option string for kernels without lowerdir+; fails when it exceeds a page. */
+int overlay_legacy_options(char *const *lowers, size_t nlower, const char *upper, const char *work,
+                           char **out, struct lade_error *err);
+
 /* ---- rootfs.c: mount points in the rootfs, run by the sandbox's outer child ---- */
 
 /* A mount point the sandbox had to create; removed after the run when still empty, and its

@@ -687,6 +687,29 @@ test_overlay_mount_variants(void **state)
     strv_free(lowers);
 }
 
+static void
+test_overlay_legacy_options(void **state)
+{
+    char *const two[] = {S("/l/a"), S("/l/b")};
+    char *const bad[] = {S("/l/a:b")};
+    char *many[NLAYERS];
+    struct lade_error err = {0};
+    cleanup_free char *opts = NULL;
+
+    (void)state;
+    assert_ok(overlay_legacy_options(two, 2, "/u", "/w", &opts, &err), &err);
+    assert_string_equal(opts, "lowerdir=/l/a:/l/b,upperdir=/u,workdir=/w,redirect_dir=off,"
+                              "metacopy=off");
+    assert_int_equal(overlay_legacy_options(bad, 1, NULL, NULL, &opts, &err), -1);
+    lade_error_clear(&err);
+    for (int i = 0; i < NLAYERS; i++)
+        many[i] = xasprintf("/var/lib/lade/layers/%064d", i);
+    assert_int_equal(overlay_legacy_options(many, NLAYERS, "/u", "/w", &opts, &err), -1);
+    assert_non_null(strstr(err.msg, "lowerdir+"));
+    for (int i = 0; i < NLAYERS; i++)
+        free(many[i]);
+}
+
 /* ---- USER parsing ---- */
 
 static void
@@ -743,6 +766,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_user_parse_rules),
+        cmocka_unit_test(test_overlay_legacy_options),
         cmocka_unit_test(test_sandbox_output_and_exit_status),
         cmocka_unit_test(test_sandbox_changes_land_in_upper_with_whiteouts),
         cmocka_unit_test(test_sandbox_leaves_no_mount_stubs),
