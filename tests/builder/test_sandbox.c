@@ -433,6 +433,35 @@ test_sandbox_dev_is_minimal_and_nodev(void **state)
     assert_non_null(strstr(out, "\n4\nchmod-refused\ndisk-closed\ndisk-closed\npts\n"));
 }
 
+/* nodev (no host device through an image's node) but setuid programs work, as in docker. */
+static void
+test_sandbox_rootfs_is_nodev_not_nosuid(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS};
+    cleanup_free char *out = run_ok(f, &r,
+                                    "grep '^overlay / overlay ' /proc/self/mounts; "
+                                    "grep NoNewPrivs /proc/self/status");
+
+    assert_non_null(strstr(out, ",nodev,"));
+    assert_null(strstr(out, "nosuid"));
+    assert_non_null(strstr(out, "NoNewPrivs:\t0\n"));
+}
+
+static void
+test_sandbox_resolv_conf_is_the_hosts(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS};
+    cleanup_free char *host = NULL;
+    struct lade_error err = {0};
+    cleanup_free char *out = run_ok(f, &r, "cat /etc/resolv.conf");
+
+    if (read_file_at(AT_FDCWD, "/etc/resolv.conf", 0, &host, NULL, &err) < 0)
+        host = xstrdup("");
+    assert_string_equal(out, host);
+}
+
 static void
 test_sandbox_network_none_has_only_lo(void **state)
 {
@@ -780,6 +809,8 @@ main(void)
         cmocka_unit_test(test_sandbox_cwd_cannot_escape_through_proc),
         cmocka_unit_test(test_sandbox_masks_proc),
         cmocka_unit_test(test_sandbox_dev_is_minimal_and_nodev),
+        cmocka_unit_test(test_sandbox_rootfs_is_nodev_not_nosuid),
+        cmocka_unit_test(test_sandbox_resolv_conf_is_the_hosts),
         cmocka_unit_test(test_sandbox_network_none_has_only_lo),
         cmocka_unit_test(test_sandbox_hostname),
         cmocka_unit_test(test_sandbox_signal_status),
