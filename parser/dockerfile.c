@@ -66,7 +66,9 @@ add_arg(struct instr *in, const char *s, size_t len)
 {
     in->args = xrealloc(in->args, (in->nargs + 2) * sizeof(*in->args));
     in->arglens = xrealloc(in->arglens, (in->nargs + 1) * sizeof(*in->arglens));
-    in->args[in->nargs] = xstrndup(s, len);
+    in->args[in->nargs] = xmalloc(len + 1); /* not strndup: JSON strings may hold NULs */
+    memcpy(in->args[in->nargs], s, len);
+    in->args[in->nargs][len] = '\0';
     in->arglens[in->nargs] = len;
     in->args[++in->nargs] = NULL;
 }
