@@ -306,7 +306,8 @@ build_stage(struct build *b, size_t idx, struct lade_error *err)
 {
     struct stage_state *ss = &b->stages[idx];
     const struct stage *s = &b->plan->stages[idx];
-    char label[80];
+    char buf[80];
+    const char *label;
     int rc;
 
     if (ss->built)
@@ -319,7 +320,7 @@ build_stage(struct build *b, size_t idx, struct lade_error *err)
             build_stage(b, (size_t) s->deps[i], err) < 0)
             return -1;
 
-    stage_label(b, s, label, sizeof(label));
+    label = stage_label(b, s, buf, sizeof(buf));
     progress_step(&b->progress, "[%s1/%zu] FROM %s", label, s->ninstrs + 1, s->base);
     if (s->base_stage >= 0)
         rc = base_from_stage(b, ss, (size_t) s->base_stage, err);

@@ -16,7 +16,8 @@ struct cli {
 /* The store at cli->root, opened once. */
 struct store *cli_store(struct cli *cli, struct lade_error *err);
 /* A user-given image name normalised ("app" -> "docker.io/library/app:latest"); caller frees.
- * A name that is a digest or a prefix of an image's manifest digest is returned as it is. */
+ * A "sha256:..." digest is returned as it is. (To find an image by what a user typed, ID
+ * prefixes included, use store_image_lookup.) */
 char *cli_normalise_name(const char *name, struct lade_error *err);
 
 int cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err);

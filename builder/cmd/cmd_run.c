@@ -39,7 +39,7 @@ cmd_run(struct cli *cli, int argc, char **argv, struct lade_error *err)
     struct store_image img = {0};
     struct store *st;
     enum sandbox_net net = SANDBOX_NET_HOST;
-    cleanup_free char *name = NULL, *dir = NULL, *upper = NULL, *work = NULL;
+    cleanup_free char *dir = NULL, *upper = NULL, *work = NULL;
     char **lowers = NULL, **cmd = NULL, **env = NULL;
     int c, status = 0, rc = -1;
 
@@ -55,8 +55,7 @@ cmd_run(struct cli *cli, int argc, char **argv, struct lade_error *err)
     }
     if (optind >= argc)
         return lade_error_set(err, LADE_ERR_USAGE, "usage: lade run [--rm] NAME [CMD...]");
-    if ((st = cli_store(cli, err)) == NULL || (name = cli_normalise_name(argv[optind], err)) == NULL ||
-        store_image_load(st, name, &img, err) < 0)
+    if ((st = cli_store(cli, err)) == NULL || store_image_lookup(st, argv[optind], &img, err) < 0)
         return -1;
     if (sandbox_unshare(err) < 0)
         goto out;
