@@ -116,7 +116,7 @@ sys_close_range(unsigned first, unsigned last, unsigned flags)
     return (int)syscall(SYS_close_range, first, last, flags);
 }
 
-/* ---- mntapi.c: the new mount API, one detached mount fd at a time ---- */
+/* ---- mounts.c: the new mount API, one detached mount fd at a time ---- */
 
 /* One fsconfig parameter: value NULL sets a flag ("newinstance"). */
 struct mnt_opt {
@@ -191,10 +191,7 @@ int sandbox_mount_all(int root_fd, const char *hosts_path, const char *resolv_pa
 /* pivot_root(".", ".") into root_fd and detach the old root (runc's way: no put_old dir). */
 int sandbox_pivot_root(int root_fd, struct lade_error *err);
 
-/* ---- ns.c ---- */
-
-int sandbox_set_hostname(const char *name, struct lade_error *err);
-int sandbox_loopback_up(struct lade_error *err);
+/* mount --make-rprivate / (overlay.c, shared with sandbox_unshare and run.c). */
 int make_mounts_private(struct lade_error *err);
 
 /* ---- user.c ---- */
@@ -216,7 +213,7 @@ void sandbox_user_release(struct sandbox_user *u);
 /* setgroups, setgid, setuid. */
 int sandbox_user_switch(const struct sandbox_user *u, struct lade_error *err);
 
-/* ---- caps.c ---- */
+/* ---- user.c: capabilities ---- */
 
 /* Docker's default capability set (moby oci/caps/defaults.go), as a bit mask. */
 #define SANDBOX_DEFAULT_CAPS 0x00000000a80425fbULL
