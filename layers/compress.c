@@ -266,7 +266,7 @@ layer_source_new(int in_fd, struct lade_error *err)
     if (archive_read_open_fd(s->z, in_fd, SOURCE_BLOCK) != ARCHIVE_OK ||
         archive_read_next_header(s->z, &e) != ARCHIVE_OK) {
         /* libarchive's raw reader also lands here for an empty stream */
-        source_error(s, err, "cannot read layer blob (empty, or not tar, gzip or zstd)");
+        source_error(s, err, "cannot read layer blob");
         layer_source_free(s);
         return NULL;
     }
