@@ -199,6 +199,8 @@ add_xattrs(struct tar_writer *t, int fd, int parent_fd, const char *name, const 
         }
         t->xsorted[count++] = t->xnames + off;
     }
+    if (count == 0)
+        return 0;
     qsort(t->xsorted, count, sizeof(char *), cmp_str);
     /* libarchive emits an entry's xattrs last-added first: add them in reverse so the pax
      * records come out sorted, as Go's archive/tar writes them */
