@@ -33,16 +33,23 @@ mnt_fs_log(int fs_fd, char *buf, size_t size)
     }
 }
 
+/* "cannot mount overlay: upperdir '/x' (kernel log line): No such file or directory" */
 static int
-fs_error(int fs_fd, const char *fstype, const char *what, struct lade_error *err)
+fs_error(int fs_fd, const char *fstype, const char *key, const char *value, struct lade_error *err)
 {
     int saved = errno;
-    char log[512];
+    char log[512], what[512];
 
+    if (value != NULL)
+        snprintf(what, sizeof(what), "%s '%s'", key, value);
+    else
+        snprintf(what, sizeof(what), "%s", key);
     mnt_fs_log(fs_fd, log, sizeof(log));
     if (log[0] != '\0')
         return lade_error_errno(err, saved, "cannot mount %s: %s (%s)", fstype, what, log);
-    return lade_error_errno(err, saved, "cannot mount %s: %s", fstype, what);
+    /* overlay explains most refusals (upper and work on two mounts...) only in dmesg */
+    return lade_error_errno(err, saved, "cannot mount %s: %s%s", fstype, what,
+                            value == NULL ? " (see dmesg)" : "");
 }
 
 static int
@@ -52,15 +59,15 @@ fs_configure(int fs_fd, const char *fstype, const struct mnt_opt *opts, size_t n
     /* The source names the mount in /proc/self/mounts ("proc /proc proc ..."), as mount(8)
      * would; without it the kernel shows "none". */
     if (sys_fsconfig(fs_fd, FSCONFIG_SET_STRING, "source", fstype, 0) < 0)
-        return fs_error(fs_fd, fstype, "source", err);
+        return fs_error(fs_fd, fstype, "source", NULL, err);
     for (size_t i = 0; i < nopts; i++) {
         const struct mnt_opt *o = &opts[i];
         unsigned cmd = o->value != NULL ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG;
         if (sys_fsconfig(fs_fd, cmd, o->key, o->value, 0) < 0)
-            return fs_error(fs_fd, fstype, o->key, err);
+            return fs_error(fs_fd, fstype, o->key, o->value, err);
     }
     if (sys_fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-        return fs_error(fs_fd, fstype, "create", err);
+        return fs_error(fs_fd, fstype, "create", NULL, err);
     return 0;
 }
 
@@ -76,7 +83,7 @@ mnt_new(const char *fstype, const struct mnt_opt *opts, size_t nopts, unsigned a
         return -1;
     int mnt_fd = sys_fsmount(fs_fd, FSMOUNT_CLOEXEC, attrs);
     if (mnt_fd < 0)
-        return fs_error(fs_fd, fstype, "fsmount", err);
+        return fs_error(fs_fd, fstype, "fsmount", NULL, err);
     return mnt_fd;
 }
 
@@ -90,7 +97,7 @@ mnt_clone(int dirfd, const char *path, unsigned attrs, bool recursive, struct la
         flags |= AT_EMPTY_PATH;
     cleanup_close int fd = sys_open_tree(dirfd, path, flags);
     if (fd < 0)
-        return lade_error_sys(err, "cannot bind '%s'", path);
+        return lade_error_sys(err, "cannot bind '%s'", path[0] != '\0' ? path : "(fd)");
     if (attrs != 0 &&
         sys_mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr) < 0)
         return lade_error_sys(err, "cannot set mount attributes of '%s'", path);
