@@ -32,3 +32,7 @@ echo "==> lade --root $ROOT build --progress plain -t lade-demo:latest testdata/
 "$LADE" --root "$ROOT" build --progress plain -t lade-demo:latest "$CTX"
 echo "==> lade --root $ROOT run --rm lade-demo:latest"
 "$LADE" --root "$ROOT" run --rm lade-demo:latest
+
+# The README's examples build testdata/readme, which needs the same busybox root (git-ignored).
+make_busybox_context "$TOP/testdata/readme"
+echo "==> testdata/readme/rootfs is ready for the README's examples"
