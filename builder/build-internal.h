@@ -19,14 +19,14 @@ struct layer_state {
 
 struct stage_state {
     const struct stage *stage;
-    json_t *config; /* the image config being built; owned */
+    json_t *config;             /* the image config being built; owned */
     struct layer_state *layers; /* bottom first */
     size_t nlayers;
-    char **args;    /* "K=V" of the ARGs declared in this stage (values resolved) */
-    digest_t key;   /* build cache key after the last instruction */
-    bool cmd_set;   /* CMD given in this stage (ENTRYPOINT clears an inherited CMD only) */
+    char **args;  /* "K=V" of the ARGs declared in this stage (values resolved) */
+    digest_t key; /* build cache key after the last instruction */
+    bool cmd_set; /* CMD given in this stage (ENTRYPOINT clears an inherited CMD only) */
     bool built;
-    bool building;  /* for cycle detection */
+    bool building; /* for cycle detection */
 };
 
 struct build {
@@ -37,9 +37,9 @@ struct build {
     struct dockerignore *ignore; /* NULL: no .dockerignore */
     int context_fd;
     struct progress progress;
-    char created[40];  /* the build's time, RFC 3339 */
-    int64_t clamp;     /* layer mtime clamp (< 0: none) */
-    bool step_cached;  /* the step just run was a cache hit */
+    char created[40]; /* the build's time, RFC 3339 */
+    int64_t clamp;    /* layer mtime clamp (< 0: none) */
+    bool step_cached; /* the step just run was a cache hit */
 };
 
 /* ---- build.c ---- */

@@ -88,9 +88,8 @@ int
 stage_commit_layer(struct build *b, struct stage_state *ss, const char *upper_path,
                    const char *created_by, struct lade_error *err)
 {
-    struct layer_opts lo = {.epoch = b->clamp,
-                            .compression = b->opts->compression,
-                            .overlay_upper = true};
+    struct layer_opts lo = {
+        .epoch = b->clamp, .compression = b->opts->compression, .overlay_upper = true};
     struct layer_info info;
     cleanup_free char *tmp = NULL;
     cleanup_close int fd = -1, dirfd = -1;
@@ -122,8 +121,7 @@ stage_commit_layer(struct build *b, struct stage_state *ss, const char *upper_pa
              layer_media_type(b->opts->compression));
     memcpy(l.blob.digest, info.digest, sizeof(l.blob.digest));
     l.blob.size = (int64_t) info.size;
-    if (store_layer_adopt(b->st, l.chain_id, l.diff_id, l.blob.digest, upper_path, &l.dir, err) <
-        0)
+    if (store_layer_adopt(b->st, l.chain_id, l.diff_id, l.blob.digest, upper_path, &l.dir, err) < 0)
         return -1;
     ss->layers = xrealloc(ss->layers, (ss->nlayers + 1) * sizeof(*ss->layers));
     ss->layers[ss->nlayers++] = l;
@@ -178,7 +176,6 @@ fs_step_end(struct build *b, struct stage_state *ss, struct fs_step *fs, bool co
 
 /* ---- stages ---- */
 
-
 static int
 base_from_stage(struct build *b, struct stage_state *ss, size_t base, struct lade_error *err)
 {
@@ -231,8 +228,9 @@ stage_load_image(struct build *b, struct stage_state *ss, const char *name, stru
                               name, full);
     if (img.manifest.nlayers != oci_config_nlayers(img.config)) {
         store_image_release(&img);
-        return lade_error_set(err, LADE_ERR_OTHER, "image \"%s\": manifest has %zu layers, config %zu",
-                              name, img.manifest.nlayers, oci_config_nlayers(img.config));
+        return lade_error_set(err, LADE_ERR_OTHER,
+                              "image \"%s\": manifest has %zu layers, config %zu", name,
+                              img.manifest.nlayers, oci_config_nlayers(img.config));
     }
     ss->config = json_incref(img.config);
     ss->layers = xcalloc(img.manifest.nlayers + 1, sizeof(*ss->layers));
@@ -328,8 +326,7 @@ build_stage(struct build *b, size_t idx, struct lade_error *err)
         ss->config = scratch_config();
         cache_key_init(b, ss, "scratch");
         rc = 0;
-    }
-    else
+    } else
         rc = stage_load_image(b, ss, s->base, err);
     if (rc < 0)
         return build_error_at(b, s->from, err);
@@ -337,8 +334,7 @@ build_stage(struct build *b, size_t idx, struct lade_error *err)
 
     for (size_t i = 0; i < s->ninstrs; i++) {
         const struct instr *in = s->instrs[i];
-        progress_step(&b->progress, "[%s%zu/%zu] %s", label, i + 2, s->ninstrs + 1,
-                      in->original);
+        progress_step(&b->progress, "[%s%zu/%zu] %s", label, i + 2, s->ninstrs + 1, in->original);
         b->step_cached = false;
         if (dispatch(b, ss, in, err) < 0) {
             progress_error(&b->progress, err->msg);
@@ -359,8 +355,8 @@ build_stage(struct build *b, size_t idx, struct lade_error *err)
 int
 build_load_plan(const struct build_opts *o, struct plan **out, struct lade_error *err)
 {
-    cleanup_free char *path = o->dockerfile ? xstrdup(o->dockerfile)
-                                            : xasprintf("%s/Dockerfile", o->context);
+    cleanup_free char *path =
+        o->dockerfile ? xstrdup(o->dockerfile) : xasprintf("%s/Dockerfile", o->context);
     cleanup_free char *text = NULL;
     struct dockerfile *df = NULL;
     size_t len = 0;
@@ -460,9 +456,8 @@ export_image(struct build *b, const struct oci_desc *mdesc, const char *config_d
                            err) < 0)
             return -1;
     }
-    if (o->iidfile != NULL &&
-        write_file_atomic_at(AT_FDCWD, o->iidfile, config_digest, strlen(config_digest), 0644,
-                             err) < 0)
+    if (o->iidfile != NULL && write_file_atomic_at(AT_FDCWD, o->iidfile, config_digest,
+                                                   strlen(config_digest), 0644, err) < 0)
         return lade_error_prefix(err, "--iidfile");
     return 0;
 }

@@ -26,7 +26,7 @@ struct build_opts {
     const char *output_dest;
     const char *iidfile;
     enum progress_mode progress;
-    int64_t epoch;          /* < 0: now (no clamp) */
+    int64_t epoch; /* < 0: now (no clamp) */
     enum compression compression;
     enum sandbox_net net;
 };

@@ -24,9 +24,9 @@
 
 struct copy_job {
     struct build *b;
-    int src_root;                  /* context, or a stage's mounted rootfs */
+    int src_root;                      /* context, or a stage's mounted rootfs */
     const struct dockerignore *ignore; /* only for the context */
-    int dst_root;                  /* the step's merged rootfs */
+    int dst_root;                      /* the step's merged rootfs */
     bool chown;
     uid_t uid;
     gid_t gid;
@@ -246,8 +246,7 @@ glob_sources(const struct copy_job *j, const char *pattern, char ***out, struct 
         char **next = NULL;
         for (size_t i = 0; cur[i]; i++) {
             if (!has_wildcard(p)) {
-                next = strv_push_take(next, cur[i][0] ? xasprintf("%s/%s", cur[i], p)
-                                                      : xstrdup(p));
+                next = strv_push_take(next, cur[i][0] ? xasprintf("%s/%s", cur[i], p) : xstrdup(p));
                 continue;
             }
             cleanup_close int dfd =
@@ -307,8 +306,8 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
         if (rootfs_mkdir_p(j->dst_root, dest, 0755, uid, gid, err) < 0)
             return -1;
         cleanup_close int dst = rootfs_open(j->dst_root, dest, O_RDONLY | O_DIRECTORY, 0, err);
-        cleanup_close int sdir = rootfs_open(j->src_root, rel[0] ? rel : "/",
-                                             O_RDONLY | O_DIRECTORY, 0, err);
+        cleanup_close int sdir =
+            rootfs_open(j->src_root, rel[0] ? rel : "/", O_RDONLY | O_DIRECTORY, 0, err);
         if (dst < 0 || sdir < 0)
             return -1;
         return copy_dir_contents(j, sdir, rel, dst, err);
@@ -334,8 +333,7 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
         return -1;
     char *sep = strrchr(rel, '/');
     cleanup_free char *sdir_path = sep ? xstrndup(rel, (size_t) (sep - rel)) : xstrdup("/");
-    cleanup_close int sdir =
-        rootfs_open(j->src_root, sdir_path, O_RDONLY | O_DIRECTORY, 0, err);
+    cleanup_close int sdir = rootfs_open(j->src_root, sdir_path, O_RDONLY | O_DIRECTORY, 0, err);
     if (sdir < 0)
         return -1;
     /* Re-stat the entry itself: a followed top-level symlink is copied as its target. */
@@ -390,9 +388,8 @@ mount_from(struct build *b, const char *from, struct fs_step *fs, int *rootfd,
 static int
 check_add_source(const struct copy_job *j, const char *rel, struct lade_error *err)
 {
-    static const unsigned char magics[][6] = {{0x1f, 0x8b}, {'B', 'Z', 'h'},
-                                              {0xfd, '7', 'z', 'X', 'Z', 0},
-                                              {0x28, 0xb5, 0x2f, 0xfd}};
+    static const unsigned char magics[][6] = {
+        {0x1f, 0x8b}, {'B', 'Z', 'h'}, {0xfd, '7', 'z', 'X', 'Z', 0}, {0x28, 0xb5, 0x2f, 0xfd}};
     static const size_t lens[] = {2, 3, 6, 4};
     unsigned char head[512] = {0};
     cleanup_close int fd = rootfs_open(j->src_root, rel, O_RDONLY, 0, NULL);
@@ -404,15 +401,15 @@ check_add_source(const struct copy_job *j, const char *rel, struct lade_error *e
     if (archive)
         return lade_error_set(err, LADE_ERR_OTHER,
                               "ADD of the local archive \"%s\": extraction is not implemented yet "
-                              "(use COPY and RUN tar)", rel);
+                              "(use COPY and RUN tar)",
+                              rel);
     return 0;
 }
 
 /* The key covers the sources' content (context) or the source stage's key (--from=stage). */
 static int
-copy_cache_key(struct build *b, struct stage_state *ss, struct copy_job *j,
-               const struct instr *in, char *const *sources, const char *dest, bool dest_is_dir,
-               struct lade_error *err)
+copy_cache_key(struct build *b, struct stage_state *ss, struct copy_job *j, const struct instr *in,
+               char *const *sources, const char *dest, bool dest_is_dir, struct lade_error *err)
 {
     const char *from = instr_flag(in, "from");
     long idx = from ? plan_find_stage(b->plan, from) : -1;
@@ -476,13 +473,13 @@ step_copy(struct build *b, struct stage_state *ss, const struct instr *in, struc
     }
     size_t nw = strv_len(words);
     const char *raw_dest = words[nw - 1];
-    const char *wd = json_string_value(json_object_get(oci_config_container(ss->config),
-                                                       "WorkingDir"));
-    joined = raw_dest[0] == '/' ? xstrdup(raw_dest)
-                                : xasprintf("%s/%s", wd && *wd ? wd : "/", raw_dest);
+    const char *wd =
+        json_string_value(json_object_get(oci_config_container(ss->config), "WorkingDir"));
+    joined =
+        raw_dest[0] == '/' ? xstrdup(raw_dest) : xasprintf("%s/%s", wd && *wd ? wd : "/", raw_dest);
     dest = path_clean_abs(joined);
-    bool dest_is_dir = raw_dest[strlen(raw_dest) - 1] == '/' ||
-                       (strcmp(raw_dest, ".") == 0) || nw > 2;
+    bool dest_is_dir =
+        raw_dest[strlen(raw_dest) - 1] == '/' || (strcmp(raw_dest, ".") == 0) || nw > 2;
 
     if (chmod != NULL) {
         char *end;
@@ -505,8 +502,9 @@ step_copy(struct build *b, struct stage_state *ss, const struct instr *in, struc
     }
     for (size_t i = 0; i + 1 < nw; i++) {
         char **m = NULL;
-        if (is_add && (strncmp(words[i], "http://", 7) == 0 ||
-                       strncmp(words[i], "https://", 8) == 0 || strncmp(words[i], "git@", 4) == 0)) {
+        if (is_add &&
+            (strncmp(words[i], "http://", 7) == 0 || strncmp(words[i], "https://", 8) == 0 ||
+             strncmp(words[i], "git@", 4) == 0)) {
             lade_error_set(err, LADE_ERR_OTHER, "ADD from a URL (\"%s\") is not implemented yet",
                            words[i]);
             goto out;
@@ -516,8 +514,8 @@ step_copy(struct build *b, struct stage_state *ss, const struct instr *in, struc
         for (size_t k = 0; m[k]; k++) {
             int xrc;
             struct stat st;
-            cleanup_close int probe = rootfs_open(j.src_root, m[k][0] ? m[k] : "/", O_PATH, 0,
-                                                  NULL);
+            cleanup_close int probe =
+                rootfs_open(j.src_root, m[k][0] ? m[k] : "/", O_PATH, 0, NULL);
             if (probe < 0 || fstat(probe, &st) < 0 || is_excluded(&j, m[k], err, &xrc))
                 continue;
             if (xrc < 0) {
@@ -539,7 +537,8 @@ step_copy(struct build *b, struct stage_state *ss, const struct instr *in, struc
     if (strv_len(sources) > 1 && raw_dest[strlen(raw_dest) - 1] != '/') {
         lade_error_set(err, LADE_ERR_PARSE,
                        "when using %s with more than one source file, the destination must be a "
-                       "directory and end with a /", is_add ? "ADD" : "COPY");
+                       "directory and end with a /",
+                       is_add ? "ADD" : "COPY");
         goto out;
     }
     for (size_t i = 0; is_add && sources[i]; i++)

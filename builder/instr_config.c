@@ -352,8 +352,7 @@ step_onbuild(struct build *b, struct stage_state *ss, const struct instr *in)
 }
 
 int
-step_config(struct build *b, struct stage_state *ss, const struct instr *in,
-            struct lade_error *err)
+step_config(struct build *b, struct stage_state *ss, const struct instr *in, struct lade_error *err)
 {
     switch (in->kind) {
     case INSTR_ENV:
@@ -376,8 +375,9 @@ step_config(struct build *b, struct stage_state *ss, const struct instr *in,
         return set_string(b, ss, in, "StopSignal", "STOPSIGNAL", err);
     case INSTR_SHELL: {
         if (!in->json || in->nargs == 0)
-            return lade_error_set(err, LADE_ERR_PARSE, "SHELL requires the arguments to be in "
-                                                       "JSON form");
+            return lade_error_set(err, LADE_ERR_PARSE,
+                                  "SHELL requires the arguments to be in "
+                                  "JSON form");
         char **v = instr_command(ss->config, in);
         struct lade_buf hist = LADE_BUF_INIT;
         json_object_set_new(oci_config_container(ss->config), "Shell", strv_to_json(v));

@@ -16,8 +16,8 @@
 
 struct progress {
     enum progress_mode mode;
-    unsigned step;        /* current step number (#N) */
-    double step_start;    /* monotonic seconds */
+    unsigned step;     /* current step number (#N) */
+    double step_start; /* monotonic seconds */
     /* The last lines of the running step's output, for a failure report. */
     char *tail[PROGRESS_TAIL_LINES];
     size_t tail_next;

@@ -95,8 +95,8 @@ rootfs_mkdir_p(int rootfd, const char *path, mode_t mode, uid_t uid, gid_t gid,
             char target[PATH_MAX];
             ssize_t n = readlinkat(cur, comp, target, sizeof(target) - 1);
             if (n < 0 || ++links > 40)
-                return lade_error_errno(err, n < 0 ? errno : ELOOP, "cannot resolve '%s/%s'",
-                                        done, comp);
+                return lade_error_errno(err, n < 0 ? errno : ELOOP, "cannot resolve '%s/%s'", done,
+                                        comp);
             target[n] = '\0';
             char *joined = target[0] == '/' ? xasprintf("%s/%s", target, rest)
                                             : xasprintf("%s/%s/%s", done, target, rest);
@@ -111,8 +111,8 @@ rootfs_mkdir_p(int rootfd, const char *path, mode_t mode, uid_t uid, gid_t gid,
             continue;
         } else if (!S_ISDIR(st.st_mode)) {
             return lade_error_set(err, LADE_ERR_OTHER,
-                                  "cannot create directory '%s': '%s/%s' is not a directory",
-                                  path, done, comp);
+                                  "cannot create directory '%s': '%s/%s' is not a directory", path,
+                                  done, comp);
         }
         int next = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (next < 0)

@@ -44,8 +44,7 @@ step_run(struct build *b, struct stage_state *ss, const struct instr *in, struct
     if (in->nheredocs > 0)
         return lade_error_set(err, LADE_ERR_OTHER, "RUN with a heredoc is not implemented yet");
     if (in->nflags > 0)
-        return lade_error_set(err, LADE_ERR_OTHER, "RUN %s is not implemented yet",
-                              in->flags[0]);
+        return lade_error_set(err, LADE_ERR_OTHER, "RUN %s is not implemented yet", in->flags[0]);
     argv = instr_command(ss->config, in);
     if (argv[0] == NULL) {
         strv_free(argv);

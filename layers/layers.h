@@ -38,17 +38,17 @@ void chain_id_next(const char *parent_chain /* NULL for the first */, const char
 enum compression { COMPRESSION_GZIP = 0, COMPRESSION_ZSTD, COMPRESSION_NONE };
 
 struct layer_opts {
-    int64_t epoch;             /* mtimes later than this are clamped to it; < 0: no clamp */
+    int64_t epoch; /* mtimes later than this are clamped to it; < 0: no clamp */
     enum compression compression;
-    bool overlay_upper;        /* the tree is an overlay upper dir: convert whiteouts (0/0 char
-                                  devices -> .wh.NAME) and opaque dirs (-> DIR/.wh..wh..opq) */
+    bool overlay_upper; /* the tree is an overlay upper dir: convert whiteouts (0/0 char
+                           devices -> .wh.NAME) and opaque dirs (-> DIR/.wh..wh..opq) */
 };
 
 struct layer_info {
-    digest_t diff_id;     /* sha256 of the uncompressed tar */
-    digest_t digest;      /* sha256 of the compressed blob */
-    uint64_t size;        /* compressed size in bytes */
-    uint64_t entries;     /* number of tar entries written (0: the tree was empty) */
+    digest_t diff_id; /* sha256 of the uncompressed tar */
+    digest_t digest;  /* sha256 of the compressed blob */
+    uint64_t size;    /* compressed size in bytes */
+    uint64_t entries; /* number of tar entries written (0: the tree was empty) */
 };
 
 /* The OCI media type of a layer with this compression. */

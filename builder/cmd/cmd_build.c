@@ -62,7 +62,8 @@ parse_output(const char *spec, struct build_opts *o, char **dest, struct lade_er
     if (type == NULL || (strcmp(type, "oci") && strcmp(type, "docker"))) {
         lade_error_set(err, LADE_ERR_USAGE,
                        "--output: type must be oci or docker (registry and local are not "
-                       "implemented yet): \"%s\"", spec);
+                       "implemented yet): \"%s\"",
+                       spec);
         free(copy);
         return -1;
     }

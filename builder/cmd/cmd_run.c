@@ -50,8 +50,9 @@ cmd_run(struct cli *cli, int argc, char **argv, struct lade_error *err)
         if (c == 'n' && strcmp(optarg, "none") == 0)
             net = SANDBOX_NET_NONE;
         else if (c != 'n' || (strcmp(optarg, "host") && strcmp(optarg, "default")))
-            return lade_error_set(err, LADE_ERR_USAGE, "usage: lade run [--rm] [--network "
-                                                       "none|host] NAME [CMD...]");
+            return lade_error_set(err, LADE_ERR_USAGE,
+                                  "usage: lade run [--rm] [--network "
+                                  "none|host] NAME [CMD...]");
     }
     if (optind >= argc)
         return lade_error_set(err, LADE_ERR_USAGE, "usage: lade run [--rm] NAME [CMD...]");

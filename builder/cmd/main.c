@@ -31,9 +31,9 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-    {"build", cmd_build}, {"plan", cmd_plan}, {"images", cmd_images}, {"inspect", cmd_inspect},
-    {"tag", cmd_tag},     {"rmi", cmd_rmi},   {"save", cmd_save},     {"load", cmd_load},
-    {"run", cmd_run},
+    {"build", cmd_build},     {"plan", cmd_plan}, {"images", cmd_images},
+    {"inspect", cmd_inspect}, {"tag", cmd_tag},   {"rmi", cmd_rmi},
+    {"save", cmd_save},       {"load", cmd_load}, {"run", cmd_run},
 };
 
 static char *

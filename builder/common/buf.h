@@ -11,12 +11,16 @@ struct lade_buf {
     size_t len, cap, max;
 };
 
-#define LADE_BUF_INIT {NULL, 0, 0, 0}
+#define LADE_BUF_INIT                                                                              \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
 
 void lade_buf_init(struct lade_buf *b, size_t max);
 int lade_buf_append(struct lade_buf *b, const void *data, size_t n);
 int lade_buf_appends(struct lade_buf *b, const char *s);
-int lade_buf_appendf(struct lade_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int lade_buf_appendf(struct lade_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 int lade_buf_appendc(struct lade_buf *b, char c);
 void lade_buf_reset(struct lade_buf *b);
 /* Returns the NUL-terminated data (never NULL) and leaves b empty; caller frees. */

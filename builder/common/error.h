@@ -35,7 +35,8 @@ struct lade_error {
 int lade_error_set(struct lade_error *e, enum lade_errc code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Appends ": strerror(errno)"; code LADE_ERR_IO. Saves errno first. */
-int lade_error_sys(struct lade_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int lade_error_sys(struct lade_error *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Like lade_error_sys with an explicit errno value (for APIs that return it). */
 int lade_error_errno(struct lade_error *e, int errnum, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -15,9 +15,9 @@ static void
 test_path_clean_abs_normalises(void **state)
 {
     static const char *const cases[][2] = {
-        {"/", "/"},           {"", "/"},           {"a/b", "/a/b"},       {"/a/./b/", "/a/b"},
-        {"/a/../b", "/b"},    {"/../../x", "/x"},  {"//a//b//", "/a/b"},  {"/a/b/../..", "/"},
-        {"/a/b/c/../../d", "/a/d"},
+        {"/", "/"},           {"", "/"},           {"a/b", "/a/b"},
+        {"/a/./b/", "/a/b"},  {"/a/../b", "/b"},   {"/../../x", "/x"},
+        {"//a//b//", "/a/b"}, {"/a/b/../..", "/"}, {"/a/b/c/../../d", "/a/d"},
     };
 
     (void) state;
@@ -71,8 +71,7 @@ test_rootfs_lookup_user_forms(void **state)
 
     (void) state;
     test_write_file(root, "etc/passwd",
-                    "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001:app:/home/app:/bin/sh\n",
-                    0644);
+                    "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001:app:/home/app:/bin/sh\n", 0644);
     test_write_file(root, "etc/group", "root:x:0:\nstaff:x:50:app\napp:x:1001:\n", 0644);
     int rootfd = open(root, O_RDONLY | O_DIRECTORY);
 
