@@ -64,8 +64,8 @@ fail(struct parse_ctx *c, const char *fmt, ...)
 static void
 add_arg(struct instr *in, const char *s, size_t len)
 {
-    in->args = xrealloc(in->args, (in->nargs + 2) * sizeof(*in->args));
-    in->arglens = xrealloc(in->arglens, (in->nargs + 1) * sizeof(*in->arglens));
+    in->args = array_grow(in->args, in->nargs + 1, sizeof(*in->args));
+    in->arglens = array_grow(in->arglens, in->nargs, sizeof(*in->arglens));
     in->args[in->nargs] = xmalloc(len + 1); /* not strndup: JSON strings may hold NULs */
     memcpy(in->args[in->nargs], s, len);
     in->args[in->nargs][len] = '\0';
@@ -100,7 +100,7 @@ extract_flags(const char *line, struct instr *in)
     char quote = 0;
 
     for (size_t pos = 0; pos <= len; pos++) {
-        unsigned char ch = pos < len ? (unsigned char)line[pos] : 0;
+        unsigned char ch = pos < len ? (unsigned char) line[pos] : 0;
         if (phase == IN_SPACES) {
             if (pos == len)
                 break;
@@ -114,7 +114,7 @@ extract_flags(const char *line, struct instr *in)
         }
         if (pos == len) {
             if ((word.len != 2 || memcmp(word.data, "--", 2) != 0) && (blank_ok || word.len))
-                in->flags = strv_push_take(in->flags, lade_buf_steal(&word));
+                in->flags = strv_append_take(in->flags, &in->nflags, lade_buf_steal(&word));
             break;
         }
         if (phase == IN_WORD) {
@@ -125,18 +125,18 @@ extract_flags(const char *line, struct instr *in)
                     return line + pos;
                 }
                 if (blank_ok || word.len > 0)
-                    in->flags = strv_push_take(in->flags, lade_buf_steal(&word));
+                    in->flags = strv_append_take(in->flags, &in->nflags, lade_buf_steal(&word));
                 lade_buf_reset(&word);
                 blank_ok = false;
                 continue;
             }
             if (ch == '\'' || ch == '"') {
-                quote = (char)ch;
+                quote = (char) ch;
                 blank_ok = true;
                 phase = IN_QUOTE;
                 continue;
             }
-        } else if (ch == (unsigned char)quote) {
+        } else if (ch == (unsigned char) quote) {
             phase = IN_WORD;
             continue;
         }
@@ -145,7 +145,7 @@ extract_flags(const char *line, struct instr *in)
                 phase = IN_WORD;
                 continue; /* a trailing backslash is dropped */
             }
-            ch = (unsigned char)line[++pos];
+            ch = (unsigned char) line[++pos];
         }
         utf8_append(&word, ch);
     }
@@ -164,7 +164,7 @@ parse_words(const char *rest, char escape)
     char **words = NULL;
     bool blank_ok = false;
     uint32_t quote = 0, ch = 0;
-    size_t w = 0;
+    size_t w = 0, nwords = 0;
 
     for (size_t pos = 0; pos <= len; pos += w) {
         if (pos != len)
@@ -178,14 +178,14 @@ parse_words(const char *rest, char escape)
         }
         if (pos == len) {
             if (blank_ok || word.len > 0)
-                words = strv_push_take(words, lade_buf_steal(&word));
+                words = strv_append_take(words, &nwords, lade_buf_steal(&word));
             break;
         }
         if (phase == IN_WORD) {
             if (uni_is_space(ch)) {
                 phase = IN_SPACES;
                 if (blank_ok || word.len > 0)
-                    words = strv_push_take(words, lade_buf_steal(&word));
+                    words = strv_append_take(words, &nwords, lade_buf_steal(&word));
                 lade_buf_reset(&word);
                 blank_ok = false;
                 continue;
@@ -195,7 +195,7 @@ parse_words(const char *rest, char escape)
                 blank_ok = true;
                 phase = IN_QUOTE;
             }
-            if (ch == (uint32_t)escape) {
+            if (ch == (uint32_t) escape) {
                 if (pos + w == len)
                     continue; /* an escape at the very end is dropped */
                 /* the escape and the next character are both kept */
@@ -208,7 +208,7 @@ parse_words(const char *rest, char escape)
         }
         if (ch == quote)
             phase = IN_WORD;
-        if (ch == (uint32_t)escape && quote != '\'') {
+        if (ch == (uint32_t) escape && quote != '\'') {
             if (pos + w == len) {
                 phase = IN_WORD;
                 continue;
@@ -233,7 +233,7 @@ split_ws(struct instr *in, const char *rest)
         const char *q = p;
         while (*q && !is_token_ws(*q))
             q++;
-        add_arg(in, p, (size_t)(q - p));
+        add_arg(in, p, (size_t) (q - p));
         if (*q == '\0')
             break;
         while (is_token_ws(*q))
@@ -316,7 +316,7 @@ name_val(struct parse_ctx *c, struct instr *in, const char *rest, const char *ke
         const char *value = sep;
         while (is_token_ws(*value))
             value++;
-        add_arg(in, rest, (size_t)(sep - rest));
+        add_arg(in, rest, (size_t) (sep - rest));
         add_arg(in, value, strlen(value));
         add_arg(in, "", 0);
         strv_free(words);
@@ -332,7 +332,7 @@ name_val(struct parse_ctx *c, struct instr *in, const char *rest, const char *ke
             lade_buf_release(&q);
             break;
         }
-        add_arg(in, words[i], (size_t)(eq - words[i]));
+        add_arg(in, words[i], (size_t) (eq - words[i]));
         add_arg(in, eq + 1, strlen(eq + 1));
         add_arg(in, "=", 1);
     }
@@ -346,9 +346,9 @@ health(struct parse_ctx *c, struct instr *in, const char *rest)
 {
     size_t sep = 0, next;
 
-    while (rest[sep] && !byte_is_space((unsigned char)rest[sep]))
+    while (rest[sep] && !byte_is_space((unsigned char) rest[sep]))
         sep++;
-    for (next = sep; rest[next] && byte_is_space((unsigned char)rest[next]); next++)
+    for (next = sep; rest[next] && byte_is_space((unsigned char) rest[next]); next++)
         ;
     if (sep == 0)
         return 0;
@@ -432,7 +432,6 @@ parse_instr(struct parse_ctx *c, const char *line, struct instr *in, unsigned de
         while (is_token_ws(*after))
             after++;
         const char *args = extract_flags(after, in);
-        in->nflags = strv_len(in->flags);
         rest = dup_trim_space(args, strlen(args));
     } else {
         rest = xstrdup("");
@@ -522,7 +521,7 @@ parse_all(struct dockerfile *df, struct lexer *lx, struct lade_error *err)
             instr_release(&in);
             return -1;
         }
-        df->instrs = xrealloc(df->instrs, (df->n + 1) * sizeof(*df->instrs));
+        df->instrs = array_grow(df->instrs, df->n, sizeof(*df->instrs));
         df->instrs[df->n++] = in;
     }
     if (rc < 0)

@@ -103,7 +103,7 @@ go_escape_ok(const char *s)
         return true;
     if (cp >= '1' && cp <= '7')
         return s[1] >= '0' && s[1] <= '7'; /* octal; a single digit is a backreference */
-    return strchr("afnrtvdDsSwWpPbBAzxQE", (int)cp) != NULL;
+    return strchr("afnrtvdDsSwWpPbBAzxQE", (int) cp) != NULL;
 }
 
 /* Pattern.compile: the regexp text, and the match type it implies. */
@@ -189,7 +189,7 @@ compile(struct pattern *pt)
     if (translate(pt, &re) < 0) {
         pt->bad = true;
     } else if (pt->type == MATCH_REGEXP) {
-        pt->re = pcre2_compile((PCRE2_SPTR)re.data, re.len,
+        pt->re = pcre2_compile((PCRE2_SPTR) re.data, re.len,
                                PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NO_AUTO_CAPTURE, &errcode,
                                &erroff, NULL);
         pt->bad = pt->re == NULL;
@@ -239,11 +239,11 @@ pattern_match(const struct pattern *pt, const char *path)
         pcre2_match_data *md = pcre2_match_data_create(1, NULL);
         int ws[64];
         /* the DFA matcher cannot backtrack exponentially on patterns like a*a*a*a*b */
-        int rc = pcre2_dfa_match(pt->re, (PCRE2_SPTR)subject, strlen(subject), 0, 0, md, NULL, ws,
+        int rc = pcre2_dfa_match(pt->re, (PCRE2_SPTR) subject, strlen(subject), 0, 0, md, NULL, ws,
                                  sizeof(ws) / sizeof(ws[0]));
         for (size_t size = 128; rc == PCRE2_ERROR_DFA_WSSIZE && size <= 65536; size *= 2) {
             cleanup_free int *big = xcalloc(size, sizeof(int));
-            rc = pcre2_dfa_match(pt->re, (PCRE2_SPTR)subject, strlen(subject), 0, 0, md, NULL, big,
+            rc = pcre2_dfa_match(pt->re, (PCRE2_SPTR) subject, strlen(subject), 0, 0, md, NULL, big,
                                  size);
         }
         pcre2_match_data_free(md);
@@ -258,7 +258,7 @@ pattern_match(const struct pattern *pt, const char *path)
 static void
 add_pattern(struct dockerignore *di, char *cleaned, bool exclusion)
 {
-    di->patterns = xrealloc(di->patterns, (di->n + 1) * sizeof(*di->patterns));
+    di->patterns = array_grow(di->patterns, di->n, sizeof(*di->patterns));
     di->patterns[di->n] = (struct pattern){.cleaned = cleaned, .exclusion = exclusion};
     compile(&di->patterns[di->n++]);
     di->exclusions |= exclusion;
@@ -298,13 +298,13 @@ int
 dockerignore_parse(const char *text, size_t len, struct dockerignore **out, struct lade_error *err)
 {
     char **patterns = NULL;
-    size_t off = 0;
+    size_t off = 0, npatterns = 0;
 
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
         off = 3;
     while (off < len) {
         const char *nl = memchr(text + off, '\n', len - off);
-        size_t end = nl ? (size_t)(nl - text) : len;
+        size_t end = nl ? (size_t) (nl - text) : len;
         if (end - off > 65535) {
             strv_free(patterns);
             return lade_error_set(err, LADE_ERR_PARSE,
@@ -327,9 +327,10 @@ dockerignore_parse(const char *text, size_t len, struct dockerignore **out, stru
             const char *c = clean;
             if (c[0] == '/' && c[1] != '\0')
                 c++;
-            patterns = strv_push_take(patterns, xasprintf("%s%s", invert ? "!" : "", c));
+            patterns =
+                strv_append_take(patterns, &npatterns, xasprintf("%s%s", invert ? "!" : "", c));
         } else {
-            patterns = strv_push(patterns, invert ? "!" : "");
+            patterns = strv_append_take(patterns, &npatterns, xstrdup(invert ? "!" : ""));
         }
     }
     int rc = dockerignore_new(patterns, out, err);
@@ -356,7 +357,7 @@ static char *
 go_dir(const char *path)
 {
     const char *slash = strrchr(path, '/');
-    cleanup_free char *head = xstrndup(path, slash ? (size_t)(slash - path) + 1 : 0);
+    cleanup_free char *head = xstrndup(path, slash ? (size_t) (slash - path) + 1 : 0);
 
     return go_path_clean(head);
 }

@@ -38,11 +38,11 @@ go_quote(struct lade_buf *b, const char *s, size_t n)
         uint32_t cp;
         size_t w = utf8_decode(s + i, n - i, &cp);
         if (cp == RUNE_ERROR && w == 1) {
-            unsigned char c = (unsigned char)s[i];
+            unsigned char c = (unsigned char) s[i];
             lade_buf_appendf(b, "\\x%c%c", hex[c >> 4], hex[c & 15]);
         } else if (cp == '"' || cp == '\\') {
             lade_buf_appendc(b, '\\');
-            lade_buf_appendc(b, (char)cp);
+            lade_buf_appendc(b, (char) cp);
         } else if (is_print(cp)) {
             lade_buf_append(b, s + i, w);
         } else {
@@ -72,9 +72,9 @@ go_quote(struct lade_buf *b, const char *s, size_t n)
                 if (cp < 0x20 || cp == 0x7F)
                     lade_buf_appendf(b, "\\x%c%c", hex[cp >> 4], hex[cp & 15]);
                 else if (cp < 0x10000)
-                    lade_buf_appendf(b, "\\u%04x", (unsigned)cp);
+                    lade_buf_appendf(b, "\\u%04x", (unsigned) cp);
                 else
-                    lade_buf_appendf(b, "\\U%08x", (unsigned)cp);
+                    lade_buf_appendf(b, "\\U%08x", (unsigned) cp);
             }
         }
         i += w;

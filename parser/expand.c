@@ -28,6 +28,7 @@ struct words {
     struct lade_buf cur;
     bool in_word;
     char **list;
+    size_t n;
 };
 
 static int32_t
@@ -38,7 +39,7 @@ peek(const struct sh *sh)
     if (sh->pos >= sh->n)
         return SH_EOF;
     utf8_decode(sh->s + sh->pos, sh->n - sh->pos, &cp);
-    return (int32_t)cp;
+    return (int32_t) cp;
 }
 
 static int32_t
@@ -49,7 +50,7 @@ next(struct sh *sh)
     if (sh->pos >= sh->n)
         return SH_EOF;
     sh->pos += utf8_decode(sh->s + sh->pos, sh->n - sh->pos, &cp);
-    return (int32_t)cp;
+    return (int32_t) cp;
 }
 
 static int fail(struct sh *sh, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -70,7 +71,7 @@ fail(struct sh *sh, const char *fmt, ...)
 static void
 words_push(struct words *w)
 {
-    w->list = strv_push_take(w->list, lade_buf_steal(&w->cur));
+    w->list = strv_append_take(w->list, &w->n, lade_buf_steal(&w->cur));
     w->in_word = false;
 }
 
@@ -140,7 +141,7 @@ single_quote(struct sh *sh, struct lade_buf *out)
     int32_t ch = next(sh);
 
     if (raw)
-        utf8_append(out, (uint32_t)ch);
+        utf8_append(out, (uint32_t) ch);
     for (;;) {
         ch = next(sh);
         if (ch == SH_EOF)
@@ -148,10 +149,10 @@ single_quote(struct sh *sh, struct lade_buf *out)
                             "single-quote");
         if (ch == '\'') {
             if (raw)
-                utf8_append(out, (uint32_t)ch);
+                utf8_append(out, (uint32_t) ch);
             return 0;
         }
-        utf8_append(out, (uint32_t)ch);
+        utf8_append(out, (uint32_t) ch);
     }
 }
 
@@ -164,7 +165,7 @@ double_quote(struct sh *sh, struct lade_buf *out)
     int32_t ch = next(sh);
 
     if (raw)
-        utf8_append(out, (uint32_t)ch);
+        utf8_append(out, (uint32_t) ch);
     for (;;) {
         int32_t p = peek(sh);
         if (p == SH_EOF)
@@ -173,7 +174,7 @@ double_quote(struct sh *sh, struct lade_buf *out)
         if (p == '"') {
             ch = next(sh);
             if (raw)
-                utf8_append(out, (uint32_t)ch);
+                utf8_append(out, (uint32_t) ch);
             return 0;
         }
         if (p == '$') {
@@ -184,7 +185,7 @@ double_quote(struct sh *sh, struct lade_buf *out)
         ch = next(sh);
         if (ch == sh->lx->escape) {
             if (sh->raw_escapes)
-                utf8_append(out, (uint32_t)ch);
+                utf8_append(out, (uint32_t) ch);
             p = peek(sh);
             if (p == SH_EOF)
                 continue; /* a trailing escape is dropped; the missing quote fails next */
@@ -192,7 +193,7 @@ double_quote(struct sh *sh, struct lade_buf *out)
             if (p == '"' || p == '$' || p == sh->lx->escape)
                 ch = next(sh);
         }
-        utf8_append(out, (uint32_t)ch);
+        utf8_append(out, (uint32_t) ch);
     }
 }
 
@@ -211,18 +212,18 @@ process_name(struct sh *sh)
     struct lade_buf name = LADE_BUF_INIT;
 
     for (int32_t ch = peek(sh); ch != SH_EOF; ch = peek(sh)) {
-        if (name.len == 0 && uni_is_digit((uint32_t)ch)) {
-            while ((ch = peek(sh)) != SH_EOF && uni_is_digit((uint32_t)ch))
-                utf8_append(&name, (uint32_t)next(sh));
+        if (name.len == 0 && uni_is_digit((uint32_t) ch)) {
+            while ((ch = peek(sh)) != SH_EOF && uni_is_digit((uint32_t) ch))
+                utf8_append(&name, (uint32_t) next(sh));
             break;
         }
         if (name.len == 0 && is_special_param(ch)) {
-            utf8_append(&name, (uint32_t)next(sh));
+            utf8_append(&name, (uint32_t) next(sh));
             break;
         }
-        if (!uni_is_letter((uint32_t)ch) && !uni_is_digit((uint32_t)ch) && ch != '_')
+        if (!uni_is_letter((uint32_t) ch) && !uni_is_digit((uint32_t) ch) && ch != '_')
             break;
-        utf8_append(&name, (uint32_t)next(sh));
+        utf8_append(&name, (uint32_t) next(sh));
     }
     return lade_buf_steal(&name);
 }
@@ -270,7 +271,7 @@ modifier(struct sh *sh, const char *name, int32_t op, bool null_is_unset, const 
     case '#':
     case '%': {
         /* ## and %% (the operator repeated) ask for the longest match */
-        bool greedy = w[0] == (char)op;
+        bool greedy = w[0] == (char) op;
         cleanup_free char *r = NULL;
         struct lade_error perr = {0};
         if (pattern_trim(w + greedy, value ? value : "", op == '%', greedy, &r, &perr) < 0)
@@ -355,7 +356,7 @@ dollar(struct sh *sh, struct lade_buf *out)
         return fail(sh, "syntax error: missing '}'");
     if (++sh->depth > SH_MAX_DEPTH)
         return fail(sh, "substitution nested too deeply");
-    utf8_append(&chs, (uint32_t)ch);
+    utf8_append(&chs, (uint32_t) ch);
     switch (ch) {
     case '}': {
         const char *v = lookup(sh, name);
@@ -369,7 +370,7 @@ dollar(struct sh *sh, struct lade_buf *out)
     case ':':
         ch = next(sh);
         if (ch != SH_EOF)
-            utf8_append(&chs, (uint32_t)ch);
+            utf8_append(&chs, (uint32_t) ch);
         rc = modifier(sh, name, ch, true, chs.data, out);
         break;
     case '+':
@@ -428,32 +429,32 @@ process_stop_on(struct sh *sh, int32_t stop, bool raw_escapes, struct lade_buf *
         ch = next(sh);
         if (ch == sh->lx->escape) {
             if (sh->raw_escapes) {
-                words_add_raw_char(w, (uint32_t)ch);
-                utf8_append(out, (uint32_t)ch);
+                words_add_raw_char(w, (uint32_t) ch);
+                utf8_append(out, (uint32_t) ch);
             }
             ch = next(sh);
             if (ch == SH_EOF)
                 break; /* a trailing escape is dropped */
-            words_add_raw_char(w, (uint32_t)ch);
-            utf8_append(out, (uint32_t)ch);
+            words_add_raw_char(w, (uint32_t) ch);
+            utf8_append(out, (uint32_t) ch);
             continue;
         }
-        words_add_char(w, (uint32_t)ch);
-        utf8_append(out, (uint32_t)ch);
+        words_add_char(w, (uint32_t) ch);
+        utf8_append(out, (uint32_t) ch);
         if (ch == '<' && peek(sh) == '<') {
             /* "<< EOF": blanks right after << stay in the word, for heredoc detection */
             ch = next(sh);
-            words_add_char(w, (uint32_t)ch);
-            utf8_append(out, (uint32_t)ch);
+            words_add_char(w, (uint32_t) ch);
+            utf8_append(out, (uint32_t) ch);
             while ((ch = peek(sh)) == ' ' || ch == '\t') {
                 next(sh);
-                words_add_raw_char(w, (uint32_t)ch);
-                utf8_append(out, (uint32_t)ch);
+                words_add_raw_char(w, (uint32_t) ch);
+                utf8_append(out, (uint32_t) ch);
             }
         }
     }
     if (stop != SH_EOF)
-        rc = fail(sh, "unexpected end of statement while looking for matching %c", (char)stop);
+        rc = fail(sh, "unexpected end of statement while looking for matching %c", (char) stop);
 done:
     sh->raw_escapes = saved;
     return rc;
@@ -465,7 +466,7 @@ shell_process(const struct shell_lex *lx, const char *text, char **word, char **
 {
     struct sh sh = {.lx = lx, .s = text, .n = strlen(text)};
     struct lade_buf out = LADE_BUF_INIT;
-    struct words w = {LADE_BUF_INIT, false, NULL};
+    struct words w = {LADE_BUF_INIT, false, NULL, 0};
 
     sh.raw_escapes = lx->mode & SHELL_RAW_ESCAPES;
     if (process_stop_on(&sh, SH_EOF, sh.raw_escapes, &out, words ? &w : NULL) < 0) {

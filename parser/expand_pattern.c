@@ -103,7 +103,7 @@ struct vm {
     size_t ncur, nnxt;
 };
 
-#define MATCH_STATE ((size_t)-1)
+#define MATCH_STATE ((size_t) -1)
 
 /* Adds state st (and what it reaches without input) to list, in priority order. */
 static void
@@ -155,7 +155,7 @@ match_at(struct vm *vm, size_t start)
         for (size_t i = 0; i < vm->ncur; i++) {
             size_t st = vm->cur[i];
             if (st == MATCH_STATE) {
-                found = (long)pos;
+                found = (long) pos;
                 break; /* lower-priority threads lose to this match */
             }
             if (pos < vm->s->n && tok_accepts(&vm->t[st], vm->s->cps[pos]))
@@ -178,7 +178,7 @@ vm_init(struct vm *vm, const char *pattern, bool greedy, const struct subject *s
 
     subject_init(&p, pattern);
     memset(vm, 0, sizeof(*vm));
-    int rc = compile(p.cps, p.n, (struct tok **)&vm->t, &vm->nt, err);
+    int rc = compile(p.cps, p.n, (struct tok **) &vm->t, &vm->nt, err);
     subject_release(&p);
     if (rc < 0)
         return -1;
@@ -193,7 +193,7 @@ vm_init(struct vm *vm, const char *pattern, bool greedy, const struct subject *s
 static void
 vm_release(struct vm *vm)
 {
-    free((void *)vm->t);
+    free((void *) vm->t);
     free(vm->mark);
     free(vm->cur);
     free(vm->nxt);
@@ -354,24 +354,24 @@ pattern_replace(const char *pattern, const char *value, const char *replacement,
         long a = -1, e = -1;
         for (size_t start = search; start <= s.n && e < 0; start++)
             if ((e = match_at(&vm, start)) >= 0)
-                a = (long)start;
+                a = (long) start;
         if (e < 0)
             break;
         lade_buf_append(&b, value + s.offs[last_end], s.offs[a] - s.offs[last_end]);
         if (!all) {
             /* a single replacement is plain concatenation in BuildKit */
             lade_buf_appends(&b, replacement);
-            last_end = (size_t)e;
+            last_end = (size_t) e;
             break;
         }
         /* ReplaceAllString: no replacement for an empty match right after a match */
-        if ((size_t)e > last_end || a == 0)
+        if ((size_t) e > last_end || a == 0)
             expand_template(&b, replacement, value + s.offs[a], s.offs[e] - s.offs[a]);
-        last_end = (size_t)e;
-        if (search + 1 > (size_t)e)
+        last_end = (size_t) e;
+        if (search + 1 > (size_t) e)
             search++;
         else
-            search = (size_t)e;
+            search = (size_t) e;
     }
     lade_buf_appends(&b, value + s.offs[last_end]);
     vm_release(&vm);

@@ -30,7 +30,7 @@ heredoc_parse_word(const char *word, struct heredoc *h, struct lade_error *err)
 
     while (*p >= '0' && *p <= '9') {
         if (fd < 1000000)
-            fd = fd * 10 + (unsigned long)(*p - '0');
+            fd = fd * 10 + (unsigned long) (*p - '0');
         p++;
     }
     if (p[0] != '<' || p[1] != '<')
@@ -70,7 +70,7 @@ heredoc_parse_word(const char *word, struct heredoc *h, struct lade_error *err)
     memset(h, 0, sizeof(*h));
     h->expand = count_quotes(words[0]) == count_quotes(raw_words[0]);
     h->chomp = chomp;
-    h->fd = (int)fd;
+    h->fd = (int) fd;
     h->name = xstrdup(words[0]);
     strv_free(words);
     strv_free(raw_words);
@@ -106,7 +106,7 @@ heredocs_from_line(const char *line, struct heredoc **out, size_t *n, struct lad
         }
         if (rc == 0)
             continue;
-        docs = xrealloc(docs, (count + 1) * sizeof(*docs));
+        docs = array_grow(docs, count, sizeof(*docs));
         docs[count++] = h;
     }
     strv_free(words);

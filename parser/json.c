@@ -37,9 +37,9 @@ hex4(const char *s, uint32_t *v)
         char h = s[k];
         *v <<= 4;
         if (h >= '0' && h <= '9')
-            *v |= (uint32_t)(h - '0');
+            *v |= (uint32_t) (h - '0');
         else if ((h | 0x20) >= 'a' && (h | 0x20) <= 'f')
-            *v |= (uint32_t)((h | 0x20) - 'a' + 10);
+            *v |= (uint32_t) ((h | 0x20) - 'a' + 10);
         else
             return -1;
     }
@@ -52,7 +52,7 @@ parse_string(struct json_cursor *c, struct lade_buf *out)
 {
     c->i++;
     while (c->i < c->n) {
-        unsigned char ch = (unsigned char)c->s[c->i];
+        unsigned char ch = (unsigned char) c->s[c->i];
         if (ch == '"') {
             c->i++;
             return 0;
@@ -138,7 +138,7 @@ parse_number(struct json_cursor *c)
     }
     /* Go decodes numbers into float64 and fails when they overflow it. */
     cleanup_free char *num = xstrndup(c->s + start, c->i - start);
-    locale_t cloc = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    locale_t cloc = newlocale(LC_NUMERIC_MASK, "C", (locale_t) 0);
     double v = cloc ? strtod_l(num, NULL, cloc) : strtod(num, NULL);
     if (cloc)
         freelocale(cloc);
@@ -246,9 +246,9 @@ json_parse_string_array(const char *text, size_t len, char ***out, size_t **lens
             if (text[c.i] == '"') {
                 struct lade_buf b = LADE_BUF_INIT;
                 parse_string(&c, &b);
-                l = xrealloc(l, (count + 1) * sizeof(*l));
-                l[count++] = b.len;
-                v = strv_push_take(v, lade_buf_steal(&b));
+                l = array_grow(l, count, sizeof(*l));
+                l[count] = b.len;
+                v = strv_append_take(v, &count, lade_buf_steal(&b));
             } else {
                 all_strings = false;
                 parse_value(&c);

@@ -61,20 +61,19 @@ lexer_init(struct lexer *lx, const char *src, size_t len, const char *filename, 
         lx->off = 3;
     for (size_t off = lx->off; off < len;) {
         const char *nl = memchr(src + off, '\n', len - off);
-        size_t end = nl ? (size_t)(nl - src) : len;
+        size_t end = nl ? (size_t) (nl - src) : len;
         /* the BOM counts: Go strips it only after the scanner has read the line */
         size_t raw = end - off + (count == 0 ? lx->off : 0);
-        v = strv_push_take(v, xstrndup(src + off, trim_newline(src + off, end - off)));
-        count++;
+        v = strv_append_take(v, &count, xstrndup(src + off, trim_newline(src + off, end - off)));
         const char *nul = memchr(src + off, '\0', end - off);
         if (raw > MAX_LINE || nul != NULL) {
             *lines = v;
             *nlines = count;
             if (nul != NULL)
-                return parse_error_at(err, filename, v, count, (unsigned)count,
-                                      (unsigned)(nul - (src + off)) + 1,
+                return parse_error_at(err, filename, v, count, (unsigned) count,
+                                      (unsigned) (nul - (src + off)) + 1,
                                       "dockerfile contains a NUL byte");
-            return parse_error_at(err, filename, v, count, (unsigned)count, 1,
+            return parse_error_at(err, filename, v, count, (unsigned) count, 1,
                                   "dockerfile line greater than max allowed size of %d", MAX_LINE);
         }
         off = nl ? end + 1 : len;
@@ -102,7 +101,7 @@ next_physical(struct lexer *lx, const char **p, size_t *n)
     const char *start = lx->src + lx->off;
     const char *nl = memchr(start, '\n', lx->len - lx->off);
     *p = start;
-    *n = nl ? (size_t)(nl - start) + 1 : lx->len - lx->off;
+    *n = nl ? (size_t) (nl - start) + 1 : lx->len - lx->off;
     lx->off += *n;
     lx->line++;
     return true;
@@ -130,7 +129,7 @@ match_directive(const char *s, size_t n, char *name, size_t name_size, char **va
     while (i < n &&
            (((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') || (s[i] >= '0' && s[i] <= '9'))) {
         if (k + 1 < name_size)
-            name[k++] = (char)(s[i] | 0x20);
+            name[k++] = (char) (s[i] | 0x20);
         i++;
     }
     name[k] = '\0';
@@ -241,7 +240,7 @@ lexer_next(struct lexer *lx, struct logical_line *out, struct lade_error *err)
             continue;
         lade_buf_append(&text, s, n);
         out->start_line = lx->line;
-        out->col = (unsigned)lead + 1;
+        out->col = (unsigned) lead + 1;
         while (more && next_physical(lx, &raw, &rawlen)) {
             n = trim_newline(raw, rawlen);
             /* comment and blank lines inside a continuation are skipped (BuildKit warns

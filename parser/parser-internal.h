@@ -32,6 +32,12 @@ bool in_ranges(uint32_t cp, const struct range *r, size_t n);
 /* [\t\v\f\r ]: the whitespace of BuildKit's tokenWhitespace regexp. */
 bool is_token_ws(char c);
 
+/* Makes room for element n of an array that grows by appending (capacity: the next power of
+ * two), so that building long lists stays linear. */
+void *array_grow(void *p, size_t n, size_t size);
+/* Appends s (taken) to the NULL-terminated vector v of *n entries; amortised O(1). */
+char **strv_append_take(char **v, size_t *n, char *s);
+
 /* Bytes of leading Unicode whitespace in s[0..n). */
 size_t span_leading_space(const char *s, size_t n);
 /* Length of s[0..n) without trailing Unicode whitespace. */

@@ -65,7 +65,7 @@ meta_arg(struct plan *p, const struct instr *in, struct lade_error *err)
     for (size_t i = 0; i < in->nargs; i++) {
         const char *word = in->args[i];
         const char *eq = strchr(word, '=');
-        cleanup_free char *key = xstrndup(word, eq ? (size_t)(eq - word) : strlen(word));
+        cleanup_free char *key = xstrndup(word, eq ? (size_t) (eq - word) : strlen(word));
         cleanup_free char *value = NULL;
         const char *given = build_arg(p->build_args, key);
 
@@ -87,7 +87,7 @@ stage_by_name(const struct plan *p, const char *name, size_t limit)
     /* a later stage with the same name replaces an earlier one, as in BuildKit's map */
     for (size_t i = 0; i < limit; i++)
         if (p->stages[i].name && strcasecmp(p->stages[i].name, name) == 0)
-            found = (long)i;
+            found = (long) i;
     return found;
 }
 
@@ -98,7 +98,7 @@ add_stage(struct plan *p, const struct instr *from, struct lade_error *err)
 
     if (from->nargs == 0)
         return plan_fail(p, from, err, "FROM requires either one or three arguments");
-    p->stages = xrealloc(p->stages, (p->nstages + 1) * sizeof(*p->stages));
+    p->stages = array_grow(p->stages, p->nstages, sizeof(*p->stages));
     s = &p->stages[p->nstages];
     memset(s, 0, sizeof(*s));
     s->index = p->nstages++;
@@ -124,7 +124,7 @@ add_dep(struct stage *s, long dep)
     for (size_t i = 0; i < s->ndeps; i++)
         if (s->deps[i] == dep)
             return;
-    s->deps = xrealloc(s->deps, (s->ndeps + 1) * sizeof(*s->deps));
+    s->deps = array_grow(s->deps, s->ndeps, sizeof(*s->deps));
     s->deps[s->ndeps++] = dep;
 }
 
@@ -151,7 +151,7 @@ resolve_from(struct plan *p, struct stage *s, const struct instr *in, const char
     if (expand_meta(p, in, ref, &name, err) < 0)
         return -1;
     if (parse_index(name, &idx)) {
-        if (idx < 0 || (size_t)idx >= p->nstages)
+        if (idx < 0 || (size_t) idx >= p->nstages)
             return plan_fail(p, in, err, "invalid stage index %ld", idx);
         add_dep(s, idx);
         return 0;
@@ -185,7 +185,7 @@ mount_from(const char *spec)
             f++;
         char *kv = lade_buf_steal(&field);
         char *eq = strchr(kv, '=');
-        if (eq && (size_t)(eq - kv) == 4 && strncasecmp(kv, "from", 4) == 0) {
+        if (eq && (size_t) (eq - kv) == 4 && strncasecmp(kv, "from", 4) == 0) {
             free(found);
             found = xstrdup(eq + 1);
         }
@@ -228,7 +228,7 @@ check_cycles(const struct plan *p, size_t i, char *color, struct lade_error *err
 
     color[i] = GREY;
     for (size_t d = 0; d < s->ndeps; d++) {
-        size_t j = (size_t)s->deps[d];
+        size_t j = (size_t) s->deps[d];
         if (color[j] == GREY) {
             const struct stage *t = &p->stages[j];
             if (t->name)
@@ -252,7 +252,7 @@ mark_needed(struct plan *p, size_t i)
         return;
     s->needed = true;
     for (size_t d = 0; d < s->ndeps; d++)
-        mark_needed(p, (size_t)s->deps[d]);
+        mark_needed(p, (size_t) s->deps[d]);
 }
 
 static int
@@ -273,7 +273,7 @@ build_stages(struct plan *p, struct lade_error *err)
             if (meta_arg(p, in, err) < 0)
                 return -1;
         } else {
-            cur->instrs = xrealloc(cur->instrs, (cur->ninstrs + 1) * sizeof(*cur->instrs));
+            cur->instrs = array_grow(cur->instrs, cur->ninstrs, sizeof(*cur->instrs));
             cur->instrs[cur->ninstrs++] = in;
         }
     }
@@ -310,7 +310,7 @@ plan_new(struct dockerfile *df, char *const *build_args, const char *target, str
             plan_free(p);
             return -1;
         }
-        p->target = (size_t)t;
+        p->target = (size_t) t;
     }
     mark_needed(p, p->target);
     *out = p;
@@ -344,7 +344,7 @@ plan_find_stage(const struct plan *p, const char *name_or_index)
     if (name_or_index == NULL)
         return -1;
     if (parse_index(name_or_index, &idx))
-        return idx >= 0 && (size_t)idx < p->nstages ? idx : -1;
+        return idx >= 0 && (size_t) idx < p->nstages ? idx : -1;
     return stage_by_name(p, name_or_index, p->nstages);
 }
 
@@ -373,13 +373,13 @@ plan_to_json(const struct plan *p)
 
     for (size_t i = 0; p->meta_args && p->meta_args[i]; i++) {
         const char *eq = strchr(p->meta_args[i], '=');
-        cleanup_free char *k = xstrndup(p->meta_args[i], (size_t)(eq - p->meta_args[i]));
+        cleanup_free char *k = xstrndup(p->meta_args[i], (size_t) (eq - p->meta_args[i]));
         json_object_set_new(meta, k, json_string(eq + 1));
     }
     for (size_t i = 0; i < p->nstages; i++) {
         const struct stage *s = &p->stages[i];
         json_t *o = json_object(), *deps = json_array(), *instrs = json_array();
-        json_object_set_new(o, "index", json_integer((json_int_t)s->index));
+        json_object_set_new(o, "index", json_integer((json_int_t) s->index));
         json_object_set_new(o, "name", string_or_null(s->name));
         json_object_set_new(o, "base", json_string(s->base));
         json_object_set_new(o, "base_stage",
@@ -395,7 +395,7 @@ plan_to_json(const struct plan *p)
         json_object_set_new(o, "instructions", instrs);
         json_array_append_new(stages, o);
     }
-    json_object_set_new(root, "target", json_integer((json_int_t)p->target));
+    json_object_set_new(root, "target", json_integer((json_int_t) p->target));
     json_object_set_new(root, "meta_args", meta);
     json_object_set_new(root, "stages", stages);
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

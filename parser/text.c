@@ -17,7 +17,7 @@ is_cont(unsigned char c)
 size_t
 utf8_decode(const char *str, size_t n, uint32_t *cp)
 {
-    const unsigned char *s = (const unsigned char *)str;
+    const unsigned char *s = (const unsigned char *) str;
     unsigned char c = s[0];
     unsigned char lo = 0x80, hi = 0xBF;
     size_t need;
@@ -50,12 +50,12 @@ utf8_decode(const char *str, size_t n, uint32_t *cp)
         if (!is_cont(s[i]))
             return 1;
     if (need == 1)
-        *cp = ((uint32_t)(c & 0x1F) << 6) | (s[1] & 0x3F);
+        *cp = ((uint32_t) (c & 0x1F) << 6) | (s[1] & 0x3F);
     else if (need == 2)
-        *cp = ((uint32_t)(c & 0x0F) << 12) | ((uint32_t)(s[1] & 0x3F) << 6) | (s[2] & 0x3F);
+        *cp = ((uint32_t) (c & 0x0F) << 12) | ((uint32_t) (s[1] & 0x3F) << 6) | (s[2] & 0x3F);
     else
-        *cp = ((uint32_t)(c & 0x07) << 18) | ((uint32_t)(s[1] & 0x3F) << 12) |
-              ((uint32_t)(s[2] & 0x3F) << 6) | (s[3] & 0x3F);
+        *cp = ((uint32_t) (c & 0x07) << 18) | ((uint32_t) (s[1] & 0x3F) << 12) |
+              ((uint32_t) (s[2] & 0x3F) << 6) | (s[3] & 0x3F);
     return need + 1;
 }
 
@@ -68,22 +68,22 @@ utf8_append(struct lade_buf *b, uint32_t cp)
     if (cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
         cp = RUNE_ERROR;
     if (cp < 0x80) {
-        t[0] = (char)cp;
+        t[0] = (char) cp;
         n = 1;
     } else if (cp < 0x800) {
-        t[0] = (char)(0xC0 | (cp >> 6));
-        t[1] = (char)(0x80 | (cp & 0x3F));
+        t[0] = (char) (0xC0 | (cp >> 6));
+        t[1] = (char) (0x80 | (cp & 0x3F));
         n = 2;
     } else if (cp < 0x10000) {
-        t[0] = (char)(0xE0 | (cp >> 12));
-        t[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        t[2] = (char)(0x80 | (cp & 0x3F));
+        t[0] = (char) (0xE0 | (cp >> 12));
+        t[1] = (char) (0x80 | ((cp >> 6) & 0x3F));
+        t[2] = (char) (0x80 | (cp & 0x3F));
         n = 3;
     } else {
-        t[0] = (char)(0xF0 | (cp >> 18));
-        t[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-        t[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        t[3] = (char)(0x80 | (cp & 0x3F));
+        t[0] = (char) (0xF0 | (cp >> 18));
+        t[1] = (char) (0x80 | ((cp >> 12) & 0x3F));
+        t[2] = (char) (0x80 | ((cp >> 6) & 0x3F));
+        t[3] = (char) (0x80 | (cp & 0x3F));
         n = 4;
     }
     lade_buf_append(b, t, n);
@@ -177,6 +177,23 @@ uni_to_lower(uint32_t cp)
             return cp + 1;
     }
     return cp;
+}
+
+void *
+array_grow(void *p, size_t n, size_t size)
+{
+    if (n == 0 || (n & (n - 1)) == 0)
+        p = xrealloc(p, (n ? 2 * n : 1) * size);
+    return p;
+}
+
+char **
+strv_append_take(char **v, size_t *n, char *s)
+{
+    v = array_grow(v, *n + 1, sizeof(*v));
+    v[(*n)++] = s;
+    v[*n] = NULL;
+    return v;
 }
 
 bool

@@ -79,14 +79,14 @@ parse_flags(const struct check *c, const struct flag_spec *spec)
             return 0;
         arg += 2;
         const char *eq = strchr(arg, '=');
-        size_t nlen = eq ? (size_t)(eq - arg) : strlen(arg);
+        size_t nlen = eq ? (size_t) (eq - arg) : strlen(arg);
         const char *value = eq ? eq + 1 : "";
         size_t k;
         for (k = 0; spec[k].name; k++)
             if (strlen(spec[k].name) == nlen && strncmp(spec[k].name, arg, nlen) == 0)
                 break;
         if (spec[k].name == NULL)
-            return fail(c, "unknown flag: --%.*s", (int)nlen, arg);
+            return fail(c, "unknown flag: --%.*s", (int) nlen, arg);
         if (used[k] && spec[k].type != FLAG_STRINGS)
             return fail(c, "duplicate flag specified: --%s", spec[k].name);
         used[k] = true;
@@ -248,12 +248,12 @@ dockerfile_parse_duration(const char *s, long long *ns)
                 break;
         if (ul == 0 || k == nunits)
             return -1;
-        total += (v + frac / scale) * (long double)units[k].mult;
+        total += (v + frac / scale) * (long double) units[k].mult;
         s += ul;
-        if (total > (long double)LLONG_MAX)
+        if (total > (long double) LLONG_MAX)
             return -1;
     }
-    *ns = (long long)(neg ? -total : total);
+    *ns = (long long) (neg ? -total : total);
     return 0;
 }
 
@@ -299,7 +299,7 @@ healthcheck(const struct check *c)
     cleanup_free char *type = xstrdup(in->args[0]);
     for (char *p = type; *p; p++)
         if (*p >= 'a' && *p <= 'z')
-            *p = (char)(*p - 32);
+            *p = (char) (*p - 32);
     if (strcmp(type, "NONE") == 0) {
         if (in->nargs != 1)
             return fail(c, "HEALTHCHECK NONE takes no arguments");
@@ -352,7 +352,7 @@ check_instr(const struct check *c)
     case INSTR_UNKNOWN: {
         /* the keyword as written, which in->keyword (lower-cased) no longer is */
         const char *kw = in->original + span_leading_space(in->original, strlen(in->original));
-        return fail(c, "unknown instruction \"%.*s\"", (int)strcspn(kw, " \t\v\f\r"), kw);
+        return fail(c, "unknown instruction \"%.*s\"", (int) strcspn(kw, " \t\v\f\r"), kw);
     }
     case INSTR_ENV:
     case INSTR_LABEL:
