@@ -93,11 +93,11 @@ sink_z_write(struct archive *a, void *ctx, const void *data, size_t n)
 {
     struct layer_sink *s = ctx;
 
-    (void)a;
+    (void) a;
     sha256_update(s->blob_sum, data, n);
     if (sink_out(s, data, n, s->cb_err) < 0)
         return -1;
-    return (la_ssize_t)n;
+    return (la_ssize_t) n;
 }
 
 static int
@@ -158,7 +158,7 @@ layer_sink_new(enum compression c, int out_fd, struct lade_error *err)
         break;
     default:
         layer_sink_free(s);
-        lade_error_set(err, LADE_ERR_USAGE, "unknown layer compression %d", (int)c);
+        lade_error_set(err, LADE_ERR_USAGE, "unknown layer compression %d", (int) c);
         return NULL;
     }
     return s;
@@ -179,7 +179,7 @@ layer_sink_write(struct layer_sink *s, const void *data, size_t n, struct lade_e
     }
     s->cb_err = err;
     la_ssize_t w = archive_write_data(s->z, data, n);
-    if (w < 0 || (size_t)w != n)
+    if (w < 0 || (size_t) w != n)
         return sink_fail(s, err, "cannot compress layer");
     return 0;
 }

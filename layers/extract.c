@@ -76,10 +76,10 @@ extract_read_cb(struct archive *a, void *ctx, const void **buf)
     struct extractor *x = ctx;
     size_t n;
 
-    (void)a;
+    (void) a;
     if (layer_source_read(x->src, buf, &n, x->err) < 0)
         return -1;
-    return (la_ssize_t)n;
+    return (la_ssize_t) n;
 }
 
 /* ---- names and directories ---- */
@@ -99,7 +99,7 @@ clean_name(struct extractor *x, const char *name, struct lade_buf *out, size_t *
         out->data[0] = '\0';
     for (const char *p = name; *p;) {
         const char *slash = strchr(p, '/');
-        size_t n = slash != NULL ? (size_t)(slash - p) : strlen(p);
+        size_t n = slash != NULL ? (size_t) (slash - p) : strlen(p);
         if (n == 2 && p[0] == '.' && p[1] == '.')
             return bad_layer(x, "refusing name with '..' in layer: '%s'", name);
         if (n > 0 && !(n == 1 && p[0] == '.')) {
@@ -128,7 +128,7 @@ open_beneath(int root, const char *path)
     };
 
     for (int tries = 0;; tries++) {
-        int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
+        int fd = (int) syscall(SYS_openat2, root, path, &how, sizeof(how));
         /* EAGAIN: a concurrent rename somewhere; the kernel asks us to retry */
         if (fd >= 0 || errno != EAGAIN || tries == 16)
             return fd;
@@ -302,11 +302,11 @@ set_meta(struct extractor *x, int fd, int pfd, const char *base, bool is_symlink
     /* (uid_t) -1 would mean "leave unchanged" */
     if (uid < 0 || uid >= UINT32_MAX || gid < 0 || gid >= UINT32_MAX)
         return bad_layer(x, "bad layer: '%s' has an invalid owner", x->path.data);
-    int r = fd >= 0 ? fchown(fd, (uid_t)uid, (gid_t)gid)
-                    : fchownat(pfd, base, (uid_t)uid, (gid_t)gid, AT_SYMLINK_NOFOLLOW);
+    int r = fd >= 0 ? fchown(fd, (uid_t) uid, (gid_t) gid)
+                    : fchownat(pfd, base, (uid_t) uid, (gid_t) gid, AT_SYMLINK_NOFOLLOW);
     if (r < 0)
         return lade_error_sys(x->err, "cannot chown '%s' to %lld:%lld", x->path.data,
-                              (long long)uid, (long long)gid);
+                              (long long) uid, (long long) gid);
     if (!is_symlink) {
         mode_t mode = archive_entry_perm(e) & 07777;
         r = fd >= 0 ? fchmod(fd, mode) : fchmodat(pfd, base, mode, 0);
@@ -355,14 +355,14 @@ write_data(struct extractor *x, int fd)
             return bad_layer(x, "bad layer: negative data offset in '%s'", x->path.data);
         /* offsets jump over the holes of sparse entries: pwrite leaves them as holes */
         for (size_t done = 0; done < len;) {
-            ssize_t w = pwrite(fd, (const char *)buf + done, len - done, off + (off_t)done);
+            ssize_t w = pwrite(fd, (const char *) buf + done, len - done, off + (off_t) done);
             if (w < 0 && errno == EINTR)
                 continue;
             if (w < 0)
                 return lade_error_sys(x->err, "cannot write '%s'", x->path.data);
-            done += (size_t)w;
+            done += (size_t) w;
         }
-        end = off + (int64_t)len;
+        end = off + (int64_t) len;
     }
     if (archive_entry_size_is_set(x->e) && archive_entry_size(x->e) > end &&
         ftruncate(fd, archive_entry_size(x->e)) < 0)
@@ -513,7 +513,7 @@ make_whiteout(struct extractor *x, int pfd, const char *base)
     if (strcmp(base, OPAQUE_MARKER) == 0) {
         cleanup_close int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0 || fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
-            return lade_error_sys(x->err, "cannot mark '%.*s' opaque", (int)x->dir_len,
+            return lade_error_sys(x->err, "cannot mark '%.*s' opaque", (int) x->dir_len,
                                   x->path.data);
         return 0;
     }

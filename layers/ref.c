@@ -161,7 +161,7 @@ digest_check(const char *s, struct lade_error *err)
             goto bad;
     if (hex < 32)
         goto bad;
-    if ((size_t)(colon - s) != 6 || strncmp(s, "sha256", 6) != 0)
+    if ((size_t) (colon - s) != 6 || strncmp(s, "sha256", 6) != 0)
         return lade_error_set(err, LADE_ERR_USAGE,
                               "invalid reference format: unsupported digest algorithm");
     if (hex != 64)
@@ -213,7 +213,7 @@ image_ref_parse(const char *s, struct image_ref *out, struct lade_error *err)
      * port, is localhost, or has upper case (which a path never has) */
     const char *slash = strchr(s, '/');
     if (slash != NULL) {
-        size_t n = (size_t)(slash - s);
+        size_t n = (size_t) (slash - s);
         bool hostlike = memchr(s, '.', n) != NULL || memchr(s, ':', n) != NULL ||
                         (n == 9 && strncmp(s, "localhost", 9) == 0) || has_upper(s, n);
         if (hostlike) {
@@ -244,7 +244,7 @@ image_ref_parse(const char *s, struct image_ref *out, struct lade_error *err)
     }
 
     bool official = strcmp(domain, DEFAULT_DOMAIN) == 0 && memchr(rest, '/', path_len) == NULL;
-    char *path = official ? xasprintf("%s%.*s", OFFICIAL_PREFIX, (int)path_len, rest)
+    char *path = official ? xasprintf("%s%.*s", OFFICIAL_PREFIX, (int) path_len, rest)
                           : xstrndup(rest, path_len);
     int rc = -1;
     if (has_upper(path, strlen(path))) {

@@ -71,10 +71,10 @@ tar_write_cb(struct archive *a, void *ctx, const void *data, size_t n)
 {
     struct tar_writer *t = ctx;
 
-    (void)a;
+    (void) a;
     if (layer_sink_write(t->sink, data, n, t->err) < 0)
         return -1;
-    return (la_ssize_t)n;
+    return (la_ssize_t) n;
 }
 
 /* ---- hardlinks ---- */
@@ -82,8 +82,8 @@ tar_write_cb(struct archive *a, void *ctx, const void *data, size_t n)
 static size_t
 link_hash(dev_t dev, ino_t ino)
 {
-    uint64_t h = (uint64_t)ino * 0x9e3779b97f4a7c15ULL ^ (uint64_t)dev;
-    return (size_t)(h ^ (h >> 29));
+    uint64_t h = (uint64_t) ino * 0x9e3779b97f4a7c15ULL ^ (uint64_t) dev;
+    return (size_t) (h ^ (h >> 29));
 }
 
 static void
@@ -154,7 +154,7 @@ xget(int fd, const char *path, const char *name, char *buf, size_t size)
 static int
 cmp_str(const void *a, const void *b)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 /* Not part of a layer: overlay's own bookkeeping (origin, impure, opaque, ...) and the host's
@@ -184,7 +184,7 @@ add_xattrs(struct tar_writer *t, int fd, int parent_fd, const char *name, const 
         n = xlist(fd, p, NULL, 0);
         if (n < 0)
             break;
-        grow(&t->xnames, &t->xnames_cap, (size_t)n);
+        grow(&t->xnames, &t->xnames_cap, (size_t) n);
     }
     if (n < 0) {
         if (errno == ENOTSUP || errno == ENODATA)
@@ -192,7 +192,7 @@ add_xattrs(struct tar_writer *t, int fd, int parent_fd, const char *name, const 
         return lade_error_sys(t->err, "cannot list xattrs of '%s'", path);
     }
     size_t count = 0;
-    for (ssize_t off = 0; off < n; off += (ssize_t)strlen(t->xnames + off) + 1) {
+    for (ssize_t off = 0; off < n; off += (ssize_t) strlen(t->xnames + off) + 1) {
         if (count == t->xsorted_cap) {
             t->xsorted_cap = t->xsorted_cap * 2 + 16;
             t->xsorted = xrealloc(t->xsorted, t->xsorted_cap * sizeof(char *));
@@ -214,7 +214,7 @@ add_xattrs(struct tar_writer *t, int fd, int parent_fd, const char *name, const 
             v = xget(fd, p, xn, NULL, 0);
             if (v < 0)
                 break;
-            grow(&t->xval, &t->xval_cap, (size_t)v);
+            grow(&t->xval, &t->xval_cap, (size_t) v);
         }
         if (v < 0) {
             if (errno == ENODATA)
@@ -225,7 +225,7 @@ add_xattrs(struct tar_writer *t, int fd, int parent_fd, const char *name, const 
             *opaque = v == 1 && t->xval[0] == 'y';
             continue;
         }
-        archive_entry_xattr_add_entry(t->e, xn, t->xval, (size_t)v);
+        archive_entry_xattr_add_entry(t->e, xn, t->xval, (size_t) v);
     }
     return 0;
 }
@@ -293,7 +293,7 @@ static int
 copy_data(struct tar_writer *t, int fd, uint64_t size, const char *path)
 {
     for (uint64_t done = 0; done < size;) {
-        size_t want = size - done < DATA_CHUNK ? (size_t)(size - done) : DATA_CHUNK;
+        size_t want = size - done < DATA_CHUNK ? (size_t) (size - done) : DATA_CHUNK;
         ssize_t r = read(fd, t->data, want);
         if (r < 0 && errno == EINTR)
             continue;
@@ -301,10 +301,10 @@ copy_data(struct tar_writer *t, int fd, uint64_t size, const char *path)
             return lade_error_sys(t->err, "cannot read '%s'", path);
         if (r == 0)
             return lade_error_set(t->err, LADE_ERR_IO, "'%s' shrank while being read", path);
-        la_ssize_t w = archive_write_data(t->a, t->data, (size_t)r);
+        la_ssize_t w = archive_write_data(t->a, t->data, (size_t) r);
         if (w != r)
             return tar_error(t, "cannot write data of", path);
-        done += (uint64_t)r;
+        done += (uint64_t) r;
     }
     return 0;
 }
@@ -319,7 +319,7 @@ write_regular(struct tar_writer *t, const struct walk_entry *we)
     archive_entry_set_size(t->e, we->st.st_size);
     if (add_xattrs(t, fd, -1, NULL, we->path, NULL) < 0 || write_header(t, we->path) < 0)
         return -1;
-    return copy_data(t, fd, (uint64_t)we->st.st_size, we->path);
+    return copy_data(t, fd, (uint64_t) we->st.st_size, we->path);
 }
 
 static int
@@ -327,9 +327,9 @@ write_symlink(struct tar_writer *t, const struct walk_entry *we)
 {
     ssize_t n;
 
-    grow(&t->target, &t->target_cap, (size_t)we->st.st_size + 1);
+    grow(&t->target, &t->target_cap, (size_t) we->st.st_size + 1);
     while ((n = readlinkat(we->parent_fd, we->name, t->target, t->target_cap)) >= 0 &&
-           (size_t)n >= t->target_cap)
+           (size_t) n >= t->target_cap)
         grow(&t->target, &t->target_cap, t->target_cap * 2);
     if (n < 0)
         return lade_error_sys(t->err, "cannot read symlink '%s'", we->path);

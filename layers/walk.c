@@ -42,7 +42,7 @@ static int
 cmp_names(const void *a, const void *b)
 {
     /* strcmp compares as unsigned char: bytewise, as Go's sort.Strings */
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
 static int
@@ -60,7 +60,7 @@ read_names(struct walk *w, struct walk_frame *f, struct lade_error *err)
         if (r == 0)
             break;
         for (ssize_t off = 0; off < r;) {
-            struct dirent64 *d = (struct dirent64 *)(void *)(w->dents + off);
+            struct dirent64 *d = (struct dirent64 *) (void *) (w->dents + off);
             off += d->d_reclen;
             if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
                 continue;

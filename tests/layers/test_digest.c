@@ -17,7 +17,7 @@ test_digest_known_vectors(void **state)
 {
     digest_t d;
 
-    (void)state;
+    (void) state;
     digest_of_mem("", 0, d);
     assert_string_equal(d, SHA_EMPTY);
     digest_of_mem("abc", 3, d);
@@ -35,7 +35,7 @@ test_digest_streaming_matches_one_shot_and_resets(void **state)
     struct sha256 *h = sha256_new();
     digest_t d;
 
-    (void)state;
+    (void) state;
     sha256_update(h, "a", 1);
     sha256_update(h, "", 0);
     sha256_update(h, "bc", 2);
@@ -55,7 +55,7 @@ test_digest_of_fd_reads_from_offset(void **state)
     char path[] = "/tmp/lade-digest-XXXXXX";
     digest_t d;
 
-    (void)state;
+    (void) state;
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     unlink(path);
@@ -71,7 +71,7 @@ test_digest_of_fd_reads_from_offset(void **state)
 static void
 test_digest_valid(void **state)
 {
-    (void)state;
+    (void) state;
     assert_true(digest_valid(SHA_ABC));
     assert_string_equal(digest_hex(SHA_ABC), SHA_ABC + 7);
     assert_false(digest_valid(NULL));
@@ -95,7 +95,7 @@ test_digest_chain_id(void **state)
     digest_t c1, c2, want;
     char buf[2 * DIGEST_LEN + 2];
 
-    (void)state;
+    (void) state;
     chain_id_next(NULL, SHA_ABC, c1);
     assert_string_equal(c1, SHA_ABC); /* chain(L0) = diff_id(L0) */
     chain_id_next(c1, SHA_EMPTY, c2);

@@ -105,7 +105,7 @@ make_tar(const char *path, const struct spec *s, size_t n, bool gzip)
         case 'f':
             len = strlen(s[i].arg);
             archive_entry_set_mode(e, AE_IFREG | 0644);
-            archive_entry_set_size(e, (la_int64_t)len);
+            archive_entry_set_size(e, (la_int64_t) len);
             break;
         case 'd':
             archive_entry_set_mode(e, AE_IFDIR | 0755);
@@ -132,7 +132,7 @@ make_tar(const char *path, const struct spec *s, size_t n, bool gzip)
         if (archive_write_header(a, e) != ARCHIVE_OK)
             fail_msg("%s: %s", s[i].path, archive_error_string(a));
         if (len > 0)
-            assert_int_equal(archive_write_data(a, s[i].arg, len), (la_ssize_t)len);
+            assert_int_equal(archive_write_data(a, s[i].arg, len), (la_ssize_t) len);
     }
     assert_int_equal(archive_write_close(a), ARCHIVE_OK);
     archive_write_free(a);
@@ -219,7 +219,7 @@ build_rich_tree(const char *d)
                                         "caf\xc3\xa9/x", "secret/key", "usr/bin",     "usr",
                                         "etc",           "secret",     "caf\xc3\xa9", "tmp"};
     for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++)
-        set_mtime(d, times[i], 1600000000 + (time_t)i * 1000);
+        set_mtime(d, times[i], 1600000000 + (time_t) i * 1000);
 }
 
 static void
@@ -231,12 +231,12 @@ test_extract_round_trip(void **state)
     struct stat st;
     digest_t d;
 
-    (void)state;
+    (void) state;
     mkd(top, "src", 0755);
     build_rich_tree(src);
     for (int c = COMPRESSION_GZIP; c <= COMPRESSION_NONE; c++) {
         char *dst = xasprintf("%s/dst%d", top, c);
-        struct layer_info info = write_layer(src, blob, (enum compression)c, false);
+        struct layer_info info = write_layer(src, blob, (enum compression) c, false);
         assert_ok(extract(blob, dst, info.diff_id, d, &err), &err);
         assert_string_equal(d, info.diff_id);
 
@@ -288,7 +288,7 @@ test_extract_whiteouts_become_overlay_markers(void **state)
     struct stat st;
     char v[8];
 
-    (void)state;
+    (void) state;
     mkd(top, "upper", 0755);
     char *p = pjoin(up, "gone");
     assert_int_equal(mknod(p, S_IFCHR, makedev(0, 0)), 0);
@@ -366,10 +366,10 @@ test_extract_refuses_escapes(void **state)
     char escape[64], escape_hl[96];
     struct stat st;
 
-    (void)state;
+    (void) state;
     test_write_file(top, "outside", "do not touch", 0644);
     /* a name unique to this run, under the real / */
-    snprintf(escape, sizeof(escape), "lade-escape-%d", (int)getpid());
+    snprintf(escape, sizeof(escape), "lade-escape-%d", (int) getpid());
     snprintf(escape_hl, sizeof(escape_hl), "../%s/outside", strrchr(top, '/') + 1);
     const struct hostile cases[] = {
         {"dot-dot", {{'f', "../x", "evil"}}, 1, "'..'"},
@@ -427,7 +427,7 @@ test_extract_replaces_symlinks_without_following(void **state)
     struct lade_error err = {0};
     struct stat st;
 
-    (void)state;
+    (void) state;
     test_write_file(top, "victim", "safe", 0644);
     mkd(top, "vdir", 0755);
     const struct spec s[] = {
@@ -491,7 +491,7 @@ test_extract_follows_symlinks_inside_the_layer(void **state)
     struct lade_error err = {0};
     struct stat st;
 
-    (void)state;
+    (void) state;
     const struct spec s[] = {
         {'d', "usr/lib/", NULL},
         {'l', "lib", "usr/lib"},
@@ -521,7 +521,7 @@ test_extract_replace_and_merge(void **state)
     struct lade_error err = {0};
     struct stat st;
 
-    (void)state;
+    (void) state;
     const struct spec s[] = {
         {'d', "./", NULL}, /* the root itself: nothing to create */
         {'d', "d/", NULL},          {'f', "d/f", "1"}, {'d', "./d/", NULL}, /* merge */
@@ -567,7 +567,7 @@ test_extract_checks_diff_id(void **state)
     struct lade_error err = {0};
     digest_t d, want;
 
-    (void)state;
+    (void) state;
     const struct spec s[] = {{'f', "a", "content"}};
     make_tar(blob, s, 1, true);
     assert_ok(extract(blob, root, NULL, d, &err), &err);
@@ -602,7 +602,7 @@ write_bytes(const char *path, const void *data, size_t n)
 {
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     assert_true(fd >= 0);
-    assert_int_equal(write(fd, data, n), (ssize_t)n);
+    assert_int_equal(write(fd, data, n), (ssize_t) n);
     close(fd);
 }
 
@@ -614,10 +614,10 @@ test_extract_malformed_input_is_an_error(void **state)
     struct lade_error err = {0};
     char buf[65536];
 
-    (void)state;
+    (void) state;
     /* garbage */
     for (size_t i = 0; i < 4096; i++)
-        buf[i] = (char)(i * 131 + 7);
+        buf[i] = (char) (i * 131 + 7);
     write_bytes(blob, buf, 4096);
     assert_int_equal(extract(blob, root, NULL, NULL, &err), -1);
     assert_true(err.msg[0] != '\0');
@@ -640,7 +640,7 @@ test_extract_malformed_input_is_an_error(void **state)
         ssize_t n = read(fd, buf, sizeof(buf));
         close(fd);
         assert_true(n > 100);
-        write_bytes(blob, buf, gz ? (size_t)n / 2 : 5000);
+        write_bytes(blob, buf, gz ? (size_t) n / 2 : 5000);
         lade_error_clear(&err);
         assert_int_equal(extract(blob, root, NULL, NULL, &err), -1);
         assert_int_equal(err.code, LADE_ERR_OTHER);

@@ -107,7 +107,7 @@ check_str(const char *what, const char *in, const char *got, const char *want)
 static void
 test_ref_normalises_like_docker(void **state)
 {
-    (void)state;
+    (void) state;
     for (size_t i = 0; i < sizeof(ok_cases) / sizeof(ok_cases[0]); i++) {
         const struct ok_case *c = &ok_cases[i];
         struct lade_error err = {0};
@@ -152,7 +152,7 @@ test_ref_normalises_like_docker(void **state)
 static void
 test_ref_rejects_bad_references(void **state)
 {
-    (void)state;
+    (void) state;
     for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
         const struct bad_case *c = &bad_cases[i];
         struct lade_error err = {0};
@@ -174,7 +174,7 @@ test_ref_length_limits(void **state)
     struct image_ref r = {0};
     char name[300], tag[140];
 
-    (void)state;
+    (void) state;
     /* docker.io/ + 245 = 255: the longest name */
     memset(name, 'a', 245);
     name[245] = '\0';

@@ -263,7 +263,7 @@ test_tar_streams_big_file_with_bounded_memory(void **state)
     struct lade_error err = {0};
     struct layer_info info;
 
-    (void)state;
+    (void) state;
     char *p = pjoin(dir, "big");
     int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     assert_true(fd >= 0);
@@ -276,7 +276,7 @@ test_tar_streams_big_file_with_bounded_memory(void **state)
     assert_ok(layer_write_dir(dfd, &opts, out, &info, &err), &err);
     long growth = maxrss_kib() - before;
     print_message("200 MB file: max RSS grew by %ld KiB, blob %llu bytes\n", growth,
-                  (unsigned long long)info.size);
+                  (unsigned long long) info.size);
     assert_true(growth < 32 * 1024);
     assert_int_equal(info.entries, 1);
     assert_true(info.size > 0 && info.size < (1 << 20));
@@ -292,7 +292,7 @@ test_tar_walk_order_is_filepath_walk(void **state)
 {
     char *dir = test_tmpdir();
 
-    (void)state;
+    (void) state;
     /* created in an order unlike the expected one, so readdir order cannot pass by chance */
     put(dir, "a0/x", "");
     put(dir, "a.b", "");
@@ -321,7 +321,7 @@ test_tar_overlay_whiteouts_and_opaque_dirs(void **state)
 {
     char *dir = test_tmpdir();
 
-    (void)state;
+    (void) state;
     node(dir, "gone", S_IFCHR | 0, makedev(0, 0));
     mkd(dir, "opq");
     put(dir, "opq/keep", "k");
@@ -377,7 +377,7 @@ test_tar_hardlinks_stored_once(void **state)
 {
     char *dir = test_tmpdir();
 
-    (void)state;
+    (void) state;
     put(dir, "z/g", "shared content");
     mkd(dir, "a");
     char *z = pjoin(dir, "z/g"), *a = pjoin(dir, "a/f"), *b0 = pjoin(dir, "b");
@@ -407,7 +407,7 @@ test_tar_mtimes_whole_seconds_and_clamped(void **state)
 {
     char *dir = test_tmpdir();
 
-    (void)state;
+    (void) state;
     put(dir, "new", "");
     put(dir, "old", "");
     set_mtime(dir, "new", 2000000000, 0);
@@ -440,7 +440,7 @@ test_tar_xattrs_kept_sorted(void **state)
                                           0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     size_t len;
 
-    (void)state;
+    (void) state;
     put(dir, "bin", "");
     set_xattr(dir, "bin", "user.z", "last", 4);
     set_xattr(dir, "bin", "security.capability", cap, sizeof(cap));
@@ -494,7 +494,7 @@ test_tar_numeric_ids_without_names(void **state)
 {
     char *dir = test_tmpdir();
 
-    (void)state;
+    (void) state;
     put(dir, "f", "x");
     char *p = pjoin(dir, "f");
     assert_int_equal(lchown(p, 1234, 5678), 0);
@@ -525,7 +525,7 @@ test_tar_symlinks_fifos_devices(void **state)
     char *dir = test_tmpdir();
     char target[300];
 
-    (void)state;
+    (void) state;
     memset(target, 'x', sizeof(target) - 1); /* longer than the 100 bytes of ustar */
     target[sizeof(target) - 1] = '\0';
     char *p = pjoin(dir, "long");
@@ -541,7 +541,7 @@ test_tar_symlinks_fifos_devices(void **state)
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", p);
     int sfd = socket(AF_UNIX, SOCK_STREAM, 0);
-    assert_int_equal(bind(sfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(bind(sfd, (struct sockaddr *) &sa, sizeof(sa)), 0);
     struct blob b = write_layer(dir, 0, COMPRESSION_GZIP, true);
     close(sfd);
     struct ents l = read_layer(b.path);
@@ -568,10 +568,10 @@ test_tar_long_and_deep_names(void **state)
     char rel[8192] = "";
     int depth = 200; /* deeper than the walk keeps descriptors open for */
 
-    (void)state;
+    (void) state;
     size_t n = 0;
     for (int i = 0; i < depth; i++) {
-        n += (size_t)snprintf(rel + n, sizeof(rel) - n, "%sd%03d", i ? "/" : "", i);
+        n += (size_t) snprintf(rel + n, sizeof(rel) - n, "%sd%03d", i ? "/" : "", i);
         mkd(dir, rel);
         if (i == 100) {
             char f[8300];
@@ -595,7 +595,7 @@ test_tar_long_and_deep_names(void **state)
     /* the side file of d100 comes after everything below d100/d101 ("d101" < "side") */
     char side[8300];
     size_t off = strlen("d000") + 100 * strlen("/d000");
-    snprintf(side, sizeof(side), "%.*s/side", (int)off, rel);
+    snprintf(side, sizeof(side), "%.*s/side", (int) off, rel);
     assert_string_equal(l.v[l.n - 1].path, side);
     ents_release(&l);
 
@@ -635,7 +635,7 @@ test_tar_deterministic(void **state)
 {
     char *d1 = test_tmpdir();
 
-    (void)state;
+    (void) state;
     build_tree(d1, false);
     struct blob a = write_layer(d1, -1, COMPRESSION_GZIP, false);
     struct blob b = write_layer(d1, -1, COMPRESSION_GZIP, false);
@@ -659,8 +659,8 @@ test_tar_deterministic(void **state)
 
     /* and each compression is deterministic on its own */
     for (int c = COMPRESSION_ZSTD; c <= COMPRESSION_NONE; c++) {
-        struct blob x = write_layer(d1, -1, (enum compression)c, false);
-        struct blob y = write_layer(d2, -1, (enum compression)c, false);
+        struct blob x = write_layer(d1, -1, (enum compression) c, false);
+        struct blob y = write_layer(d2, -1, (enum compression) c, false);
         assert_string_equal(x.info.digest, y.info.digest);
         assert_string_equal(x.info.diff_id, a.info.diff_id); /* same tar whatever compression */
         blob_release(&x);
@@ -681,10 +681,10 @@ test_tar_digests_describe_the_blob(void **state)
     digest_t d;
     uint64_t len;
 
-    (void)state;
+    (void) state;
     build_tree(dir, false);
     for (int c = COMPRESSION_GZIP; c <= COMPRESSION_NONE; c++) {
-        struct blob b = write_layer(dir, 0, (enum compression)c, false);
+        struct blob b = write_layer(dir, 0, (enum compression) c, false);
         int fd = open(b.path, O_RDONLY);
         struct stat st;
         fstat(fd, &st);
@@ -725,7 +725,7 @@ test_tar_gzip_readable_by_gzip(void **state)
     digest_t d;
     uint64_t len;
 
-    (void)state;
+    (void) state;
     build_tree(dir, false);
     struct blob b = write_layer(dir, 0, COMPRESSION_GZIP, false);
     char *tar = xasprintf("%s.tar", dir);
@@ -748,7 +748,7 @@ test_tar_empty_tree_has_no_entries(void **state)
     digest_t d;
     uint64_t len;
 
-    (void)state;
+    (void) state;
     struct blob b = write_layer(dir, 0, COMPRESSION_GZIP, true);
     assert_int_equal(b.info.entries, 0);
     digest_uncompressed(b.path, d, &len);
@@ -764,7 +764,7 @@ test_tar_utf8_and_binary_names(void **state)
 {
     char *dir = test_tmpdir();
 
-    (void)state;
+    (void) state;
     put(dir, "caf\xc3\xa9", "");
     put(dir, "bad\xff\xfe", "");
     struct blob b = write_layer(dir, 0, COMPRESSION_NONE, false);
@@ -786,9 +786,9 @@ test_tar_write_error_is_reported(void **state)
     struct layer_info info = {.entries = 42};
     char data[100000];
 
-    (void)state;
+    (void) state;
     for (size_t i = 0; i < sizeof(data); i++)
-        data[i] = (char)(i * 7919 % 251); /* poorly compressible */
+        data[i] = (char) (i * 7919 % 251); /* poorly compressible */
     char *p = pjoin(dir, "f");
     int fd = open(p, O_WRONLY | O_CREAT, 0644);
     for (int i = 0; i < 20; i++)
