@@ -60,8 +60,8 @@ close_range_compat(unsigned first, unsigned last)
     if (errno != ENOSYS)
         return -1;
     long max = sysconf(_SC_OPEN_MAX);
-    for (long fd = first; fd <= (long)last && fd < max; fd++)
-        close((int)fd);
+    for (long fd = first; fd <= (long) last && fd < max; fd++)
+        close((int) fd);
     return 0;
 }
 
@@ -81,7 +81,7 @@ sandbox_close_fds_except(const int *keep, size_t n)
         sorted[j] = keep[i];
     }
     for (size_t i = 0; i < m; i++) {
-        unsigned k = (unsigned)sorted[i];
+        unsigned k = (unsigned) sorted[i];
         if (k > next && close_range_compat(next, k - 1) < 0)
             return -1;
         if (k + 1 > next)
@@ -151,7 +151,7 @@ exec_search(char *const *argv, char *const *envp, struct lade_error *err)
     while (rest != NULL) {
         char *dir = strsep(&rest, ":");
         int n = snprintf(buf, sizeof(buf), "%s/%s", dir[0] != '\0' ? dir : ".", argv[0]);
-        if (n < 0 || (size_t)n >= sizeof(buf))
+        if (n < 0 || (size_t) n >= sizeof(buf))
             continue;
         execve(buf, argv, envp);
         if (errno == EACCES)

@@ -77,7 +77,7 @@ overlay_legacy_options(char *const *lowers, size_t nlower, const char *upper, co
     struct lade_buf b;
     int rc = 0;
 
-    lade_buf_init(&b, (size_t)sysconf(_SC_PAGESIZE) - 1);
+    lade_buf_init(&b, (size_t) sysconf(_SC_PAGESIZE) - 1);
     rc |= lade_buf_appends(&b, "lowerdir=");
     for (size_t i = 0; i < nlower; i++) {
         if (strpbrk(lowers[i], ":,\\") != NULL) {

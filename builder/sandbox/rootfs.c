@@ -46,7 +46,7 @@ split_path(const char *rel, char *parent, size_t size, const char **name)
         *name = rel;
         return;
     }
-    snprintf(parent, size, "%.*s", (int)(slash - rel), rel);
+    snprintf(parent, size, "%.*s", (int) (slash - rel), rel);
     *name = slash + 1;
 }
 
@@ -187,7 +187,7 @@ write_hosts(const char *path, const char *hostname, struct lade_error *err)
                  "127.0.0.1\tlocalhost %s\n::1\tlocalhost ip6-localhost ip6-loopback\n", hostname);
     cleanup_close int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
-    if (fd < 0 || write_all(fd, text, (size_t)n) < 0)
+    if (fd < 0 || write_all(fd, text, (size_t) n) < 0)
         return lade_error_sys(err, "cannot write '%s'", path);
     return 0;
 }

@@ -170,7 +170,7 @@ wait_forwarding(pid_t child, const sigset_t *fwd, int *ws)
             break;
         }
         if ((p[0].revents & POLLIN) && read(sfd, &si, sizeof(si)) == sizeof(si))
-            kill(child, (int)si.ssi_signo);
+            kill(child, (int) si.ssi_signo);
         if (p[1].revents & (POLLIN | POLLHUP))
             break;
     }
@@ -195,7 +195,7 @@ init_wait(pid_t proc, const sigset_t *mask)
             break;
         }
         if (si.ssi_signo != SIGCHLD) {
-            kill(proc, (int)si.ssi_signo);
+            kill(proc, (int) si.ssi_signo);
             continue;
         }
         while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
@@ -277,7 +277,7 @@ init_hide_cmdline(struct sandbox_spec *s, char ***argv, char ***envp)
     s->user = s->user != NULL ? xstrdup(s->user) : NULL;
     s->cwd = s->cwd != NULL ? xstrdup(s->cwd) : NULL;
     if (cmdline_area(&start, &end))
-        memset((void *)(uintptr_t)start, 0, (size_t)(end - start));
+        memset((void *) (uintptr_t) start, 0, (size_t) (end - start));
     prctl(PR_SET_NAME, "lade-init", 0, 0, 0);
 }
 
@@ -429,7 +429,7 @@ read_child_error(int fd, struct lade_error *err)
     while (n < 0 && errno == EINTR);
     if (n <= 0)
         return 0;
-    if (n != (ssize_t)sizeof(child)) {
+    if (n != (ssize_t) sizeof(child)) {
         lade_error_set(err, LADE_ERR_OTHER, "sandbox: truncated error report");
         return 1;
     }

@@ -66,54 +66,54 @@ struct mount_attr {
 static inline int
 sys_fsopen(const char *fstype, unsigned flags)
 {
-    return (int)syscall(SYS_fsopen, fstype, flags);
+    return (int) syscall(SYS_fsopen, fstype, flags);
 }
 static inline int
 sys_fsconfig(int fd, unsigned cmd, const char *key, const void *value, int aux)
 {
-    return (int)syscall(SYS_fsconfig, fd, cmd, key, value, aux);
+    return (int) syscall(SYS_fsconfig, fd, cmd, key, value, aux);
 }
 static inline int
 sys_fsmount(int fd, unsigned flags, unsigned attrs)
 {
-    return (int)syscall(SYS_fsmount, fd, flags, attrs);
+    return (int) syscall(SYS_fsmount, fd, flags, attrs);
 }
 static inline int
 sys_move_mount(int from_dfd, const char *from, int to_dfd, const char *to, unsigned flags)
 {
-    return (int)syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags);
+    return (int) syscall(SYS_move_mount, from_dfd, from, to_dfd, to, flags);
 }
 static inline int
 sys_open_tree(int dfd, const char *path, unsigned flags)
 {
-    return (int)syscall(SYS_open_tree, dfd, path, flags);
+    return (int) syscall(SYS_open_tree, dfd, path, flags);
 }
 static inline int
 sys_mount_setattr(int dfd, const char *path, unsigned flags, struct mount_attr *attr)
 {
-    return (int)syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof(*attr));
+    return (int) syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof(*attr));
 }
 static inline int
 sys_openat2(int dfd, const char *path, uint64_t flags, uint64_t resolve)
 {
     struct open_how how = {.flags = flags, .resolve = resolve};
 
-    return (int)syscall(SYS_openat2, dfd, path, &how, sizeof(how));
+    return (int) syscall(SYS_openat2, dfd, path, &how, sizeof(how));
 }
 static inline int
 sys_pivot_root(const char *new_root, const char *put_old)
 {
-    return (int)syscall(SYS_pivot_root, new_root, put_old);
+    return (int) syscall(SYS_pivot_root, new_root, put_old);
 }
 static inline int
 sys_pidfd_open(pid_t pid, unsigned flags)
 {
-    return (int)syscall(SYS_pidfd_open, pid, flags);
+    return (int) syscall(SYS_pidfd_open, pid, flags);
 }
 static inline int
 sys_close_range(unsigned first, unsigned last, unsigned flags)
 {
-    return (int)syscall(SYS_close_range, first, last, flags);
+    return (int) syscall(SYS_close_range, first, last, flags);
 }
 
 /* ---- mounts.c: the new mount API, one detached mount fd at a time ---- */

@@ -32,7 +32,7 @@ parse_id(const char *s, unsigned long *out)
 {
     char *end;
 
-    if (s == NULL || !isdigit((unsigned char)s[0]))
+    if (s == NULL || !isdigit((unsigned char) s[0]))
         return false;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
@@ -47,10 +47,10 @@ trim(char *s)
 {
     size_t n;
 
-    while (isspace((unsigned char)*s))
+    while (isspace((unsigned char) *s))
         s++;
     n = strlen(s);
-    while (n > 0 && isspace((unsigned char)s[n - 1]))
+    while (n > 0 && isspace((unsigned char) s[n - 1]))
         s[--n] = '\0';
     return s;
 }
@@ -90,7 +90,7 @@ passwd_find(char *text, const char *who, struct pw_match *m)
         bool hit = who[0] == '\0' ? uid == 0 : strcmp(f[0], who) == 0 || (numeric && uid == want);
         if (!hit)
             continue;
-        *m = (struct pw_match){f[0], (uid_t)uid, (gid_t)gid, f[5]};
+        *m = (struct pw_match){f[0], (uid_t) uid, (gid_t) gid, f[5]};
         return true;
     }
     return false;
@@ -108,7 +108,7 @@ group_find(char *text, const char *want_group, gid_t *gid)
         if (!parse_id(f[2], &g))
             continue;
         if (strcmp(f[0], want_group) == 0 || (numeric && g == want)) {
-            *gid = (gid_t)g;
+            *gid = (gid_t) g;
             return true;
         }
     }
@@ -139,7 +139,7 @@ group_members(char *text, const char *user, struct sandbox_user *u)
         if (!parse_id(f[2], &g) || !list_has(f[3], user))
             continue;
         u->groups = xrealloc(u->groups, (u->ngroups + 1) * sizeof(*u->groups));
-        u->groups[u->ngroups++] = (gid_t)g;
+        u->groups[u->ngroups++] = (gid_t) g;
     }
 }
 
@@ -168,7 +168,7 @@ resolve_user(const char *passwd, const char *who, struct sandbox_user *u, char *
         return lade_error_set(err, LADE_ERR_RUN,
                               "unable to find user %s: no matching entries in passwd file", who);
     }
-    u->uid = (uid_t)id;
+    u->uid = (uid_t) id;
     return 0;
 }
 
@@ -189,7 +189,7 @@ resolve_group(const char *group, const char *want, const char *user_name, struct
     if (!parse_id(want, &id))
         return lade_error_set(err, LADE_ERR_RUN,
                               "unable to find group %s: no matching entries in group file", want);
-    u->gid = (gid_t)id;
+    u->gid = (gid_t) id;
     return 0;
 }
 
@@ -266,9 +266,9 @@ sandbox_user_switch(const struct sandbox_user *u, struct lade_error *err)
     if (setgroups(u->ngroups, u->groups) < 0)
         return lade_error_sys(err, "setgroups");
     if (setresgid(u->gid, u->gid, u->gid) < 0)
-        return lade_error_sys(err, "setgid %u", (unsigned)u->gid);
+        return lade_error_sys(err, "setgid %u", (unsigned) u->gid);
     if (setresuid(u->uid, u->uid, u->uid) < 0)
-        return lade_error_sys(err, "setuid %u", (unsigned)u->uid);
+        return lade_error_sys(err, "setuid %u", (unsigned) u->uid);
     return 0;
 }
 
@@ -300,8 +300,8 @@ caps_set(uint64_t caps, struct lade_error *err)
     /* Inheritable stays empty: docker shipped it full until CVE-2022-24769, which let file
      * capabilities of an image's binaries reach an unprivileged user's process. */
     for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
-        data[i].effective = (uint32_t)(caps >> (32 * i));
-        data[i].permitted = (uint32_t)(caps >> (32 * i));
+        data[i].effective = (uint32_t) (caps >> (32 * i));
+        data[i].permitted = (uint32_t) (caps >> (32 * i));
     }
     if (syscall(SYS_capset, &hdr, data) < 0)
         return lade_error_sys(err, "capset");

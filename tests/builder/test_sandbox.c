@@ -32,7 +32,7 @@ static const char *const applets[] = {
     "stat",     "true", "tail",  "env",  "test", "false", "mount", "readlink", "tr"};
 
 /* argv and envp are char *const *, and -Wwrite-strings makes literals const. */
-#define S(lit) ((char *)(lit))
+#define S(lit) ((char *) (lit))
 
 static char *const test_env[] = {
     S("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"), NULL};
@@ -144,7 +144,7 @@ run_full(struct fx *f, const struct run *r, const char *script, char **out, int 
          struct lade_error *err)
 {
     struct lade_error e = {0};
-    char *const sh[] = {S("/bin/sh"), S("-c"), (char *)script, NULL};
+    char *const sh[] = {S("/bin/sh"), S("-c"), (char *) script, NULL};
     char *const base[] = {f->base, NULL};
     int p[2];
 
@@ -725,7 +725,7 @@ test_overlay_legacy_options(void **state)
     struct lade_error err = {0};
     cleanup_free char *opts = NULL;
 
-    (void)state;
+    (void) state;
     assert_ok(overlay_legacy_options(two, 2, "/u", "/w", &opts, &err), &err);
     assert_string_equal(opts, "lowerdir=/l/a:/l/b,upperdir=/u,workdir=/w,redirect_dir=off,"
                               "metacopy=off");
@@ -753,7 +753,7 @@ test_user_parse_rules(void **state)
     struct lade_error err = {0};
     struct sandbox_user u;
 
-    (void)state;
+    (void) state;
     assert_ok(sandbox_user_parse("", pw, gr, &u, &err), &err);
     assert_int_equal(u.uid, 0);
     assert_int_equal(u.ngroups, 2); /* root, wheel */
