@@ -5,8 +5,10 @@
 #include "sandbox-internal.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "../common/cleanup.h"
 #include "../common/fsutil.h"
@@ -151,7 +153,7 @@ stub_unlink(int pfd, const char *name, bool dir)
 /* Undoes the stub's change to its parent's mtime, unless the RUN changed the parent too:
  * then the mtime it left is the one to keep. */
 static void
-stub_remove(int root_fd, const struct mount_stub *s)
+stub_remove(int root_fd, struct mount_stub *s)
 {
     char parent[sizeof(s->path)];
     const char *name;
@@ -163,6 +165,7 @@ stub_remove(int root_fd, const struct mount_stub *s)
         return;
     if (!stub_unlink(pfd, name, s->dir))
         return;
+    s->removed = true;
     if (timespec_eq(now.st_mtim, s->parent_mtime_after)) {
         struct timespec times[2] = {s->parent_atime, s->parent_mtime};
         futimens(pfd, times);
@@ -170,10 +173,124 @@ stub_remove(int root_fd, const struct mount_stub *s)
 }
 
 void
-stubs_remove(int root_fd, const struct stub_list *stubs)
+stubs_remove(int root_fd, struct stub_list *stubs)
 {
     for (size_t i = stubs->n; i > 0; i--)
         stub_remove(root_fd, &stubs->v[i - 1]);
+}
+
+/* ---- copy-ups the stubs caused ---- */
+
+#define BENEATH_NO_LINKS (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)
+
+static bool
+dir_is_empty(int fd)
+{
+    int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    cleanup_dir DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    struct dirent *de;
+
+    if (d == NULL) {
+        if (dup_fd >= 0)
+            close(dup_fd);
+        return false;
+    }
+    while ((de = readdir(d)) != NULL)
+        if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+            return false;
+    return true;
+}
+
+/* The visible lower copy of rel: the top-most layer that has it (index 0 is the top). */
+static int
+open_lower_dir(char *const *lowers, size_t nlower, const char *rel)
+{
+    for (size_t i = 0; i < nlower; i++) {
+        cleanup_close int top = open(lowers[i], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (top < 0)
+            return -1;
+        int fd = sys_openat2(top, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC, BENEATH_NO_LINKS);
+        if (fd >= 0 || errno != ENOENT)
+            return fd; /* ENOTDIR: a whiteout or a file hides it */
+    }
+    return -1;
+}
+
+/* Extended attributes other than overlay's own (trusted.overlay.*), name and value. */
+static bool
+xattr_subset(int a, int b)
+{
+    char names[4096], va[1024], vb[1024];
+    ssize_t n = flistxattr(a, names, sizeof(names));
+
+    if (n < 0)
+        return false;
+    for (char *k = names; k < names + n; k += strlen(k) + 1) {
+        if (strncmp(k, "trusted.overlay.", 16) == 0)
+            continue;
+        ssize_t la = fgetxattr(a, k, va, sizeof(va)), lb = fgetxattr(b, k, vb, sizeof(vb));
+        if (la < 0 || la != lb || memcmp(va, vb, (size_t) la) != 0)
+            return false;
+    }
+    return true;
+}
+
+static bool
+same_dir(int upper_fd, int lower_fd)
+{
+    struct stat u, l;
+
+    if (fstat(upper_fd, &u) < 0 || fstat(lower_fd, &l) < 0)
+        return false;
+    if (u.st_mode != l.st_mode || u.st_uid != l.st_uid || u.st_gid != l.st_gid ||
+        !timespec_eq(u.st_mtim, l.st_mtim))
+        return false;
+    return xattr_subset(upper_fd, lower_fd) && xattr_subset(lower_fd, upper_fd);
+}
+
+/* An opaque directory hides its lower contents: emptied by the RUN, a real change. */
+static bool
+is_opaque(int fd)
+{
+    char v;
+
+    return fgetxattr(fd, "trusted.overlay.opaque", &v, 1) == 1 && v == 'y';
+}
+
+static void
+prune_copy_up(int upper_fd, char *const *lowers, size_t nlower, const char *rel)
+{
+    char parent[sizeof(((struct mount_stub *) 0)->path)];
+    const char *name;
+    cleanup_close int fd =
+        sys_openat2(upper_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC, BENEATH_NO_LINKS);
+    cleanup_close int lower_fd = -1, pfd = -1;
+
+    if (fd < 0 || !dir_is_empty(fd) || is_opaque(fd))
+        return;
+    lower_fd = open_lower_dir(lowers, nlower, rel);
+    if (lower_fd < 0 || !same_dir(fd, lower_fd))
+        return;
+    split_path(rel, parent, sizeof(parent), &name);
+    pfd = sys_openat2(upper_fd, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, BENEATH_NO_LINKS);
+    if (pfd >= 0)
+        unlinkat(pfd, name, AT_REMOVEDIR);
+}
+
+void
+stubs_prune_copy_ups(const char *upper, char *const *lowers, size_t nlower,
+                     const struct stub_list *stubs)
+{
+    cleanup_close int upper_fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char parent[sizeof(stubs->v[0].path)];
+    const char *name;
+
+    for (size_t i = stubs->n; upper_fd >= 0 && i > 0; i--) {
+        const struct mount_stub *s = &stubs->v[i - 1];
+        split_path(s->path, parent, sizeof(parent), &name);
+        if (s->removed && strcmp(parent, ".") != 0)
+            prune_copy_up(upper_fd, lowers, nlower, parent);
+    }
 }
 
 /* BuildKit writes its own hosts file rather than copying the host's (executor/oci/hosts.go);

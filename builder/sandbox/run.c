@@ -378,6 +378,11 @@ keeper_main(const struct sandbox_ctx *c, pid_t parent)
     if (wait_forwarding(pid, &c->fwd, &ws) < 0)
         ws = 127 << 8;
     stubs_remove(root_fd, &stubs);
+    close(root_fd);
+    /* Mounted only in this namespace now that init's is gone: unmounted, the upper dir may
+     * be edited directly. */
+    if (umount2(c->merged, 0) == 0)
+        stubs_prune_copy_ups(c->spec->upperdir, c->spec->lowerdirs, c->spec->nlower, &stubs);
     _exit(shell_status(ws));
 }
 

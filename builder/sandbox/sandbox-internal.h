@@ -157,6 +157,7 @@ struct mount_stub {
     bool dir;
     struct timespec parent_atime, parent_mtime; /* before the stub was made */
     struct timespec parent_mtime_after;         /* right after */
+    bool removed;                               /* by stubs_remove */
 };
 struct stub_list {
     struct mount_stub v[8];
@@ -175,7 +176,13 @@ extern const size_t sandbox_nmountpoints;
  * recording those it created. Resolves paths inside the rootfs only (RESOLVE_IN_ROOT). */
 int stubs_create(int root_fd, struct stub_list *stubs, struct lade_error *err);
 /* Removes recorded stubs that are still empty, newest first. Best effort. */
-void stubs_remove(int root_fd, const struct stub_list *stubs);
+void stubs_remove(int root_fd, struct stub_list *stubs);
+/* Creating a stub made overlay copy its parent up (/etc for a missing /etc/hosts). Once the
+ * stub is gone, such a copy that is empty, not opaque and identical to the visible lower dir
+ * (mode, owner, mtime, xattrs but overlay's) is no change; left there, every RUN layer would
+ * hold "etc/". Removed from the upper dir directly, so only after the overlay is unmounted. */
+void stubs_prune_copy_ups(const char *upper, char *const *lowers, size_t nlower,
+                          const struct stub_list *stubs);
 /* O_PATH fd of rel inside the rootfs, checked to be a directory or not as dir says. */
 int rootfs_open_mountpoint(int root_fd, const char *rel, bool dir, struct lade_error *err);
 /* Writes STEP/hosts (BuildKit's content with the hostname) and STEP/resolv.conf (a copy
