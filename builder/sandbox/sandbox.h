@@ -44,10 +44,10 @@ struct sandbox_spec {
  * and, with nlower 0, uses an empty STEP/empty as the lower dir. The caller removes STEP.
  * The RUN rootfs is mounted nodev but not nosuid (setuid programs such as sudo work in RUN,
  * as in docker). Mount points the sandbox had to create (/proc, /sys, /dev, /etc,
- * /etc/hosts, /etc/resolv.conf) are removed after the run when still empty, and their
- * parent's mtime restored; a parent overlay had to copy up (/etc for a missing /etc/hosts)
- * stays in the upper dir with the lower's metadata, which a diff should treat as unchanged
- * (as BuildKit's overlay differ does). */
+ * /etc/hosts, /etc/resolv.conf) are removed after the run when still empty, their parent's
+ * mtime restored, and a parent that overlay copied up only for them (/etc for a missing
+ * /etc/hosts) removed from the upper dir again: a RUN that touches none of them leaves an
+ * empty upper dir. */
 
 /* Runs argv in the sandbox and waits for it. Returns 0 with *status the exit status (128+N for
  * a signal, as a shell reports it), or -1 when the sandbox could not be set up; errors from the
