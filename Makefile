@@ -114,8 +114,9 @@ test: deps $(LADE) $(UNIT_BINS) $(DRIVER_BINS) $(REPLAY_BINS)
 	@tests/run-all $(B)
 check: test
 
+# CFLAGS through the environment, so the Makefile's own flags are still appended.
 asan:
-	$(MAKE) B=build/asan SANITIZE=address,undefined CFLAGS="-O1 -g" test
+	CFLAGS="-O1 -g" $(MAKE) B=build/asan SANITIZE=address,undefined test
 
 fuzz:
 	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,10 +159,19 @@ struct output_pump *
 output_pump_start(struct progress *p, int read_fd)
 {
     struct output_pump *pump = xcalloc(1, sizeof(*pump));
+    sigset_t block, old;
 
     pump->p = p;
     pump->fd = read_fd;
-    if (pthread_create(&pump->thread, NULL, pump_main, pump) != 0) {
+    /* The thread inherits a mask blocking SIGINT/SIGTERM, so the kernel delivers them to the
+     * thread that forwards them to the sandbox. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int rc = pthread_create(&pump->thread, NULL, pump_main, pump);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
         fprintf(stderr, "lade: fatal: cannot start a thread\n");
         abort();
     }

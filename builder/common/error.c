@@ -79,8 +79,15 @@ lade_error_prefix(struct lade_error *e, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ctx, sizeof(ctx), fmt, ap);
     va_end(ap);
+    /* Truncation keeps the outer context and the start of the cause; both are bounded. */
     memcpy(old, e->msg, sizeof(old));
-    snprintf(e->msg, sizeof(e->msg), "%s: %s", ctx, old);
+    size_t n = strlen(ctx); /* < sizeof(ctx), which is smaller than msg */
+    memcpy(e->msg, ctx, n);
+    memcpy(e->msg + n, ": ", 2);
+    size_t room = sizeof(e->msg) - n - 3;
+    size_t ol = strnlen(old, room);
+    memcpy(e->msg + n + 2, old, ol);
+    e->msg[n + 2 + ol] = '\0';
     if (e->code == 0)
         e->code = LADE_ERR_OTHER;
     return -1;
