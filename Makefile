@@ -41,7 +41,7 @@ LIBBUILDER := $(B)/libbuilder.a
 LADE       := $(B)/lade
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps deps-build demo test check unit integration conformance asan fuzz format \
+.PHONY: all deps deps-build demo bench test check unit integration conformance asan fuzz format \
         format-check hdr-check install clean
 all: $(LADE)
 
@@ -126,6 +126,10 @@ fuzz:
 	    build/fuzz/liblayers.a build/fuzz/libparser.a build/fuzz/libcommon.a $(PKG_LIBS) \
 	    -o build/fuzz/$$n || exit 1; \
 	  echo "built build/fuzz/$$n (run: build/fuzz/$$n testdata/fuzz/$${n#fuzz_})"; done
+
+# ---- benchmarks (tests/bench/README.md): lade against buildah on the same machine ----
+bench: deps $(LADE)
+	@tests/bench/run $(LADE)
 
 # ---- demo ----
 demo: deps $(LADE)
