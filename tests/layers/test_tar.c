@@ -332,15 +332,21 @@ test_tar_overlay_whiteouts_and_opaque_dirs(void **state)
     set_xattr(dir, "notopq", "trusted.overlay.opaque", "n", 1);
     mkd(dir, "sub");
     node(dir, "sub/old", S_IFCHR | 0, makedev(0, 0));
+    /* overlayfs shares one whiteout inode between many names (nlink > 1): still whiteouts,
+     * never hardlink entries */
+    char *g = pjoin(dir, "gone"), *g2 = pjoin(dir, "sub/old2");
+    assert_int_equal(link(g, g2), 0);
+    free(g);
+    free(g2);
     node(dir, "null", S_IFCHR | 0666, makedev(1, 3)); /* a real device stays a device */
     set_mtime(dir, "gone", 5000, 0);
     set_mtime(dir, "opq", 2000, 0);
 
     struct blob b = write_layer(dir, 3000, COMPRESSION_GZIP, true);
     struct ents l = read_layer(b.path);
-    static const char *const want[] = {".wh.gone",         "notopq/", "null",     "opq/",
-                                       "opq/.wh..wh..opq", "opq/-x",  "opq/keep", "sub/",
-                                       "sub/.wh.old"};
+    static const char *const want[] = {".wh.gone",         "notopq/",     "null",     "opq/",
+                                       "opq/.wh..wh..opq", "opq/-x",      "opq/keep", "sub/",
+                                       "sub/.wh.old",      "sub/.wh.old2"};
     assert_order(&l, want, sizeof(want) / sizeof(want[0]));
     const struct ent *w = find(&l, ".wh.gone");
     assert_int_equal(w->mode, AE_IFREG);
