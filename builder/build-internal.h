@@ -22,7 +22,10 @@ struct stage_state {
     json_t *config;             /* the image config being built; owned */
     struct layer_state *layers; /* bottom first */
     size_t nlayers;
-    char **args;  /* "K=V" of the ARGs declared in this stage (values resolved) */
+    char **args;      /* "K=V" of the declared ARGs that have a value */
+    char **arg_names; /* every ARG declared in the stage (or its parent stage), in order */
+    struct dockerfile **triggers; /* parsed ONBUILD triggers of the base, kept for positions */
+    size_t ntriggers;
     digest_t key; /* build cache key after the last instruction */
     bool cmd_set; /* CMD given in this stage (ENTRYPOINT clears an inherited CMD only) */
     bool built;
@@ -108,12 +111,18 @@ int rootfs_open(int rootfd, const char *path, int flags, mode_t mode, struct lad
 /* mkdir -p inside the root; created directories get mode and uid/gid. */
 int rootfs_mkdir_p(int rootfd, const char *path, mode_t mode, uid_t uid, gid_t gid,
                    struct lade_error *err);
-/* USER / --chown syntax ("name", "uid", "name:group", "uid:gid") resolved with the root's
- * /etc/passwd and /etc/group; numeric ids need no files. */
+/* --chown / WORKDIR-owner syntax ("name", "uid", "name:group", "uid:gid") resolved with the
+ * root's /etc/passwd and /etc/group; numeric ids need no files; no group means gid = uid. */
 int rootfs_lookup_user(int rootfd, const char *spec, uid_t *uid, gid_t *gid,
                        struct lade_error *err);
 /* Cleans an absolute path ("/a/./b/../c/" -> "/a/c"); caller frees. */
 char *path_clean_abs(const char *path);
+
+/* ---- instr_expose_health.c ---- */
+int step_expose(struct build *b, struct stage_state *ss, const struct instr *in,
+                struct lade_error *err);
+int step_healthcheck(struct build *b, struct stage_state *ss, const struct instr *in,
+                     struct lade_error *err);
 
 /* ---- step_run.c ---- */
 int step_run(struct build *b, struct stage_state *ss, const struct instr *in,

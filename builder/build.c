@@ -81,6 +81,10 @@ stage_state_release(struct stage_state *ss)
     free(ss->layers);
     json_decref(ss->config);
     strv_free(ss->args);
+    strv_free(ss->arg_names);
+    for (size_t i = 0; i < ss->ntriggers; i++)
+        dockerfile_free(ss->triggers[i]);
+    free(ss->triggers);
     memset(ss, 0, sizeof(*ss));
 }
 
@@ -103,13 +107,7 @@ stage_commit_layer(struct build *b, struct stage_state *ss, const char *upper_pa
         unlink(tmp);
         return lade_error_prefix(err, "cannot write layer");
     }
-    if (info.entries == 0) {
-        /* Nothing changed: no layer, as BuildKit drops empty diffs. */
-        unlink(tmp);
-        rm_rf_at(AT_FDCWD, upper_path, NULL);
-        stage_add_history(b, ss, created_by, true);
-        return cache_record(b, ss, NULL, err);
-    }
+    /* An empty diff still becomes an (empty tar) layer, as BuildKit exports it. */
     if (store_blob_commit(b->st, tmp, info.digest, err) < 0)
         return -1;
 
@@ -191,6 +189,9 @@ base_from_stage(struct build *b, struct stage_state *ss, size_t base, struct lad
     }
     ss->nlayers = src->nlayers;
     memcpy(ss->key, src->key, sizeof(ss->key));
+    /* A stage built FROM another inherits the ARGs that one declared (BuildKit). */
+    ss->args = strv_dup(src->args);
+    ss->arg_names = strv_dup(src->arg_names);
     return 0;
 }
 
@@ -299,6 +300,51 @@ dispatch(struct build *b, struct stage_state *ss, const struct instr *in, struct
     return lade_error_at(err, &in->pos, "unsupported instruction \"%s\"", in->keyword);
 }
 
+/* The base's ONBUILD triggers run first, as instructions of this stage, and leave the new
+ * image's config (BuildKit). Each is parsed as a one-line Dockerfile. */
+static int
+run_onbuild_triggers(struct build *b, struct stage_state *ss, const char *label,
+                     struct lade_error *err)
+{
+    json_t *c = oci_config_container(ss->config);
+    json_t *ob = json_incref(json_object_get(c, "OnBuild"));
+    size_t i;
+    json_t *t;
+    int rc = 0;
+
+    json_object_del(c, "OnBuild");
+    json_array_foreach(ob, i, t)
+    {
+        const char *text = json_string_value(t);
+        struct dockerfile *df = NULL;
+        if (text == NULL)
+            continue;
+        /* Behind a FROM line, so the trigger gets the full validation of an instruction. */
+        cleanup_free char *src = xasprintf("FROM scratch\n%s\n", text);
+        if (dockerfile_parse_mem(src, strlen(src), "ONBUILD trigger", 0, &df, err) < 0) {
+            rc = lade_error_prefix(err, "base image ONBUILD trigger \"%s\"", text);
+            break;
+        }
+        ss->triggers = xrealloc(ss->triggers, (ss->ntriggers + 1) * sizeof(*ss->triggers));
+        ss->triggers[ss->ntriggers++] = df;
+        for (size_t k = 1; rc == 0 && k < df->n; k++) {
+            const struct instr *in = &df->instrs[k];
+            progress_done(&b->progress);
+            progress_step(&b->progress, "[%sONBUILD] %s", label, in->original);
+            if (in->kind == INSTR_FROM || in->kind == INSTR_ONBUILD ||
+                in->kind == INSTR_MAINTAINER)
+                rc = lade_error_set(err, LADE_ERR_PARSE, "%s isn't allowed as an ONBUILD trigger",
+                                    in->keyword);
+            else
+                rc = dispatch(b, ss, in, err);
+            if (rc < 0)
+                lade_error_prefix(err, "base image ONBUILD trigger \"%s\"", text);
+        }
+    }
+    json_decref(ob);
+    return rc;
+}
+
 int
 build_stage(struct build *b, size_t idx, struct lade_error *err)
 {
@@ -328,7 +374,7 @@ build_stage(struct build *b, size_t idx, struct lade_error *err)
         rc = 0;
     } else
         rc = stage_load_image(b, ss, s->base, err);
-    if (rc < 0)
+    if (rc < 0 || run_onbuild_triggers(b, ss, label, err) < 0)
         return build_error_at(b, s->from, err);
     progress_done(&b->progress);
 

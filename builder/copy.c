@@ -32,6 +32,7 @@ struct copy_job {
     gid_t gid;
     bool chmod;
     mode_t mode;
+    bool keep_owner; /* --from: entries keep their owners (the context's become 0:0) */
     /* Hash mode (for the cache key): nothing is written, the sources' paths, modes and
      * contents go into hash instead. */
     struct sha256 *hash;
@@ -66,8 +67,8 @@ static void
 apply_meta(const struct copy_job *j, int dirfd, const char *name, const struct stat *st)
 {
     struct timespec ts[2] = {st->st_mtim, st->st_mtim};
-    uid_t uid = j->chown ? j->uid : 0;
-    gid_t gid = j->chown ? j->gid : 0;
+    uid_t uid = j->chown ? j->uid : j->keep_owner ? st->st_uid : 0;
+    gid_t gid = j->chown ? j->gid : j->keep_owner ? st->st_gid : 0;
 
     fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
     if (!S_ISLNK(st->st_mode))
@@ -418,12 +419,12 @@ copy_cache_key(struct build *b, struct stage_state *ss, struct copy_job *j, cons
 
     if (idx >= 0) {
         memcpy(content, b->stages[idx].key, sizeof(content));
-        for (size_t i = 0; sources[i]; i++)
+        for (size_t i = 0; sources && sources[i]; i++)
             cache_key_step(ss, sources[i], NULL);
     } else {
         j->hash = sha256_new();
         int rc = 0;
-        for (size_t i = 0; rc == 0 && sources[i]; i++)
+        for (size_t i = 0; rc == 0 && sources && sources[i]; i++)
             rc = copy_source(j, sources[i], dest, dest_is_dir, err);
         sha256_final(j->hash, content);
         sha256_free(j->hash);
@@ -499,6 +500,7 @@ step_copy(struct build *b, struct stage_state *ss, const struct instr *in, struc
             goto out;
         j.src_root = from_fd;
         j.ignore = NULL;
+        j.keep_owner = true;
     }
     for (size_t i = 0; i + 1 < nw; i++) {
         char **m = NULL;
@@ -526,28 +528,26 @@ step_copy(struct build *b, struct stage_state *ss, const struct instr *in, struc
             found++;
         }
         strv_free(m);
+        if (found == 0 && has_wildcard(words[i]))
+            continue; /* BuildKit: a wildcard matching nothing copies nothing */
         if (found == 0) {
             lade_error_set(err, LADE_ERR_OTHER, "\"%s\": not found%s", words[i],
                            from ? "" : " in the build context (or excluded by .dockerignore)");
             goto out;
         }
-        if (found > 1 || has_wildcard(words[i]))
-            dest_is_dir = dest_is_dir || found > 1;
+        /* Several sources go into dest as a directory (docker's rule, which BuildKit does not
+         * enforce with an error). */
+        dest_is_dir = dest_is_dir || found > 1;
     }
-    if (strv_len(sources) > 1 && raw_dest[strlen(raw_dest) - 1] != '/') {
-        lade_error_set(err, LADE_ERR_PARSE,
-                       "when using %s with more than one source file, the destination must be a "
-                       "directory and end with a /",
-                       is_add ? "ADD" : "COPY");
-        goto out;
-    }
-    for (size_t i = 0; is_add && sources[i]; i++)
+    for (size_t i = 0; is_add && sources && sources[i]; i++)
         if (check_add_source(&j, sources[i], err) < 0)
             goto out;
 
     lade_buf_appends(&hb, is_add ? "ADD " : "COPY ");
     if (chown)
         lade_buf_appendf(&hb, "--chown=%s ", chown);
+    if (chmod)
+        lade_buf_appendf(&hb, "--chmod=%s ", chmod);
     for (size_t i = 0; i + 1 < nw; i++)
         lade_buf_appendf(&hb, "%s ", words[i]);
     lade_buf_appendf(&hb, "%s # buildkit", raw_dest);
@@ -574,7 +574,10 @@ step_copy(struct build *b, struct stage_state *ss, const struct instr *in, struc
             goto out;
         j.chown = true;
     }
-    for (size_t i = 0; sources[i]; i++)
+    if (sources == NULL && dest_is_dir &&
+        rootfs_mkdir_p(j.dst_root, dest, 0755, j.chown ? j.uid : 0, j.chown ? j.gid : 0, err) < 0)
+        goto out;
+    for (size_t i = 0; sources && sources[i]; i++)
         if (copy_source(&j, sources[i], dest, dest_is_dir, err) < 0)
             goto out;
     close(j.dst_root);

@@ -172,12 +172,21 @@ step_arg(struct build *b, struct stage_state *ss, const struct instr *in, struct
         }
         char *eq = strchr(word, '=');
         cleanup_free char *key = eq ? xstrndup(word, (size_t) (eq - word)) : xstrdup(word);
+        /* --build-arg, else the default, else the global (meta) value. */
         const char *val = strv_env_get(b->plan->build_args, key);
         if (val == NULL)
             val = eq ? eq + 1 : strv_env_get(b->plan->meta_args, key);
         if (val != NULL)
             ss->args = strv_env_set(ss->args, key, val);
-        lade_buf_appendf(&hist, " %s", word);
+        bool known = false;
+        for (size_t k = 0; ss->arg_names && ss->arg_names[k]; k++)
+            known = known || strcmp(ss->arg_names[k], key) == 0;
+        if (!known)
+            ss->arg_names = strv_push(ss->arg_names, key);
+        if (val != NULL)
+            lade_buf_appendf(&hist, " %s=%s", key, val);
+        else
+            lade_buf_appendf(&hist, " %s", key);
     }
     stage_add_history(b, ss, hist.data, true);
     lade_buf_release(&hist);
@@ -192,8 +201,11 @@ set_command(struct build *b, struct stage_state *ss, const struct instr *in, con
     struct lade_buf hist = LADE_BUF_INIT;
 
     json_object_set_new(c, key, strv_to_json(cmd));
-    if (strcmp(key, "Cmd") == 0)
+    if (strcmp(key, "Cmd") == 0) {
         ss->cmd_set = true;
+        /* BuildKit sets it for every CMD, on Linux too, for docker's image spec. */
+        json_object_set_new(c, "ArgsEscaped", json_true());
+    }
     else if (!ss->cmd_set)
         json_object_del(c, "Cmd"); /* ENTRYPOINT drops an inherited CMD, as docker does */
     lade_buf_appendf(&hist, "%s ", strcmp(key, "Cmd") == 0 ? "CMD" : "ENTRYPOINT");
@@ -205,31 +217,26 @@ set_command(struct build *b, struct stage_state *ss, const struct instr *in, con
 }
 
 static int
-set_set(struct build *b, struct stage_state *ss, const struct instr *in, const char *key,
-        bool ports, struct lade_error *err)
+set_volumes(struct build *b, struct stage_state *ss, const struct instr *in, struct lade_error *err)
 {
-    json_t *o = config_object(ss, key);
+    json_t *o = config_object(ss, "Volumes");
     struct lade_buf hist = LADE_BUF_INIT;
 
-    lade_buf_appendf(&hist, "%s ", ports ? "EXPOSE" : "VOLUME");
-    if (!ports)
-        lade_buf_appendc(&hist, '[');
+    lade_buf_appends(&hist, "VOLUME [");
     for (size_t i = 0; i < in->nargs; i++) {
         cleanup_free char *w = NULL;
         if (expand(b, ss, in->args[i], &w, err) < 0) {
             lade_buf_release(&hist);
             return -1;
         }
-        cleanup_free char *k = ports && !strchr(w, '/') ? xasprintf("%s/tcp", w) : xstrdup(w);
-        if (ports && strspn(k, "0123456789-") != strcspn(k, "/")) {
+        if (w[0] == '\0') {
             lade_buf_release(&hist);
-            return lade_error_set(err, LADE_ERR_PARSE, "invalid port \"%s\"", w);
+            return lade_error_set(err, LADE_ERR_PARSE, "VOLUME specified can not be an empty string");
         }
-        json_object_set_new(o, k, json_object());
-        lade_buf_appendf(&hist, "%s%s", i ? " " : "", k);
+        json_object_set_new(o, w, json_object());
+        lade_buf_appendf(&hist, "%s%s", i ? " " : "", w);
     }
-    if (!ports)
-        lade_buf_appendc(&hist, ']');
+    lade_buf_appendc(&hist, ']');
     stage_add_history(b, ss, hist.data, true);
     lade_buf_release(&hist);
     return 0;
@@ -253,86 +260,6 @@ set_string(struct build *b, struct stage_state *ss, const struct instr *in, cons
 }
 
 static int
-parse_duration(const char *s, json_int_t *ns)
-{
-    char *end;
-    double v = strtod(s, &end);
-    double mult = 0;
-
-    if (end == s)
-        return -1;
-    if (strcmp(end, "ns") == 0)
-        mult = 1;
-    else if (strcmp(end, "us") == 0 || strcmp(end, "µs") == 0)
-        mult = 1e3;
-    else if (strcmp(end, "ms") == 0)
-        mult = 1e6;
-    else if (strcmp(end, "s") == 0)
-        mult = 1e9;
-    else if (strcmp(end, "m") == 0)
-        mult = 60e9;
-    else if (strcmp(end, "h") == 0)
-        mult = 3600e9;
-    else if (*end == '\0' && v == 0)
-        mult = 1;
-    else
-        return -1;
-    *ns = (json_int_t) (v * mult);
-    return 0;
-}
-
-static int
-step_healthcheck(struct build *b, struct stage_state *ss, const struct instr *in,
-                 struct lade_error *err)
-{
-    static const char *const durations[][2] = {{"interval", "Interval"},
-                                               {"timeout", "Timeout"},
-                                               {"start-period", "StartPeriod"},
-                                               {"start-interval", "StartInterval"}};
-    json_t *hc = json_object();
-    struct lade_buf hist = LADE_BUF_INIT;
-
-    if (in->nargs < 1 || strcasecmp(in->args[0], "NONE") == 0) {
-        json_object_set_new(hc, "Test", json_pack("[s]", "NONE"));
-    } else if (strcasecmp(in->args[0], "CMD") == 0 && in->nargs >= 2) {
-        json_t *test = json_array();
-        if (in->json) {
-            json_array_append_new(test, json_string("CMD"));
-            for (size_t i = 1; i < in->nargs; i++)
-                json_array_append_new(test, json_string(in->args[i]));
-        } else {
-            json_array_append_new(test, json_string("CMD-SHELL"));
-            json_array_append_new(test, json_string(in->args[1]));
-        }
-        json_object_set_new(hc, "Test", test);
-        for (size_t i = 0; i < sizeof(durations) / sizeof(durations[0]); i++) {
-            const char *v = instr_flag(in, durations[i][0]);
-            json_int_t ns;
-            if (v == NULL)
-                continue;
-            if (parse_duration(v, &ns) < 0) {
-                json_decref(hc);
-                return lade_error_set(err, LADE_ERR_PARSE, "invalid --%s duration \"%s\"",
-                                      durations[i][0], v);
-            }
-            json_object_set_new(hc, durations[i][1], json_integer(ns));
-        }
-        const char *r = instr_flag(in, "retries");
-        if (r != NULL)
-            json_object_set_new(hc, "Retries", json_integer(atoll(r)));
-    } else {
-        json_decref(hc);
-        return lade_error_set(err, LADE_ERR_PARSE, "HEALTHCHECK requires CMD or NONE");
-    }
-    cleanup_free char *t = json_dumps(json_object_get(hc, "Test"), JSON_COMPACT);
-    lade_buf_appendf(&hist, "HEALTHCHECK &{%s}", t ? t : "");
-    json_object_set_new(oci_config_container(ss->config), "Healthcheck", hc);
-    stage_add_history(b, ss, hist.data, true);
-    lade_buf_release(&hist);
-    return 0;
-}
-
-static int
 step_onbuild(struct build *b, struct stage_state *ss, const struct instr *in)
 {
     const char *expr = in->original;
@@ -346,8 +273,7 @@ step_onbuild(struct build *b, struct stage_state *ss, const struct instr *in)
     if (!json_is_array(ob))
         json_object_set_new(c, "OnBuild", ob = json_array());
     json_array_append_new(ob, json_string(expr));
-    cleanup_free char *hist = xasprintf("ONBUILD %s", expr);
-    stage_add_history(b, ss, hist, true);
+    (void) b; /* BuildKit writes no history entry for ONBUILD */
     return 0;
 }
 
@@ -366,9 +292,9 @@ step_config(struct build *b, struct stage_state *ss, const struct instr *in, str
     case INSTR_ENTRYPOINT:
         return set_command(b, ss, in, "Entrypoint");
     case INSTR_EXPOSE:
-        return set_set(b, ss, in, "ExposedPorts", true, err);
+        return step_expose(b, ss, in, err);
     case INSTR_VOLUME:
-        return set_set(b, ss, in, "Volumes", false, err);
+        return set_volumes(b, ss, in, err);
     case INSTR_USER:
         return set_string(b, ss, in, "User", "USER", err);
     case INSTR_STOPSIGNAL:
@@ -381,8 +307,10 @@ step_config(struct build *b, struct stage_state *ss, const struct instr *in, str
         char **v = instr_command(ss->config, in);
         struct lade_buf hist = LADE_BUF_INIT;
         json_object_set_new(oci_config_container(ss->config), "Shell", strv_to_json(v));
-        lade_buf_appends(&hist, "SHELL ");
-        append_go_quoted(&hist, v);
+        lade_buf_appends(&hist, "SHELL [");
+        for (size_t i = 0; v[i]; i++)
+            lade_buf_appendf(&hist, "%s%s", i ? " " : "", v[i]);
+        lade_buf_appendc(&hist, ']');
         stage_add_history(b, ss, hist.data, true);
         lade_buf_release(&hist);
         strv_free(v);
@@ -431,7 +359,7 @@ step_workdir(struct build *b, struct stage_state *ss, const struct instr *in,
     clean = path_clean_abs(joined);
     json_object_set_new(c, "WorkingDir", json_string(clean));
     hist = xasprintf("WORKDIR %s", clean);
-    by = xasprintf("%s # buildkit", hist);
+    by = xstrdup(hist); /* BuildKit's WORKDIR history has no "# buildkit" */
     char *extra[] = {clean, (char *) (user ? user : ""), NULL};
     cache_key_step(ss, in->original, extra);
     if (strcmp(clean, "/") == 0) {

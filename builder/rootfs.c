@@ -184,12 +184,7 @@ rootfs_lookup_user(int rootfd, const char *spec, uid_t *uid, gid_t *gid, struct 
     if (group)
         *group++ = '\0';
     if (parse_id(user, &id)) {
-        /* A uid without a passwd entry runs with gid 0, as in docker. */
         *uid = (uid_t) id;
-        *gid = 0;
-        cleanup_free char *pw = read_root_file(rootfd, "/etc/passwd");
-        if (pw && db_find(pw, user, f, 4) && f[3] && parse_id(f[3], &id))
-            *gid = (gid_t) id;
     } else {
         cleanup_free char *pw = read_root_file(rootfd, "/etc/passwd");
         if (pw == NULL || !db_find(pw, user, f, 4) || !parse_id(f[2], &id))
@@ -197,8 +192,10 @@ rootfs_lookup_user(int rootfd, const char *spec, uid_t *uid, gid_t *gid, struct 
                                   "unable to find user %s: no matching entries in passwd file",
                                   user);
         *uid = (uid_t) id;
-        *gid = (f[3] && parse_id(f[3], &id)) ? (gid_t) id : 0;
     }
+    /* "a username without groupname or a UID without GID will use the same numeric UID as the
+     * GID" (the Dockerfile reference, COPY --chown). */
+    *gid = (gid_t) *uid;
     if (group == NULL)
         return 0;
     if (parse_id(group, &id)) {

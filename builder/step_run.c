@@ -13,23 +13,28 @@
 #include "common/strv.h"
 #include "common/xalloc.h"
 
-/* BuildKit's history text: "RUN |2 A=1 B=2 /bin/sh -c make # buildkit" (build args in scope). */
+/* BuildKit's history text: "RUN |2 A=1 B= /bin/sh -c make # buildkit": every ARG declared in
+ * the stage with its current value (an ENV of that name wins; no value gives "B="). */
 static char *
-run_history(struct stage_state *ss, char *const *argv)
+run_history(struct build *b, struct stage_state *ss, char *const *argv)
 {
-    struct lade_buf b = LADE_BUF_INIT;
-    size_t nargs = strv_len(ss->args);
+    struct lade_buf hb = LADE_BUF_INIT;
+    size_t nargs = strv_len(ss->arg_names);
+    struct expander x;
 
-    lade_buf_appends(&b, "RUN");
+    stage_expander(ss, b->plan->df, &x);
+    lade_buf_appends(&hb, "RUN");
     if (nargs > 0) {
-        lade_buf_appendf(&b, " |%zu", nargs);
-        for (size_t i = 0; i < nargs; i++)
-            lade_buf_appendf(&b, " %s", ss->args[i]);
+        lade_buf_appendf(&hb, " |%zu", nargs);
+        for (size_t i = 0; i < nargs; i++) {
+            const char *v = x.lookup(x.ud, ss->arg_names[i]);
+            lade_buf_appendf(&hb, " %s=%s", ss->arg_names[i], v ? v : "");
+        }
     }
     for (size_t i = 0; argv[i]; i++)
-        lade_buf_appendf(&b, " %s", argv[i]);
-    lade_buf_appends(&b, " # buildkit");
-    return lade_buf_steal(&b);
+        lade_buf_appendf(&hb, " %s", argv[i]);
+    lade_buf_appends(&hb, " # buildkit");
+    return lade_buf_steal(&hb);
 }
 
 int
@@ -51,7 +56,7 @@ step_run(struct build *b, struct stage_state *ss, const struct instr *in, struct
         return lade_error_set(err, LADE_ERR_PARSE, "RUN requires a command");
     }
     envp = stage_run_env(ss);
-    hist = run_history(ss, argv);
+    hist = run_history(b, ss, argv);
     {
         const char *user = json_string_value(json_object_get(c, "User"));
         const char *cwd = json_string_value(json_object_get(c, "WorkingDir"));

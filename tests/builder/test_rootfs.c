@@ -75,18 +75,21 @@ test_rootfs_lookup_user_forms(void **state)
     test_write_file(root, "etc/group", "root:x:0:\nstaff:x:50:app\napp:x:1001:\n", 0644);
     int rootfd = open(root, O_RDONLY | O_DIRECTORY);
 
+    /* Without a group the gid is the uid, whatever passwd says (docker's COPY --chown). */
     assert_ok(rootfs_lookup_user(rootfd, "app", &uid, &gid, &err), &err);
     assert_int_equal(uid, 1000);
-    assert_int_equal(gid, 1001);
+    assert_int_equal(gid, 1000);
     assert_ok(rootfs_lookup_user(rootfd, "app:staff", &uid, &gid, &err), &err);
     assert_int_equal(gid, 50);
     assert_ok(rootfs_lookup_user(rootfd, "1000", &uid, &gid, &err), &err);
-    assert_int_equal(gid, 1001);
+    assert_int_equal(gid, 1000);
     assert_ok(rootfs_lookup_user(rootfd, "4242:7", &uid, &gid, &err), &err);
     assert_int_equal(uid, 4242);
     assert_int_equal(gid, 7);
     assert_ok(rootfs_lookup_user(rootfd, "4242", &uid, &gid, &err), &err);
-    assert_int_equal(gid, 0);
+    assert_int_equal(gid, 4242);
+    assert_ok(rootfs_lookup_user(rootfd, "app:1001", &uid, &gid, &err), &err);
+    assert_int_equal(gid, 1001);
     assert_int_equal(rootfs_lookup_user(rootfd, "nobody", &uid, &gid, &err), -1);
     assert_non_null(strstr(err.msg, "unable to find user nobody"));
     lade_error_clear(&err);
