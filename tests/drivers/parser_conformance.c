@@ -76,7 +76,7 @@ mode_heredocs(const char *path)
     for (size_t i = 0; i < df->n; i++) {
         const struct instr *in = &df->instrs[i];
         json_t *o = json_object(), *docs = json_null();
-        json_object_set_new(o, "index", json_integer((json_int_t)i));
+        json_object_set_new(o, "index", json_integer((json_int_t) i));
         json_object_set_new(o, "start_line", json_integer(in->pos.line));
         json_object_set_new(o, "end_line", json_integer(in->end_line));
         json_object_set_new(o, "original", json_string(in->original));
@@ -222,7 +222,7 @@ mode_ignore(int argc, char **argv)
     else
         puts(excluded ? "true" : "false");
     dockerignore_free(di);
-    (void)argc;
+    (void) argc;
     return 0;
 }
 

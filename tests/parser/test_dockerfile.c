@@ -62,7 +62,7 @@ assert_dump(const char *src, const char *want)
 static void
 test_dockerfile_reports_unknown_instruction_position(void **state)
 {
-    (void)state;
+    (void) state;
     assert_parse_error("FROM scratch\nBOGUS x\n", 2, 1, "unknown instruction \"BOGUS\"");
 }
 
@@ -73,7 +73,7 @@ test_dockerfile_records_positions_and_original(void **state)
         parse("# c\nFROM alpine AS Build\n\n  RUN a \\\n  b\nCOPY <<EOF /x\nhi\nEOF\n", 0);
     const struct instr *run = &df->instrs[1], *copy = &df->instrs[2];
 
-    (void)state;
+    (void) state;
     assert_int_equal(df->n, 3);
     assert_int_equal(df->instrs[0].kind, INSTR_FROM);
     assert_string_equal(df->instrs[0].keyword, "from");
@@ -92,7 +92,7 @@ test_dockerfile_records_positions_and_original(void **state)
 static void
 test_dockerfile_splits_from_and_expose_on_whitespace(void **state)
 {
-    (void)state;
+    (void) state;
     assert_dump("FROM\tbusybox  AS\vb\nEXPOSE 80 443/udp\n",
                 "(from \"busybox\" \"AS\" \"b\")\n(expose \"80\" \"443/udp\")\n");
 }
@@ -104,7 +104,7 @@ test_dockerfile_json_form_and_shell_form(void **state)
                                   "ENTRYPOINT ['no']\nCMD [\"a\"] extra\n",
                                   0);
 
-    (void)state;
+    (void) state;
     assert_true(df->instrs[1].json);
     assert_int_equal(df->instrs[1].nargs, 2);
     assert_int_equal(df->instrs[1].arglens[1], 3);
@@ -120,7 +120,7 @@ test_dockerfile_json_form_and_shell_form(void **state)
 static void
 test_dockerfile_copy_falls_back_to_whitespace_split(void **state)
 {
-    (void)state;
+    (void) state;
     assert_dump("COPY [\"a b\", \"/c\"]\nADD \\conf\\\\\" /.znc\n",
                 "(copy \"a b\" \"/c\")\n(add \"\\\\conf\\\\\\\\\\\"\" \"/.znc\")\n");
 }
@@ -131,7 +131,7 @@ test_dockerfile_env_new_and_old_forms(void **state)
     struct dockerfile *df = parse("FROM x\nENV a=1 b=\"2 3\" c=\\ d\nENV K  some  value\n", 0);
     const struct instr *e = &df->instrs[1], *old = &df->instrs[2];
 
-    (void)state;
+    (void) state;
     assert_int_equal(e->nargs, 9);
     assert_string_equal(e->args[3], "b");
     assert_string_equal(e->args[4], "\"2 3\""); /* quotes stay for the builder to expand */
@@ -148,7 +148,7 @@ test_dockerfile_escape_directive_applies_to_words(void **state)
 {
     struct dockerfile *df = parse("# escape=`\nFROM x\nENV a=b` c d=C:\\dir\n", 0);
 
-    (void)state;
+    (void) state;
     assert_int_equal(df->escape, '`');
     assert_int_equal(df->instrs[1].nargs, 6);
     assert_string_equal(df->instrs[1].args[1], "b` c");
@@ -159,7 +159,7 @@ test_dockerfile_escape_directive_applies_to_words(void **state)
 static void
 test_dockerfile_arg_keeps_quotes(void **state)
 {
-    (void)state;
+    (void) state;
     assert_dump("ARG abc=\"123 456\" def\n", "(arg \"abc=\\\"123 456\\\"\" \"def\")\n");
 }
 
@@ -171,7 +171,7 @@ test_dockerfile_flags_are_unquoted_and_stop_at_double_dash(void **state)
                                   0);
     const struct instr *c = &df->instrs[1];
 
-    (void)state;
+    (void) state;
     assert_int_equal(c->nflags, 3);
     assert_string_equal(c->flags[0], "--chown=a b");
     assert_string_equal(instr_flag(c, "chmod"), "7 5");
@@ -188,7 +188,7 @@ test_dockerfile_flag_without_value_reads_as_empty(void **state)
 {
     struct dockerfile *df = parse("FROM x\nCOPY --link --link=false a b\n", DOCKERFILE_RAW);
 
-    (void)state;
+    (void) state;
     assert_string_equal(instr_flag(&df->instrs[1], "link"), "false"); /* the last one wins */
     dockerfile_free(df);
     df = parse("FROM x\nCOPY --link a b\n", 0);
@@ -199,7 +199,7 @@ test_dockerfile_flag_without_value_reads_as_empty(void **state)
 static void
 test_dockerfile_healthcheck_type_then_command(void **state)
 {
-    (void)state;
+    (void) state;
     assert_dump("HEALTHCHECK --interval=5s CMD [\"a\"]\nHEALTHCHECK   CMD   a b\nHEALTHCHECK\n",
                 "(healthcheck [\"--interval=5s\"] \"CMD\" \"a\")\n(healthcheck \"CMD\" \"a b\")\n"
                 "(healthcheck)\n");
@@ -212,7 +212,7 @@ test_dockerfile_onbuild_nests_instruction(void **state)
     const struct instr *ob = &df->instrs[1];
     char *d = dump(df);
 
-    (void)state;
+    (void) state;
     assert_int_equal(ob->kind, INSTR_ONBUILD);
     assert_non_null(ob->sub);
     assert_int_equal(ob->sub->kind, INSTR_RUN);
@@ -226,7 +226,7 @@ test_dockerfile_onbuild_nests_instruction(void **state)
 static void
 test_dockerfile_unknown_keyword_kept_in_raw_mode(void **state)
 {
-    (void)state;
+    (void) state;
     assert_dump("FOO bar baz\nfrom X\n", "(foo \"\")\n(from \"X\")\n");
 }
 
@@ -238,7 +238,7 @@ test_dockerfile_reads_heredocs(void **state)
                                   0);
     const struct instr *c = &df->instrs[1];
 
-    (void)state;
+    (void) state;
     assert_int_equal(c->nheredocs, 2);
     assert_string_equal(c->heredocs[0].name, "A");
     assert_string_equal(c->heredocs[0].content, "one\n");
@@ -258,7 +258,7 @@ test_dockerfile_reads_heredocs(void **state)
 static void
 test_dockerfile_user_cannot_take_heredoc(void **state)
 {
-    (void)state;
+    (void) state;
     assert_dump("USER <<X\nX\n", "(user \"<<X\")\n(x \"\")\n");
 }
 
@@ -269,7 +269,7 @@ test_dockerfile_heredoc_for_arg_and_chomp(void **state)
     const struct instr *c = &df->instrs[1];
     const struct heredoc *h = instr_heredoc_for_arg(c, c->args[0]);
 
-    (void)state;
+    (void) state;
     assert_non_null(h);
     assert_string_equal(h->name, "EOF");
     assert_null(instr_heredoc_for_arg(c, c->args[1]));
@@ -282,7 +282,7 @@ test_dockerfile_heredoc_for_arg_and_chomp(void **state)
 static void
 test_dockerfile_validation_errors_carry_positions(void **state)
 {
-    (void)state;
+    (void) state;
     assert_parse_error("FROM x\n  ENV\n", 2, 3, "ENV requires at least one argument");
     assert_parse_error("FROM x\nRUN --foo=1 ls\n", 2, 1, "unknown flag: --foo");
     assert_parse_error("FROM x\nUSER\n", 2, 1, "USER requires exactly one argument");
@@ -298,7 +298,7 @@ test_dockerfile_error_has_source_line(void **state)
     struct dockerfile *df = NULL;
     const char *src = "FROM x\nCOPY --nope a b\n";
 
-    (void)state;
+    (void) state;
     assert_int_equal(dockerfile_parse_mem(src, strlen(src), "Dockerfile", 0, &df, &err), -1);
     assert_string_equal(err.src_line, "COPY --nope a b");
 }
@@ -309,7 +309,7 @@ test_dockerfile_error_at_fills_source_line(void **state)
     struct dockerfile *df = parse("FROM x\nRUN ${\n", 0);
     struct lade_error err = {0};
 
-    (void)state;
+    (void) state;
     lade_error_set(&err, LADE_ERR_PARSE, "failed");
     dockerfile_error_at(df, &df->instrs[1].pos, &err);
     assert_int_equal(err.pos.line, 2);
@@ -324,7 +324,7 @@ test_dockerfile_rejects_nul_byte(void **state)
     struct lade_error err = {0};
     struct dockerfile *df = NULL;
 
-    (void)state;
+    (void) state;
     assert_int_equal(dockerfile_parse_mem("FROM x\nRUN a\0b\n", 13, "Dockerfile", 0, &df, &err),
                      -1);
     assert_int_equal(err.pos.line, 2);
@@ -336,7 +336,7 @@ test_dockerfile_parses_go_durations(void **state)
 {
     long long ns;
 
-    (void)state;
+    (void) state;
     assert_int_equal(dockerfile_parse_duration("1h2m3.5s", &ns), 0);
     assert_int_equal(ns, 3723500000000LL);
     assert_int_equal(dockerfile_parse_duration("0", &ns), 0);
@@ -350,7 +350,7 @@ test_dockerfile_parses_go_durations(void **state)
 static void
 test_dockerfile_dump_quotes_like_go(void **state)
 {
-    (void)state;
+    (void) state;
     assert_dump("RUN a\tb \xC2\xA0x \xE2\x99\xA5 \x01 \xFF\n",
                 "(run \"a\\tb \\u00a0x \xE2\x99\xA5 \\x01 \\xff\")\n");
 }
@@ -364,7 +364,7 @@ test_dockerfile_invalid_golden_cases(void **state)
     struct dirent *e;
     size_t cases = 0;
 
-    (void)state;
+    (void) state;
     if (d == NULL)
         fail_msg("cannot open %s (run from the repository top)", root);
     while ((e = readdir(d)) != NULL) {
@@ -380,7 +380,7 @@ test_dockerfile_invalid_golden_cases(void **state)
         assert_ok(read_file_at(-100, path, 1 << 20, &src, &len, &err), &err);
         snprintf(path, sizeof(path), "%s/%s/error", root, e->d_name);
         assert_ok(read_file_at(-100, path, 4096, &expected, &elen, &err), &err);
-        snprintf(want, sizeof(want), "%.*s", (int)strcspn(expected, "\n"), expected);
+        snprintf(want, sizeof(want), "%.*s", (int) strcspn(expected, "\n"), expected);
         if (dockerfile_parse_mem(src, len, "Dockerfile", 0, &df, &err) == 0)
             fail_msg("%s: parsed without error", e->d_name);
         snprintf(got, sizeof(got), "%u:%u: %s", err.pos.line, err.pos.col, err.msg);

@@ -35,7 +35,7 @@ test_dockerignore_read_all_cleans_lines(void **state)
         from_text("\xEF\xBB\xBFtest1\n/test2\n/a/file/here\n\nlastfile\n# this is a comment\n"
                   "! /inverted/abs/path\n");
 
-    (void)state;
+    (void) state;
     assert_true(excluded(di, "test1"));
     assert_true(excluded(di, "test2"));
     assert_true(excluded(di, "a/file/here/x"));
@@ -50,7 +50,7 @@ test_dockerignore_hash_after_blank_is_a_pattern(void **state)
 {
     struct dockerignore *di = from_text("  #keep\n");
 
-    (void)state;
+    (void) state;
     assert_true(excluded(di, "#keep"));
     assert_false(dockerignore_has_exceptions(di));
     dockerignore_free(di);
@@ -61,7 +61,7 @@ test_dockerignore_directory_covers_contents(void **state)
 {
     struct dockerignore *di = from_text("docs/\n!docs/README.md\n");
 
-    (void)state;
+    (void) state;
     assert_true(excluded(di, "docs"));
     assert_true(excluded(di, "docs/a/b.txt"));
     assert_false(excluded(di, "docs/README.md"));
@@ -74,7 +74,7 @@ test_dockerignore_last_match_wins(void **state)
 {
     struct dockerignore *di = from_text("*.go\n!keep.go\nkeep.go\n");
 
-    (void)state;
+    (void) state;
     assert_true(excluded(di, "a.go"));
     assert_true(excluded(di, "keep.go"));
     assert_false(excluded(di, "dir/a.go")); /* '*' does not cross '/' */
@@ -86,7 +86,7 @@ test_dockerignore_double_star(void **state)
 {
     struct dockerignore *di = from_text("**/*.tmp\nbuild/**\n");
 
-    (void)state;
+    (void) state;
     assert_true(excluded(di, "a.tmp"));
     assert_true(excluded(di, "x/y/a.tmp"));
     assert_true(excluded(di, "build/x"));
@@ -102,7 +102,7 @@ test_dockerignore_classes_and_escapes(void **state)
     struct lade_error err = {0};
     struct dockerignore *di = NULL;
 
-    (void)state;
+    (void) state;
     assert_ok(dockerignore_new(patterns, &di, &err), &err);
     assert_true(excluded(di, "ace"));
     assert_false(excluded(di, "aze"));
@@ -120,7 +120,7 @@ test_dockerignore_rejects_bad_patterns(void **state)
     struct lade_error err = {0};
     struct dockerignore *di = NULL;
 
-    (void)state;
+    (void) state;
     assert_int_equal(dockerignore_new(p1, &di, &err), -1);
     assert_string_equal(err.msg, "illegal exclusion pattern: \"!\"");
     lade_error_clear(&err);
@@ -136,7 +136,7 @@ test_dockerignore_regexp_error_shows_on_match(void **state)
     struct lade_error err = {0};
     bool ex;
 
-    (void)state;
+    (void) state;
     assert_int_equal(dockerignore_matches(di, "x", &ex, &err), -1);
     assert_false(ex);
     dockerignore_free(di);
@@ -147,7 +147,7 @@ test_dockerignore_never_excludes_context_root(void **state)
 {
     struct dockerignore *di = from_text("**\n");
 
-    (void)state;
+    (void) state;
     assert_false(excluded(di, "."));
     assert_false(excluded(di, ""));
     assert_true(excluded(di, "anything/below"));
@@ -160,7 +160,7 @@ test_dockerignore_exception_on_parent_reincludes(void **state)
 {
     struct dockerignore *di = from_text("**\n!util/docker/web\n");
 
-    (void)state;
+    (void) state;
     assert_false(excluded(di, "util/docker/web/foo"));
     assert_true(excluded(di, "util/other"));
     dockerignore_free(di);

@@ -24,7 +24,7 @@ lookup(void *ud, const char *name)
     return NULL;
 }
 
-static const struct expander x = {'\\', lookup, (void *)env};
+static const struct expander x = {'\\', lookup, (void *) env};
 
 static void
 assert_word(const char *in, const char *want)
@@ -53,7 +53,7 @@ assert_word_error(const char *in, const char *msg)
 static void
 test_expand_quotes_and_escapes(void **state)
 {
-    (void)state;
+    (void) state;
     assert_word("he'll'o", "hello");
     assert_word("'$PWD \\x'", "$PWD \\x");
     assert_word("\"a\\tb\\\"c\\$d\"", "a\\tb\"c$d");
@@ -64,7 +64,7 @@ test_expand_quotes_and_escapes(void **state)
 static void
 test_expand_variables(void **state)
 {
-    (void)state;
+    (void) state;
     assert_word("$PWD/x ${PWD}y $UNSET. $1a $@b $", "/home/x /homey . a b $");
     assert_word("\"$SP\"", "a  b");
 }
@@ -72,7 +72,7 @@ test_expand_variables(void **state)
 static void
 test_expand_default_alternative_and_required(void **state)
 {
-    (void)state;
+    (void) state;
     assert_word("${UNSET:-d} ${EMPTY:-d} ${EMPTY-d} ${PWD:-d}", "d d  /home");
     assert_word("${PWD:+set} ${EMPTY:+set} ${EMPTY+set}|", "set  set|");
     assert_word("${UNSET:-${PWD:-x}}", "/home");
@@ -84,7 +84,7 @@ test_expand_default_alternative_and_required(void **state)
 static void
 test_expand_prefix_and_suffix_removal(void **state)
 {
-    (void)state;
+    (void) state;
     assert_word("${FILE#*/}", "name.tar.gz");
     assert_word("${FILE%.*}", "dir/name.tar");
     assert_word("${FILE%%.*}", "dir/name");
@@ -95,7 +95,7 @@ test_expand_prefix_and_suffix_removal(void **state)
 static void
 test_expand_replacement(void **state)
 {
-    (void)state;
+    (void) state;
     assert_word("${URL/\\/\\//-}", "http:-x.io/a/b");
     assert_word("${URL//\\//_}", "http:__x.io_a_b");
     assert_word("${URL/a?b/X}", "http://x.io/X");
@@ -107,7 +107,7 @@ test_expand_replacement(void **state)
 static void
 test_expand_reports_syntax_errors(void **state)
 {
-    (void)state;
+    (void) state;
     assert_word_error("he${PWD", "missing '}'");
     assert_word_error("${}", "bad substitution");
     assert_word_error("${PWD:=x}", "unsupported modifier (:=)");
@@ -124,7 +124,7 @@ test_expand_error_names_the_word(void **state)
     struct lade_error err = {0};
     char *out = NULL;
 
-    (void)state;
+    (void) state;
     assert_int_equal(expand_word(&x, "a${", &out, &err), -1);
     assert_string_equal(err.msg, "failed to process \"a${\": syntax error: missing '}'");
 }
@@ -135,7 +135,7 @@ test_expand_words_split_on_unquoted_space(void **state)
     struct lade_error err = {0};
     char **w = NULL;
 
-    (void)state;
+    (void) state;
     assert_ok(expand_words(&x, "x${SP}y \"q  $SP\" '' e\\ f", &w, &err), &err);
     assert_int_equal(strv_len(w), 4);
     assert_string_equal(w[0], "xa");
@@ -148,11 +148,11 @@ test_expand_words_split_on_unquoted_space(void **state)
 static void
 test_expand_backtick_escape(void **state)
 {
-    const struct expander bx = {'`', lookup, (void *)env};
+    const struct expander bx = {'`', lookup, (void *) env};
     struct lade_error err = {0};
     char *out = NULL;
 
-    (void)state;
+    (void) state;
     assert_ok(expand_word(&bx, "C:\\dir`$PWD `\"", &out, &err), &err);
     assert_string_equal(out, "C:\\dir$PWD \"");
     free(out);
@@ -161,11 +161,11 @@ test_expand_backtick_escape(void **state)
 static void
 test_expand_raw_keeps_quotes_processes_escapes(void **state)
 {
-    const struct expander bx = {'`', lookup, (void *)env};
+    const struct expander bx = {'`', lookup, (void *) env};
     struct lade_error err = {0};
     char *out = NULL;
 
-    (void)state;
+    (void) state;
     /* the escape directive does not apply: heredoc bodies always use a backslash */
     assert_ok(expand_raw(&bx, "echo '$PWD' \"${EMPTY:-x}\" \\$HOME \\\\\n", &out, &err), &err);
     assert_string_equal(out, "echo '/home' \"x\" $HOME \\\n");
@@ -176,11 +176,11 @@ static void
 test_expand_shell_modes_for_heredoc_detection(void **state)
 {
     struct shell_lex lx = {'\\', SHELL_RAW_QUOTES | SHELL_RAW_ESCAPES | SHELL_SKIP_UNSET, lookup,
-                           (void *)env};
+                           (void *) env};
     struct lade_error err = {0};
     char **w = NULL;
 
-    (void)state;
+    (void) state;
     assert_ok(shell_process(&lx, "RUN <<  'E F' $X ${Y:-z} a\\ b", NULL, &w, &err), &err);
     assert_int_equal(strv_len(w), 5);
     assert_string_equal(w[1], "<<  'E F'");
@@ -193,7 +193,7 @@ test_expand_shell_modes_for_heredoc_detection(void **state)
 static void
 test_expand_invalid_utf8_becomes_replacement_char(void **state)
 {
-    (void)state;
+    (void) state;
     assert_word("a\xFF", "a\xEF\xBF\xBD");
 }
 
@@ -203,7 +203,7 @@ test_expand_pattern_functions(void **state)
     struct lade_error err = {0};
     char *out = NULL;
 
-    (void)state;
+    (void) state;
     assert_ok(pattern_trim("a*", "abab", false, false, &out, &err), &err);
     assert_string_equal(out, "bab");
     free(out);

@@ -61,7 +61,7 @@ assert_lines(const char *src, const char *const *want)
 static void
 test_lexer_joins_continuations_without_separator(void **state)
 {
-    (void)state;
+    (void) state;
     assert_lines("RUN echo good\\\nbye\\\nfrog\n",
                  (const char *const[]){"1-3:1|RUN echo goodbyefrog", NULL});
 }
@@ -69,7 +69,7 @@ test_lexer_joins_continuations_without_separator(void **state)
 static void
 test_lexer_keeps_indentation_of_continuation_lines(void **state)
 {
-    (void)state;
+    (void) state;
     assert_lines("RUN echo hello  \\  \n  world\n",
                  (const char *const[]){"1-2:1|RUN echo hello    world", NULL});
 }
@@ -77,7 +77,7 @@ test_lexer_keeps_indentation_of_continuation_lines(void **state)
 static void
 test_lexer_skips_comments_and_blank_lines_inside_continuations(void **state)
 {
-    (void)state;
+    (void) state;
     assert_lines("RUN a \\\n# note\n\n   \nb\nCMD c\n",
                  (const char *const[]){"1-5:1|RUN a b", "6-6:1|CMD c", NULL});
 }
@@ -85,14 +85,14 @@ test_lexer_skips_comments_and_blank_lines_inside_continuations(void **state)
 static void
 test_lexer_comment_never_continues(void **state)
 {
-    (void)state;
+    (void) state;
     assert_lines("# RUN Commands \\\nFROM x\n", (const char *const[]){"2-2:1|FROM x", NULL});
 }
 
 static void
 test_lexer_double_escape_does_not_continue(void **state)
 {
-    (void)state;
+    (void) state;
     assert_lines("ENV C a\\\\\nENV D b\n",
                  (const char *const[]){"1-1:1|ENV C a\\\\", "2-2:1|ENV D b", NULL});
 }
@@ -100,7 +100,7 @@ test_lexer_double_escape_does_not_continue(void **state)
 static void
 test_lexer_lone_escape_line_continues_with_nothing(void **state)
 {
-    (void)state;
+    (void) state;
     assert_lines("ENV E hello\\\n\\\nworld\n",
                  (const char *const[]){"1-3:1|ENV E helloworld", NULL});
 }
@@ -108,21 +108,21 @@ test_lexer_lone_escape_line_continues_with_nothing(void **state)
 static void
 test_lexer_continuation_at_eof_completes_instruction(void **state)
 {
-    (void)state;
+    (void) state;
     assert_lines("RUN something \\", (const char *const[]){"1-1:1|RUN something ", NULL});
 }
 
 static void
 test_lexer_reports_keyword_column_after_indentation(void **state)
 {
-    (void)state;
+    (void) state;
     assert_lines("\n\t  FROM x\n", (const char *const[]){"2-2:4|FROM x", NULL});
 }
 
 static void
 test_lexer_strips_bom_and_crlf(void **state)
 {
-    (void)state;
+    (void) state;
     assert_lines("\xEF\xBB\xBF"
                  "FROM x\r\nRUN a \\\r\nb\r\n",
                  (const char *const[]){"1-1:1|FROM x", "2-3:1|RUN a b", NULL});
@@ -135,7 +135,7 @@ test_lexer_escape_directive_switches_continuation_character(void **state)
     char escape = 0;
     char **got = lex_all("# escape=`\nRUN a `\nb\\\nRUN c\n", &escape, &err);
 
-    (void)state;
+    (void) state;
     assert_non_null(got);
     assert_int_equal(escape, '`');
     assert_string_equal(got[0], "2-3:1|RUN a b\\");
@@ -150,7 +150,7 @@ test_lexer_directive_after_comment_is_ignored(void **state)
     char escape = 0;
     char **got = lex_all("# hello\n# escape=`\nRUN a\n", &escape, &err);
 
-    (void)state;
+    (void) state;
     assert_non_null(got);
     assert_int_equal(escape, '\\');
     strv_free(got);
@@ -166,7 +166,7 @@ test_lexer_records_syntax_directive(void **state)
     size_t n = 0;
     const char *src = "# syntax = docker/dockerfile:1  \n#Escape=\\\nFROM x\n";
 
-    (void)state;
+    (void) state;
     assert_ok(lexer_init(&lx, src, strlen(src), "Dockerfile", &lines, &n, &err), &err);
     assert_int_equal(lexer_next(&lx, &ll, &err), 1);
     assert_string_equal(lx.syntax, "docker/dockerfile:1");
@@ -181,7 +181,7 @@ test_lexer_rejects_bad_and_repeated_escape_directives(void **state)
 {
     struct lade_error err = {0};
 
-    (void)state;
+    (void) state;
     assert_null(lex_all("#escape=x\nFROM a\n", NULL, &err));
     assert_string_equal(err.msg, "invalid escape token 'x' does not match ` or \\");
     assert_int_equal(err.pos.line, 1);
@@ -199,7 +199,7 @@ test_lexer_rejects_line_over_65535_bytes(void **state)
     size_t n = 65536;
     char *src = malloc(n + 16);
 
-    (void)state;
+    (void) state;
     memcpy(src, "FROM x\n", 7);
     memset(src + 7, 'a', n);
     src[7 + n] = '\0';
@@ -225,7 +225,7 @@ test_lexer_reads_heredoc_body_up_to_terminator(void **state)
     size_t n = 0;
     const char *src = "RUN <<-EOF\n\tone\r\ntwo\n\tEOF\nCMD x\n";
 
-    (void)state;
+    (void) state;
     assert_ok(lexer_init(&lx, src, strlen(src), "Dockerfile", &lines, &n, &err), &err);
     assert_int_equal(lexer_next(&lx, &ll, &err), 1);
     assert_int_equal(lexer_heredoc_body(&lx, "EOF", true, &body), 0);
@@ -251,7 +251,7 @@ test_lexer_keeps_physical_lines_for_display(void **state)
     const char *src = "\xEF\xBB\xBF"
                       "FROM x\r\n\nRUN y";
 
-    (void)state;
+    (void) state;
     assert_ok(lexer_init(&lx, src, strlen(src), "Dockerfile", &lines, &n, &err), &err);
     assert_int_equal(n, 3);
     assert_string_equal(lines[0], "FROM x");

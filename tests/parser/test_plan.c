@@ -36,7 +36,7 @@ test_plan_stages_in_file_order(void **state)
     struct plan *p =
         plan_of("FROM alpine:3 AS Build\nRUN a\nRUN b\nFROM scratch\nCOPY x y\n", NULL, NULL);
 
-    (void)state;
+    (void) state;
     assert_int_equal(p->nstages, 2);
     assert_string_equal(p->stages[0].name, "build");
     assert_string_equal(p->stages[0].base, "alpine:3");
@@ -59,7 +59,7 @@ test_plan_meta_args_expand_from(void **state)
                              "FROM --platform=$LOCAL ${FULL}\nARG IN_STAGE=1\n",
                              args, NULL);
 
-    (void)state;
+    (void) state;
     assert_string_equal(p->stages[0].base, "alpine:3.19");
     assert_string_equal(p->stages[0].platform, "x");
     assert_string_equal(strv_env_get(p->meta_args, "TAG"), "3.19");
@@ -74,7 +74,7 @@ test_plan_declared_arg_without_value_is_unset(void **state)
 {
     struct plan *p = plan_of("ARG V\nFROM img${V:-:latest}\n", NULL, NULL);
 
-    (void)state;
+    (void) state;
     assert_string_equal(p->stages[0].base, "img:latest");
     assert_int_equal(strv_len(p->meta_args), 0);
     plan_free(p);
@@ -85,7 +85,7 @@ test_plan_base_stage_by_earlier_name_only(void **state)
 {
     struct plan *p = plan_of("FROM later AS first\nFROM alpine AS later\nFROM FIRST\n", NULL, NULL);
 
-    (void)state;
+    (void) state;
     assert_int_equal(p->stages[0].base_stage, -1); /* a later stage's name is an image */
     assert_int_equal(p->stages[2].base_stage, 0);  /* names compare case-insensitively */
     assert_true(p->stages[0].needed);
@@ -103,7 +103,7 @@ test_plan_copy_from_and_mount_from_are_deps(void **state)
                              NULL, NULL);
     const struct stage *s = &p->stages[2];
 
-    (void)state;
+    (void) state;
     assert_int_equal(s->ndeps, 2);
     assert_int_equal(s->deps[0], 0);
     assert_int_equal(s->deps[1], 1);
@@ -118,7 +118,7 @@ test_plan_target_selects_stage_and_needed_set(void **state)
     struct plan *p =
         plan_of("FROM a AS base\nFROM base AS build\nFROM a AS other\n", NULL, "Build");
 
-    (void)state;
+    (void) state;
     assert_int_equal(p->target, 1);
     assert_true(p->stages[0].needed);
     assert_true(p->stages[1].needed);
@@ -132,7 +132,7 @@ test_plan_unknown_target_is_usage_error(void **state)
     struct lade_error err = {0};
     struct plan *p = NULL;
 
-    (void)state;
+    (void) state;
     assert_int_equal(make_plan("FROM a AS x\n", NULL, "nope", &p, &err), -1);
     assert_null(p);
     assert_int_equal(err.code, LADE_ERR_USAGE);
@@ -145,7 +145,7 @@ test_plan_rejects_bad_index_and_cycles(void **state)
     struct lade_error err = {0};
     struct plan *p = NULL;
 
-    (void)state;
+    (void) state;
     assert_int_equal(make_plan("FROM a\nCOPY --from=5 x y\n", NULL, NULL, &p, &err), -1);
     assert_string_equal(err.msg, "invalid stage index 5");
     assert_int_equal(err.pos.line, 2);
@@ -162,7 +162,7 @@ test_plan_rejects_blank_base(void **state)
     struct lade_error err = {0};
     struct plan *p = NULL;
 
-    (void)state;
+    (void) state;
     assert_int_equal(make_plan("ARG B\nFROM $B\n", NULL, NULL, &p, &err), -1);
     assert_string_equal(err.msg, "base name ($B) should not be blank");
     assert_int_equal(err.pos.line, 2);
@@ -176,7 +176,7 @@ test_plan_rejects_instruction_before_from_in_raw_file(void **state)
     struct plan *p = NULL;
     const char *src = "RUN x\nFROM a\n";
 
-    (void)state;
+    (void) state;
     assert_ok(dockerfile_parse_mem(src, strlen(src), "Dockerfile", DOCKERFILE_RAW, &df, &err),
               &err);
     assert_int_equal(plan_new(df, NULL, NULL, &p, &err), -1); /* df is freed */
@@ -188,7 +188,7 @@ test_plan_find_stage_by_name_or_index(void **state)
 {
     struct plan *p = plan_of("FROM a AS one\nFROM b\n", NULL, NULL);
 
-    (void)state;
+    (void) state;
     assert_int_equal(plan_find_stage(p, "ONE"), 0);
     assert_int_equal(plan_find_stage(p, "1"), 1);
     assert_int_equal(plan_find_stage(p, "2"), -1);
@@ -205,7 +205,7 @@ test_plan_to_json_describes_stages(void **state)
     json_error_t jerr;
     json_t *root = json_loads(text, 0, &jerr);
 
-    (void)state;
+    (void) state;
     assert_non_null(root);
     assert_int_equal(json_integer_value(json_object_get(root, "target")), 1);
     assert_string_equal(json_string_value(json_object_get(json_object_get(root, "meta_args"), "T")),
