@@ -261,7 +261,8 @@ glob_sources(const struct copy_job *j, const char *pattern, char ***out, struct 
                     names = strv_push(names, de->d_name);
             if (d)
                 closedir(d);
-            qsort(names, strv_len(names), sizeof(char *), strcmp_ptr);
+            if (names != NULL) /* qsort's array is nonnull: GCC drops NULL checks after it */
+                qsort(names, strv_len(names), sizeof(char *), strcmp_ptr);
             for (size_t k = 0; names && names[k]; k++)
                 next = strv_push_take(next, cur[i][0] ? xasprintf("%s/%s", cur[i], names[k])
                                                       : xstrdup(names[k]));
