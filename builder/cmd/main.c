@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/cleanup.h"
 #include "../common/xalloc.h"
 
 #define LADE_VERSION "0.1.0"
@@ -55,15 +56,17 @@ main(int argc, char **argv)
 {
     struct lade_error err = {0};
     struct cli cli = {0};
-    char *root = NULL;
+    cleanup_free char *root = NULL;
     int i = 1, rc = -1;
 
     /* Global options come before the subcommand. */
     while (i < argc && argv[i][0] == '-') {
         if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
+            free(root);
             root = xstrdup(argv[i + 1]);
             i += 2;
         } else if (strncmp(argv[i], "--root=", 7) == 0) {
+            free(root);
             root = xstrdup(argv[i] + 7);
             i++;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
@@ -101,7 +104,6 @@ main(int argc, char **argv)
 out:
     if (cli.store != NULL)
         store_free(cli.store);
-    free(root);
     if (rc == 0)
         return 0;
     if (!lade_error_is_set(&err))
