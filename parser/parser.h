@@ -146,7 +146,10 @@ struct plan {
 };
 
 /* Takes ownership of df, also on failure. build_args: strv of "K=V" (entries without '='
- * are kept in build_args but override nothing). target may be NULL.
+ * are kept in build_args but override nothing). target may be NULL. As in BuildKit, FROM also
+ * sees TARGETSTAGE and, when build_args has them, BUILDPLATFORM, BUILDOS, BUILDARCH,
+ * BUILDVARIANT, TARGETPLATFORM, TARGETOS, TARGETARCH, TARGETVARIANT without an ARG (the
+ * caller passes the platform values); they are in meta_args too.
  * Errors: no FROM, an instruction before the first FROM other than ARG, a bad stage index,
  * unknown --target (LADE_ERR_USAGE), dependency cycles. A FROM naming a later stage names an
  * image, as in BuildKit. */

@@ -24,6 +24,30 @@ strv_lookup(void *ud, const char *name)
 static int plan_fail(const struct plan *p, const struct instr *in, struct lade_error *err,
                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* BuildKit's defaultArgs: the platform args are visible to FROM without an ARG, with
+ * --build-arg values overriding its own. The parser cannot know the platform, so only values
+ * the caller passes in build_args are set. TARGETSTAGE is the target's name. */
+static void
+seed_automatic_args(struct plan *p, const char *target)
+{
+    static const char *const names[] = {"BUILDPLATFORM", "BUILDOS",        "BUILDARCH",
+                                        "BUILDVARIANT",  "TARGETPLATFORM", "TARGETOS",
+                                        "TARGETARCH",    "TARGETVARIANT"};
+    const char *last_name = "";
+
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        const char *v = strv_env_get(p->build_args, names[i]);
+        if (v != NULL)
+            p->meta_args = strv_env_set(p->meta_args, names[i], v);
+    }
+    for (size_t i = 0; i < p->df->n; i++)
+        if (p->df->instrs[i].kind == INSTR_FROM)
+            last_name = p->df->instrs[i].nargs >= 3 ? p->df->instrs[i].args[2] : "";
+    cleanup_free char *stage = dup_lower(target && target[0] ? target : last_name);
+    const char *given = strv_env_get(p->build_args, "TARGETSTAGE");
+    p->meta_args = strv_env_set(p->meta_args, "TARGETSTAGE", given ? given : stage);
+}
+
 static int
 plan_fail(const struct plan *p, const struct instr *in, struct lade_error *err, const char *fmt,
           ...)
@@ -298,6 +322,7 @@ plan_new(struct dockerfile *df, char *const *build_args, const char *target, str
     p->df = df;
     p->build_args = strv_dup(build_args);
     p->meta_args = xcalloc(1, sizeof(char *));
+    seed_automatic_args(p, target);
     if (build_stages(p, err) < 0) {
         plan_free(p);
         return -1;

@@ -76,7 +76,24 @@ test_plan_declared_arg_without_value_is_unset(void **state)
 
     (void) state;
     assert_string_equal(p->stages[0].base, "img:latest");
-    assert_int_equal(strv_len(p->meta_args), 0);
+    assert_null(strv_env_get(p->meta_args, "V"));
+    plan_free(p);
+}
+
+static void
+test_plan_automatic_platform_args_need_no_arg(void **state)
+{
+    char bp[] = "BUILDPLATFORM=linux/amd64", ta[] = "TARGETARCH=arm64", other[] = "OTHER=1";
+    char *args[] = {bp, ta, other, NULL};
+    struct plan *p = plan_of("FROM --platform=$BUILDPLATFORM img-$TARGETARCH$OTHER AS Builder\n"
+                             "FROM $TARGETSTAGE\n",
+                             args, "builder");
+
+    (void) state;
+    assert_string_equal(p->stages[0].platform, "linux/amd64");
+    assert_string_equal(p->stages[0].base, "img-arm64"); /* OTHER was never declared */
+    assert_string_equal(p->stages[1].base, "builder");
+    assert_string_equal(strv_env_get(p->meta_args, "TARGETARCH"), "arm64");
     plan_free(p);
 }
 
@@ -229,6 +246,7 @@ main(void)
         cmocka_unit_test(test_plan_stages_in_file_order),
         cmocka_unit_test(test_plan_meta_args_expand_from),
         cmocka_unit_test(test_plan_declared_arg_without_value_is_unset),
+        cmocka_unit_test(test_plan_automatic_platform_args_need_no_arg),
         cmocka_unit_test(test_plan_base_stage_by_earlier_name_only),
         cmocka_unit_test(test_plan_copy_from_and_mount_from_are_deps),
         cmocka_unit_test(test_plan_target_selects_stage_and_needed_set),
