@@ -59,7 +59,9 @@ const char *layer_media_type(enum compression c);
  * whole-second mtimes clamped to epoch, xattrs kept (overlay's trusted.* removed), hardlinks
  * stored once, then as links to the first path in sort order. One pass: tar -> sha256 ->
  * compressor -> sha256 -> out_fd; memory stays bounded whatever the tree size.
- * Names are relative as containerd writes them: "etc/", "etc/passwd" (directories end in '/'). */
+ * Names are relative as containerd writes them: "etc/", "etc/passwd" (directories end in '/').
+ * "Sorted" is the order of Go's filepath.Walk: "a/", "a/b", then "a-c". trusted.overlay.* and
+ * security.selinux are not written; sockets are skipped. info is written only on success. */
 int layer_write_dir(int dirfd, const struct layer_opts *opts, int out_fd, struct layer_info *info,
                     struct lade_error *err);
 
@@ -69,7 +71,10 @@ int layer_write_dir(int dirfd, const struct layer_opts *opts, int out_fd, struct
  * absolute names, "..", and links that lead outside are refused (error, nothing outside is
  * touched). Owners, modes, mtimes, xattrs and hardlinks are restored; device nodes are created
  * when possible. When expect_diff_id is not NULL the uncompressed stream must hash to it.
- * Writes the uncompressed digest to diff_id_out when not NULL. */
+ * Writes the uncompressed digest to diff_id_out when not NULL.
+ * A symlink on an entry's path is followed only while it stays below dirfd (RESOLVE_BENEATH);
+ * one that leads outside (absolute, or ".." above dirfd) fails the extraction. Files are
+ * written before the digest is known: on error, discard dirfd's contents. */
 int layer_extract(int in_fd, int dirfd, const char *expect_diff_id, digest_t diff_id_out,
                   struct lade_error *err);
 
