@@ -108,7 +108,6 @@ stage_by_name(const struct plan *p, const char *name, size_t limit)
 {
     long found = -1;
 
-    /* a later stage with the same name replaces an earlier one, as in BuildKit's map */
     for (size_t i = 0; i < limit; i++)
         if (p->stages[i].name && strcasecmp(p->stages[i].name, name) == 0)
             found = (long) i;
@@ -128,8 +127,14 @@ add_stage(struct plan *p, const struct instr *from, struct lade_error *err)
     s->index = p->nstages++;
     s->from = from;
     s->base_stage = -1;
-    if (from->nargs >= 3)
+    if (from->nargs >= 3) {
         s->name = dup_lower(from->args[2]);
+        /* BuildKit's DuplicateStageName: a second stage of a name could not be told apart. */
+        if (stage_by_name(p, s->name, s->index) >= 0)
+            return plan_fail(p, from, err,
+                             "duplicate stage name \"%s\", stage names should be unique",
+                             s->name);
+    }
     if (expand_meta(p, from, from->args[0], &s->base, err) < 0)
         return -1;
     if (s->base[0] == '\0')

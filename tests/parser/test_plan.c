@@ -97,6 +97,21 @@ test_plan_automatic_platform_args_need_no_arg(void **state)
     plan_free(p);
 }
 
+/* BuildKit's DuplicateStageName check: names compare case-insensitively. */
+static void
+test_plan_rejects_duplicate_stage_names(void **state)
+{
+    struct lade_error err = {0};
+    struct plan *p = NULL;
+
+    (void) state;
+    assert_int_equal(make_plan("FROM a AS x\nRUN true\nFROM b AS X\n", NULL, NULL, &p, &err),
+                     -1);
+    assert_int_equal(err.code, LADE_ERR_PARSE);
+    assert_int_equal(err.pos.line, 3);
+    assert_string_equal(err.msg, "duplicate stage name \"x\", stage names should be unique");
+}
+
 static void
 test_plan_base_stage_by_earlier_name_only(void **state)
 {
@@ -247,6 +262,7 @@ main(void)
         cmocka_unit_test(test_plan_meta_args_expand_from),
         cmocka_unit_test(test_plan_declared_arg_without_value_is_unset),
         cmocka_unit_test(test_plan_automatic_platform_args_need_no_arg),
+        cmocka_unit_test(test_plan_rejects_duplicate_stage_names),
         cmocka_unit_test(test_plan_base_stage_by_earlier_name_only),
         cmocka_unit_test(test_plan_copy_from_and_mount_from_are_deps),
         cmocka_unit_test(test_plan_target_selects_stage_and_needed_set),
