@@ -118,14 +118,18 @@ check: test
 asan:
 	CFLAGS="-O1 -g" $(MAKE) B=build/asan SANITIZE=address,undefined test
 
+# libFuzzer binaries: the libraries get coverage instrumentation too (fuzzer-no-link), or the
+# fuzzer would only see its harness.
+FUZZ_FLAGS := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
 fuzz:
-	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  $(MAKE) --no-print-directory B=build/fuzz CC=clang SANITIZE=address,undefined \
+	@CFLAGS="$(FUZZ_FLAGS)" $(MAKE) --no-print-directory B=build/fuzz CC=clang \
 	    build/fuzz/libparser.a build/fuzz/liblayers.a build/fuzz/libcommon.a || exit 1; \
+	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
 	  clang -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) $$f \
 	    build/fuzz/liblayers.a build/fuzz/libparser.a build/fuzz/libcommon.a $(PKG_LIBS) \
 	    -o build/fuzz/$$n || exit 1; \
-	  echo "built build/fuzz/$$n (run: build/fuzz/$$n testdata/fuzz/$${n#fuzz_})"; done
+	  echo "built build/fuzz/$$n (run: mkdir -p build/fuzz/corpus-$${n#fuzz_} &&" \
+	    "build/fuzz/$$n -max_total_time=60 build/fuzz/corpus-$${n#fuzz_} testdata/fuzz/$${n#fuzz_})"; done
 
 # ---- benchmarks (tests/bench/README.md): lade against buildah on the same machine ----
 bench: deps $(LADE)
