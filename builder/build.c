@@ -331,8 +331,7 @@ run_onbuild_triggers(struct build *b, struct stage_state *ss, const char *label,
             const struct instr *in = &df->instrs[k];
             progress_done(&b->progress);
             progress_step(&b->progress, "[%sONBUILD] %s", label, in->original);
-            if (in->kind == INSTR_FROM || in->kind == INSTR_ONBUILD ||
-                in->kind == INSTR_MAINTAINER)
+            if (in->kind == INSTR_FROM || in->kind == INSTR_ONBUILD || in->kind == INSTR_MAINTAINER)
                 rc = lade_error_set(err, LADE_ERR_PARSE, "%s isn't allowed as an ONBUILD trigger",
                                     in->keyword);
             else

@@ -205,8 +205,7 @@ set_command(struct build *b, struct stage_state *ss, const struct instr *in, con
         ss->cmd_set = true;
         /* BuildKit sets it for every CMD, on Linux too, for docker's image spec. */
         json_object_set_new(c, "ArgsEscaped", json_true());
-    }
-    else if (!ss->cmd_set)
+    } else if (!ss->cmd_set)
         json_object_del(c, "Cmd"); /* ENTRYPOINT drops an inherited CMD, as docker does */
     lade_buf_appendf(&hist, "%s ", strcmp(key, "Cmd") == 0 ? "CMD" : "ENTRYPOINT");
     append_go_quoted(&hist, cmd);
@@ -231,7 +230,8 @@ set_volumes(struct build *b, struct stage_state *ss, const struct instr *in, str
         }
         if (w[0] == '\0') {
             lade_buf_release(&hist);
-            return lade_error_set(err, LADE_ERR_PARSE, "VOLUME specified can not be an empty string");
+            return lade_error_set(err, LADE_ERR_PARSE,
+                                  "VOLUME specified can not be an empty string");
         }
         json_object_set_new(o, w, json_object());
         lade_buf_appendf(&hist, "%s%s", i ? " " : "", w);

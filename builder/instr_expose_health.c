@@ -57,19 +57,19 @@ expose_spec(const char *spec, char ***keys, struct lade_error *err)
     bool ok = parse_port(port, lolen, &lo);
     hi = lo;
     if (!ok || (dash && !parse_port(dash + 1, plen - lolen - 1, &hi)))
-        return lade_error_set(err, LADE_ERR_PARSE, "invalid containerPort: %.*s", (int) plen,
-                              port);
+        return lade_error_set(err, LADE_ERR_PARSE, "invalid containerPort: %.*s", (int) plen, port);
     if (hi < lo)
-        return lade_error_set(err, LADE_ERR_PARSE, "invalid range specified for container port: "
-                                                   "%.*s", (int) plen, port);
+        return lade_error_set(err, LADE_ERR_PARSE,
+                              "invalid range specified for container port: "
+                              "%.*s",
+                              (int) plen, port);
     for (unsigned long p = lo; p <= hi; p++)
         *keys = strv_push_take(*keys, xasprintf("%lu/%s", p, proto));
     return 0;
 }
 
 int
-step_expose(struct build *b, struct stage_state *ss, const struct instr *in,
-            struct lade_error *err)
+step_expose(struct build *b, struct stage_state *ss, const struct instr *in, struct lade_error *err)
 {
     json_t *c = oci_config_container(ss->config);
     json_t *ports = json_object_get(c, "ExposedPorts");
@@ -116,8 +116,8 @@ parse_duration(const char *s, json_int_t *ns)
     static const struct {
         const char *unit;
         double mult;
-    } units[] = {{"ns", 1}, {"us", 1e3}, {"µs", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9},
-                 {"h", 3600e9}};
+    } units[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
+                 {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
     double total = 0;
 
     if (strcmp(s, "0") == 0) {
@@ -234,8 +234,8 @@ step_healthcheck(struct build *b, struct stage_state *ss, const struct instr *in
     lade_buf_appends(&hist, "HEALTHCHECK {Test:[");
     size_t i;
     json_t *e;
-    json_array_foreach(test, i, e) lade_buf_appendf(&hist, "%s%s", i ? " " : "",
-                                                    json_string_value(e));
+    json_array_foreach(test, i, e)
+        lade_buf_appendf(&hist, "%s%s", i ? " " : "", json_string_value(e));
     lade_buf_appendc(&hist, ']');
     for (i = 0; i < 4; i++) {
         lade_buf_appendf(&hist, " %s:", durations[i][1]);

@@ -46,20 +46,26 @@ progress_release(struct progress *p)
     tail_clear(p);
 }
 
+static void
+vstart(struct progress *p, const char *fmt, va_list ap)
+{
+    p->step++;
+    p->step_start = progress_now();
+    fprintf(stderr, "#%u ", p->step);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+}
+
 void
 progress_step(struct progress *p, const char *fmt, ...)
 {
     va_list ap;
 
     tail_clear(p);
-    p->step++;
-    p->step_start = progress_now();
-    fprintf(stderr, "#%u ", p->step);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vstart(p, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
 }
 
 void
@@ -98,14 +104,9 @@ progress_note(struct progress *p, const char *fmt, ...)
 {
     va_list ap;
 
-    p->step++;
-    p->step_start = progress_now();
-    fprintf(stderr, "#%u ", p->step);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vstart(p, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
 }
 
 char *

@@ -132,8 +132,7 @@ add_stage(struct plan *p, const struct instr *from, struct lade_error *err)
         /* BuildKit's DuplicateStageName: a second stage of a name could not be told apart. */
         if (stage_by_name(p, s->name, s->index) >= 0)
             return plan_fail(p, from, err,
-                             "duplicate stage name \"%s\", stage names should be unique",
-                             s->name);
+                             "duplicate stage name \"%s\", stage names should be unique", s->name);
     }
     if (expand_meta(p, from, from->args[0], &s->base, err) < 0)
         return -1;

@@ -29,7 +29,7 @@ parse_time(const char *s)
 
     if (s == NULL || (p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
         return -1;
-    t = (int64_t)timegm(&tm);
+    t = (int64_t) timegm(&tm);
     if (*p == '.')
         while (*++p >= '0' && *p <= '9')
             ;
@@ -45,7 +45,7 @@ parse_time(const char *s)
 static void
 format_age(int64_t created, char *out, size_t n)
 {
-    int64_t s = (int64_t)time(NULL) - created, h = (s + 1800) / 3600;
+    int64_t s = (int64_t) time(NULL) - created, h = (s + 1800) / 3600;
 
     if (created < 0)
         snprintf(out, n, "N/A");
@@ -54,23 +54,23 @@ format_age(int64_t created, char *out, size_t n)
     else if (s == 1)
         snprintf(out, n, "1 second ago");
     else if (s < 60)
-        snprintf(out, n, "%lld seconds ago", (long long)s);
+        snprintf(out, n, "%lld seconds ago", (long long) s);
     else if (s / 60 == 1)
         snprintf(out, n, "About a minute ago");
     else if (s < 3600)
-        snprintf(out, n, "%lld minutes ago", (long long)(s / 60));
+        snprintf(out, n, "%lld minutes ago", (long long) (s / 60));
     else if (h == 1)
         snprintf(out, n, "About an hour ago");
     else if (h < 48)
-        snprintf(out, n, "%lld hours ago", (long long)h);
+        snprintf(out, n, "%lld hours ago", (long long) h);
     else if (h < 24 * 7 * 2)
-        snprintf(out, n, "%lld days ago", (long long)(h / 24));
+        snprintf(out, n, "%lld days ago", (long long) (h / 24));
     else if (h < 24 * 30 * 2)
-        snprintf(out, n, "%lld weeks ago", (long long)(h / 24 / 7));
+        snprintf(out, n, "%lld weeks ago", (long long) (h / 24 / 7));
     else if (h < 24 * 365 * 2)
-        snprintf(out, n, "%lld months ago", (long long)(h / 24 / 30));
+        snprintf(out, n, "%lld months ago", (long long) (h / 24 / 30));
     else
-        snprintf(out, n, "%lld years ago", (long long)(s / 3600 / 24 / 365));
+        snprintf(out, n, "%lld years ago", (long long) (s / 3600 / 24 / 365));
 }
 
 /* Decimal units with three significant digits, as docker prints image sizes ("7.8MB"). */
@@ -78,7 +78,7 @@ static void
 format_size(int64_t size, char *out, size_t n)
 {
     static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-    double v = (double)size;
+    double v = (double) size;
     size_t u = 0;
 
     while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
@@ -163,13 +163,13 @@ print_table(const struct row *rows, size_t n)
     }
     for (int c = 0; c < 4; c++)
         w[c] = w[c] + 3 < 10 ? 10 : w[c] + 3;
-    printf("%-*s%-*s%-*s%-*s%s\n", (int)w[0], head[0], (int)w[1], head[1], (int)w[2], head[2],
-           (int)w[3], head[3], head[4]);
+    printf("%-*s%-*s%-*s%-*s%s\n", (int) w[0], head[0], (int) w[1], head[1], (int) w[2], head[2],
+           (int) w[3], head[3], head[4]);
     for (size_t i = 0; i < n; i++) {
         format_age(rows[i].created, age, sizeof(age));
         format_size(rows[i].size, size, sizeof(size));
-        printf("%-*s%-*s%-*s%-*s%s\n", (int)w[0], rows[i].repo, (int)w[1], rows[i].tag, (int)w[2],
-               rows[i].id, (int)w[3], age, size);
+        printf("%-*s%-*s%-*s%-*s%s\n", (int) w[0], rows[i].repo, (int) w[1], rows[i].tag,
+               (int) w[2], rows[i].id, (int) w[3], age, size);
     }
 }
 

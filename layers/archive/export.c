@@ -113,10 +113,10 @@ write_mem(struct exporter *x, const char *name, const char *data, size_t len,
     struct archive_entry *e = archive_entry_new();
     int r;
 
-    entry_init(e, name, AE_IFREG, 0644, (int64_t)len);
+    entry_init(e, name, AE_IFREG, 0644, (int64_t) len);
     r = archive_write_header(x->a, e);
     archive_entry_free(e);
-    if (r != ARCHIVE_OK || archive_write_data(x->a, data, len) != (la_ssize_t)len)
+    if (r != ARCHIVE_OK || archive_write_data(x->a, data, len) != (la_ssize_t) len)
         return archive_lib_error(err, x->a, "cannot write '%s'", name);
     return 0;
 }
@@ -142,7 +142,7 @@ write_blob(struct exporter *x, const struct oci_desc *d, struct lade_error *err)
     if (sb.st_size != d->size)
         return lade_error_set(err, LADE_ERR_OTHER,
                               "blob %s has %lld bytes, its descriptor says %lld", d->digest,
-                              (long long)sb.st_size, (long long)d->size);
+                              (long long) sb.st_size, (long long) d->size);
     snprintf(name, sizeof(name), "blobs/sha256/%s", digest_hex(d->digest));
     e = archive_entry_new();
     entry_init(e, name, AE_IFREG, 0644, sb.st_size);
@@ -161,10 +161,10 @@ write_blob(struct exporter *x, const struct oci_desc *d, struct lade_error *err)
                          : lade_error_set(err, LADE_ERR_IO, "blob %s shrank while reading",
                                           d->digest);
         }
-        if ((int64_t)n > left)
-            n = (ssize_t)left;
-        sha256_update(h, x->buf, (size_t)n);
-        if (archive_write_data(x->a, x->buf, (size_t)n) != n) {
+        if ((int64_t) n > left)
+            n = (ssize_t) left;
+        sha256_update(h, x->buf, (size_t) n);
+        if (archive_write_data(x->a, x->buf, (size_t) n) != n) {
             sha256_free(h);
             return archive_lib_error(err, x->a, "cannot write '%s'", name);
         }
@@ -181,7 +181,7 @@ write_blob(struct exporter *x, const struct oci_desc *d, struct lade_error *err)
 static int
 cmp_desc(const void *a, const void *b)
 {
-    return strcmp(((const struct oci_desc *)a)->digest, ((const struct oci_desc *)b)->digest);
+    return strcmp(((const struct oci_desc *) a)->digest, ((const struct oci_desc *) b)->digest);
 }
 
 /* index.json: one entry per name, annotated as docker 25 and containerd do: the full name in
@@ -327,7 +327,7 @@ archive_export(struct store *st, const struct oci_desc *manifest, char *const *n
     if (store_blob_read(st, manifest->digest, MANIFEST_MAX, &data, &len, err) < 0 ||
         oci_manifest_parse(data, len, &m, err) < 0)
         goto out;
-    mdesc.size = (int64_t)len;
+    mdesc.size = (int64_t) len;
     for (size_t i = 0; i < nnames; i++)
         if (name_parts_get(names[i], &parts[i], err) < 0)
             goto out;

@@ -89,7 +89,7 @@ check_blob(struct import *im, const struct oci_desc *d, const char *what, struct
         return fd < 0 ? -1 : lade_error_sys(err, "cannot stat blob %s", d->digest);
     if (sb.st_size != d->size)
         return lade_error_set(err, LADE_ERR_OTHER, "%s %s has %lld bytes, its descriptor says %lld",
-                              what, d->digest, (long long)sb.st_size, (long long)d->size);
+                              what, d->digest, (long long) sb.st_size, (long long) d->size);
     return 0;
 }
 
@@ -287,7 +287,7 @@ from_manifest_item(struct import *im, const json_t *item, struct found_list *l,
     cleanup_free char *bytes = oci_json_dump(mj, &len);
     if (store_blob_put(im->st, bytes, len, md.digest, err) < 0)
         return -1;
-    md.size = (int64_t)len;
+    md.size = (int64_t) len;
     struct found *f = found_get(l, &md);
     for (size_t i = 0; i < json_array_size(tags); i++)
         found_add_name(f, json_string_value(json_array_get(tags, i)));

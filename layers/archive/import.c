@@ -155,8 +155,8 @@ stream_blob(struct import *im, struct archive *a, const char *name, const char *
     buf = xmalloc(ARCHIVE_BUF_SIZE);
     h = sha256_new();
     while ((n = archive_read_data(a, buf, ARCHIVE_BUF_SIZE)) > 0) {
-        sha256_update(h, buf, (size_t)n);
-        if (write_all(fd, buf, (size_t)n) < 0) {
+        sha256_update(h, buf, (size_t) n);
+        if (write_all(fd, buf, (size_t) n) < 0) {
             lade_error_sys(err, "cannot write '%s'", tmp);
             break;
         }
@@ -185,15 +185,15 @@ keep_small(struct import *im, struct archive *a, char *path, int64_t size, struc
     char chunk[16384];
     la_ssize_t n;
 
-    if (size > SMALL_FILE_MAX || im->small_bytes + (size_t)size > SMALL_TOTAL_MAX) {
+    if (size > SMALL_FILE_MAX || im->small_bytes + (size_t) size > SMALL_TOTAL_MAX) {
         lade_error_set(err, LADE_ERR_OTHER, "'%s' is too large (%lld bytes)", path,
-                       (long long)size);
+                       (long long) size);
         free(path);
         return -1;
     }
     lade_buf_init(&b, SMALL_FILE_MAX);
     while ((n = archive_read_data(a, chunk, sizeof(chunk))) > 0)
-        if (lade_buf_append(&b, chunk, (size_t)n) < 0) {
+        if (lade_buf_append(&b, chunk, (size_t) n) < 0) {
             n = 0;
             lade_error_set(err, LADE_ERR_OTHER, "'%s' is too large", path);
             break;

@@ -76,7 +76,7 @@ oci_host_arch(void)
 void
 oci_time_format(int64_t epoch, char *out, size_t outlen)
 {
-    time_t t = (time_t)epoch;
+    time_t t = (time_t) epoch;
     struct tm tm;
 
     if (gmtime_r(&t, &tm) == NULL || strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)

@@ -46,7 +46,7 @@ json_t *
 oci_desc_json(const struct oci_desc *d)
 {
     return json_pack("{s:s, s:s, s:I}", "mediaType", d->media_type, "digest", d->digest, "size",
-                     (json_int_t)d->size);
+                     (json_int_t) d->size);
 }
 
 int

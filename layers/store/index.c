@@ -57,7 +57,7 @@ find_entry(const json_t *manifests, const char *name)
     for (size_t i = 0; i < json_array_size(manifests); i++) {
         const char *n = entry_name(json_array_get(manifests, i));
         if (n != NULL && strcmp(n, name) == 0)
-            return (ssize_t)i;
+            return (ssize_t) i;
     }
     return -1;
 }
@@ -106,11 +106,11 @@ store_tag_set(struct store *st, const char *name, const struct oci_desc *manifes
         ssize_t i = find_entry(manifests, name);
         /* In place, so `lade images` keeps its order when a tag moves. */
         if (i >= 0)
-            json_array_set_new(manifests, (size_t)i, entry);
+            json_array_set_new(manifests, (size_t) i, entry);
         else
             json_array_append_new(manifests, entry);
         entry = NULL;
-        remove_later(manifests, name, i >= 0 ? (size_t)i + 1 : json_array_size(manifests));
+        remove_later(manifests, name, i >= 0 ? (size_t) i + 1 : json_array_size(manifests));
         rc = index_save(st, idx, err);
     }
     json_decref(entry);
@@ -131,7 +131,7 @@ store_tag_get(struct store *st, const char *name, struct oci_desc *out, struct l
     ssize_t i = find_entry(manifests, name);
     if (i < 0)
         return no_such_image(name, err);
-    if (oci_desc_parse(json_array_get(manifests, (size_t)i), "index.json", out, err) < 0)
+    if (oci_desc_parse(json_array_get(manifests, (size_t) i), "index.json", out, err) < 0)
         return lade_error_prefix(err, "image '%s'", name);
     return 0;
 }
@@ -152,7 +152,7 @@ store_tag_remove(struct store *st, const char *name, struct lade_error *err)
             no_such_image(name, err);
         } else {
             /* Blobs stay: removing unreferenced ones is garbage collection's job. */
-            remove_later(manifests, name, (size_t)i);
+            remove_later(manifests, name, (size_t) i);
             rc = index_save(st, idx, err);
         }
     }

@@ -358,7 +358,7 @@ store_blob_read(struct store *st, const char *digest, size_t max, char **data, s
             return lade_error_sys(err, "cannot read blob %s", digest);
         if (r == 0)
             break;
-        n += (size_t)r;
+        n += (size_t) r;
         if (max > 0 && n > max)
             return lade_error_set(err, LADE_ERR_OTHER, "blob %s is larger than %zu bytes", digest,
                                   max);

@@ -105,8 +105,7 @@ test_plan_rejects_duplicate_stage_names(void **state)
     struct plan *p = NULL;
 
     (void) state;
-    assert_int_equal(make_plan("FROM a AS x\nRUN true\nFROM b AS X\n", NULL, NULL, &p, &err),
-                     -1);
+    assert_int_equal(make_plan("FROM a AS x\nRUN true\nFROM b AS X\n", NULL, NULL, &p, &err), -1);
     assert_int_equal(err.code, LADE_ERR_PARSE);
     assert_int_equal(err.pos.line, 3);
     assert_string_equal(err.msg, "duplicate stage name \"x\", stage names should be unique");
