@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cmd.h"
 
+#include <stdlib.h>
 #include <string.h>
 
+#include "../common/strv.h"
 #include "../common/xalloc.h"
 #include "../../layers/layers.h"
 
@@ -26,4 +28,40 @@ cli_normalise_name(const char *name, struct lade_error *err)
     char *s = image_ref_string(&ref);
     image_ref_release(&ref);
     return s;
+}
+
+int
+cli_registry_option(struct cli *cli, int opt, const char *arg, struct lade_error *err)
+{
+    char *end;
+
+    switch (opt) {
+    case CLI_OPT_INSECURE_REGISTRY:
+        if (*arg == '\0' || strchr(arg, '/') != NULL)
+            return lade_error_set(err, LADE_ERR_USAGE,
+                                  "--insecure-registry wants HOST or HOST:PORT, not \"%s\"", arg);
+        cli->insecure = strv_push(cli->insecure, arg);
+        cli->reg.insecure = (const char *const *) cli->insecure;
+        cli->reg.ninsecure = strv_len(cli->insecure);
+        return 0;
+    case CLI_OPT_RETRIES: {
+        long v = strtol(arg, &end, 10);
+        if (*arg == '\0' || *end != '\0' || v < 0 || v > 100)
+            return lade_error_set(err, LADE_ERR_USAGE, "--retries wants 0 to 100, not \"%s\"", arg);
+        cli->reg.retries = (int) v;
+        return 0;
+    }
+    default:
+        return lade_error_set(err, LADE_ERR_USAGE, "invalid registry option");
+    }
+}
+
+void
+cli_release(struct cli *cli)
+{
+    if (cli->store != NULL)
+        store_free(cli->store);
+    cli->store = NULL;
+    strv_free(cli->insecure);
+    cli->insecure = NULL;
 }

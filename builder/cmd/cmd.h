@@ -6,12 +6,27 @@
  * (bad usage: LADE_ERR_USAGE). Only main prints errors. */
 
 #include "../common/error.h"
+#include "../../layers/registry/registry.h"
 #include "../../layers/store/store.h"
 
 struct cli {
-    const char *root;    /* --root, LADE_ROOT, or the default */
-    struct store *store; /* opened on first use by cli_store */
+    const char *root;         /* --root, LADE_ROOT, or the default */
+    struct store *store;      /* opened on first use by cli_store */
+    struct registry_opts reg; /* --insecure-registry, --retries (global or per command) */
+    char **insecure;          /* owns reg.insecure's strings */
 };
+
+/* The registry flags every registry-speaking command accepts (and main accepts before the
+ * command): put CLI_REGISTRY_OPTIONS in its getopt_long table and pass those cases to
+ * cli_registry_option. */
+enum { CLI_OPT_INSECURE_REGISTRY = 1000, CLI_OPT_RETRIES };
+#define CLI_REGISTRY_OPTIONS                                                                       \
+    {"insecure-registry", required_argument, NULL, CLI_OPT_INSECURE_REGISTRY},                     \
+    {                                                                                              \
+        "retries", required_argument, NULL, CLI_OPT_RETRIES                                        \
+    }
+int cli_registry_option(struct cli *cli, int opt, const char *arg, struct lade_error *err);
+void cli_release(struct cli *cli);
 
 /* The store at cli->root, opened once. */
 struct store *cli_store(struct cli *cli, struct lade_error *err);
@@ -29,3 +44,7 @@ int cmd_rmi(struct cli *cli, int argc, char **argv, struct lade_error *err);
 int cmd_save(struct cli *cli, int argc, char **argv, struct lade_error *err);
 int cmd_load(struct cli *cli, int argc, char **argv, struct lade_error *err);
 int cmd_run(struct cli *cli, int argc, char **argv, struct lade_error *err);
+int cmd_pull(struct cli *cli, int argc, char **argv, struct lade_error *err);
+int cmd_push(struct cli *cli, int argc, char **argv, struct lade_error *err);
+int cmd_login(struct cli *cli, int argc, char **argv, struct lade_error *err);
+int cmd_logout(struct cli *cli, int argc, char **argv, struct lade_error *err);

@@ -7,7 +7,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../common/cleanup.h"
 #include "../common/xalloc.h"
 
 #define LADE_VERSION "0.1.0"
@@ -22,9 +21,13 @@ static const char usage_text[] =
     "  images | inspect NAME | tag SRC DST | rmi NAME...\n"
     "  save NAME -o FILE [--format oci|docker] | load -i FILE\n"
     "  run [--rm] NAME [CMD...]\n"
+    "  pull [--platform OS/ARCH] NAME | push NAME\n"
+    "  login [-u USER] [--password-stdin] [SERVER] | logout [SERVER]\n"
     "  version | help\n"
     "\n"
-    "global: --root DIR (default /var/lib/lade as root, else $XDG_DATA_HOME/lade); env LADE_ROOT\n";
+    "global: --root DIR (default /var/lib/lade as root, else $XDG_DATA_HOME/lade); env LADE_ROOT\n"
+    "        --insecure-registry HOST[:PORT] (plain HTTP)  --retries N (registry requests, "
+    "default 3)\n";
 
 struct subcommand {
     const char *name;
@@ -32,9 +35,10 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-    {"build", cmd_build},     {"plan", cmd_plan}, {"images", cmd_images},
-    {"inspect", cmd_inspect}, {"tag", cmd_tag},   {"rmi", cmd_rmi},
-    {"save", cmd_save},       {"load", cmd_load}, {"run", cmd_run},
+    {"build", cmd_build},   {"plan", cmd_plan}, {"images", cmd_images}, {"inspect", cmd_inspect},
+    {"tag", cmd_tag},       {"rmi", cmd_rmi},   {"save", cmd_save},     {"load", cmd_load},
+    {"run", cmd_run},       {"pull", cmd_pull}, {"push", cmd_push},     {"login", cmd_login},
+    {"logout", cmd_logout},
 };
 
 static char *
@@ -51,24 +55,31 @@ default_root(void)
     return xasprintf("%s/.local/share/lade", getenv("HOME") ? getenv("HOME") : "/tmp");
 }
 
-int
-main(int argc, char **argv)
+/* Parses the global options and runs the command; returns the exit status. Errors are printed
+ * here, once. */
+static int
+dispatch(struct cli *cli, char **root, int argc, char **argv)
 {
     struct lade_error err = {0};
-    struct cli cli = {0};
-    cleanup_free char *root = NULL;
     int i = 1, rc = -1;
 
     /* Global options come before the subcommand. */
     while (i < argc && argv[i][0] == '-') {
         if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
-            free(root);
-            root = xstrdup(argv[i + 1]);
+            free(*root);
+            *root = xstrdup(argv[i + 1]);
             i += 2;
         } else if (strncmp(argv[i], "--root=", 7) == 0) {
-            free(root);
-            root = xstrdup(argv[i] + 7);
+            free(*root);
+            *root = xstrdup(argv[i] + 7);
             i++;
+        } else if ((strcmp(argv[i], "--insecure-registry") == 0 ||
+                    strcmp(argv[i], "--retries") == 0) &&
+                   i + 1 < argc) {
+            int opt = argv[i][2] == 'i' ? CLI_OPT_INSECURE_REGISTRY : CLI_OPT_RETRIES;
+            if (cli_registry_option(cli, opt, argv[i + 1], &err) < 0)
+                goto out;
+            i += 2;
         } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(usage_text, stdout);
             return 0;
@@ -93,17 +104,15 @@ main(int argc, char **argv)
         printf("lade version %s\n", LADE_VERSION);
         return 0;
     }
-    cli.root = root ? root : (root = default_root());
+    cli->root = *root ? *root : (*root = default_root());
     for (size_t k = 0; k < sizeof(subcommands) / sizeof(subcommands[0]); k++) {
         if (strcmp(subcommands[k].name, name) == 0) {
-            rc = subcommands[k].fn(&cli, argc - i, argv + i, &err);
+            rc = subcommands[k].fn(cli, argc - i, argv + i, &err);
             goto out;
         }
     }
     lade_error_set(&err, LADE_ERR_USAGE, "unknown command '%s' (see 'lade help')", name);
 out:
-    if (cli.store != NULL)
-        store_free(cli.store);
     if (rc == 0)
         return 0;
     if (!lade_error_is_set(&err))
@@ -111,4 +120,16 @@ out:
     fflush(stdout);
     lade_error_print(stderr, &err);
     return err.code;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct cli cli = {.reg.retries = -1};
+    char *root = NULL;
+
+    int status = dispatch(&cli, &root, argc, argv);
+    cli_release(&cli);
+    free(root);
+    return status;
 }
