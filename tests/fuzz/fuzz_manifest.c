@@ -15,7 +15,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct lade_error err = {0};
     struct oci_manifest m;
 
-    if (oci_manifest_parse((const char *)data, size, &m, &err) == 0) {
+    if (oci_manifest_parse((const char *) data, size, &m, &err) == 0) {
         json_t *again = oci_manifest_new(&m.config, m.layers, m.nlayers);
         size_t len;
         char *s = oci_json_dump(again, &len);
@@ -30,7 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         oci_manifest_release(&m);
     }
     lade_error_clear(&err);
-    json_t *v = oci_json_parse((const char *)data, size, "input", &err);
+    json_t *v = oci_json_parse((const char *) data, size, "input", &err);
     if (v != NULL) {
         struct oci_desc d;
         struct lade_error err3 = {0};

@@ -41,7 +41,7 @@ make_tar(bool gz, const char *const *names, size_t n, size_t *len)
         archive_entry_set_pathname(e, names[i]);
         archive_entry_set_filetype(e, dir ? AE_IFDIR : AE_IFREG);
         archive_entry_set_perm(e, dir ? 0755 : 0644);
-        archive_entry_set_size(e, dir ? 0 : (la_int64_t)strlen(names[i]));
+        archive_entry_set_size(e, dir ? 0 : (la_int64_t) strlen(names[i]));
         archive_write_header(a, e);
         if (!dir)
             archive_write_data(a, names[i], strlen(names[i]));
@@ -59,7 +59,7 @@ put(struct store *st, const char *data, size_t len, const char *mt, struct oci_d
 
     assert_ok(store_blob_put(st, data, len, d->digest, &err), &err);
     snprintf(d->media_type, sizeof(d->media_type), "%s", mt);
-    d->size = (int64_t)len;
+    d->size = (int64_t) len;
 }
 
 /* An image with a gzip layer and a plain tar layer, tagged app:1 in st. */
@@ -177,9 +177,9 @@ tar_member(const char *tarpath, const char *want)
         assert_int_equal(archive_entry_perm(e),
                          archive_entry_filetype(e) == AE_IFDIR ? 0755 : 0644);
         if (strcmp(name, want) == 0) {
-            size_t n = (size_t)archive_entry_size(e);
+            size_t n = (size_t) archive_entry_size(e);
             found = xmalloc(n + 1);
-            assert_int_equal(archive_read_data(a, found, n), (la_ssize_t)n);
+            assert_int_equal(archive_read_data(a, found, n), (la_ssize_t) n);
             found[n] = '\0';
         }
     }
@@ -303,7 +303,7 @@ tamper(const char *in, const char *out, const char *victim)
             buf[n / 2] ^= 0x55;
         archive_write_header(w, e);
         if (n > 0)
-            archive_write_data(w, buf, (size_t)n);
+            archive_write_data(w, buf, (size_t) n);
     }
     archive_write_close(w);
     archive_write_free(w);
@@ -373,7 +373,7 @@ write_legacy(const char *path, const char *cfg, size_t cfglen, const char *cfgna
             archive_entry_set_symlink(e, files[i].link);
         } else {
             archive_entry_set_filetype(e, AE_IFREG);
-            archive_entry_set_size(e, (la_int64_t)files[i].len);
+            archive_entry_set_size(e, (la_int64_t) files[i].len);
         }
         archive_write_header(w, e);
         if (files[i].data)
@@ -418,7 +418,7 @@ test_legacy_docker_archive(void **state)
     assert_int_equal(img.manifest.nlayers, 1);
     assert_string_equal(img.manifest.layers[0].digest, diff);
     assert_string_equal(img.manifest.layers[0].media_type, MT_OCI_LAYER_TAR);
-    assert_int_equal(img.manifest.layers[0].size, (int64_t)llen);
+    assert_int_equal(img.manifest.layers[0].size, (int64_t) llen);
     store_image_release(&img);
     strv_free(names);
 

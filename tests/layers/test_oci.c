@@ -24,7 +24,7 @@ assert_dump(const json_t *v, const char *want)
 static void
 test_config_new_is_canonical(void **state)
 {
-    (void)state;
+    (void) state;
     json_t *cfg = oci_config_new("linux", "amd64");
 
     assert_dump(cfg, "{\"architecture\":\"amd64\",\"config\":{},\"history\":[],\"os\":\"linux\","
@@ -37,7 +37,7 @@ test_config_layers_history_created(void **state)
 {
     char t[32];
 
-    (void)state;
+    (void) state;
     json_t *cfg = oci_config_new("linux", "arm64");
     oci_time_format(0, t, sizeof(t));
     assert_string_equal(t, "1970-01-01T00:00:00Z");
@@ -64,7 +64,7 @@ test_time_format(void **state)
 {
     char t[32];
 
-    (void)state;
+    (void) state;
     oci_time_format(1700000000, t, sizeof(t));
     assert_string_equal(t, "2023-11-14T22:13:20Z");
 }
@@ -74,7 +74,7 @@ test_host_arch_is_goarch(void **state)
 {
     const char *a = oci_host_arch();
 
-    (void)state;
+    (void) state;
     assert_non_null(a);
     assert_null(strchr(a, '_')); /* never x86_64 or aarch64 */
 #if defined(__x86_64__)
@@ -88,7 +88,7 @@ test_manifest_bytes(void **state)
     struct oci_desc cfg = {MT_OCI_CONFIG, D1, 2};
     struct oci_desc layers[] = {{MT_OCI_LAYER_GZIP, D2, 30}, {MT_OCI_LAYER_TAR, D3, 1024}};
 
-    (void)state;
+    (void) state;
     json_t *m = oci_manifest_new(&cfg, layers, 2);
     assert_dump(m, "{\"config\":{\"digest\":\"" D1 "\",\"mediaType\":\"" MT_OCI_CONFIG
                    "\",\"size\":2},\"layers\":[{\"digest\":\"" D2
@@ -107,7 +107,7 @@ test_manifest_roundtrip(void **state)
     struct oci_manifest pm;
     size_t len;
 
-    (void)state;
+    (void) state;
     json_t *m = oci_manifest_new(&cfg, layers, 1);
     char *s = oci_json_dump(m, &len);
     assert_ok(oci_manifest_parse(s, len, &pm, &err), &err);
@@ -133,7 +133,7 @@ test_manifest_parse_docker_schema2(void **state)
     struct lade_error err = {0};
     struct oci_manifest pm;
 
-    (void)state;
+    (void) state;
     assert_ok(oci_manifest_parse(s, strlen(s), &pm, &err), &err);
     assert_string_equal(pm.config.media_type, MT_DOCKER_CONFIG);
     assert_string_equal(pm.layers[0].media_type, MT_DOCKER_LAYER_GZIP);
@@ -154,7 +154,7 @@ expect_parse_error(const char *s, const char *needle)
 static void
 test_manifest_parse_rejects(void **state)
 {
-    (void)state;
+    (void) state;
     /* duplicate keys: the error names what and where */
     expect_parse_error("{\"schemaVersion\":2,\n\"schemaVersion\":2}", "line 2");
     expect_parse_error("{\"schemaVersion\":2,\n\"schemaVersion\":2}", "duplicate");
@@ -189,7 +189,7 @@ test_json_parse_names_what(void **state)
     struct lade_error err = {0};
     const char *s = "{\"a\": 1,\n  \"a\": 2}";
 
-    (void)state;
+    (void) state;
     assert_null(oci_json_parse(s, strlen(s), "index.json", &err));
     assert_non_null(strstr(err.msg, "index.json"));
     assert_non_null(strstr(err.msg, "line 2 column"));
@@ -201,7 +201,7 @@ test_desc_and_index(void **state)
     struct oci_desc d = {MT_OCI_MANIFEST, D3, 5}, back;
     struct lade_error err = {0};
 
-    (void)state;
+    (void) state;
     json_t *idx = oci_index_new();
     json_array_append_new(json_object_get(idx, "manifests"), oci_desc_json(&d));
     assert_dump(idx, "{\"manifests\":[{\"digest\":\"" D3 "\",\"mediaType\":\"" MT_OCI_MANIFEST

@@ -114,13 +114,13 @@ make_image(struct store *st, const char *label, const struct oci_desc *layers, s
     char *s = config_bytes(label, n, diff_ids, &len);
 
     assert_ok(store_blob_put(st, s, len, cd.digest, &err), &err);
-    cd.size = (int64_t)len;
+    cd.size = (int64_t) len;
     free(s);
     json_t *m = oci_manifest_new(&cd, layers, n);
     s = oci_json_dump(m, &len);
     snprintf(out->media_type, sizeof(out->media_type), "%s", MT_OCI_MANIFEST);
     assert_ok(store_blob_put(st, s, len, out->digest, &err), &err);
-    out->size = (int64_t)len;
+    out->size = (int64_t) len;
     free(s);
     json_decref(m);
 }
@@ -359,7 +359,7 @@ test_image_prefix_ambiguous(void **state)
         s = config_bytes(l2, 0, NULL, &len);
         digest_of_mem(s, len, dg);
         free(s);
-        unsigned key = (unsigned)strtoul((char[5]){dg[7], dg[8], dg[9], dg[10], 0}, NULL, 16);
+        unsigned key = (unsigned) strtoul((char[5]){dg[7], dg[8], dg[9], dg[10], 0}, NULL, 16);
         if (seen[key] != 0) {
             snprintf(l1, sizeof(l1), "l%d", seen[key]);
             snprintf(p, sizeof(p), "%.4s", dg + 7);
@@ -437,7 +437,7 @@ spawn_writer(const char *root, int blobs)
                 _exit(1);
         } else {
             char name[64];
-            struct oci_desc desc = {MT_OCI_MANIFEST, "", (int64_t)i};
+            struct oci_desc desc = {MT_OCI_MANIFEST, "", (int64_t) i};
             digest_of_mem(&i, sizeof(i), desc.digest);
             snprintf(name, sizeof(name), "docker.io/library/k:%u", i % 40);
             if (store_tag_set(st, name, &desc, &err) < 0)
@@ -451,7 +451,7 @@ kill_after(pid_t pid, long usec)
 {
     int status;
 
-    usleep((useconds_t)usec);
+    usleep((useconds_t) usec);
     kill(pid, SIGKILL);
     assert_int_equal(waitpid(pid, &status, 0), pid);
     /* it must have been killed, not have failed on its own */
@@ -572,7 +572,7 @@ make_tar_layer(struct store *st, struct oci_desc *desc)
     archive_write_free(a);
     snprintf(desc->media_type, sizeof(desc->media_type), "%s", MT_OCI_LAYER_TAR);
     assert_ok(store_blob_put(st, buf, used, desc->digest, &err), &err);
-    desc->size = (int64_t)used;
+    desc->size = (int64_t) used;
 }
 
 static void
