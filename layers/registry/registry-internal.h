@@ -65,7 +65,7 @@ struct reg_response {
     char *content_type;
     char *location; /* absolute (resolved against the request URL) */
     char *docker_content_digest;
-    char *range;       /* "0-1234" of an upload */
+    char *range; /* "0-1234" of an upload */
     char *docker_upload_uuid;
     int64_t content_length; /* -1 when absent */
     char *body;             /* NUL-terminated; NULL when sunk or empty */
@@ -104,7 +104,7 @@ void reg_challenge_release(struct reg_challenge *ch);
 
 struct reg_creds {
     char *user;
-    char *secret;        /* password, or an identity token when user is "<token>" */
+    char *secret;         /* password, or an identity token when user is "<token>" */
     char *identity_token; /* from config.json "identitytoken", used as a refresh token */
 };
 void reg_creds_release(struct reg_creds *cr);

@@ -41,10 +41,10 @@ struct registry_opts {
     int retries;                 /* retries after the first attempt; < 0: the default (3) */
     const char *const *insecure; /* --insecure-registry hosts ("host" or "host:port") */
     size_t ninsecure;
-    const char *docker_config;   /* directory of config.json; NULL: $DOCKER_CONFIG, ~/.docker */
-    const char *certs_dir;       /* NULL: /etc/docker/certs.d */
-    const char *platform;        /* "os/arch[/variant]"; NULL: the host's ("linux/amd64") */
-    unsigned parallel;           /* concurrent blob transfers; 0: the default (4) */
+    const char *docker_config; /* directory of config.json; NULL: $DOCKER_CONFIG, ~/.docker */
+    const char *certs_dir;     /* NULL: /etc/docker/certs.d */
+    const char *platform;      /* "os/arch[/variant]"; NULL: the host's ("linux/amd64") */
+    unsigned parallel;         /* concurrent blob transfers; 0: the default (4) */
     registry_progress_fn progress;
     void *progress_ctx;
 };
