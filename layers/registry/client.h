@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The inside of struct reg_client, shared by client.c (transport settings), http.c (requests,
+ * retries) and auth.c (challenges, tokens). Nothing outside those three files reads it. */
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <time.h>
+
+#include "registry-internal.h"
+
+struct reg_token {
+    char *scope; /* the scope set it was issued for ("" for none) */
+    char *token;
+    struct timespec expires; /* CLOCK_MONOTONIC; unusable from then on */
+    struct reg_token *next;
+};
+
+struct reg_client {
+    struct registry_opts opts; /* a shallow copy: the strings belong to the caller */
+    char *domain;              /* as given: "localhost:5000", "docker.io" */
+    char *base;                /* "http://localhost:5000", "https://registry-1.docker.io" */
+    char *origin_host;         /* host[:port] of base, compared against redirect targets */
+    int retries;
+    long stall_seconds;
+
+    /* TLS: system CAs plus certs.d/DOMAIN/ *.crt (ca_pem holds both, NULL when no extras),
+     * and certs.d/DOMAIN/X.cert + X.key as the client certificate */
+    char *ca_pem;
+    size_t ca_len;
+    char *client_cert, *client_key;
+
+    /* proxies as docker reads them (upper case first, then lower case); NULL: none */
+    char *http_proxy, *https_proxy, *no_proxy;
+
+    CURLSH *share;
+    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+    /* everything below is guarded by mu */
+    pthread_mutex_t mu;
+    bool creds_loaded; /* creds_found and creds are final */
+    bool creds_found;
+    struct reg_creds creds;
+    bool basic;            /* the registry asked for Basic: send it on every request */
+    bool bearer;           /* the registry asked for Bearer at realm/service */
+    char *realm, *service; /* of the Bearer challenge */
+    struct reg_token *tokens;
+};
+
+/* client.c */
+/* The proxy for url ("" for none: loopback hosts and no_proxy matches are never proxied). */
+const char *reg_proxy_for(const struct reg_client *c, const char *url);
+/* Applies the transport settings (TLS, proxy, timeouts, share handle, user agent) to h. */
+void reg_client_setup_handle(struct reg_client *c, CURL *h, const char *url);
+/* True when url is on the registry's own origin (scheme, host and port), so it may receive
+ * the Authorization header. */
+bool reg_same_origin(const struct reg_client *c, const char *url);
+
+/* auth.c */
+/* The Authorization header line for a request of scope ("Authorization: Bearer ..."), or NULL
+ * when nothing is known yet; fetches a token first when the registry is known to want one.
+ * Caller frees (and should wipe) the string. */
+int reg_auth_header(struct reg_client *c, const char *scope, char **out, struct lade_error *err);
+/* Answers a 401 whose WWW-Authenticate header value is challenge: records the scheme and, for
+ * Bearer, fetches a fresh token for scope. -1 with LADE_ERR_AUTH when there are no usable
+ * credentials or they are refused. */
+int reg_auth_answer(struct reg_client *c, const char *challenge, const char *scope,
+                    struct lade_error *err);
+/* The error for a request still refused (401) after the challenge was answered. */
+int reg_auth_refused(struct reg_client *c, const struct reg_response *r, struct lade_error *err);
+/* The registry's message in a JSON error body ("errors":[{message, detail}], "details",
+ * "error_description"), or NULL; caller frees. */
+char *reg_error_message(const char *body, size_t len);
+void reg_tokens_free(struct reg_token *t);
+
+/* http.c: one exchange, no auth handshake, no retry, no redirect */
+struct http_result {
+    CURLcode code; /* CURLE_OK: an HTTP response came (resp->status) */
+    long os_errno;
+    char curl_msg[CURL_ERROR_SIZE];
+    char reason[64]; /* of the status line: "Service Unavailable" */
+    char *location_raw, *retry_after, *www_authenticate;
+    uint64_t sunk;  /* bytes given to rq->sink */
+    bool too_large; /* a 2xx body over REG_BODY_CAP without a sink */
+};
+void http_result_release(struct http_result *res);
+/* -1 only when a callback failed (the sink, reading the body) with err set; transport failures
+ * return 0 with res->code set. */
+int http_exchange(struct reg_client *c, CURL *h, const struct reg_request *rq, const char *method,
+                  const char *url, const char *auth_line, struct reg_response *resp,
+                  struct http_result *res, struct lade_error *err);
+char *http_resolve_url(const char *base, const char *ref);
+
+/* retry.c */
+/* rq with retries and redirects but no auth handshake: auth_line (or none) is sent to rq->url's
+ * host as it is (token requests to the realm use it). */
+int reg_do_plain(struct reg_client *c, const struct reg_request *rq, const char *auth_line,
+                 struct reg_response *resp, struct lade_error *err);
