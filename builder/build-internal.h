@@ -43,6 +43,7 @@ struct build {
     char created[40]; /* the build's time, RFC 3339 */
     int64_t clamp;    /* layer mtime clamp (< 0: none) */
     bool step_cached; /* the step just run was a cache hit */
+    char **pulled;    /* base images pulled in this build (--pull pulls each once) */
 };
 
 /* ---- build.c ---- */

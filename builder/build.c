@@ -195,10 +195,27 @@ base_from_stage(struct build *b, struct stage_state *ss, size_t base, struct lad
     return 0;
 }
 
-static json_t *
-scratch_config(void)
+/* The build's target platform: --platform ("os/arch[/variant]"), else the host's. */
+static void
+target_platform(const struct build *b, char *os, char *arch, size_t n)
 {
-    json_t *cfg = oci_config_new("linux", oci_host_arch());
+    const char *p = b->opts->reg ? b->opts->reg->platform : NULL;
+    const char *slash = p ? strchr(p, '/') : NULL;
+
+    snprintf(os, n, "linux");
+    snprintf(arch, n, "%s", oci_host_arch());
+    if (slash == NULL)
+        return;
+    snprintf(os, n, "%.*s", (int) (slash - p), p);
+    snprintf(arch, n, "%.*s", (int) strcspn(slash + 1, "/"), slash + 1);
+}
+
+static json_t *
+scratch_config(const struct build *b)
+{
+    char os[32], arch[32];
+    target_platform(b, os, arch, sizeof(os));
+    json_t *cfg = oci_config_new(os, arch);
     json_t *c = oci_config_container(cfg);
 
     /* BuildKit's empty image: PATH set and WorkingDir "/". */
@@ -207,26 +224,85 @@ scratch_config(void)
     return cfg;
 }
 
+/* RUN executes the image's programs natively: another architecture would need an emulator,
+ * which lade does not set up. Pulls and COPY work for any platform. */
+static int
+check_run_platform(const struct build *b, struct lade_error *err)
+{
+    char os[32], arch[32];
+
+    target_platform(b, os, arch, sizeof(os));
+    if (strcmp(os, "linux") == 0 && strcmp(arch, oci_host_arch()) == 0)
+        return 0;
+    return lade_error_set(err, LADE_ERR_OTHER,
+                          "RUN cannot execute for platform %s on this linux/%s host (lade does "
+                          "not emulate other platforms; --platform works for builds without RUN)",
+                          b->opts->reg->platform, oci_host_arch());
+}
+
+/* Pulls ref into the store, its progress shown under the running step. */
+static int
+pull_base(struct build *b, const struct image_ref *ref, const char *name, struct lade_error *err)
+{
+    struct registry_opts ro = *b->opts->reg;
+    struct transfer_progress tp;
+    int rc;
+
+    transfer_progress_init(&tp, b->opts->progress, &b->progress);
+    ro.progress = transfer_progress_event;
+    ro.progress_ctx = &tp;
+    rc = registry_pull(b->st, ref, &ro, NULL, err);
+    transfer_progress_release(&tp);
+    if (rc < 0)
+        return lade_error_prefix(err, "base image \"%s\"", name);
+    b->pulled = strv_push_take(b->pulled, image_ref_string(ref));
+    return 0;
+}
+
+static bool
+pulled_already(const struct build *b, const char *full)
+{
+    for (char **p = b->pulled; p && *p; p++)
+        if (strcmp(*p, full) == 0)
+            return true;
+    return false;
+}
+
 int
 stage_load_image(struct build *b, struct stage_state *ss, const char *name, struct lade_error *err)
 {
     struct store_image img = {0};
     cleanup_free char *full = NULL;
     struct lade_error lerr = {0};
+    struct image_ref ref = {0};
+    bool in_store;
 
-    full = strncmp(name, "sha256:", 7) == 0 ? xstrdup(name) : NULL;
-    if (full == NULL) {
-        struct image_ref ref;
+    if (strncmp(name, "sha256:", 7) == 0) {
+        full = xstrdup(name);
+    } else {
         if (image_ref_parse(name, &ref, err) < 0)
             return -1;
         full = image_ref_string(&ref);
-        image_ref_release(&ref);
     }
-    if (store_image_load(b->st, full, &img, &lerr) < 0)
-        return lade_error_set(err, LADE_ERR_OTHER,
-                              "base image \"%s\" is not in the store (%s); lade cannot pull from "
-                              "registries yet: 'lade load' it or build it first",
-                              name, full);
+    in_store = store_image_load(b->st, full, &img, &lerr) == 0;
+    /* --pull asks the registry what a tag means now; a digest cannot change */
+    bool repull = in_store && b->opts->pull && ref.tag != NULL && ref.digest == NULL &&
+                  !pulled_already(b, full);
+    if ((!in_store || repull) && ref.domain != NULL && b->opts->reg != NULL) {
+        if (in_store)
+            store_image_release(&img);
+        int rc = pull_base(b, &ref, name, err);
+        if (rc == 0)
+            rc = store_image_load(b->st, full, &img, err);
+        image_ref_release(&ref);
+        if (rc < 0)
+            return -1;
+    } else {
+        image_ref_release(&ref);
+        if (!in_store)
+            return lade_error_set(err, LADE_ERR_OTHER, "base image \"%s\" is not in the store (%s)",
+                                  name, full);
+    }
     if (img.manifest.nlayers != oci_config_nlayers(img.config)) {
         store_image_release(&img);
         return lade_error_set(err, LADE_ERR_OTHER,
@@ -272,6 +348,8 @@ dispatch(struct build *b, struct stage_state *ss, const struct instr *in, struct
 {
     switch (in->kind) {
     case INSTR_RUN:
+        if (check_run_platform(b, err) < 0)
+            return -1;
         return step_run(b, ss, in, err);
     case INSTR_COPY:
     case INSTR_ADD:
@@ -368,7 +446,7 @@ build_stage(struct build *b, size_t idx, struct lade_error *err)
     if (s->base_stage >= 0)
         rc = base_from_stage(b, ss, (size_t) s->base_stage, err);
     else if (strcmp(s->base, "scratch") == 0) {
-        ss->config = scratch_config();
+        ss->config = scratch_config(b);
         cache_key_init(b, ss, "scratch");
         rc = 0;
     } else
@@ -507,6 +585,34 @@ export_image(struct build *b, const struct oci_desc *mdesc, const char *config_d
     return 0;
 }
 
+/* --push: every tag to its registry, the blobs shown under one step per name. */
+static int
+push_tags(struct build *b, const struct oci_desc *mdesc, struct lade_error *err)
+{
+    for (char **t = b->opts->tags; t && *t; t++) {
+        struct registry_opts ro = *b->opts->reg;
+        struct transfer_progress tp;
+        struct image_ref ref;
+        int rc;
+
+        if (image_ref_parse(*t, &ref, err) < 0)
+            return -1;
+        progress_note(&b->progress, "pushing %s", *t);
+        transfer_progress_init(&tp, b->opts->progress, &b->progress);
+        ro.progress = transfer_progress_event;
+        ro.progress_ctx = &tp;
+        rc = registry_push(b->st, mdesc, &ref, &ro, NULL, err);
+        transfer_progress_release(&tp);
+        image_ref_release(&ref);
+        if (rc < 0) {
+            progress_error(&b->progress, err->msg);
+            return -1;
+        }
+        progress_done(&b->progress);
+    }
+    return 0;
+}
+
 static void
 build_release(struct build *b)
 {
@@ -518,6 +624,7 @@ build_release(struct build *b)
     if (b->context_fd >= 0)
         close(b->context_fd);
     plan_free(b->plan);
+    strv_free(b->pulled);
     progress_release(&b->progress);
 }
 
@@ -549,7 +656,8 @@ build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out
     if (build_stage(&b, b.plan->target, err) < 0)
         goto out;
     if (write_image(&b, &b.stages[b.plan->target], manifest, &mdesc, config_digest, err) < 0 ||
-        export_image(&b, &mdesc, config_digest, err) < 0)
+        export_image(&b, &mdesc, config_digest, err) < 0 ||
+        (opts->push && push_tags(&b, &mdesc, err) < 0))
         goto out;
     if (manifest_out != NULL)
         memcpy(manifest_out, manifest, sizeof(digest_t));

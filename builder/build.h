@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "sandbox/sandbox.h"
 #include "../layers/layers.h"
+#include "../layers/registry/registry.h"
 #include "../layers/store/store.h"
 
 enum progress_mode { PROGRESS_AUTO = 0, PROGRESS_PLAIN, PROGRESS_TTY };
@@ -29,6 +30,12 @@ struct build_opts {
     int64_t epoch; /* < 0: now (no clamp) */
     enum compression compression;
     enum sandbox_net net;
+    /* Registries: a base image not in the store is pulled with reg (its platform selects from
+     * multi-platform images); --pull pulls every base image's tag again; --push pushes every tag
+     * after the build. reg NULL: no registry access. */
+    const struct registry_opts *reg;
+    bool pull;
+    bool push;
 };
 
 struct plan;

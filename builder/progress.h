@@ -7,10 +7,12 @@
  *   #3 DONE 1.2s
  * tty mode is the same stream for now. */
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
 #include "build.h"
+#include "../layers/registry/registry.h"
 
 #define PROGRESS_TAIL_LINES 10
 
@@ -43,3 +45,24 @@ struct output_pump;
 struct output_pump *output_pump_start(struct progress *p, int read_fd);
 /* Waits for EOF (the writer side must be closed) and frees the pump. */
 void output_pump_finish(struct output_pump *pump);
+
+/* Registry transfers (pull, push) shown as progress, fed by transfer_progress_event (a
+ * registry_progress_fn; thread-safe). Inside a build (build != NULL) in BuildKit's plain style
+ * under the running step: "#2 sha256:HEX 3.40MB / 3.40MB 0.2s done". Alone (lade pull/push) on
+ * stderr: plain, one line per blob ("sha256:0123456789ab: done 12.3MB"); tty, a line per blob
+ * with bytes and rate updated in place. */
+struct transfer_blob;
+struct transfer_progress {
+    pthread_mutex_t mu;
+    bool tty;
+    struct progress *build; /* borrowed; NULL outside a build */
+    struct transfer_blob *blobs;
+    size_t n;
+    size_t drawn; /* tty: lines of the table on screen */
+    double last_draw;
+};
+/* mode AUTO is tty when stderr is a terminal. */
+void transfer_progress_init(struct transfer_progress *tp, enum progress_mode mode,
+                            struct progress *build);
+void transfer_progress_release(struct transfer_progress *tp);
+void transfer_progress_event(void *ctx, const struct registry_event *ev);

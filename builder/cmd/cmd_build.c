@@ -23,6 +23,8 @@ enum {
     OPT_EPOCH,
     OPT_COMPRESSION,
     OPT_PULL,
+    OPT_PUSH,
+    OPT_PLATFORM,
 };
 
 static const struct option build_options[] = {
@@ -39,29 +41,47 @@ static const struct option build_options[] = {
     {"source-date-epoch", required_argument, NULL, OPT_EPOCH},
     {"compression", required_argument, NULL, OPT_COMPRESSION},
     {"pull", no_argument, NULL, OPT_PULL},
+    {"push", no_argument, NULL, OPT_PUSH},
+    {"platform", required_argument, NULL, OPT_PLATFORM},
+    CLI_REGISTRY_OPTIONS,
     {NULL, 0, NULL, 0},
 };
 
-/* "type=oci,dest=F" */
+/* "type=oci,dest=F", "type=docker,dest=F", "type=registry[,name=NAME]" */
 static int
 parse_output(const char *spec, struct build_opts *o, char **dest, struct lade_error *err)
 {
-    char *copy = xstrdup(spec), *save = NULL, *type = NULL;
+    char *copy = xstrdup(spec), *save = NULL, *type = NULL, *name = NULL;
 
     for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
         if (strncmp(kv, "type=", 5) == 0)
             type = kv + 5;
         else if (strncmp(kv, "dest=", 5) == 0)
             *dest = xstrdup(kv + 5);
+        else if (strncmp(kv, "name=", 5) == 0)
+            name = kv + 5;
         else {
             lade_error_set(err, LADE_ERR_USAGE, "--output: unknown key in \"%s\"", kv);
             free(copy);
             return -1;
         }
     }
+    if (type != NULL && strcmp(type, "registry") == 0) {
+        /* BuildKit's type=registry is type=image,push=true: the -t names (and name=) */
+        char *n = name ? cli_normalise_name(name, err) : NULL;
+        free(copy);
+        if (name != NULL && n == NULL) {
+            err->code = LADE_ERR_USAGE;
+            return -1;
+        }
+        if (n != NULL)
+            o->tags = strv_push_take(o->tags, n);
+        o->push = true;
+        return 0;
+    }
     if (type == NULL || (strcmp(type, "oci") && strcmp(type, "docker"))) {
         lade_error_set(err, LADE_ERR_USAGE,
-                       "--output: type must be oci or docker (registry and local are not "
+                       "--output: type must be oci, docker or registry (local is not "
                        "implemented yet): \"%s\"",
                        spec);
         free(copy);
@@ -175,8 +195,24 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
             }
             break;
         case OPT_PULL:
-            lade_error_set(err, LADE_ERR_USAGE, "--pull: registry pulls are not implemented yet");
-            goto out;
+            o.pull = true;
+            break;
+        case OPT_PUSH:
+            o.push = true;
+            break;
+        case OPT_PLATFORM:
+            if (strchr(optarg, '/') == NULL) {
+                lade_error_set(err, LADE_ERR_USAGE, "--platform must be OS/ARCH[/VARIANT]: \"%s\"",
+                               optarg);
+                goto out;
+            }
+            cli->reg.platform = optarg;
+            break;
+        case CLI_OPT_INSECURE_REGISTRY:
+        case CLI_OPT_RETRIES:
+            if (cli_registry_option(cli, c, optarg, err) < 0)
+                goto out;
+            break;
         default:
             lade_error_set(err, LADE_ERR_USAGE, "build: invalid option (see 'lade help')");
             goto out;
@@ -186,7 +222,12 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
         lade_error_set(err, LADE_ERR_USAGE, "build: exactly one CONTEXT directory expected");
         goto out;
     }
+    if (o.push && o.tags == NULL) {
+        lade_error_set(err, LADE_ERR_USAGE, "--push and -o type=registry need a name: -t NAME");
+        goto out;
+    }
     o.context = argv[optind];
+    o.reg = &cli->reg;
     o.epoch = 0;
     if (epoch != NULL && *epoch != '\0' && parse_epoch(epoch, &o.epoch, err) < 0)
         goto out;

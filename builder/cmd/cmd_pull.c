@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../progress.h"
+
 #define USAGE "usage: lade pull [--platform OS/ARCH[/VARIANT]] NAME[:TAG|@DIGEST]"
 
 enum { OPT_PLATFORM = 256 };
@@ -52,7 +54,13 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct lade_error *err)
         image_ref_release(&ref);
         return -1;
     }
+    struct transfer_progress tp;
+    transfer_progress_init(&tp, PROGRESS_AUTO, NULL);
+    cli->reg.progress = transfer_progress_event;
+    cli->reg.progress_ctx = &tp;
     rc = registry_pull(st, &ref, &cli->reg, &desc, err);
+    cli->reg.progress = NULL;
+    transfer_progress_release(&tp);
     if (rc == 0) {
         char *name = image_ref_string(&ref);
         printf("%s: %s\n", name, desc.digest);

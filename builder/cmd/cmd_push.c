@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../progress.h"
+
 #define USAGE "usage: lade push NAME[:TAG]"
 
 int
@@ -48,7 +50,13 @@ cmd_push(struct cli *cli, int argc, char **argv, struct lade_error *err)
         image_ref_release(&ref);
         return -1;
     }
+    struct transfer_progress tp;
+    transfer_progress_init(&tp, PROGRESS_AUTO, NULL);
+    cli->reg.progress = transfer_progress_event;
+    cli->reg.progress_ctx = &tp;
     rc = registry_push(st, &img.manifest_desc, &ref, &cli->reg, pushed, err);
+    cli->reg.progress = NULL;
+    transfer_progress_release(&tp);
     if (rc == 0) {
         char *name = image_ref_string(&ref);
         printf("%s: %s\n", name, pushed);

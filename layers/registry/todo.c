@@ -4,22 +4,6 @@
 #include "registry.h"
 
 int
-registry_pull(struct store *st, const struct image_ref *ref, const struct registry_opts *opts,
-              struct oci_desc *manifest_out, struct lade_error *err)
-{
-    (void) st, (void) ref, (void) opts, (void) manifest_out;
-    return lade_error_set(err, LADE_ERR_OTHER, "pull is not implemented yet");
-}
-
-int
-registry_push(struct store *st, const struct oci_desc *manifest, const struct image_ref *dest,
-              const struct registry_opts *opts, digest_t pushed_out, struct lade_error *err)
-{
-    (void) st, (void) manifest, (void) dest, (void) opts, (void) pushed_out;
-    return lade_error_set(err, LADE_ERR_OTHER, "push is not implemented yet");
-}
-
-int
 registry_login(const char *server, const char *user, const char *password,
                const struct registry_opts *opts, struct lade_error *err)
 {

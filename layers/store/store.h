@@ -7,6 +7,7 @@
  *   layers/ID/  extracted layer trees used as overlay lower dirs (ID: hex of the chain id), each
  *               with "diff" (the tree), "diff_id" and "blob" (the compressed digest) beside it
  *   cache/      build cache records
+ *   sources/HEX the repositories a blob is known in (push mounts it from them)
  *   tmp/        staging: every write lands here and is renamed into place after fsync
  * Index updates take an exclusive flock on ROOT/lock; blobs are immutable. */
 
@@ -96,6 +97,15 @@ int store_layer_dir(struct store *st, const char *chain_id, const char *diff_id,
 int store_layer_adopt(struct store *st, const char *chain_id, const char *diff_id,
                       const char *blob_digest, const char *tree_path, char **dir,
                       struct lade_error *err);
+
+/* ---- blob sources (sources.c) ---- */
+/* Records that blob digest exists in repository repo ("domain/path"), for cross-repository
+ * mounts on push. Newest first, a few kept per blob; a hint, never trusted for content. */
+int store_source_add(struct store *st, const char *digest, const char *repo,
+                     struct lade_error *err);
+/* The repositories digest is known in, newest first: a NULL-terminated vector (strv_free), or
+ * NULL when none is known. */
+char **store_sources_get(struct store *st, const char *digest);
 
 /* ---- locking ---- */
 /* Exclusive lock on ROOT/lock for index updates and gc; released by store_unlock. */

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Inside pull and push (platform.c, resolve.c, jobs.c): platforms and their selection from an
+ * index, fetching a verified manifest, and the pool that moves blobs in parallel. */
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "registry-internal.h"
+
+/* ---- platforms (platform.c) ---- */
+
+/* "os/arch[/variant]", normalised as containerd does: arch aliases (x86_64 -> amd64, aarch64 ->
+ * arm64), arm64's variant v8 is the default and dropped, arm's default variant is v7. */
+struct reg_platform {
+    char os[32];
+    char arch[32];
+    char variant[16]; /* "" when none */
+};
+/* Parses text (NULL: the host's, linux + oci_host_arch()); LADE_ERR_USAGE when malformed. */
+int reg_platform_parse(const char *text, struct reg_platform *out, struct lade_error *err);
+/* "linux/arm64", "linux/arm/v7"; out >= 96 bytes. */
+void reg_platform_format(const struct reg_platform *p, char *out, size_t outlen);
+/* The manifest of the index (its bytes) for p: an exact match, else (arm) the newest older
+ * variant. An error listing the index's platforms when none matches (LADE_ERR_OTHER). */
+int reg_index_select(const char *data, size_t len, const struct reg_platform *p,
+                     struct oci_desc *out, struct lade_error *err);
+
+/* ---- manifests (resolve.c) ---- */
+
+#define REG_MANIFEST_MAX (4u << 20) /* containerd's limit too */
+
+/* A manifest or index as the registry sent it. */
+struct reg_manifest {
+    char *data; /* the exact bytes, NUL-terminated */
+    size_t len;
+    struct oci_desc desc; /* media type, digest of data, size */
+};
+void reg_manifest_release(struct reg_manifest *m);
+/* GETs /v2/PATH/manifests/REFERENCE (a tag or a digest) accepting OCI and docker schema 2
+ * manifests and indexes, and verifies the bytes: a digest reference must be their digest, a
+ * tag their Docker-Content-Digest when the registry sent one. Schema 1 is refused. what names
+ * the image in errors. */
+int reg_manifest_get(struct reg_client *c, const char *path, const char *reference,
+                     const char *what, struct reg_manifest *out, struct lade_error *err);
+/* The media type of manifest bytes: their "mediaType", else guessed from the fields ("manifests":
+ * an OCI index, else an OCI manifest). NULL when it is no JSON object. */
+const char *reg_manifest_media_type(const char *data, size_t len, char *buf, size_t buflen);
+
+/* The blobs of m: the config, then the layers, each digest once; *n set, caller frees. */
+struct oci_desc *reg_manifest_blobs(const struct oci_manifest *m, size_t *n);
+
+/* ---- parallel blob jobs (jobs.c) ---- */
+
+/* Runs job(ctx, i) for i in [0, n) on up to parallel threads. The first failure wins: its error
+ * goes to err, *stop is set so running jobs can give up early, and no new job starts. */
+struct reg_jobs {
+    atomic_bool stop;
+};
+typedef int (*reg_job_fn)(void *ctx, size_t i, struct reg_jobs *jobs, struct lade_error *err);
+int reg_jobs_run(size_t n, unsigned parallel, reg_job_fn job, void *ctx, struct lade_error *err);
+
+/* Reports an event to the progress callback of opts (when there is one). */
+void reg_event(const struct registry_opts *opts, enum registry_event_kind kind, const char *digest,
+               uint64_t done, uint64_t total, const char *text);
