@@ -25,6 +25,7 @@
 #       --match ERE --max-consecutive N (see registry/faultproxy.py).
 #   proxy_stat KEY                   a number from $PROXY_STATS, KEY a python expression over the
 #                                    parsed stats `s`, e.g. 'upload_bytes' or 'body_bytes.get("PATCH", 0)'
+#   random_file PATH BYTES [SEED]    incompressible bytes, deterministic per SEED
 #   registry_stop_all                stops every server started here (also done when the
 #                                    sourcing shell exits, see _reg_spawn)
 #
@@ -213,4 +214,16 @@ proxy_stat() {
     python3 -c 'import json, sys
 s = json.load(open(sys.argv[1]))
 print(eval(sys.argv[2], {}, {"s": s, **s}))' "$PROXY_STATS" "$1"
+}
+
+# random_file PATH BYTES [SEED]: incompressible bytes, the same for the same SEED (default 1).
+random_file() {
+    python3 -c 'import random, sys
+r = random.Random(sys.argv[3])
+left = int(sys.argv[2])
+with open(sys.argv[1], "wb") as f:
+    while left:
+        n = min(left, 1 << 20)
+        f.write(r.randbytes(n))
+        left -= n' "$1" "$2" "${3:-1}"
 }
