@@ -165,6 +165,16 @@ match_rank(const struct reg_platform *want, const struct reg_platform *have)
     return 0;
 }
 
+/* An entry that names a platform and is a manifest: a nested index is not followed (docker does
+ * not either). */
+static bool
+selectable(const json_t *entry, struct reg_platform *out)
+{
+    const char *mt = json_string_value(json_object_get(entry, "mediaType"));
+
+    return entry_platform(entry, out) && !(mt != NULL && oci_media_type_is_index(mt));
+}
+
 static int
 no_match(const json_t *manifests, const struct reg_platform *p, struct lade_error *err)
 {
@@ -177,8 +187,9 @@ no_match(const json_t *manifests, const struct reg_platform *p, struct lade_erro
     {
         struct reg_platform have;
         char name[96];
-        if (!entry_platform(e, &have) || strcmp(have.os, "unknown") == 0)
-            continue; /* buildx's attestation manifests say unknown/unknown */
+        /* buildx's attestation manifests say unknown/unknown */
+        if (!selectable(e, &have) || strcmp(have.os, "unknown") == 0)
+            continue;
         reg_platform_format(&have, name, sizeof(name));
         lade_buf_appendf(&list, "%s%s", list.len ? ", " : "", name);
     }
@@ -206,10 +217,8 @@ reg_index_select(const char *data, size_t len, const struct reg_platform *p, str
     json_array_foreach(manifests, i, e)
     {
         struct reg_platform have;
-        const char *mt = json_string_value(json_object_get(e, "mediaType"));
         int rank;
-        /* a nested index is not followed (docker does not either) */
-        if (!entry_platform(e, &have) || (mt != NULL && oci_media_type_is_index(mt)))
+        if (!selectable(e, &have))
             continue;
         rank = match_rank(p, &have);
         if (rank > best_rank) {
