@@ -88,6 +88,31 @@ mount_source(struct push *p, const char *digest)
     return found;
 }
 
+/* A new upload session; its URL goes to *location. */
+static int
+upload_open(struct push *p, const struct oci_desc *d, char **location, struct lade_error *err)
+{
+    cleanup_free char *url = xasprintf("/v2/%s/blobs/uploads/", p->dest->path);
+    struct reg_request rq = {.method = "POST", .url = url, .scope = p->scope, .body_fd = -1};
+    struct reg_response r = {0};
+
+    if (reg_do(p->c, &rq, &r, err) < 0)
+        return lade_error_prefix(err, "cannot start the upload of blob %s", d->digest);
+    if (r.status != 202 || r.location == NULL) {
+        if (r.status == 202)
+            lade_error_set(err, LADE_ERR_NET, "upload of blob %s: the registry sent no Location",
+                           d->digest);
+        else
+            reg_status_error(&r, err, "cannot start the upload of blob %s", d->digest);
+        reg_response_release(&r);
+        return -1;
+    }
+    free(*location);
+    *location = steal_ptr(&r.location);
+    reg_response_release(&r);
+    return 0;
+}
+
 /* Starts an upload: a mount from another repository when one is known (1: mounted, done), else
  * a new upload session whose URL goes to *location (0). */
 static int
@@ -115,24 +140,8 @@ upload_start(struct push *p, const struct oci_desc *d, char **location, struct l
             }
         }
         reg_response_release(&r);
-        free(url);
     }
-    url = xasprintf("/v2/%s/blobs/uploads/", p->dest->path);
-    struct reg_request rq = {.method = "POST", .url = url, .scope = p->scope, .body_fd = -1};
-    if (reg_do(p->c, &rq, &r, err) < 0)
-        return lade_error_prefix(err, "cannot start the upload of blob %s", d->digest);
-    if (r.status != 202 || r.location == NULL) {
-        if (r.status == 202)
-            lade_error_set(err, LADE_ERR_NET, "upload of blob %s: the registry sent no Location",
-                           d->digest);
-        else
-            reg_status_error(&r, err, "cannot start the upload of blob %s", d->digest);
-        reg_response_release(&r);
-        return -1;
-    }
-    *location = steal_ptr(&r.location);
-    reg_response_release(&r);
-    return 0;
+    return upload_open(p, d, location, err);
 }
 
 /* The offset after a Range header "0-N" (N inclusive); "0-0" is taken as nothing received. */
@@ -147,7 +156,9 @@ range_next(const char *range)
     return (uint64_t) end + 1;
 }
 
-/* Asks the registry how much of the upload it has (GET on the upload URL); 0 or -1. */
+/* Asks the registry how much of the upload it has (GET on the upload URL): 0, or 1 when the
+ * registry dropped the upload, or -1. distribution 2.8 drops an upload whose data moved past the
+ * offset of the URL's state, which is what an interrupted PATCH leaves. */
 static int
 upload_status(struct push *p, char **location, uint64_t *offset, struct lade_error *err)
 {
@@ -156,6 +167,10 @@ upload_status(struct push *p, char **location, uint64_t *offset, struct lade_err
 
     if (reg_do(p->c, &rq, &r, err) < 0)
         return -1;
+    if (r.status == 404) {
+        reg_response_release(&r);
+        return 1;
+    }
     if (r.status != 204) {
         reg_status_error(&r, err, "cannot resume the upload");
         reg_response_release(&r);
@@ -217,7 +232,14 @@ upload_chunks(struct push *p, const struct oci_desc *d, int fd, char **location,
         cleanup_free char *why = xasprintf("%s; resuming from the registry's offset", perr.msg);
         reg_event(p->opts, REG_EV_RETRY, d->digest, off, size, why);
         backoff(failures);
-        if (upload_status(p, location, &off, err) < 0)
+        int st = upload_status(p, location, &off, err);
+        if (st > 0) { /* gone: start over in a new session */
+            off = 0;
+            reg_event(p->opts, REG_EV_RETRY, d->digest, 0, size,
+                      "the registry dropped the upload; starting it again");
+            st = upload_open(p, d, location, err);
+        }
+        if (st < 0)
             return lade_error_prefix(err, "blob %s", d->digest);
     }
     return 0;
