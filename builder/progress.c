@@ -193,9 +193,7 @@ output_pump_finish(struct output_pump *pump)
 struct transfer_blob {
     digest_t digest;
     uint64_t done, total;
-    double start, last; /* when it started and when the rate was last sampled */
-    uint64_t last_done;
-    double rate;       /* bytes/s, smoothed */
+    double start;
     const char *state; /* NULL while moving, else "done", "already exists", "mounted" */
 };
 
@@ -246,7 +244,7 @@ blob_get(struct transfer_progress *tp, const char *digest)
     struct transfer_blob *b = &tp->blobs[tp->n++];
     memset(b, 0, sizeof(*b));
     snprintf(b->digest, sizeof(b->digest), "%s", digest);
-    b->start = b->last = progress_now();
+    b->start = progress_now();
     return b;
 }
 
@@ -271,7 +269,8 @@ tty_line(const struct transfer_blob *b)
     else if (b->state != NULL)
         fprintf(stderr, "\r\033[K%s: %s\n", id, b->state);
     else {
-        human_size((uint64_t) b->rate, rate, sizeof(rate));
+        double secs = progress_now() - b->start;
+        human_size(secs > 0.01 ? (uint64_t) ((double) b->done / secs) : 0, rate, sizeof(rate));
         fprintf(stderr, "\r\033[K%s: %s / %s %s/s\n", id, done, total, rate);
     }
 }
@@ -335,17 +334,11 @@ blob_event(struct transfer_progress *tp, const struct registry_event *ev)
 
     b->total = ev->total;
     if (ev->kind == REG_EV_START) {
-        b->start = b->last = now;
-        b->done = b->last_done = 0;
+        b->start = now;
+        b->done = 0;
     }
-    if (ev->done > b->done)
+    if (ev->done > b->done || ev->kind == REG_EV_RETRY)
         b->done = ev->done;
-    if (now - b->last >= 0.5) {
-        double r = (double) (b->done - b->last_done) / (now - b->last);
-        b->rate = b->rate > 0 ? 0.5 * b->rate + 0.5 * r : r;
-        b->last = now;
-        b->last_done = b->done;
-    }
     if (ev->kind == REG_EV_DONE)
         b->state = "done";
     else if (ev->kind == REG_EV_EXISTS)

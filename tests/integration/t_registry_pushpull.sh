@@ -58,6 +58,11 @@ t_registry_pull_what_skopeo_pushed() {
     assert_match "$ERR" 'sha256:[0-9a-f]{12}: done [0-9.]+[kM]?B' "one line per blob"
     assert_eq "$digest" "$(store_digest "$ROOT" "$name")" "the tag in the store"
     assert_store_valid "$ROOT"
+    # blobs the store has are not downloaded again
+    local gets
+    gets=$(registry_count GET '/blobs/sha256:')
+    run_ok lade pull "$name"
+    assert_eq "$gets" "$(registry_count GET '/blobs/sha256:')" "blob GETs of a second pull"
     run_ok lade run --rm "$name" echo pulled and run
     assert_eq "pulled and run" "$OUT" "lade run of the pulled image"
 
@@ -247,4 +252,32 @@ t_registry_chunked_push_resumes() {
     run_ok "$LADE" --root "$WORK/back" pull "$name"
     run_ok "$LADE" --root "$WORK/back" save "$name" -o "$WORK/back.tar" --format oci
     assert_store_valid "$WORK/back"
+}
+
+t_registry_build_pull_re_resolves_tags() {
+    registry_start
+    local base="$REG_HOST/lade/base:1" builder="$WORK/builder-root"
+    write_context "$WORK/small" <<'EOF'
+FROM scratch
+COPY rootfs/ /
+CMD ["echo", "version one"]
+EOF
+    run_ok lade build --progress plain --push -t "$base" "$WORK/small"
+    mkdir -p "$WORK/app"
+    printf 'FROM %s\nCOPY Dockerfile /app\n' "$base" >"$WORK/app/Dockerfile"
+    run_ok "$LADE" --root "$builder" build --progress plain -t app:1 "$WORK/app"
+    run_ok "$LADE" --root "$builder" run --rm app:1
+    assert_eq "version one" "$OUT" "the first base"
+
+    # the tag moves in the registry
+    sed -i 's/version one/version two/' "$WORK/small/Dockerfile"
+    run_ok lade build --progress plain --push -t "$base" "$WORK/small"
+    run_ok "$LADE" --root "$builder" build --progress plain -t app:1 "$WORK/app"
+    run_ok "$LADE" --root "$builder" run --rm app:1
+    assert_eq "version one" "$OUT" "without --pull the stored base is used"
+    run_ok "$LADE" --root "$builder" build --progress plain --pull -t app:1 "$WORK/app"
+    assert_contains "$ERR" "resolving $base" "--pull asks the registry"
+    run_ok "$LADE" --root "$builder" run --rm app:1
+    assert_eq "version two" "$OUT" "--pull takes the tag's new image"
+    assert_store_valid "$builder"
 }
