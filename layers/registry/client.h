@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "creds.h"
 #include "registry-internal.h"
 
 struct reg_token {

@@ -179,15 +179,6 @@ report_retry(const struct reg_client *c, const char *cause, long wait_ms, int n,
     c->opts.progress(c->opts.progress_ctx, &ev);
 }
 
-static void
-wipe_free(char *s)
-{
-    if (s != NULL) {
-        explicit_bzero(s, strlen(s));
-        free(s);
-    }
-}
-
 /* "host:port" of url for messages. */
 static char *
 url_hostport(const char *url)
@@ -223,7 +214,7 @@ run(struct reg_client *c, const struct reg_request *rq, bool handshake, const ch
         if (!handshake && fixed_auth != NULL && hops == 0)
             auth = xstrdup(fixed_auth);
         int xrc = http_exchange(c, h, rq, method, url, auth, resp, &res, err);
-        wipe_free(auth);
+        reg_wipe_free(auth);
         if (xrc < 0)
             goto out;
 
