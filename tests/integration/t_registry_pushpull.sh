@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2119  # registry_start takes options, not the case's arguments
 # Push and pull against the real distribution registry (registry.sh), read back and written by
 # skopeo: digests kept, blobs not sent twice, cross-repository mounts, multi-platform indexes,
 # chunked uploads, verified downloads, and the store valid after every failure.
