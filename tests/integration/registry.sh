@@ -22,7 +22,8 @@
 #       a fault-injecting proxy in front of $REG_HOST (or --upstream H:P); sets and exports
 #       PROXY_HOST (127.0.0.1:PORT), PROXY_STATS (its live JSON stats), PROXY_LOG, PROXY_PID.
 #       Options: --seed N --reset PCT --503 PCT --429 PCT --stall PCT --fail-all
-#       --match ERE --max-consecutive N (see registry/faultproxy.py).
+#       --match ERE --max-consecutive N --max-faults N --where before|mid|any
+#       (see registry/faultproxy.py).
 #   proxy_stat KEY                   a number from $PROXY_STATS, KEY a python expression over the
 #                                    parsed stats `s`, e.g. 'upload_bytes' or 'body_bytes.get("PATCH", 0)'
 #   random_file PATH BYTES [SEED]    incompressible bytes, deterministic per SEED
@@ -132,6 +133,7 @@ http:
   secret: lade-test-secret-$RANDOM$RANDOM
 $auth
 EOF
+    : >"$REG_LOG"
     _reg_spawn "$REG_LOG" docker-registry serve "$REG_CONFIG"
     REG_PID=$_REG_SPAWNED
     # Port 0: the registry picks a free port and logs it ("listening on 127.0.0.1:PORT").

@@ -4,7 +4,8 @@
 
     faultproxy.py --upstream HOST:PORT [--listen 127.0.0.1:0] [--port-file FILE] [--stats FILE]
                   [--log FILE] [--seed N] [--reset PCT] [--503 PCT] [--429 PCT] [--stall PCT]
-                  [--fail-all] [--match ERE] [--max-consecutive N]
+                  [--fail-all] [--match ERE] [--max-consecutive N] [--max-faults N]
+                  [--where before|mid|any]
 
 Forwards requests to the upstream registry over one keep-alive upstream connection per client
 connection. The client's Host header is passed through, so the registry builds its absolute
@@ -23,6 +24,9 @@ On a share of the requests (a seeded RNG draws once per request) it injects a fa
 --fail-all answers 503 to everything. --match ERE limits faults to requests whose "METHOD PATH"
 matches. --max-consecutive N (default 2, 0 = no limit): after N faults in a row on the same
 METHOD and path, the next one passes, so a client with N retries always gets through.
+--max-faults N: after N faults in all, everything passes (0 = no limit). --where picks when
+resets and stalls strike: before forwarding, mid-response (after the registry acted on the
+request) or either (default).
 
 --stats FILE is a JSON object rewritten after each request: requests, connections, by_method,
 statuses, faults {reset, 503, 429, stall}, body_bytes {METHOD: request body bytes forwarded},
@@ -91,6 +95,9 @@ class Faults:
         self.fail_all = args.fail_all
         self.match = re.compile(args.match) if args.match else None
         self.max_consecutive = args.max_consecutive
+        self.max_faults = args.max_faults
+        self.where = args.where
+        self.injected = 0
         self.streak = {}
 
     def choose(self, method, path):
@@ -110,7 +117,12 @@ class Faults:
                     break
             if fault and self.max_consecutive and self.streak.get(key, 0) >= self.max_consecutive:
                 fault = None
+            if fault and self.max_faults and self.injected >= self.max_faults:
+                fault = None
             self.streak[key] = self.streak.get(key, 0) + 1 if fault else 0
+            self.injected += 1 if fault else 0
+        if self.where != "any":
+            where = self.where
         if fault in ("503", "429"):
             where = "before"
         return (fault, where) if fault else None
@@ -421,6 +433,8 @@ def main():
     ap.add_argument("--fail-all", action="store_true")
     ap.add_argument("--match")
     ap.add_argument("--max-consecutive", type=int, default=2)
+    ap.add_argument("--max-faults", type=int, default=0)
+    ap.add_argument("--where", choices=("before", "mid", "any"), default="any")
     args = ap.parse_args()
 
     host, _, port = args.listen.rpartition(":")
