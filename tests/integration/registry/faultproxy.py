@@ -249,15 +249,14 @@ class Handler(socketserver.BaseRequestHandler):
         srv.stats.add("connections")
         client = self.request
         client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        # A TLS ClientHello (clients like skopeo try HTTPS first): refuse at once, as the
-        # registry itself does, so they fall back to plain HTTP without waiting for a timeout.
-        if client.recv(1, socket.MSG_PEEK) == b"\x16":
-            client.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
-            client.close()
-            return
         reader = client.makefile("rb")
         self.upstream = None
         try:
+            # A TLS ClientHello (clients like skopeo try HTTPS first): refuse at once, as the
+            # registry itself does, so they fall back to plain HTTP without waiting for a timeout.
+            if client.recv(1, socket.MSG_PEEK) == b"\x16":
+                client.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+                return
             while self.one_request(client, reader):
                 pass
         except (Closed, OSError, ValueError):
