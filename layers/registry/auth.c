@@ -305,82 +305,130 @@ fetch_token(struct reg_client *c, const char *realm, const char *service, const 
     return rc;
 }
 
+/* "Authorization: Bearer ..." from the cache, or NULL. */
+static char *
+cached_line(struct reg_client *c, const char *key)
+{
+    char *line = NULL;
+
+    pthread_mutex_lock(&c->mu);
+    const char *token = c->bearer ? cached_token(c, key) : NULL;
+    if (token != NULL)
+        line = xasprintf("Authorization: Bearer %s", token);
+    pthread_mutex_unlock(&c->mu);
+    return line;
+}
+
+/* A new token for scope from the known realm, cached. Caller holds auth_mu. */
+static int
+renew_token(struct reg_client *c, const char *realm, const char *service, const char *scopes,
+            const char *scope, struct lade_error *err)
+{
+    char *token = NULL;
+    long lifetime;
+
+    if (fetch_token(c, realm, service, scopes, &token, &lifetime, err) < 0)
+        return -1;
+    cache_token(c, scope ? scope : "", token, lifetime);
+    reg_wipe_free(token);
+    return 0;
+}
+
 int
 reg_auth_header(struct reg_client *c, const char *scope, char **out, struct lade_error *err)
 {
     const char *key = scope ? scope : "";
-    cleanup_free char *realm = NULL, *service = NULL;
     struct reg_creds cr;
-    long lifetime;
-    char *token = NULL;
+    int rc = 0;
 
-    *out = NULL;
+    *out = cached_line(c, key);
     pthread_mutex_lock(&c->mu);
     bool bearer = c->bearer, basic = c->basic;
-    const char *cached = bearer ? cached_token(c, key) : NULL;
-    if (cached != NULL)
-        *out = xasprintf("Authorization: Bearer %s", cached);
-    if (bearer && cached == NULL) {
-        realm = xstrdup(c->realm);
-        service = c->service ? xstrdup(c->service) : NULL;
-    }
     pthread_mutex_unlock(&c->mu);
-    if (*out != NULL)
+    if (*out != NULL || (!bearer && !basic))
         return 0;
     if (bearer) { /* the registry wants tokens: get one now rather than after a 401 */
-        if (fetch_token(c, realm, service, scope, &token, &lifetime, err) < 0)
-            return -1;
-        cache_token(c, key, token, lifetime);
-        *out = xasprintf("Authorization: Bearer %s", token);
-        reg_wipe_free(token);
-        return 0;
+        pthread_mutex_lock(&c->auth_mu);
+        *out = cached_line(c, key); /* another thread may have got it meanwhile */
+        if (*out == NULL) {
+            pthread_mutex_lock(&c->mu);
+            cleanup_free char *realm = xstrdup(c->realm);
+            cleanup_free char *service = c->service ? xstrdup(c->service) : NULL;
+            pthread_mutex_unlock(&c->mu);
+            rc = renew_token(c, realm, service, scope, scope, err);
+            if (rc == 0)
+                *out = cached_line(c, key);
+        }
+        pthread_mutex_unlock(&c->auth_mu);
+        return rc;
     }
-    if (basic && get_creds(c, &cr, err) == 0) {
-        if (has_password(&cr))
-            *out = basic_line(&cr);
-        reg_creds_release(&cr);
-    }
-    return lade_error_is_set(err) ? -1 : 0;
+    rc = get_creds(c, &cr, err);
+    if (rc == 0 && has_password(&cr))
+        *out = basic_line(&cr);
+    reg_creds_release(&cr);
+    return rc < 0 ? -1 : 0;
+}
+
+static int
+answer_basic(struct reg_client *c, struct lade_error *err)
+{
+    struct reg_creds cr;
+    int rc = get_creds(c, &cr, err);
+
+    if (rc == 0 && !has_password(&cr))
+        rc = 1;
+    reg_creds_release(&cr);
+    if (rc != 0)
+        return rc < 0 ? -1 : need_login(c, err);
+    pthread_mutex_lock(&c->mu);
+    c->basic = true;
+    pthread_mutex_unlock(&c->mu);
+    return 0;
+}
+
+/* Whether another thread has replaced the credentials the refused request carried. */
+static bool
+answered_meanwhile(struct reg_client *c, const char *scope, const char *sent)
+{
+    cleanup_free char *now = cached_line(c, scope ? scope : "");
+
+    if (now != NULL)
+        return sent == NULL || strcmp(now, sent) != 0;
+    pthread_mutex_lock(&c->mu);
+    bool basic = c->basic;
+    pthread_mutex_unlock(&c->mu);
+    return basic && sent == NULL;
 }
 
 int
-reg_auth_answer(struct reg_client *c, const char *header, const char *scope, struct lade_error *err)
+reg_auth_answer(struct reg_client *c, const char *header, const char *scope, const char *sent,
+                struct lade_error *err)
 {
     struct reg_challenge ch;
-    struct reg_creds cr;
-    char *token = NULL;
-    long lifetime;
-    int rc;
+    int rc = 0;
 
     if (reg_challenge_parse(header, &ch) < 0)
         return lade_error_set(err, LADE_ERR_NET, "%s: unusable authentication challenge: %.200s",
                               c->domain, header);
-    if (strcmp(ch.scheme, "basic") == 0) {
-        rc = get_creds(c, &cr, err);
-        if (rc == 0 && !has_password(&cr))
-            rc = 1;
-        reg_creds_release(&cr);
-        reg_challenge_release(&ch);
-        if (rc != 0)
-            return rc < 0 ? -1 : need_login(c, err);
-        pthread_mutex_lock(&c->mu);
-        c->basic = true;
-        pthread_mutex_unlock(&c->mu);
-        return 0;
+    pthread_mutex_lock(&c->auth_mu);
+    if (!answered_meanwhile(c, scope, sent)) {
+        if (strcmp(ch.scheme, "basic") == 0) {
+            rc = answer_basic(c, err);
+        } else {
+            cleanup_free char *scopes = scope_union(scope, ch.scope);
+            rc = renew_token(c, ch.realm, ch.service, scopes, scope, err);
+            if (rc == 0) {
+                pthread_mutex_lock(&c->mu);
+                c->bearer = true;
+                free(c->realm);
+                free(c->service);
+                c->realm = steal_ptr(&ch.realm);
+                c->service = steal_ptr(&ch.service);
+                pthread_mutex_unlock(&c->mu);
+            }
+        }
     }
-    cleanup_free char *scopes = scope_union(scope, ch.scope);
-    rc = fetch_token(c, ch.realm, ch.service, scopes, &token, &lifetime, err);
-    if (rc == 0) {
-        pthread_mutex_lock(&c->mu);
-        c->bearer = true;
-        free(c->realm);
-        free(c->service);
-        c->realm = steal_ptr(&ch.realm);
-        c->service = steal_ptr(&ch.service);
-        pthread_mutex_unlock(&c->mu);
-        cache_token(c, scope ? scope : "", token, lifetime);
-        reg_wipe_free(token);
-    }
+    pthread_mutex_unlock(&c->auth_mu);
     reg_challenge_release(&ch);
     return rc;
 }

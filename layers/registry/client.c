@@ -233,6 +233,7 @@ reg_client_new(const char *domain, const struct registry_opts *opts, struct reg_
     c->https_proxy = getenv_dup("HTTPS_PROXY", "https_proxy");
     c->no_proxy = getenv_dup("NO_PROXY", "no_proxy");
     pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->auth_mu, NULL);
     setup_share(c);
     if (load_certs_dir(c, err) < 0) {
         reg_client_free(c);
@@ -252,6 +253,7 @@ reg_client_free(struct reg_client *c)
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
         pthread_mutex_destroy(&c->share_locks[i]);
     pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->auth_mu);
     reg_creds_release(&c->creds);
     reg_tokens_free(c->tokens);
     free(c->realm);

@@ -39,6 +39,9 @@ struct reg_client {
     CURLSH *share;
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
+    /* held while a token is fetched, so that concurrent requests wait for one token rather
+     * than each fetching their own */
+    pthread_mutex_t auth_mu;
     /* everything below is guarded by mu */
     pthread_mutex_t mu;
     bool creds_loaded; /* creds_found and creds are final */
@@ -64,11 +67,12 @@ bool reg_same_origin(const struct reg_client *c, const char *url);
  * when nothing is known yet; fetches a token first when the registry is known to want one.
  * Caller frees (and should wipe) the string. */
 int reg_auth_header(struct reg_client *c, const char *scope, char **out, struct lade_error *err);
-/* Answers a 401 whose WWW-Authenticate header value is challenge: records the scheme and, for
- * Bearer, fetches a fresh token for scope. -1 with LADE_ERR_AUTH when there are no usable
- * credentials or they are refused. */
+/* Answers a 401 to a request sent with Authorization line sent (or NULL) whose WWW-Authenticate
+ * header value is challenge: records the scheme and, for Bearer, fetches a fresh token for scope
+ * (unless another thread already replaced the refused one). -1 with LADE_ERR_AUTH when there are
+ * no usable credentials or they are refused. */
 int reg_auth_answer(struct reg_client *c, const char *challenge, const char *scope,
-                    struct lade_error *err);
+                    const char *sent, struct lade_error *err);
 /* The error for a request still refused (401) after the challenge was answered. */
 int reg_auth_refused(struct reg_client *c, const struct reg_response *r, struct lade_error *err);
 /* The registry's message in a JSON error body ("errors":[{message, detail}], "details",

@@ -198,6 +198,7 @@ run(struct reg_client *c, const struct reg_request *rq, bool handshake, const ch
     const char *method = rq->method;
     int retries = rq->no_retry ? 0 : c->retries, attempt = 0, hops = 0, rc = -1;
     bool answered = false;
+    char *auth = NULL; /* the Authorization line of the last attempt */
     struct http_result res = {0};
     CURL *h = curl_easy_init();
 
@@ -208,13 +209,13 @@ run(struct reg_client *c, const struct reg_request *rq, bool handshake, const ch
         goto out;
     }
     for (;;) {
-        char *auth = NULL;
+        reg_wipe_free(auth);
+        auth = NULL;
         if (handshake && reg_same_origin(c, url) && reg_auth_header(c, rq->scope, &auth, err) < 0)
             goto out;
         if (!handshake && fixed_auth != NULL && hops == 0)
             auth = xstrdup(fixed_auth);
         int xrc = http_exchange(c, h, rq, method, url, auth, resp, &res, err);
-        reg_wipe_free(auth);
         if (xrc < 0)
             goto out;
 
@@ -233,7 +234,7 @@ run(struct reg_client *c, const struct reg_request *rq, bool handshake, const ch
                     goto out;
                 }
                 answered = true;
-                if (reg_auth_answer(c, res.www_authenticate, rq->scope, err) < 0)
+                if (reg_auth_answer(c, res.www_authenticate, rq->scope, auth, err) < 0)
                     goto out;
                 continue;
             }
@@ -283,6 +284,7 @@ run(struct reg_client *c, const struct reg_request *rq, bool handshake, const ch
         hops = 0;
     }
 out:
+    reg_wipe_free(auth);
     if (rc < 0)
         reg_response_release(resp);
     http_result_release(&res);
