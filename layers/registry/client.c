@@ -148,12 +148,17 @@ load_ca_blob(struct reg_client *c, int dirfd, DIR *d, struct lade_error *err)
     return 0;
 }
 
+const char *
+reg_certs_dir(const struct reg_client *c)
+{
+    return c->opts.certs_dir ? c->opts.certs_dir : CERTS_DIR;
+}
+
 /* docker's certs.d layout: *.crt are extra CAs, X.cert with X.key a client certificate. */
 static int
 load_certs_dir(struct reg_client *c, struct lade_error *err)
 {
-    const char *root = c->opts.certs_dir ? c->opts.certs_dir : CERTS_DIR;
-    cleanup_free char *dir = xasprintf("%s/%s", root, c->domain);
+    cleanup_free char *dir = xasprintf("%s/%s", reg_certs_dir(c), c->domain);
     cleanup_dir DIR *d = opendir(dir);
     struct dirent *de;
 

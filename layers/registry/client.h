@@ -54,6 +54,8 @@ struct reg_client {
 };
 
 /* client.c */
+/* opts->certs_dir or /etc/docker/certs.d. */
+const char *reg_certs_dir(const struct reg_client *c);
 /* The proxy for url ("" for none: loopback hosts and no_proxy matches are never proxied). */
 const char *reg_proxy_for(const struct reg_client *c, const char *url);
 /* Applies the transport settings (TLS, proxy, timeouts, share handle, user agent) to h. */

@@ -92,6 +92,15 @@ reason_phrase(long s)
     }
 }
 
+/* The TLS alerts a server sends when it wants a (valid) client certificate. */
+static bool
+client_cert_refused(const char *why)
+{
+    return strstr(why, "alert bad certificate") != NULL ||
+           strstr(why, "alert certificate required") != NULL ||
+           strstr(why, "alert unknown ca") != NULL;
+}
+
 static char *
 describe_failure(const struct reg_client *c, const struct http_result *res, const char *hostport)
 {
@@ -112,6 +121,10 @@ describe_failure(const struct reg_client *c, const struct http_result *res, cons
         return xasprintf("timed out connecting to %s", hostport);
     case CURLE_SEND_ERROR:
     case CURLE_RECV_ERROR:
+        if (client_cert_refused(why))
+            return xasprintf("%s refused the TLS connection (%s): it wants a client "
+                             "certificate, %s/%s/client.cert and client.key",
+                             hostport, why, reg_certs_dir(c), hostport);
         if (res->os_errno == ECONNRESET || res->os_errno == EPIPE)
             return xasprintf("connection reset by %s", hostport);
         return xasprintf("connection to %s broken: %s", hostport, why);
@@ -121,8 +134,8 @@ describe_failure(const struct reg_client *c, const struct http_result *res, cons
         return xasprintf("%s closed the connection before the end of the response", hostport);
     case CURLE_PEER_FAILED_VERIFICATION:
         return xasprintf("the TLS certificate of %s is not trusted (%s); add its CA to "
-                         "/etc/docker/certs.d/%s/ca.crt or use --insecure-registry",
-                         hostport, why, hostport);
+                         "%s/%s/ca.crt or use --insecure-registry",
+                         hostport, why, reg_certs_dir(c), hostport);
     default:
         return xasprintf("%s: %s", hostport, why);
     }
@@ -256,7 +269,7 @@ run(struct reg_client *c, const struct reg_request *rq, bool handshake, const ch
                 wait = retry_after_ms(res.retry_after);
         } else {
             cause = describe_failure(c, &res, hostport);
-            if (!retryable_code(res.code))
+            if (!retryable_code(res.code) || client_cert_refused(res.curl_msg))
                 retries = attempt;
         }
         if (attempt >= retries || (res.sunk > 0 && rq->sink_reset == NULL)) {
