@@ -210,18 +210,23 @@ target_platform(const struct build *b, char *os, char *arch, size_t n)
     snprintf(arch, n, "%.*s", (int) strcspn(slash + 1, "/"), slash + 1);
 }
 
-static json_t *
-scratch_config(const struct build *b)
+/* BuildKit's empty image: PATH set and WorkingDir "/", for the target platform. */
+static void
+scratch_base(struct build *b, struct stage_state *ss)
 {
     char os[32], arch[32];
-    target_platform(b, os, arch, sizeof(os));
-    json_t *cfg = oci_config_new(os, arch);
-    json_t *c = oci_config_container(cfg);
+    bool host;
+    json_t *c;
 
-    /* BuildKit's empty image: PATH set and WorkingDir "/". */
+    target_platform(b, os, arch, sizeof(os));
+    ss->config = oci_config_new(os, arch);
+    c = oci_config_container(ss->config);
     json_object_set_new(c, "Env", json_pack("[s]", "PATH=" DEFAULT_PATH));
     json_object_set_new(c, "WorkingDir", json_string("/"));
-    return cfg;
+    /* the platform is part of an empty base (its config names it); the host's keeps the old key */
+    host = strcmp(os, "linux") == 0 && strcmp(arch, oci_host_arch()) == 0;
+    cleanup_free char *identity = host ? xstrdup("scratch") : xasprintf("scratch %s/%s", os, arch);
+    cache_key_init(b, ss, identity);
 }
 
 /* RUN executes the image's programs natively: another architecture would need an emulator,
@@ -446,8 +451,7 @@ build_stage(struct build *b, size_t idx, struct lade_error *err)
     if (s->base_stage >= 0)
         rc = base_from_stage(b, ss, (size_t) s->base_stage, err);
     else if (strcmp(s->base, "scratch") == 0) {
-        ss->config = scratch_config(b);
-        cache_key_init(b, ss, "scratch");
+        scratch_base(b, ss);
         rc = 0;
     } else
         rc = stage_load_image(b, ss, s->base, err);

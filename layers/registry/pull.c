@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* registry_pull: manifest (an index selects the platform), then the config and layers the store
- * lacks, in parallel, each hashed while it streams into tmp/ and committed only when its size
- * and digest are right; the manifest and its tag come last, so the store is valid throughout. */
+ * lacks, in parallel, each hashed while it streams into tmp/. Blobs are committed only when all
+ * of them arrived with the right size and digest, then the manifest, then its tag: a failed pull
+ * leaves the store as it was, and the store is valid throughout. */
 #include "image-internal.h"
 
 #include <errno.h>
@@ -24,6 +25,7 @@ struct pull {
     const char *path;
     const char *scope;
     struct oci_desc *blobs; /* config first, then the layers, without repeats */
+    char **staged;          /* per blob: its verified tmp/ file, NULL when the store has it */
     size_t n;
 };
 
@@ -138,10 +140,28 @@ download_job(void *ctx, size_t i, struct reg_jobs *jobs, struct lade_error *err)
         unlink(tmp);
         return -1;
     }
-    if (store_blob_commit(p->st, tmp, d->digest, err) < 0)
-        return -1;
+    p->staged[i] = steal_ptr(&tmp);
     reg_event(p->opts, REG_EV_DONE, d->digest, dl.done, (uint64_t) d->size, NULL);
     return 0;
+}
+
+/* Moves the staged blobs into the store (commit), or removes them (!commit). */
+static int
+staged_finish(struct pull *p, bool commit, struct lade_error *err)
+{
+    int rc = 0;
+
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->staged[i] == NULL)
+            continue;
+        if (commit && rc == 0)
+            rc = store_blob_commit(p->st, p->staged[i], p->blobs[i].digest, err);
+        else
+            unlink(p->staged[i]);
+        free(p->staged[i]);
+        p->staged[i] = NULL;
+    }
+    return rc;
 }
 
 /* The platform manifest of ref: the top manifest itself, or the one its index selects. */
@@ -190,7 +210,7 @@ finish(struct pull *p, const struct image_ref *ref, const struct reg_manifest *m
     cleanup_free char *repo = image_ref_repo(ref);
     digest_t stored;
 
-    if (store_blob_put(p->st, m->data, m->len, stored, err) < 0)
+    if (staged_finish(p, true, err) < 0 || store_blob_put(p->st, m->data, m->len, stored, err) < 0)
         return -1;
     if (store_tag_set(p->st, name, &m->desc, err) < 0)
         return -1;
@@ -225,6 +245,7 @@ registry_pull(struct store *st, const struct image_ref *ref, const struct regist
         goto out;
     }
     p.blobs = reg_manifest_blobs(&man, &p.n);
+    p.staged = xcalloc(p.n + 1, sizeof(*p.staged));
     if (reg_jobs_run(p.n, opts->parallel, download_job, &p, err) < 0) {
         lade_error_prefix(err, "%s", what);
         goto out;
@@ -235,6 +256,9 @@ registry_pull(struct store *st, const struct image_ref *ref, const struct regist
         *manifest_out = m.desc;
     rc = 0;
 out:
+    if (p.staged != NULL)
+        staged_finish(&p, false, NULL);
+    free(p.staged);
     free(p.blobs);
     oci_manifest_release(&man);
     reg_manifest_release(&m);

@@ -260,14 +260,21 @@ upload_finish(struct push *p, const struct oci_desc *d, int fd, bool whole, cons
                              .body_fd = whole ? fd : -1,
                              .body_len = whole ? (uint64_t) d->size : 0};
     struct reg_response r = {0};
-    int rc = 0;
+    struct lade_error put_err = {0}, ignored = {0};
+    int rc = reg_do(p->c, &rq, &r, &put_err);
 
-    if (reg_do(p->c, &rq, &r, err) < 0)
-        return lade_error_prefix(err, "cannot upload blob %s", d->digest);
-    if (r.status != 201)
-        rc = reg_status_error(&r, err, "cannot upload blob %s", d->digest);
+    if (rc == 0 && r.status != 201)
+        rc = reg_status_error(&r, &put_err, "cannot upload blob %s", d->digest);
+    else if (rc < 0)
+        lade_error_prefix(&put_err, "cannot upload blob %s", d->digest);
     reg_response_release(&r);
-    return rc;
+    /* A PUT the registry completed before the connection broke was retried into a closed
+     * session (404): the blob may well be there. */
+    if (rc < 0 && blob_exists(p, d, &ignored) != 1) {
+        *err = put_err;
+        return -1;
+    }
+    return 0;
 }
 
 static int
