@@ -167,6 +167,9 @@ t_registry_multiplatform_index() {
     assert_eq "$other_digest" "$(pulled_digest)" "--platform linux/$other"
     run_ok "$LADE" --root "$WORK/r2" inspect "$multi"
     assert_json - "j['Config']['architecture'] == '$other'" "the pulled config" <<<"$OUT"
+    # the other platform's manifest by digest: pulled as docker does, with a warning
+    run_ok "$LADE" --root "$WORK/r5" pull "$REG_HOST/lade/multi@$other_digest"
+    assert_contains "$ERR" "warning: the image's platform (linux/$other) does not match" "warning"
     assert_exit 1 "$LADE" --root "$WORK/r3" pull --platform linux/s390x "$multi"
     assert_contains "$ERR" "no image for platform linux/s390x" "no match"
     assert_contains "$ERR" "linux/$other" "the error lists the platforms"
