@@ -351,8 +351,11 @@ reg_error_message(const char *body, size_t len)
     root = json_loadb(body, len, 0, NULL);
     if (root == NULL) {
         /* a short plain-text body (a proxy's or a token server's) is shown as it is */
-        size_t n = strcspn(body, "\r\n<");
-        if (n == 0 || n > 200 || body[n] == '<')
+        size_t n = 0;
+        while (n < len && n <= 200 && body[n] != '\r' && body[n] != '\n' && body[n] != '<' &&
+               body[n] != '\0')
+            n++;
+        if (n == 0 || n > 200 || (n < len && body[n] == '<'))
             return NULL;
         return xstrndup(body, n);
     }
