@@ -49,7 +49,8 @@ t_registry_pull_what_skopeo_pushed() {
     local other="$WORK/other-root" name="$REG_HOST/lade/fromskopeo:1" digest
     build_small docker.io/library/small:1 "$other"
     run_ok "$LADE" --root "$other" save small:1 -o "$WORK/small.tar" --format oci
-    run_ok skopeo copy --dest-tls-verify=false "oci-archive:$WORK/small.tar" "docker://$name"
+    # docker's schema 2 format: lade keeps it (media types and bytes) through pull and push
+    run_ok skopeo copy --format v2s2 --dest-tls-verify=false "oci-archive:$WORK/small.tar" "docker://$name"
     run_ok skopeo inspect --tls-verify=false "docker://$name"
     digest=$(json_get - "j['Digest']" <<<"$OUT")
 
@@ -63,6 +64,15 @@ t_registry_pull_what_skopeo_pushed() {
     gets=$(registry_count GET '/blobs/sha256:')
     run_ok lade pull "$name"
     assert_eq "$gets" "$(registry_count GET '/blobs/sha256:')" "blob GETs of a second pull"
+    # pushed to another repository: its blobs are mounted from where they were pulled, and
+    # the manifest keeps its bytes and media type
+    run_ok lade tag "$name" "$REG_HOST/lade/copy:1"
+    run_ok lade push "$REG_HOST/lade/copy:1"
+    assert_eq "$digest" "$(pulled_digest)" "the digest pushed back"
+    [ "$(registry_count POST 'mount=.*&from=lade/fromskopeo' 201)" -ge 2 ] || fail "no mounts from lade/fromskopeo"
+    run_ok skopeo inspect --raw --tls-verify=false "docker://$REG_HOST/lade/copy:1"
+    assert_json - "j['mediaType'] == 'application/vnd.docker.distribution.manifest.v2+json'" \
+        "the media type pushed back" <<<"$OUT"
     run_ok lade run --rm "$name" echo pulled and run
     assert_eq "pulled and run" "$OUT" "lade run of the pulled image"
 
