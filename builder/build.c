@@ -264,6 +264,22 @@ pull_base(struct build *b, const struct image_ref *ref, const char *name, struct
     return 0;
 }
 
+/* False when --platform names another platform than the stored image's config: the name is
+ * then resolved again for the platform asked for, as BuildKit does. */
+static bool
+platform_fits(const struct build *b, const json_t *config)
+{
+    char os[32], arch[32];
+    const char *have_os = json_string_value(json_object_get(config, "os"));
+    const char *have_arch = json_string_value(json_object_get(config, "architecture"));
+
+    if (b->opts->reg == NULL || b->opts->reg->platform == NULL || have_os == NULL ||
+        have_arch == NULL)
+        return true;
+    target_platform(b, os, arch, sizeof(os));
+    return strcmp(os, have_os) == 0 && strcmp(arch, have_arch) == 0;
+}
+
 static bool
 pulled_already(const struct build *b, const char *full)
 {
@@ -291,8 +307,9 @@ stage_load_image(struct build *b, struct stage_state *ss, const char *name, stru
     }
     in_store = store_image_load(b->st, full, &img, &lerr) == 0;
     /* --pull asks the registry what a tag means now; a digest cannot change */
-    bool repull = in_store && b->opts->pull && ref.tag != NULL && ref.digest == NULL &&
-                  !pulled_already(b, full);
+    bool repull =
+        in_store && !pulled_already(b, full) &&
+        ((b->opts->pull && ref.tag != NULL && ref.digest == NULL) || !platform_fits(b, img.config));
     if ((!in_store || repull) && ref.domain != NULL && b->opts->reg != NULL) {
         if (in_store)
             store_image_release(&img);

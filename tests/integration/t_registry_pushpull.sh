@@ -184,9 +184,13 @@ t_registry_multiplatform_index() {
     assert_contains "$ERR" "no image for platform linux/s390x" "no match"
     assert_contains "$ERR" "linux/$other" "the error lists the platforms"
     assert_store_valid "$WORK/r3"
-    # a build for the other platform pulls its base; RUN would need emulation
+    # a build for the other platform pulls its base, even with the host's in the store; RUN
+    # would need emulation
     mkdir -p "$WORK/b"
     printf 'FROM %s\nCOPY Dockerfile /\n' "$multi" >"$WORK/b/Dockerfile"
+    run_ok "$LADE" --root "$WORK/r4" build --progress plain -t b:1 "$WORK/b"
+    run_ok "$LADE" --root "$WORK/r4" inspect b:1
+    assert_json - "j['Config']['architecture'] != '$other'" "the host's build" <<<"$OUT"
     run_ok "$LADE" --root "$WORK/r4" build --progress plain --platform "linux/$other" -t b:1 "$WORK/b"
     run_ok "$LADE" --root "$WORK/r4" inspect b:1
     assert_json - "j['Config']['architecture'] == '$other'" "the built image's platform" <<<"$OUT"
