@@ -108,6 +108,11 @@ t_registry_second_push_sends_no_blobs() {
     # and a rebuild with --push (a cache hit: the same image) sends none either
     run_ok lade build --progress plain --push -t "$name" "$WORK/small"
     assert_eq "$uploads" "$(registry_count POST '/blobs/uploads/')" "uploads started by build --push"
+    # -o type=registry with name= (BuildKit's form) pushes that name, again without blobs
+    run_ok lade build --progress plain -o "type=registry,name=$REG_HOST/lade/again:2" "$WORK/small"
+    assert_eq "$uploads" "$(registry_count POST '/blobs/uploads/')" "uploads started by -o type=registry"
+    run_ok skopeo inspect --tls-verify=false "docker://$REG_HOST/lade/again:2"
+    assert_json - "j['Digest'] == '$(store_digest "$ROOT" "$name")'" "the name= tag" <<<"$OUT"
 }
 
 t_registry_push_mounts_across_repositories() {
