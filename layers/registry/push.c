@@ -188,12 +188,14 @@ upload_status(struct push *p, char **location, uint64_t *offset, struct lade_err
 /* PATCHes the blob in chunks; after a failed PATCH the registry's offset says where to go on. */
 static int
 upload_chunks(struct push *p, const struct oci_desc *d, int fd, char **location,
-              struct lade_error *err)
+              struct reg_jobs *jobs, struct lade_error *err)
 {
     int retries = p->opts->retries < 0 ? REG_DEFAULT_RETRIES : p->opts->retries, failures = 0;
     uint64_t off = 0, size = (uint64_t) d->size;
 
     while (off < size) {
+        if (atomic_load(&jobs->stop)) /* another blob failed: that error is reported */
+            return lade_error_set(err, LADE_ERR_NET, "blob %s: stopped", d->digest);
         uint64_t len = size - off < CHUNK_SIZE ? size - off : CHUNK_SIZE;
         char range[80];
         const char *headers[] = {range, NULL};
@@ -211,9 +213,11 @@ upload_chunks(struct push *p, const struct oci_desc *d, int fd, char **location,
                                  .body_len = len,
                                  .no_retry = true};
         int rc = reg_do(p->c, &rq, &r, &perr);
-        if (rc == 0 && r.status == 202 && r.location != NULL) {
-            free(*location);
-            *location = steal_ptr(&r.location);
+        if (rc == 0 && r.status == 202) {
+            if (r.location != NULL) {
+                free(*location);
+                *location = steal_ptr(&r.location);
+            }
             off = r.range ? range_next(r.range) : off + len;
             reg_event(p->opts, REG_EV_BYTES, d->digest, off, size, NULL);
             reg_response_release(&r);
@@ -305,7 +309,7 @@ push_job(void *ctx, size_t i, struct reg_jobs *jobs, struct lade_error *err)
     if (size <= MONOLITHIC_MAX) {
         if (upload_finish(p, d, fd, true, location, err) < 0)
             return -1;
-    } else if (upload_chunks(p, d, fd, &location, err) < 0 ||
+    } else if (upload_chunks(p, d, fd, &location, jobs, err) < 0 ||
                upload_finish(p, d, fd, false, location, err) < 0) {
         return -1;
     }
