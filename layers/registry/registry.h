@@ -52,9 +52,10 @@ struct registry_opts {
 /* Pulls ref (a normalised reference; a tag or a digest) into the store: resolves the manifest
  * (an index or manifest list selects opts->platform), downloads the config and the layers the
  * store lacks, in parallel, each verified against its digest and size while it streams into
- * tmp/ (a mismatch is an error naming the digest and nothing of it is stored), stores the
- * manifest last and tags it with image_ref_string(ref). *manifest_out (may be NULL) receives the
- * platform manifest's descriptor. */
+ * tmp/ (a mismatch is an error naming the digest), commits them once all are verified (a
+ * failed pull leaves the store unchanged), stores the manifest last and tags it with
+ * image_ref_string(ref) ("host/path@sha256:..." for a digest reference: the name lookups by
+ * NAME@DIGEST find). *manifest_out (may be NULL) receives the platform manifest's descriptor. */
 int registry_pull(struct store *st, const struct image_ref *ref, const struct registry_opts *opts,
                   struct oci_desc *manifest_out, struct lade_error *err);
 
