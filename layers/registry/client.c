@@ -210,7 +210,35 @@ setup_share(struct reg_client *c)
     curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
     curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    /* not CURL_LOCK_DATA_CONNECT: libcurl does not support sharing connections between
+     * concurrent threads; the handle pool below keeps connections alive instead */
+}
+
+CURL *
+reg_handle_get(struct reg_client *c)
+{
+    CURL *h = NULL;
+
+    pthread_mutex_lock(&c->mu);
+    if (c->nidle > 0)
+        h = c->idle[--c->nidle];
+    pthread_mutex_unlock(&c->mu);
+    return h != NULL ? h : curl_easy_init();
+}
+
+void
+reg_handle_put(struct reg_client *c, CURL *h)
+{
+    if (h == NULL)
+        return;
+    pthread_mutex_lock(&c->mu);
+    if (c->nidle < REG_IDLE_HANDLES) {
+        c->idle[c->nidle++] = h;
+        h = NULL;
+    }
+    pthread_mutex_unlock(&c->mu);
+    if (h != NULL)
+        curl_easy_cleanup(h);
 }
 
 int
@@ -253,6 +281,8 @@ reg_client_free(struct reg_client *c)
 {
     if (c == NULL)
         return;
+    for (size_t i = 0; i < c->nidle; i++)
+        curl_easy_cleanup(c->idle[i]);
     if (c->share != NULL)
         curl_share_cleanup(c->share);
     for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)

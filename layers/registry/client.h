@@ -19,6 +19,8 @@ struct reg_token {
     struct reg_token *next;
 };
 
+#define REG_IDLE_HANDLES 16 /* easy handles kept with their open connections */
+
 struct reg_client {
     struct registry_opts opts; /* a shallow copy: the strings belong to the caller */
     char *domain;              /* as given: "localhost:5000", "docker.io" */
@@ -51,9 +53,15 @@ struct reg_client {
     bool bearer;           /* the registry asked for Bearer at realm/service */
     char *realm, *service; /* of the Bearer challenge */
     struct reg_token *tokens;
+    CURL *idle[REG_IDLE_HANDLES];
+    size_t nidle;
 };
 
 /* client.c */
+/* An easy handle for one request (from the pool, which keeps its connections open), and its
+ * return to the pool. A handle is used by one thread at a time. */
+CURL *reg_handle_get(struct reg_client *c);
+void reg_handle_put(struct reg_client *c, CURL *h);
 /* opts->certs_dir or /etc/docker/certs.d. */
 const char *reg_certs_dir(const struct reg_client *c);
 /* The proxy for url ("" for none: loopback hosts and no_proxy matches are never proxied). */

@@ -213,7 +213,7 @@ run(struct reg_client *c, const struct reg_request *rq, bool handshake, const ch
     bool answered = false;
     char *auth = NULL; /* the Authorization line of the last attempt */
     struct http_result res = {0};
-    CURL *h = curl_easy_init();
+    CURL *h = reg_handle_get(c);
 
     memset(resp, 0, sizeof(*resp));
     resp->content_length = -1;
@@ -302,8 +302,7 @@ out:
         reg_response_release(resp);
     http_result_release(&res);
     free(url);
-    if (h != NULL)
-        curl_easy_cleanup(h);
+    reg_handle_put(c, h);
     return rc;
 }
 
