@@ -183,3 +183,82 @@ t_registry_auth_credential_helper() {
     assert_exit 6 lade push "$name"
     assert_contains "$ERR" "authentication required"
 }
+
+# A registry front end (python3, started here) that wants Basic auth, forwards the API to a real
+# registry and redirects blob GETs to a "storage" server on another port, which logs whether an
+# Authorization header came with them.
+start_redirecting_front() {
+    cat >"$WORK/front.py" <<'PY'
+import base64, http.server, sys, threading, urllib.error, urllib.request
+upstream, log, portfile = sys.argv[1], sys.argv[2], sys.argv[3]
+want = "Basic " + base64.b64encode(b"eve:pw-eve").decode()
+
+def fetch(method, path, accept):
+    req = urllib.request.Request("http://%s%s" % (upstream, path), method=method,
+                                 headers={"Accept": accept or "*/*"})
+    try:
+        r = urllib.request.urlopen(req)
+        return r.status, r.headers, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def reply(self, status, headers, data):
+        self.send_response(status)
+        for k, v in headers:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+class Storage(Handler):
+    def do_GET(self):
+        with open(log, "a") as f:
+            f.write("%s auth=%s\n" % (self.path, "yes" if "Authorization" in self.headers else "no"))
+        status, _, data = fetch("GET", self.path, None)
+        self.reply(status, [], data)
+
+class Front(Handler):
+    def serve(self):
+        if self.headers.get("Authorization") != want:
+            return self.reply(401, [("WWW-Authenticate", 'Basic realm="front"')], b"")
+        if self.command == "GET" and "/blobs/" in self.path:
+            loc = "http://127.0.0.1:%d%s" % (storage.server_port, self.path)
+            return self.reply(307, [("Location", loc)], b"")
+        status, h, data = fetch(self.command, self.path, self.headers.get("Accept"))
+        keep = [(k, h[k]) for k in ("Content-Type", "Docker-Content-Digest") if h.get(k)]
+        self.reply(status, keep, data)
+    do_GET = do_HEAD = serve
+
+storage = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Storage)
+front = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Front)
+threading.Thread(target=storage.serve_forever, daemon=True).start()
+open(portfile, "w").write(str(front.server_port))
+front.serve_forever()
+PY
+    : >"$WORK/storage.log"
+    _reg_spawn "$WORK/front.out" python3 "$WORK/front.py" "$REG_HOST" "$WORK/storage.log" "$WORK/front.port"
+    _reg_wait_file "$WORK/front.port" "$_REG_SPAWNED" || fail "front end did not start" "$(cat "$WORK/front.out")"
+    FRONT_HOST="127.0.0.1:$(cat "$WORK/front.port")"
+}
+
+t_registry_auth_redirect_drops_authorization() {
+    auth_setup
+    registry_start
+    local name="$REG_HOST/shop/app:1"
+    run_ok lade build --progress plain -t "$name" "$WORK/small"
+    run_ok lade push "$name"
+    start_redirecting_front
+    printf 'pw-eve\n' >"$WORK/.pw"
+    run_ok "$LADE" --root "$ROOT" login -u eve --password-stdin "$FRONT_HOST" <"$WORK/.pw"
+    run_ok "$LADE" --root "$WORK/root2" pull "$FRONT_HOST/shop/app:1"
+    assert_eq "$(store_digest "$ROOT" "$name")" "$(store_digest "$WORK/root2" "$FRONT_HOST/shop/app:1")" \
+        "the image pulled through redirects"
+    assert_eq 0 "$(grep -c 'auth=yes' "$WORK/storage.log" || true)" \
+        "requests to the other host that carried the registry's Authorization"
+    [ "$(grep -c 'auth=no' "$WORK/storage.log")" -ge 2 ] ||
+        fail "the blobs were not fetched from the storage server" "$(cat "$WORK/storage.log")"
+}
