@@ -161,8 +161,8 @@ cmd_logout(struct cli *cli, int argc, char **argv, struct lade_error *err)
     }
     if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
         return lade_error_set(err, LADE_ERR_USAGE, "%s", LOGOUT_USAGE);
-    const char *server = argc == 2 ? argv[1] : "docker.io";
-    if (registry_logout(server, &cli->reg, err) < 0)
+    cleanup_free char *server = registry_server_name(argc == 2 ? argv[1] : "", err);
+    if (server == NULL || registry_logout(server, &cli->reg, err) < 0)
         return -1;
     printf("Removing login credentials for %s\n", server);
     return 0;
