@@ -34,6 +34,8 @@ worker(void *arg)
         if (i >= p->n || atomic_load(&p->jobs.stop))
             break;
         if (p->job(p->ctx, i, &p->jobs, &err) < 0) {
+            if (!lade_error_is_set(&err)) /* never report success for a failed job */
+                lade_error_set(&err, LADE_ERR_OTHER, "blob transfer %zu failed", i);
             pthread_mutex_lock(&p->mu);
             /* a job stopped by another's failure reports that one, not its own */
             if (!lade_error_is_set(&p->first))
