@@ -7,9 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../common/version.h"
 #include "../common/xalloc.h"
 
-#define LADE_VERSION "0.1.0"
 
 static const char usage_text[] =
     "usage: lade [--root DIR] COMMAND [ARGS]\n"

@@ -17,11 +17,9 @@
 #include "../../builder/common/buf.h"
 #include "../../builder/common/cleanup.h"
 #include "../../builder/common/fsutil.h"
+#include "../../builder/common/version.h"
 #include "../../builder/common/xalloc.h"
 
-#ifndef LADE_VERSION
-#define LADE_VERSION "0.1.0" /* keep in step with builder/cmd/main.c */
-#endif
 #define CONNECT_TIMEOUT 30L      /* seconds, as docker's dialer */
 #define DEFAULT_STALL_TIMEOUT 30 /* seconds without a byte: LADE_STALL_TIMEOUT overrides */
 #define CERTS_DIR "/etc/docker/certs.d"
