@@ -134,6 +134,7 @@ fuzz:
 # ---- benchmarks (tests/bench/README.md): lade against buildah on the same machine ----
 bench: deps $(LADE)
 	@tests/bench/run $(LADE)
+	@tests/bench/registry $(LADE)
 
 # ---- demo ----
 demo: deps $(LADE)
