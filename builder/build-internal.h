@@ -46,12 +46,20 @@ struct build {
     char **pulled;    /* base images pulled in this build (--pull pulls each once) */
 };
 
+/* ---- base.c ---- */
+/* Fills ss (config, layers extracted in the store) from an image in the store, pulling it from
+ * its registry when missing (or, with --pull, when the registry's tag may have moved). */
+int stage_load_image(struct build *b, struct stage_state *ss, const char *name,
+                     struct lade_error *err);
+/* The empty base of FROM scratch, on the target platform. */
+void stage_scratch_base(struct build *b, struct stage_state *ss);
+/* RUN needs the host's platform: lade does not emulate others. */
+int build_check_run_platform(const struct build *b, struct lade_error *err);
+
 /* ---- build.c ---- */
 /* Builds stage idx (and what it depends on) once. */
 int build_stage(struct build *b, size_t idx, struct lade_error *err);
-/* Fills ss (config, layers extracted in the store) from an image in the store. */
-int stage_load_image(struct build *b, struct stage_state *ss, const char *name,
-                     struct lade_error *err);
+
 void stage_state_release(struct stage_state *ss);
 /* Expansion environment for a stage: its ENV (config) over its ARGs. */
 void stage_expander(struct stage_state *ss, const struct dockerfile *df, struct expander *x);

@@ -195,160 +195,6 @@ base_from_stage(struct build *b, struct stage_state *ss, size_t base, struct lad
     return 0;
 }
 
-/* The build's target platform: --platform ("os/arch[/variant]"), else the host's. */
-static void
-target_platform(const struct build *b, char *os, char *arch, size_t n)
-{
-    const char *p = b->opts->reg ? b->opts->reg->platform : NULL;
-    const char *slash = p ? strchr(p, '/') : NULL;
-
-    snprintf(os, n, "linux");
-    snprintf(arch, n, "%s", oci_host_arch());
-    if (slash == NULL)
-        return;
-    snprintf(os, n, "%.*s", (int) (slash - p), p);
-    snprintf(arch, n, "%.*s", (int) strcspn(slash + 1, "/"), slash + 1);
-}
-
-/* BuildKit's empty image: PATH set and WorkingDir "/", for the target platform. */
-static void
-scratch_base(struct build *b, struct stage_state *ss)
-{
-    char os[32], arch[32];
-    bool host;
-    json_t *c;
-
-    target_platform(b, os, arch, sizeof(os));
-    ss->config = oci_config_new(os, arch);
-    c = oci_config_container(ss->config);
-    json_object_set_new(c, "Env", json_pack("[s]", "PATH=" DEFAULT_PATH));
-    json_object_set_new(c, "WorkingDir", json_string("/"));
-    /* the platform is part of an empty base (its config names it); the host's keeps the old key */
-    host = strcmp(os, "linux") == 0 && strcmp(arch, oci_host_arch()) == 0;
-    cleanup_free char *identity = host ? xstrdup("scratch") : xasprintf("scratch %s/%s", os, arch);
-    cache_key_init(b, ss, identity);
-}
-
-/* RUN executes the image's programs natively: another architecture would need an emulator,
- * which lade does not set up. Pulls and COPY work for any platform. */
-static int
-check_run_platform(const struct build *b, struct lade_error *err)
-{
-    char os[32], arch[32];
-
-    target_platform(b, os, arch, sizeof(os));
-    if (strcmp(os, "linux") == 0 && strcmp(arch, oci_host_arch()) == 0)
-        return 0;
-    return lade_error_set(err, LADE_ERR_OTHER,
-                          "RUN cannot execute for platform %s on this linux/%s host (lade does "
-                          "not emulate other platforms; --platform works for builds without RUN)",
-                          b->opts->reg->platform, oci_host_arch());
-}
-
-/* Pulls ref into the store, its progress shown under the running step. */
-static int
-pull_base(struct build *b, const struct image_ref *ref, const char *name, struct lade_error *err)
-{
-    struct registry_opts ro = *b->opts->reg;
-    struct transfer_progress tp;
-    int rc;
-
-    transfer_progress_init(&tp, b->opts->progress, &b->progress);
-    ro.progress = transfer_progress_event;
-    ro.progress_ctx = &tp;
-    rc = registry_pull(b->st, ref, &ro, NULL, err);
-    transfer_progress_release(&tp);
-    if (rc < 0)
-        return lade_error_prefix(err, "base image \"%s\"", name);
-    b->pulled = strv_push_take(b->pulled, image_ref_string(ref));
-    return 0;
-}
-
-/* False when --platform names another platform than the stored image's config: the name is
- * then resolved again for the platform asked for, as BuildKit does. */
-static bool
-platform_fits(const struct build *b, const json_t *config)
-{
-    char os[32], arch[32];
-    const char *have_os = json_string_value(json_object_get(config, "os"));
-    const char *have_arch = json_string_value(json_object_get(config, "architecture"));
-
-    if (b->opts->reg == NULL || b->opts->reg->platform == NULL || have_os == NULL ||
-        have_arch == NULL)
-        return true;
-    target_platform(b, os, arch, sizeof(os));
-    return strcmp(os, have_os) == 0 && strcmp(arch, have_arch) == 0;
-}
-
-static bool
-pulled_already(const struct build *b, const char *full)
-{
-    for (char **p = b->pulled; p && *p; p++)
-        if (strcmp(*p, full) == 0)
-            return true;
-    return false;
-}
-
-int
-stage_load_image(struct build *b, struct stage_state *ss, const char *name, struct lade_error *err)
-{
-    struct store_image img = {0};
-    cleanup_free char *full = NULL;
-    struct lade_error lerr = {0};
-    struct image_ref ref = {0};
-    bool in_store;
-
-    if (strncmp(name, "sha256:", 7) == 0) {
-        full = xstrdup(name);
-    } else {
-        if (image_ref_parse(name, &ref, err) < 0)
-            return -1;
-        full = image_ref_string(&ref);
-    }
-    in_store = store_image_load(b->st, full, &img, &lerr) == 0;
-    /* --pull asks the registry what a tag means now; a digest cannot change */
-    bool repull =
-        in_store && !pulled_already(b, full) &&
-        ((b->opts->pull && ref.tag != NULL && ref.digest == NULL) || !platform_fits(b, img.config));
-    if ((!in_store || repull) && ref.domain != NULL && b->opts->reg != NULL) {
-        if (in_store)
-            store_image_release(&img);
-        int rc = pull_base(b, &ref, name, err);
-        if (rc == 0)
-            rc = store_image_load(b->st, full, &img, err);
-        image_ref_release(&ref);
-        if (rc < 0)
-            return -1;
-    } else {
-        image_ref_release(&ref);
-        if (!in_store)
-            return lade_error_set(err, LADE_ERR_OTHER, "base image \"%s\" is not in the store (%s)",
-                                  name, full);
-    }
-    if (img.manifest.nlayers != oci_config_nlayers(img.config)) {
-        store_image_release(&img);
-        return lade_error_set(err, LADE_ERR_OTHER,
-                              "image \"%s\": manifest has %zu layers, config %zu", name,
-                              img.manifest.nlayers, oci_config_nlayers(img.config));
-    }
-    ss->config = json_incref(img.config);
-    ss->layers = xcalloc(img.manifest.nlayers + 1, sizeof(*ss->layers));
-    for (size_t i = 0; i < img.manifest.nlayers; i++) {
-        struct layer_state *l = &ss->layers[i];
-        snprintf(l->diff_id, sizeof(l->diff_id), "%s", oci_config_diff_id(img.config, i));
-        chain_id_next(i ? ss->layers[i - 1].chain_id : NULL, l->diff_id, l->chain_id);
-        l->blob = img.manifest.layers[i];
-        if (store_layer_dir(b->st, l->chain_id, l->diff_id, l->blob.digest, &l->dir, err) < 0) {
-            store_image_release(&img);
-            return lade_error_prefix(err, "image \"%s\"", name);
-        }
-        ss->nlayers++;
-    }
-    cache_key_init(b, ss, img.manifest_desc.digest);
-    store_image_release(&img);
-    return 0;
-}
-
 static const char *
 stage_label(const struct build *b, const struct stage *s, char *buf, size_t len)
 {
@@ -370,7 +216,7 @@ dispatch(struct build *b, struct stage_state *ss, const struct instr *in, struct
 {
     switch (in->kind) {
     case INSTR_RUN:
-        if (check_run_platform(b, err) < 0)
+        if (build_check_run_platform(b, err) < 0)
             return -1;
         return step_run(b, ss, in, err);
     case INSTR_COPY:
@@ -468,7 +314,7 @@ build_stage(struct build *b, size_t idx, struct lade_error *err)
     if (s->base_stage >= 0)
         rc = base_from_stage(b, ss, (size_t) s->base_stage, err);
     else if (strcmp(s->base, "scratch") == 0) {
-        scratch_base(b, ss);
+        stage_scratch_base(b, ss);
         rc = 0;
     } else
         rc = stage_load_image(b, ss, s->base, err);

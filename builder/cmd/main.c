@@ -10,7 +10,6 @@
 #include "../common/version.h"
 #include "../common/xalloc.h"
 
-
 static const char usage_text[] =
     "usage: lade [--root DIR] COMMAND [ARGS]\n"
     "\n"
