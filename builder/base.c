@@ -13,17 +13,56 @@
 
 /* The build's target platform: --platform ("os/arch[/variant]"), else the host's. */
 static void
-target_platform(const struct build *b, char *os, char *arch, size_t n)
+platform_of(const struct registry_opts *reg, char *os, char *arch, char *variant, size_t n)
 {
-    const char *p = b->opts->reg ? b->opts->reg->platform : NULL;
+    const char *p = reg ? reg->platform : NULL;
     const char *slash = p ? strchr(p, '/') : NULL;
 
     snprintf(os, n, "linux");
     snprintf(arch, n, "%s", oci_host_arch());
+    snprintf(variant, n, "%s", "");
     if (slash == NULL)
         return;
     snprintf(os, n, "%.*s", (int) (slash - p), p);
     snprintf(arch, n, "%.*s", (int) strcspn(slash + 1, "/"), slash + 1);
+    const char *v = strchr(slash + 1, '/');
+    if (v != NULL)
+        snprintf(variant, n, "%s", v + 1);
+}
+
+static void
+target_platform(const struct build *b, char *os, char *arch, size_t n)
+{
+    char variant[32];
+
+    platform_of(b->opts->reg, os, arch, variant, n < sizeof(variant) ? n : sizeof(variant));
+}
+
+char **
+build_platform_args(const struct build_opts *o)
+{
+    char os[32], arch[32], variant[32], plat[100];
+    char **args = strv_dup(o->build_args);
+
+    /* BuildKit's automatic args; a --build-arg of the same name wins. */
+#define AUTO_ARG(k, v)                                                                             \
+    do {                                                                                           \
+        if (strv_env_get(args, k) == NULL)                                                         \
+            args = strv_env_set(args, k, v);                                                       \
+    } while (0)
+    snprintf(plat, sizeof(plat), "linux/%s", oci_host_arch());
+    AUTO_ARG("BUILDPLATFORM", plat);
+    AUTO_ARG("BUILDOS", "linux");
+    AUTO_ARG("BUILDARCH", oci_host_arch());
+    AUTO_ARG("BUILDVARIANT", "");
+    platform_of(o->reg, os, arch, variant, sizeof(os));
+    snprintf(plat, sizeof(plat), "%s/%s%s%s", os, arch, *variant ? "/" : "", variant);
+    AUTO_ARG("TARGETPLATFORM", plat);
+    AUTO_ARG("TARGETOS", os);
+    AUTO_ARG("TARGETARCH", arch);
+    AUTO_ARG("TARGETVARIANT", variant);
+#undef AUTO_ARG
+    return args;
 }
 
 /* BuildKit's empty image: PATH set and WorkingDir "/", for the target platform. */

@@ -53,6 +53,9 @@ int stage_load_image(struct build *b, struct stage_state *ss, const char *name,
                      struct lade_error *err);
 /* The empty base of FROM scratch, on the target platform. */
 void stage_scratch_base(struct build *b, struct stage_state *ss);
+/* o->build_args with BuildKit's automatic platform args (BUILDPLATFORM, TARGETARCH, ...) added
+ * where not given; caller frees (strv_free). */
+char **build_platform_args(const struct build_opts *o);
 /* RUN needs the host's platform: lade does not emulate others. */
 int build_check_run_platform(const struct build *b, struct lade_error *err);
 

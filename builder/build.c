@@ -358,9 +358,10 @@ build_load_plan(const struct build_opts *o, struct plan **out, struct lade_error
     const char *name = o->dockerfile ? o->dockerfile : "Dockerfile";
     if (dockerfile_parse_mem(text, len, name, 0, &df, err) < 0)
         return -1;
-    if (plan_new(df, o->build_args, o->target, out, err) < 0)
-        return -1;
-    return 0;
+    char **args = build_platform_args(o);
+    int rc = plan_new(df, args, o->target, out, err);
+    strv_free(args);
+    return rc;
 }
 
 static int

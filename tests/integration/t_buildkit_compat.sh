@@ -107,3 +107,30 @@ EOF2
     assert_eq "$(store_digest "$ROOT" docker.io/library/cache:4)" \
         "$(store_digest "$ROOT" docker.io/library/cache:5)" "cached and uncached builds agree"
 }
+
+t_compat_automatic_platform_args() {
+    # BuildKit's automatic args: FROM sees them undeclared; a stage sees those it declares.
+    write_context "$WORK/ctx" <<'EOF2'
+FROM scratch AS base-amd64
+COPY rootfs/ /
+FROM scratch AS base-arm64
+COPY rootfs/ /
+FROM base-${TARGETARCH}
+ARG TARGETARCH
+ARG TARGETPLATFORM
+RUN echo "$TARGETARCH $TARGETPLATFORM [$BUILDPLATFORM]" >/out
+CMD ["cat", "/out"]
+EOF2
+    local arch
+    arch=$(host_arch)
+    run_ok lade build -t pargs:1 "$WORK/ctx"
+    run_ok lade run --rm pargs:1
+    assert_eq "$arch linux/$arch []" "$OUT" "declared platform args set, undeclared BUILDPLATFORM empty"
+    run_ok lade inspect pargs:1
+    assert_json - "'RUN |2 TARGETARCH=$arch TARGETPLATFORM=linux/$arch /bin/sh -c echo \"\$TARGETARCH \$TARGETPLATFORM [\$BUILDPLATFORM]\" >/out # buildkit' in [h['created_by'] for h in j['Config']['history']]" \
+        "RUN history lists the declared platform args" <<<"$OUT"
+    # --build-arg overrides an automatic arg (and FROM follows it).
+    run_ok lade build --build-arg TARGETARCH=arm64 -t pargs:2 "$WORK/ctx"
+    run_ok lade run --rm pargs:2
+    assert_eq "arm64 linux/$arch []" "$OUT" "--build-arg TARGETARCH wins"
+}
