@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The byte streams around the tar code: hashing, (de)compression with libarchive's filters,
- * and the blob file. Errors of libarchive are translated here (STYLE.md section 4). */
+/* The byte streams around the tar code: hashing, compression (gzip: pgzip.c; zstd and all
+ * decompression: libarchive's filters), and the blob file. Errors of libarchive are translated here
+ * (STYLE.md section 4). */
 #include "tar-internal.h"
 
 #include <archive.h>
@@ -37,7 +38,8 @@ layer_media_type(enum compression c)
 struct layer_sink {
     struct sha256 *tar_sum;  /* the uncompressed stream: diff_id */
     struct sha256 *blob_sum; /* the compressed stream: digest (unused without compression) */
-    struct archive *z;       /* format raw + one compression filter; NULL for none */
+    struct archive *z;       /* zstd: format raw + libarchive's filter */
+    struct pgzip *gz;        /* gzip: block-parallel deflate */
     int out_fd;
     uint64_t size;
     bool failed;
@@ -54,6 +56,8 @@ sink_fail(struct layer_sink *s, struct lade_error *err, const char *what)
         return lade_error_set(err, LADE_ERR_IO, "%s: %s", what,
                               archive_error_string(s->z) ? archive_error_string(s->z)
                                                          : "unknown libarchive error");
+    if (!lade_error_is_set(err)) /* pgzip: zlib failed, which only lack of memory explains */
+        return lade_error_set(err, LADE_ERR_OTHER, "%s: deflate failed", what);
     return lade_error_prefix(err, "%s", what);
 }
 
@@ -100,8 +104,27 @@ sink_z_write(struct archive *a, void *ctx, const void *data, size_t n)
     return (la_ssize_t) n;
 }
 
+/* pgzip's output: hashed and written on the caller's thread. */
 static int
-sink_open_filter(struct layer_sink *s, enum compression c, struct lade_error *err)
+sink_gz_out(void *ctx, const void *data, size_t n)
+{
+    struct layer_sink *s = ctx;
+
+    sha256_update(s->blob_sum, data, n);
+    return sink_out(s, data, n, s->cb_err);
+}
+
+/* All cores but none extra: deflate is CPU-bound and the caller's thread tars and hashes. */
+static unsigned
+gzip_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    return n > 1 ? (unsigned) n : 0;
+}
+
+static int
+sink_open_zstd(struct layer_sink *s, struct lade_error *err)
 {
     char opts[64];
     int r;
@@ -111,13 +134,8 @@ sink_open_filter(struct layer_sink *s, enum compression c, struct lade_error *er
         return lade_error_set(err, LADE_ERR_OTHER, "cannot create compressor");
     /* Anything but ARCHIVE_OK means libarchive fell back to an external program, whose output
      * we do not control (a gzip header with a name and a time). */
-    if (c == COMPRESSION_GZIP) {
-        r = archive_write_add_filter_gzip(s->z);
-        snprintf(opts, sizeof(opts), "gzip:!timestamp,gzip:compression-level=%d", LAYER_GZIP_LEVEL);
-    } else {
-        r = archive_write_add_filter_zstd(s->z);
-        snprintf(opts, sizeof(opts), "zstd:compression-level=%d", LAYER_ZSTD_LEVEL);
-    }
+    r = archive_write_add_filter_zstd(s->z);
+    snprintf(opts, sizeof(opts), "zstd:compression-level=%d", LAYER_ZSTD_LEVEL);
     if (r != ARCHIVE_OK)
         return sink_fail(s, err, "cannot set up the layer compressor");
     if (archive_write_set_options(s->z, opts) != ARCHIVE_OK ||
@@ -147,9 +165,12 @@ layer_sink_new(enum compression c, int out_fd, struct lade_error *err)
     s->tar_sum = sha256_new();
     switch (c) {
     case COMPRESSION_GZIP:
+        s->blob_sum = sha256_new();
+        s->gz = pgzip_new(LAYER_GZIP_LEVEL, gzip_threads(), sink_gz_out, s);
+        break;
     case COMPRESSION_ZSTD:
         s->blob_sum = sha256_new();
-        if (sink_open_filter(s, c, err) < 0) {
+        if (sink_open_zstd(s, err) < 0) {
             layer_sink_free(s);
             return NULL;
         }
@@ -170,6 +191,12 @@ layer_sink_write(struct layer_sink *s, const void *data, size_t n, struct lade_e
     if (s->failed)
         return lade_error_set(err, LADE_ERR_IO, "layer stream already failed");
     sha256_update(s->tar_sum, data, n);
+    if (s->gz != NULL) {
+        s->cb_err = err;
+        if (pgzip_write(s->gz, data, n) < 0)
+            return sink_fail(s, err, "cannot compress layer");
+        return 0;
+    }
     if (s->z == NULL) {
         if (sink_out(s, data, n, err) < 0) {
             s->failed = true;
@@ -189,8 +216,10 @@ layer_sink_finish(struct layer_sink *s, struct layer_info *info, struct lade_err
 {
     if (s->failed)
         return lade_error_set(err, LADE_ERR_IO, "layer stream already failed");
+    s->cb_err = err;
+    if (s->gz != NULL && pgzip_finish(s->gz) < 0)
+        return sink_fail(s, err, "cannot compress layer");
     if (s->z != NULL) {
-        s->cb_err = err;
         /* close flushes the compressor and writes its trailer; free would hide its error */
         if (archive_write_close(s->z) != ARCHIVE_OK)
             return sink_fail(s, err, "cannot compress layer");
@@ -200,7 +229,7 @@ layer_sink_finish(struct layer_sink *s, struct layer_info *info, struct lade_err
         return -1;
     }
     sha256_final(s->tar_sum, info->diff_id);
-    if (s->z != NULL)
+    if (s->blob_sum != NULL)
         sha256_final(s->blob_sum, info->digest);
     else
         memcpy(info->digest, info->diff_id, sizeof(digest_t));
@@ -218,6 +247,7 @@ layer_sink_free(struct layer_sink *s)
         archive_write_fail(s->z);
         archive_write_free(s->z);
     }
+    pgzip_free(s->gz);
     sha256_free(s->tar_sum);
     sha256_free(s->blob_sum);
     free(s);

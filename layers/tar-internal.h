@@ -27,6 +27,18 @@ int layer_sink_write(struct layer_sink *s, const void *data, size_t n, struct la
 int layer_sink_finish(struct layer_sink *s, struct layer_info *info, struct lade_error *err);
 void layer_sink_free(struct layer_sink *s);
 
+/* Block-parallel gzip (pgzip.c): the same bytes for any number of threads. out gets the gzip
+ * stream in order, always on the caller's thread; it returns < 0 to fail the stream. After a
+ * failed call only pgzip_free is allowed. */
+typedef int (*pgzip_out_fn)(void *ctx, const void *data, size_t n);
+struct pgzip;
+/* nthreads 0: deflate on the caller's thread. */
+struct pgzip *pgzip_new(int level, unsigned nthreads, pgzip_out_fn out, void *out_ctx);
+int pgzip_write(struct pgzip *z, const void *data, size_t n);
+/* The last block and the trailer (CRC-32, size). */
+int pgzip_finish(struct pgzip *z);
+void pgzip_free(struct pgzip *z);
+
 /* in_fd -> decompressor (gzip, zstd or none, detected) -> sha256 -> the tar bytes. */
 struct layer_source;
 struct layer_source *layer_source_new(int in_fd, struct lade_error *err);
