@@ -60,12 +60,18 @@ host_is_loopback(const char *host)
 }
 
 static bool
-domain_is_insecure(const char *domain, const struct registry_opts *opts)
+domain_is_loopback(const char *domain)
 {
     cleanup_free char *host = domain_host(domain);
 
-    if (host_is_loopback(host))
-        return true;
+    return host_is_loopback(host);
+}
+
+static bool
+domain_is_listed_insecure(const char *domain, const struct registry_opts *opts)
+{
+    cleanup_free char *host = domain_host(domain);
+
     for (size_t i = 0; i < opts->ninsecure; i++)
         if (strcasecmp(opts->insecure[i], domain) == 0 || strcasecmp(opts->insecure[i], host) == 0)
             return true;
@@ -239,6 +245,32 @@ reg_handle_put(struct reg_client *c, CURL *h)
         curl_easy_cleanup(h);
 }
 
+/* docker's rule for an --insecure-registry host: HTTPS without checking the certificate when
+ * the host speaks TLS, else plain HTTP. One probe of /v2/ decides. */
+static void
+choose_insecure_scheme(struct reg_client *c, const char *origin)
+{
+    cleanup_free char *url = xasprintf("https://%s/v2/", origin);
+    CURL *h = curl_easy_init();
+
+    c->tls_noverify = true;
+    if (h != NULL) {
+        reg_client_setup_handle(c, h, url);
+        curl_easy_setopt(h, CURLOPT_URL, url);
+        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+        if (curl_easy_perform(h) == CURLE_OK) {
+            curl_easy_cleanup(h);
+            return;
+        }
+        curl_easy_cleanup(h);
+    }
+    c->tls_noverify = false;
+    free(c->base);
+    c->base = xasprintf("http://%s", origin);
+}
+
 int
 reg_client_new(const char *domain, const struct registry_opts *opts, struct reg_client **out,
                struct lade_error *err)
@@ -259,7 +291,8 @@ reg_client_new(const char *domain, const struct registry_opts *opts, struct reg_
     c->stall_seconds = stall_seconds();
     const char *origin = strcmp(domain, "docker.io") == 0 ? "registry-1.docker.io" : domain;
     c->origin_host = xstrdup(origin);
-    c->base = xasprintf("%s://%s", domain_is_insecure(domain, &c->opts) ? "http" : "https", origin);
+    bool loopback = domain_is_loopback(domain);
+    c->base = xasprintf("%s://%s", loopback ? "http" : "https", origin);
     c->http_proxy = getenv_dup("HTTP_PROXY", "http_proxy");
     c->https_proxy = getenv_dup("HTTPS_PROXY", "https_proxy");
     c->no_proxy = getenv_dup("NO_PROXY", "no_proxy");
@@ -270,6 +303,8 @@ reg_client_new(const char *domain, const struct registry_opts *opts, struct reg_
         reg_client_free(c);
         return -1;
     }
+    if (!loopback && domain_is_listed_insecure(domain, &c->opts))
+        choose_insecure_scheme(c, origin);
     *out = c;
     return 0;
 }
@@ -405,6 +440,10 @@ reg_client_setup_handle(struct reg_client *c, CURL *h, const char *url)
     if (c->ca_pem != NULL) {
         struct curl_blob blob = {.data = c->ca_pem, .len = c->ca_len, .flags = CURL_BLOB_NOCOPY};
         curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &blob);
+    }
+    if (c->tls_noverify && reg_same_origin(c, url)) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     if (c->client_cert != NULL && reg_same_origin(c, url)) {
         curl_easy_setopt(h, CURLOPT_SSLCERT, c->client_cert);

@@ -26,6 +26,7 @@ struct reg_client {
     char *domain;              /* as given: "localhost:5000", "docker.io" */
     char *base;                /* "http://localhost:5000", "https://registry-1.docker.io" */
     char *origin_host;         /* host[:port] of base, compared against redirect targets */
+    bool tls_noverify; /* an --insecure-registry host that speaks TLS: certificates unchecked */
     int retries;
     long stall_seconds;
 

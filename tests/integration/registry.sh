@@ -5,6 +5,8 @@
 # fault-injecting proxy in front of it. Source after lib.sh (it uses WORK, fail, say).
 #
 #   registry_start [--htpasswd USER:PASS] [--token USER:PASS] [--anonymous-pull] [--token-expires S]
+#                  [--tls IP]  (HTTPS on IP with a certificate from a new CA: exports REG_CA)
+#                  [--ip IP]   (plain HTTP on IP instead of 127.0.0.1)
 #       Starts a registry with filesystem storage in a new directory under $WORK and waits until it
 #       answers /v2/. Sets and exports:
 #         REG_HOST     127.0.0.1:PORT            REG_DIR      its directory (config, logs, keys)
@@ -77,9 +79,11 @@ _reg_wait_file() {
 _reg_need() { command -v "$1" >/dev/null 2>&1 || fail "$1 not found (install $2)"; }
 
 registry_start() {
-    local htpasswd="" token="" anon_pull=0 expires=300
+    local htpasswd="" token="" anon_pull=0 expires=300 tls="" ip=127.0.0.1 scheme=http
     while [ $# -gt 0 ]; do
         case $1 in
+        --tls) tls=1 ip=$2 scheme=https && shift ;;
+        --ip) ip=$2 && shift ;;
         --htpasswd) htpasswd=$2 && shift ;;
         --token) token=$2 && shift ;;
         --anonymous-pull) anon_pull=1 ;;
@@ -114,6 +118,14 @@ registry_start() {
     rootcertbundle: $dir/token-cert.pem"
     fi
 
+    local tls_conf=""
+    if [ -n "$tls" ]; then
+        _reg_tls_certs "$dir" "$ip"
+        tls_conf="  tls:
+    certificate: $dir/server.crt
+    key: $dir/server.key"
+    fi
+
     cat >"$REG_CONFIG" <<EOF
 version: 0.1
 log:
@@ -129,8 +141,9 @@ storage:
     uploadpurging:
       enabled: false
 http:
-  addr: 127.0.0.1:0
+  addr: $ip:0
   secret: lade-test-secret-$RANDOM$RANDOM
+$tls_conf
 $auth
 EOF
     : >"$REG_LOG"
@@ -139,7 +152,7 @@ EOF
     # Port 0: the registry picks a free port and logs it ("listening on 127.0.0.1:PORT").
     local i addr=""
     for ((i = 0; i < 200; i++)); do
-        addr=$(sed -n 's/.*msg="listening on \(127\.0\.0\.1:[0-9]*\)".*/\1/p' "$REG_LOG" | head -n 1)
+        addr=$(sed -n "s/.*msg=\"listening on \(${ip//./\\.}:[0-9]*\)[\",].*/\1/p" "$REG_LOG" | head -n 1)
         [ -n "$addr" ] && break
         kill -0 "$REG_PID" 2>/dev/null || break
         sleep 0.05
@@ -148,17 +161,30 @@ EOF
     REG_HOST=$addr
     for ((i = 0; i < 100; i++)); do
         # 200 without auth, 401 with: either way it serves the API.
-        case $(curl -s -o /dev/null -w '%{http_code}' "http://$REG_HOST/v2/") in
+        case $(curl -sk -o /dev/null -w '%{http_code}' "$scheme://$REG_HOST/v2/") in
         200 | 401) break ;;
         esac
         sleep 0.05
     done
     [ "$i" -lt 100 ] || fail "docker-registry at $REG_HOST does not answer /v2/" "$(_tail "$(cat "$REG_LOG")" 20)"
     export REG_HOST REG_DIR REG_STORAGE REG_CONFIG REG_LOG REG_PID
+    [ -z "$tls" ] || export REG_CA="$dir/ca.crt"
     say "registry at $REG_HOST (storage $REG_STORAGE${htpasswd:+, basic auth}${token:+, token auth $TOKEN_URL})"
 }
 
 # _token_issuer_start DIR USER:PASS ANON_PULL EXPIRES: key, self-signed certificate, issuer.
+# _reg_tls_certs DIR IP: a CA (DIR/ca.crt) and a server certificate for IP signed by it.
+_reg_tls_certs() {
+    _reg_need openssl openssl
+    openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=lade-test-ca \
+        -keyout "$1/ca.key" -out "$1/ca.crt" >/dev/null 2>&1 || fail "openssl: CA"
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$2" -keyout "$1/server.key" \
+        -out "$1/server.csr" >/dev/null 2>&1 || fail "openssl: server key"
+    printf 'subjectAltName=IP:%s\n' "$2" >"$1/san.ext"
+    openssl x509 -req -in "$1/server.csr" -CA "$1/ca.crt" -CAkey "$1/ca.key" -CAcreateserial \
+        -days 2 -extfile "$1/san.ext" -out "$1/server.crt" >/dev/null 2>&1 || fail "openssl: sign"
+}
+
 _token_issuer_start() {
     local dir=$1 user=$2 anon=$3 expires=$4
     _reg_need openssl openssl
