@@ -44,7 +44,9 @@ base_is(const char *domain, const struct registry_opts *opts, const char *want)
 static void
 test_plain_http_for_loopback_and_insecure(void **state)
 {
-    const char *insecure[] = {"reg.internal:5000", "10.1.2.3"};
+    /* .invalid names never resolve, so the TLS probe of a listed host fails and it gets plain
+     * HTTP without touching the network (t_registry_tls.sh covers a host that speaks TLS) */
+    const char *insecure[] = {"reg.invalid:5000", "bare.invalid"};
     struct registry_opts opts = {.retries = -1, .insecure = insecure, .ninsecure = 2};
 
     (void) state;
@@ -57,9 +59,9 @@ test_plain_http_for_loopback_and_insecure(void **state)
     base_is("128.0.0.1:5000", NULL, "https://128.0.0.1:5000");
     base_is("localhost.example.com", NULL, "https://localhost.example.com");
     base_is("docker.io", NULL, "https://registry-1.docker.io");
-    base_is("reg.internal:5000", &opts, "http://reg.internal:5000");
-    base_is("reg.internal:6000", &opts, "https://reg.internal:6000"); /* the port counts */
-    base_is("10.1.2.3:5000", &opts, "http://10.1.2.3:5000");          /* a bare host: any port */
+    base_is("reg.invalid:5000", &opts, "http://reg.invalid:5000");
+    base_is("reg.invalid:6000", &opts, "https://reg.invalid:6000");  /* the port counts */
+    base_is("bare.invalid:5000", &opts, "http://bare.invalid:5000"); /* a bare host: any port */
 }
 
 static void
