@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cmd.h"
 
+#include <getopt.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,4 +66,46 @@ cli_release(struct cli *cli)
     cli->store = NULL;
     strv_free(cli->insecure);
     cli->insecure = NULL;
+}
+
+int
+cli_transfer_args(struct cli *cli, int argc, char **argv, const char *usage, bool platform,
+                  struct image_ref *ref, struct lade_error *err)
+{
+    enum { OPT_PLATFORM = 256 };
+    static const struct option opts[] = {
+        {"platform", required_argument, NULL, OPT_PLATFORM},
+        {"help", no_argument, NULL, 'h'},
+        CLI_REGISTRY_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_PLATFORM:
+            if (!platform)
+                return lade_error_set(err, LADE_ERR_USAGE, "%s", usage);
+            cli->reg.platform = optarg;
+            break;
+        case 'h':
+            printf("%s\n", usage);
+            return 1;
+        case CLI_OPT_INSECURE_REGISTRY:
+        case CLI_OPT_RETRIES:
+            if (cli_registry_option(cli, c, optarg, err) < 0)
+                return -1;
+            break;
+        default:
+            return lade_error_set(err, LADE_ERR_USAGE, "%s", usage);
+        }
+    }
+    if (optind != argc - 1)
+        return lade_error_set(err, LADE_ERR_USAGE, "%s", usage);
+    if (image_ref_parse(argv[optind], ref, err) < 0) {
+        err->code = LADE_ERR_USAGE;
+        return -1;
+    }
+    return 0;
 }

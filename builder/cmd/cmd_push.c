@@ -2,10 +2,8 @@
 /* lade push NAME: a stored image to the registry its name points at. */
 #include "cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "../progress.h"
 
@@ -14,39 +12,16 @@
 int
 cmd_push(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
-    static const struct option opts[] = {
-        {"help", no_argument, NULL, 'h'},
-        CLI_REGISTRY_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     struct store_image img = {0};
     struct image_ref ref;
     struct store *st;
     digest_t pushed;
-    int c, rc;
+    int rc;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'h':
-            printf("%s\n", USAGE);
-            return 0;
-        case CLI_OPT_INSECURE_REGISTRY:
-        case CLI_OPT_RETRIES:
-            if (cli_registry_option(cli, c, optarg, err) < 0)
-                return -1;
-            break;
-        default:
-            return lade_error_set(err, LADE_ERR_USAGE, "%s", USAGE);
-        }
-    }
-    if (optind != argc - 1)
-        return lade_error_set(err, LADE_ERR_USAGE, "%s", USAGE);
-    if (image_ref_parse(argv[optind], &ref, err) < 0) {
-        err->code = LADE_ERR_USAGE;
-        return -1;
-    }
-    if ((st = cli_store(cli, err)) == NULL || store_image_lookup(st, argv[optind], &img, err) < 0) {
+    if ((rc = cli_transfer_args(cli, argc, argv, USAGE, false, &ref, err)) != 0)
+        return rc > 0 ? 0 : -1;
+    if ((st = cli_store(cli, err)) == NULL ||
+        store_image_lookup(st, argv[argc - 1], &img, err) < 0) {
         image_ref_release(&ref);
         return -1;
     }
