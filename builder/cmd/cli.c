@@ -109,3 +109,16 @@ cli_transfer_args(struct cli *cli, int argc, char **argv, const char *usage, boo
     }
     return 0;
 }
+
+char *
+cli_familiar_name(const char *full)
+{
+    struct lade_error ignored = {0};
+    struct image_ref ref = {0};
+
+    if (image_ref_parse(full, &ref, &ignored) < 0)
+        return xstrdup(full);
+    char *s = image_ref_familiar(&ref);
+    image_ref_release(&ref);
+    return s;
+}

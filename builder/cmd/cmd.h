@@ -27,6 +27,9 @@ enum { CLI_OPT_INSECURE_REGISTRY = 1000, CLI_OPT_RETRIES };
     }
 int cli_registry_option(struct cli *cli, int opt, const char *arg, struct lade_error *err);
 void cli_release(struct cli *cli);
+/* The short form docker shows for a stored name ("app:1" for "docker.io/library/app:1"), or the
+ * name itself when it does not parse; caller frees. */
+char *cli_familiar_name(const char *full);
 /* pull/push arguments: -h, CLI_REGISTRY_OPTIONS, --platform when platform is set, and exactly
  * one NAME, parsed into *ref (caller releases). 0, 1 when -h printed usage, -1 on error. */
 int cli_transfer_args(struct cli *cli, int argc, char **argv, const char *usage, bool platform,

@@ -51,15 +51,8 @@ cmd_load(struct cli *cli, int argc, char **argv, struct lade_error *err)
     if ((st = cli_store(cli, err)) == NULL || archive_import_ex(st, in, &names, &untagged, err) < 0)
         return -1;
     for (size_t i = 0; !quiet && names && names[i]; i++) {
-        struct lade_error ignored = {0};
-        struct image_ref ref = {0};
-        if (image_ref_parse(names[i], &ref, &ignored) == 0) {
-            cleanup_free char *familiar = image_ref_familiar(&ref);
-            printf("Loaded image: %s\n", familiar);
-            image_ref_release(&ref);
-        } else {
-            printf("Loaded image: %s\n", names[i]);
-        }
+        cleanup_free char *familiar = cli_familiar_name(names[i]);
+        printf("Loaded image: %s\n", familiar);
     }
     /* untagged images are reachable by manifest digest only */
     for (size_t i = 0; !quiet && untagged && untagged[i]; i++)

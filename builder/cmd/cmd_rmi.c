@@ -16,16 +16,9 @@
 static void
 print_untagged(const char *full)
 {
-    struct lade_error ignored = {0};
-    struct image_ref ref = {0};
+    cleanup_free char *familiar = cli_familiar_name(full);
 
-    if (image_ref_parse(full, &ref, &ignored) == 0) {
-        cleanup_free char *familiar = image_ref_familiar(&ref);
-        printf("Untagged: %s\n", familiar);
-        image_ref_release(&ref);
-    } else {
-        printf("Untagged: %s\n", full);
-    }
+    printf("Untagged: %s\n", familiar);
 }
 
 /* An image given by ID or digest loses all its tags; with several, only when forced (docker:
