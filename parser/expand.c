@@ -228,24 +228,35 @@ process_name(struct sh *sh)
     return lade_buf_steal(&name);
 }
 
+/* The text up to stop (consumed) as a new string, or NULL; at end of input the error is
+ * "syntax error: missing <what>" in place of the inner one. */
+static char *
+process_until(struct sh *sh, int32_t stop, bool raw, const char *what)
+{
+    struct lade_buf word = LADE_BUF_INIT;
+
+    if (process_stop_on(sh, stop, raw, &word, NULL) < 0) {
+        lade_buf_release(&word);
+        if (peek(sh) == SH_EOF) {
+            sh->msg[0] = '\0';
+            fail(sh, "syntax error: missing %s", what);
+        }
+        return NULL;
+    }
+    return lade_buf_steal(&word);
+}
+
 static int
 modifier(struct sh *sh, const char *name, int32_t op, bool null_is_unset, const char *chs,
          struct lade_buf *out)
 {
     bool raw = op == '#' || op == '%';
-    struct lade_buf word = LADE_BUF_INIT;
 
     if (null_is_unset && raw)
         return fail(sh, "unsupported modifier (%s) in substitution", chs);
-    if (process_stop_on(sh, '}', raw, &word, NULL) < 0) {
-        lade_buf_release(&word);
-        if (peek(sh) == SH_EOF) {
-            sh->msg[0] = '\0';
-            return fail(sh, "syntax error: missing '}'");
-        }
+    cleanup_free char *w = process_until(sh, '}', raw, "'}'");
+    if (w == NULL)
         return -1;
-    }
-    cleanup_free char *w = lade_buf_steal(&word);
     const char *value = lookup(sh, name);
     bool set = value != NULL;
     bool empty_or_unset = !set || (null_is_unset && value[0] == '\0');
@@ -288,29 +299,16 @@ static int
 replace(struct sh *sh, const char *name, struct lade_buf *out)
 {
     bool all = peek(sh) == '/';
-    struct lade_buf pat = LADE_BUF_INIT, rep = LADE_BUF_INIT;
     struct lade_error perr = {0};
 
     if (all)
         next(sh);
-    if (process_stop_on(sh, '/', true, &pat, NULL) < 0) {
-        lade_buf_release(&pat);
-        if (peek(sh) == SH_EOF) {
-            sh->msg[0] = '\0';
-            return fail(sh, "syntax error: missing '/' in ${}");
-        }
+    cleanup_free char *p = process_until(sh, '/', true, "'/' in ${}");
+    if (p == NULL)
         return -1;
-    }
-    cleanup_free char *p = lade_buf_steal(&pat);
-    if (process_stop_on(sh, '}', true, &rep, NULL) < 0) {
-        lade_buf_release(&rep);
-        if (peek(sh) == SH_EOF) {
-            sh->msg[0] = '\0';
-            return fail(sh, "syntax error: missing '}'");
-        }
+    cleanup_free char *r = process_until(sh, '}', true, "'}'");
+    if (r == NULL)
         return -1;
-    }
-    cleanup_free char *r = lade_buf_steal(&rep);
     const char *value = lookup(sh, name);
     if (value == NULL && (sh->lx->mode & SHELL_SKIP_UNSET)) {
         lade_buf_appendf(out, "${%s/%s/%s}", name, p, r);
