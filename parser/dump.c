@@ -32,11 +32,14 @@ void
 go_quote(struct lade_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
+    /* Go's short escapes for these controls, in strconv.Quote's order */
+    static const char ctrl[] = "\a\b\f\n\r\t\v", ctrl_letter[] = "abfnrtv";
 
     lade_buf_appendc(b, '"');
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         size_t w = utf8_decode(s + i, n - i, &cp);
+        const char *esc = cp != 0 && cp < 0x80 ? strchr(ctrl, (int) cp) : NULL;
         if (cp == RUNE_ERROR && w == 1) {
             unsigned char c = (unsigned char) s[i];
             lade_buf_appendf(b, "\\x%c%c", hex[c >> 4], hex[c & 15]);
@@ -45,37 +48,15 @@ go_quote(struct lade_buf *b, const char *s, size_t n)
             lade_buf_appendc(b, (char) cp);
         } else if (is_print(cp)) {
             lade_buf_append(b, s + i, w);
+        } else if (esc != NULL) {
+            lade_buf_appendc(b, '\\');
+            lade_buf_appendc(b, ctrl_letter[esc - ctrl]);
+        } else if (cp < 0x20 || cp == 0x7F) {
+            lade_buf_appendf(b, "\\x%c%c", hex[cp >> 4], hex[cp & 15]);
+        } else if (cp < 0x10000) {
+            lade_buf_appendf(b, "\\u%04x", (unsigned) cp);
         } else {
-            switch (cp) {
-            case '\a':
-                lade_buf_appends(b, "\\a");
-                break;
-            case '\b':
-                lade_buf_appends(b, "\\b");
-                break;
-            case '\f':
-                lade_buf_appends(b, "\\f");
-                break;
-            case '\n':
-                lade_buf_appends(b, "\\n");
-                break;
-            case '\r':
-                lade_buf_appends(b, "\\r");
-                break;
-            case '\t':
-                lade_buf_appends(b, "\\t");
-                break;
-            case '\v':
-                lade_buf_appends(b, "\\v");
-                break;
-            default:
-                if (cp < 0x20 || cp == 0x7F)
-                    lade_buf_appendf(b, "\\x%c%c", hex[cp >> 4], hex[cp & 15]);
-                else if (cp < 0x10000)
-                    lade_buf_appendf(b, "\\u%04x", (unsigned) cp);
-                else
-                    lade_buf_appendf(b, "\\U%08x", (unsigned) cp);
-            }
+            lade_buf_appendf(b, "\\U%08x", (unsigned) cp);
         }
         i += w;
     }
