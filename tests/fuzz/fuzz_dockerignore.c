@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builder/common/xalloc.h"
 #include "parser/parser.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -22,10 +23,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     dockerignore_has_exceptions(di);
     if (nul != NULL) {
-        size_t rest = size - text_len - 1;
-        char *paths = malloc(rest + 1);
-        memcpy(paths, nul + 1, rest);
-        paths[rest] = '\0';
+        char *paths = xstrndup((const char *) nul + 1, size - text_len - 1);
         for (char *line = paths, *next; line != NULL; line = next) {
             next = strchr(line, '\n');
             if (next != NULL)

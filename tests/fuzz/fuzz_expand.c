@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "builder/common/strv.h"
+#include "builder/common/xalloc.h"
 #include "parser/parser-internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,9 +25,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
-    char *word = malloc(size);
-    memcpy(word, data + 1, size - 1);
-    word[size - 1] = '\0';
+    char *word = xstrndup((const char *) data + 1, size - 1);
 
     struct shell_lex lx = {(data[0] & 1) ? '`' : '\\', (unsigned) (data[0] >> 1) & 15u, lookup,
                            (void *) env};
