@@ -197,25 +197,6 @@ compile(struct pattern *pt)
     lade_buf_release(&re);
 }
 
-/* Go matches invalid UTF-8 bytes as U+FFFD; PCRE2 in UTF mode rejects them. */
-static char *
-valid_utf8(const char *s)
-{
-    struct lade_buf b = LADE_BUF_INIT;
-    size_t n = strlen(s);
-
-    for (size_t i = 0; i < n;) {
-        uint32_t cp;
-        size_t w = utf8_decode(s + i, n - i, &cp);
-        if (cp == RUNE_ERROR && w == 1)
-            utf8_append(&b, cp);
-        else
-            lade_buf_append(&b, s + i, w);
-        i += w;
-    }
-    return lade_buf_steal(&b);
-}
-
 /* Pattern.match: -1 for a pattern whose regexp does not compile (ErrBadPattern). */
 static int
 pattern_match(const struct pattern *pt, const char *path)
@@ -235,7 +216,8 @@ pattern_match(const struct pattern *pt, const char *path)
         return suffix[0] == '/' && strcmp(path, suffix + 1) == 0;
     }
     case MATCH_REGEXP: {
-        cleanup_free char *subject = valid_utf8(path);
+        /* Go matches invalid UTF-8 bytes as U+FFFD; PCRE2 in UTF mode rejects them. */
+        cleanup_free char *subject = utf8_map(path, NULL, true);
         pcre2_match_data *md = pcre2_match_data_create(1, NULL);
         int ws[64];
         /* the DFA matcher cannot backtrack exponentially on patterns like a*a*a*a*b */

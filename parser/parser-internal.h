@@ -44,6 +44,9 @@ size_t span_leading_space(const char *s, size_t n);
 size_t len_without_trailing_space(const char *s, size_t n);
 /* Go's strings.TrimSpace, as a new string. */
 char *dup_trim_space(const char *s, size_t n);
+/* s with each rune passed through map (NULL: unchanged), as a new string; an invalid byte is
+ * kept as it is, or becomes U+FFFD when fix_invalid. */
+char *utf8_map(const char *s, uint32_t (*map)(uint32_t), bool fix_invalid);
 /* Go's strings.ToLower (see uni_to_lower), as a new string. */
 char *dup_lower(const char *s);
 

@@ -242,7 +242,7 @@ dup_trim_space(const char *s, size_t n)
 }
 
 char *
-dup_lower(const char *s)
+utf8_map(const char *s, uint32_t (*map)(uint32_t), bool fix_invalid)
 {
     struct lade_buf b = LADE_BUF_INIT;
     size_t n = strlen(s);
@@ -250,13 +250,19 @@ dup_lower(const char *s)
     for (size_t i = 0; i < n;) {
         uint32_t cp;
         size_t w = utf8_decode(s + i, n - i, &cp);
-        if (cp == RUNE_ERROR && w == 1)
-            lade_buf_appendc(&b, s[i]); /* keep invalid bytes as they are */
+        if (cp == RUNE_ERROR && w == 1 && !fix_invalid)
+            lade_buf_appendc(&b, s[i]);
         else
-            utf8_append(&b, uni_to_lower(cp));
+            utf8_append(&b, map ? map(cp) : cp);
         i += w;
     }
     return lade_buf_steal(&b);
+}
+
+char *
+dup_lower(const char *s)
+{
+    return utf8_map(s, uni_to_lower, false); /* keep invalid bytes as they are */
 }
 
 char *
