@@ -197,11 +197,10 @@ struct transfer_blob {
     const char *state; /* NULL while moving, else "done", "already exists", "mounted" */
 };
 
-/* Decimal units as docker and BuildKit print them ("12.3MB"). */
-static void
+void
 human_size(uint64_t n, char *out, size_t len)
 {
-    static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
+    static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
     double v = (double) n;
     size_t u = 0;
 
@@ -209,10 +208,7 @@ human_size(uint64_t n, char *out, size_t len)
         v /= 1000;
         u++;
     }
-    if (u == 0)
-        snprintf(out, len, "%" PRIu64 "B", n);
-    else
-        snprintf(out, len, "%.3g%s", v, units[u]);
+    snprintf(out, len, "%.3g%s", v, units[u]);
 }
 
 void

@@ -39,6 +39,8 @@ void progress_note(struct progress *p, const char *fmt, ...) __attribute__((form
 /* Appends the tail lines (oldest first) to buf-like text, each prefixed by "  ". Caller frees. */
 char *progress_tail_text(const struct progress *p);
 double progress_now(void);
+/* Decimal units with three significant digits, as docker and BuildKit print sizes ("12.3MB"). */
+void human_size(uint64_t n, char *out, size_t len);
 
 /* Reads a pipe in a thread and feeds progress_output_line until EOF. */
 struct output_pump;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../progress.h"
 #include "../common/cleanup.h"
 #include "../common/xalloc.h"
 
@@ -71,21 +72,6 @@ format_age(int64_t created, char *out, size_t n)
         snprintf(out, n, "%lld months ago", (long long) (h / 24 / 30));
     else
         snprintf(out, n, "%lld years ago", (long long) (s / 3600 / 24 / 365));
-}
-
-/* Decimal units with three significant digits, as docker prints image sizes ("7.8MB"). */
-static void
-format_size(int64_t size, char *out, size_t n)
-{
-    static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-    double v = (double) size;
-    size_t u = 0;
-
-    while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1000;
-        u++;
-    }
-    snprintf(out, n, "%.3g%s", v, units[u]);
 }
 
 static int
@@ -167,7 +153,7 @@ print_table(const struct row *rows, size_t n)
            (int) w[3], head[3], head[4]);
     for (size_t i = 0; i < n; i++) {
         format_age(rows[i].created, age, sizeof(age));
-        format_size(rows[i].size, size, sizeof(size));
+        human_size((uint64_t) rows[i].size, size, sizeof(size));
         printf("%-*s%-*s%-*s%-*s%s\n", (int) w[0], rows[i].repo, (int) w[1], rows[i].tag,
                (int) w[2], rows[i].id, (int) w[3], age, size);
     }
