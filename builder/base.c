@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* FROM: the base of a stage, from scratch, the store or a registry (pulled when missing, or
  * re-resolved with --pull), on the build's target platform. */
-#include "build-internal.h"
+#include "stage.h"
+
+#include "cache.h"
 
 #include <stdio.h>
 #include <stdlib.h>

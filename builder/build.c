@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "build-internal.h"
+/* The build driver: loads the plan, builds the stages the target needs in dependency order
+ * (a stage that COPY --from names is built before the stage that copies), dispatches each
+ * instruction to its step with its typed command, and hands the target to image.c. It only
+ * drives: the steps call down into the stage, the cache and layers/, never back here. */
+#include "build.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,51 +14,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache.h"
+#include "image.h"
+#include "stage.h"
+#include "steps.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
-#include "../layers/archive/archive.h"
 
-/* ---- expansion environment ---- */
-
-static const char *
-stage_lookup(void *ud, const char *name)
-{
-    struct stage_state *ss = ud;
-    json_t *env = json_object_get(oci_config_container(ss->config), "Env");
-    size_t nl = strlen(name), i;
-    json_t *v;
-
-    json_array_foreach(env, i, v)
-    {
-        const char *kv = json_string_value(v);
-        if (kv != NULL && strncmp(kv, name, nl) == 0 && kv[nl] == '=')
-            return kv + nl + 1;
-    }
-    return strv_env_get(ss->args, name);
-}
-
-void
-stage_expander(struct stage_state *ss, const struct dockerfile *df, struct expander *x)
-{
-    x->escape = df->escape;
-    x->lookup = stage_lookup;
-    x->ud = ss;
-}
-
-char **
-stage_lowerdirs(const struct stage_state *ss)
-{
-    char **v = xcalloc(ss->nlayers + 1, sizeof(*v));
-
-    for (size_t i = 0; i < ss->nlayers; i++)
-        v[i] = ss->layers[ss->nlayers - 1 - i].dir;
-    return v;
-}
-
-int
-build_error_at(struct build *b, const struct instr *in, struct lade_error *err)
+/* Sets err's position to the instruction and its source line; returns -1. */
+static int
+error_at(struct build *b, const struct instr *in, struct lade_error *err)
 {
     if (err->pos.line == 0) {
         snprintf(err->pos.file, sizeof(err->pos.file), "%s", b->plan->df->filename);
@@ -63,136 +34,6 @@ build_error_at(struct build *b, const struct instr *in, struct lade_error *err)
         dockerfile_error_at(b->plan->df, &err->pos, err);
     }
     return -1;
-}
-
-/* ---- layers ---- */
-
-void
-stage_add_history(struct build *b, struct stage_state *ss, const char *created_by, bool empty)
-{
-    oci_config_add_history(ss->config, b->created, created_by, "buildkit.dockerfile.v0", empty);
-}
-
-void
-stage_state_release(struct stage_state *ss)
-{
-    for (size_t k = 0; k < ss->nlayers; k++)
-        free(ss->layers[k].dir);
-    free(ss->layers);
-    json_decref(ss->config);
-    strv_free(ss->args);
-    strv_free(ss->arg_names);
-    for (size_t i = 0; i < ss->ntriggers; i++)
-        dockerfile_free(ss->triggers[i]);
-    free(ss->triggers);
-    memset(ss, 0, sizeof(*ss));
-}
-
-int
-stage_commit_layer(struct build *b, struct stage_state *ss, const char *upper_path,
-                   const char *created_by, struct lade_error *err)
-{
-    struct layer_opts lo = {
-        .epoch = b->clamp, .compression = b->opts->compression, .overlay_upper = true};
-    struct layer_info info;
-    cleanup_free char *tmp = NULL;
-    cleanup_close int fd = -1, dirfd = -1;
-
-    dirfd = open(upper_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd < 0)
-        return lade_error_sys(err, "open '%s'", upper_path);
-    if (store_tmp_file(b->st, &tmp, &fd, err) < 0)
-        return -1;
-    if (layer_write_dir(dirfd, &lo, fd, &info, err) < 0) {
-        unlink(tmp);
-        return lade_error_prefix(err, "cannot write layer");
-    }
-    /* An empty diff still becomes an (empty tar) layer, as BuildKit exports it. */
-    if (store_blob_commit(b->st, tmp, info.digest, err) < 0)
-        return -1;
-
-    struct layer_state l = {0};
-    chain_id_next(ss->nlayers ? ss->layers[ss->nlayers - 1].chain_id : NULL, info.diff_id,
-                  l.chain_id);
-    memcpy(l.diff_id, info.diff_id, sizeof(l.diff_id));
-    snprintf(l.blob.media_type, sizeof(l.blob.media_type), "%s",
-             layer_media_type(b->opts->compression));
-    memcpy(l.blob.digest, info.digest, sizeof(l.blob.digest));
-    l.blob.size = (int64_t) info.size;
-    if (store_layer_adopt(b->st, l.chain_id, l.diff_id, l.blob.digest, upper_path, &l.dir, err) < 0)
-        return -1;
-    ss->layers = xrealloc(ss->layers, (ss->nlayers + 1) * sizeof(*ss->layers));
-    ss->layers[ss->nlayers++] = l;
-    oci_config_add_layer(ss->config, l.diff_id);
-    stage_add_history(b, ss, created_by, false);
-    return cache_record(b, ss, &ss->layers[ss->nlayers - 1], err);
-}
-
-int
-fs_step_begin(struct build *b, struct stage_state *ss, bool mount, struct fs_step *fs,
-              struct lade_error *err)
-{
-    memset(fs, 0, sizeof(*fs));
-    if (store_tmp_dir(b->st, &fs->dir, err) < 0)
-        return -1;
-    fs->upper = xasprintf("%s/upper", fs->dir);
-    fs->work = xasprintf("%s/work", fs->dir);
-    fs->merged = xasprintf("%s/merged", fs->dir);
-    if (mkdir(fs->upper, 0755) < 0 || mkdir(fs->work, 0700) < 0 || mkdir(fs->merged, 0755) < 0)
-        return lade_error_sys(err, "cannot create step directories in '%s'", fs->dir);
-    if (!mount)
-        return 0;
-    cleanup_free char **lowers = stage_lowerdirs(ss);
-    if (overlay_mount(lowers, ss->nlayers, fs->upper, fs->work, fs->merged, err) < 0)
-        return -1;
-    fs->mounted = true;
-    return 0;
-}
-
-int
-fs_step_end(struct build *b, struct stage_state *ss, struct fs_step *fs, bool commit,
-            const char *created_by, struct lade_error *err)
-{
-    int rc = 0;
-
-    if (fs->dir == NULL)
-        return 0;
-    if (fs->mounted) {
-        overlay_unmount(fs->merged, NULL);
-        fs->mounted = false;
-    }
-    if (commit)
-        rc = stage_commit_layer(b, ss, fs->upper, created_by, err);
-    rm_rf_at(AT_FDCWD, fs->dir, NULL);
-    free(fs->dir);
-    free(fs->upper);
-    free(fs->work);
-    free(fs->merged);
-    memset(fs, 0, sizeof(*fs));
-    return rc;
-}
-
-/* ---- stages ---- */
-
-static int
-base_from_stage(struct build *b, struct stage_state *ss, size_t base, struct lade_error *err)
-{
-    struct stage_state *src = &b->stages[base];
-
-    if (build_stage(b, base, err) < 0)
-        return -1;
-    ss->config = json_deep_copy(src->config);
-    ss->layers = xcalloc(src->nlayers + 1, sizeof(*ss->layers));
-    for (size_t i = 0; i < src->nlayers; i++) {
-        ss->layers[i] = src->layers[i];
-        ss->layers[i].dir = xstrdup(src->layers[i].dir);
-    }
-    ss->nlayers = src->nlayers;
-    memcpy(ss->key, src->key, sizeof(ss->key));
-    /* A stage built FROM another inherits the ARGs that one declared (BuildKit). */
-    ss->args = strv_dup(src->args);
-    ss->arg_names = strv_dup(src->arg_names);
-    return 0;
 }
 
 static const char *
@@ -214,19 +55,36 @@ stage_label(const struct build *b, const struct stage *s, char *buf, size_t len)
 static int
 dispatch(struct build *b, struct stage_state *ss, const struct instr *in, struct lade_error *err)
 {
+    struct command cmd;
+    struct expander x;
+    int rc;
+
+    stage_expander(ss, b->plan->df, &x);
+    if (command_expand(in, &x, &cmd, err) < 0) {
+        command_release(&cmd);
+        return -1;
+    }
     switch (in->kind) {
     case INSTR_RUN:
-        if (build_check_run_platform(b, err) < 0)
-            return -1;
-        return step_run(b, ss, in, err);
+        rc = build_check_run_platform(b, err);
+        if (rc == 0)
+            rc = step_run(b, ss, &cmd, err);
+        break;
     case INSTR_COPY:
     case INSTR_ADD:
-        return step_copy(b, ss, in, err);
+        rc = step_copy(b, ss, &cmd, err);
+        break;
     case INSTR_WORKDIR:
-        return step_workdir(b, ss, in, err);
+        rc = step_workdir(b, ss, &cmd, err);
+        break;
+    case INSTR_HEALTHCHECK:
+        cache_key_step(ss, &cmd, NULL);
+        rc = step_healthcheck(b, ss, &cmd, err);
+        break;
     case INSTR_FROM:
     case INSTR_UNKNOWN:
-        return lade_error_at(err, &in->pos, "unexpected instruction \"%s\"", in->keyword);
+        rc = lade_error_at(err, &in->pos, "unexpected instruction \"%s\"", in->keyword);
+        break;
     case INSTR_CMD:
     case INSTR_ENTRYPOINT:
     case INSTR_ENV:
@@ -237,13 +95,15 @@ dispatch(struct build *b, struct stage_state *ss, const struct instr *in, struct
     case INSTR_VOLUME:
     case INSTR_SHELL:
     case INSTR_STOPSIGNAL:
-    case INSTR_HEALTHCHECK:
     case INSTR_ONBUILD:
     case INSTR_MAINTAINER:
-        cache_key_step(ss, in->original, NULL);
-        return step_config(b, ss, in, err);
+    default:
+        cache_key_step(ss, &cmd, NULL);
+        rc = step_config(b, ss, in, err);
+        break;
     }
-    return lade_error_at(err, &in->pos, "unsupported instruction \"%s\"", in->keyword);
+    command_release(&cmd);
+    return rc;
 }
 
 /* The base's ONBUILD triggers run first, as instructions of this stage, and leave the new
@@ -290,36 +150,26 @@ run_onbuild_triggers(struct build *b, struct stage_state *ss, const char *label,
     return rc;
 }
 
-int
-build_stage(struct build *b, size_t idx, struct lade_error *err)
+/* Builds one stage; the stages it depends on are built already. */
+static int
+build_one_stage(struct build *b, size_t idx, struct lade_error *err)
 {
     struct stage_state *ss = &b->stages[idx];
     const struct stage *s = &b->plan->stages[idx];
     char buf[80];
     const char *label;
-    int rc;
-
-    if (ss->built)
-        return 0;
-    if (ss->building)
-        return lade_error_at(err, &s->from->pos, "circular dependency on stage %zu", idx);
-    ss->building = true;
-    for (size_t i = 0; i < s->ndeps; i++)
-        if (s->deps[i] != (long) idx && s->deps[i] != s->base_stage &&
-            build_stage(b, (size_t) s->deps[i], err) < 0)
-            return -1;
+    int rc = 0;
 
     label = stage_label(b, s, buf, sizeof(buf));
     progress_step(&b->progress, "[%s1/%zu] FROM %s", label, s->ninstrs + 1, s->base);
     if (s->base_stage >= 0)
-        rc = base_from_stage(b, ss, (size_t) s->base_stage, err);
-    else if (strcmp(s->base, "scratch") == 0) {
+        stage_init_from(ss, &b->stages[s->base_stage]);
+    else if (strcmp(s->base, "scratch") == 0)
         stage_scratch_base(b, ss);
-        rc = 0;
-    } else
+    else
         rc = stage_load_image(b, ss, s->base, err);
     if (rc < 0 || run_onbuild_triggers(b, ss, label, err) < 0)
-        return build_error_at(b, s->from, err);
+        return error_at(b, s->from, err);
     progress_done(&b->progress);
 
     for (size_t i = 0; i < s->ninstrs; i++) {
@@ -328,15 +178,51 @@ build_stage(struct build *b, size_t idx, struct lade_error *err)
         b->step_cached = false;
         if (dispatch(b, ss, in, err) < 0) {
             progress_error(&b->progress, err->msg);
-            return build_error_at(b, in, err);
+            return error_at(b, in, err);
         }
         if (b->step_cached)
             progress_cached(&b->progress);
         else
             progress_done(&b->progress);
     }
-    ss->building = false;
     ss->built = true;
+    return 0;
+}
+
+/* The stages the target needs, dependencies first (an iterative depth-first walk: a chain of
+ * 100,000 stages must not recurse that deep). */
+static int
+build_order(const struct plan *p, size_t **out, size_t *n, struct lade_error *err)
+{
+    enum { NEW, OPEN, DONE };
+    cleanup_free unsigned char *mark = xcalloc(p->nstages, 1);
+    cleanup_free size_t *stack = xcalloc(p->nstages, sizeof(*stack));
+    cleanup_free size_t *next = xcalloc(p->nstages, sizeof(*next)); /* next dep to visit */
+    size_t *order = xcalloc(p->nstages, sizeof(*order)), depth = 0, k = 0;
+
+    stack[depth++] = p->target;
+    mark[p->target] = OPEN;
+    while (depth > 0) {
+        size_t cur = stack[depth - 1];
+        const struct stage *s = &p->stages[cur];
+        if (next[cur] == s->ndeps) {
+            mark[cur] = DONE;
+            order[k++] = cur;
+            depth--;
+            continue;
+        }
+        long d = s->deps[next[cur]++];
+        if (d < 0 || (size_t) d == cur || mark[d] == DONE)
+            continue;
+        if (mark[d] == OPEN) {
+            free(order);
+            return lade_error_at(err, &s->from->pos, "circular dependency on stage %ld", d);
+        }
+        mark[d] = OPEN;
+        stack[depth++] = (size_t) d;
+    }
+    *out = order;
+    *n = k;
     return 0;
 }
 
@@ -389,98 +275,6 @@ load_dockerignore(const struct build_opts *o, struct dockerignore **out, struct 
     return 0;
 }
 
-static int
-write_image(struct build *b, struct stage_state *ss, digest_t manifest_out, struct oci_desc *mdesc,
-            digest_t config_digest, struct lade_error *err)
-{
-    json_t *c = oci_config_container(ss->config);
-    cleanup_free char *cfg_bytes = NULL, *man_bytes = NULL;
-    cleanup_free struct oci_desc *layers = xcalloc(ss->nlayers + 1, sizeof(*layers));
-    struct oci_desc cdesc = {0};
-    size_t clen = 0, mlen = 0;
-
-    for (char **l = b->opts->labels; l && *l; l++) {
-        char *eq = strchr(*l, '=');
-        json_t *labels = json_object_get(c, "Labels");
-        if (labels == NULL)
-            json_object_set_new(c, "Labels", labels = json_object());
-        cleanup_free char *k = xstrndup(*l, eq ? (size_t) (eq - *l) : strlen(*l));
-        json_object_set_new(labels, k, json_string(eq ? eq + 1 : ""));
-    }
-    oci_config_set_created(ss->config, b->created);
-    cfg_bytes = oci_json_dump(ss->config, &clen);
-    if (store_blob_put(b->st, cfg_bytes, clen, config_digest, err) < 0)
-        return -1;
-    snprintf(cdesc.media_type, sizeof(cdesc.media_type), "%s", MT_OCI_CONFIG);
-    memcpy(cdesc.digest, config_digest, sizeof(cdesc.digest));
-    cdesc.size = (int64_t) clen;
-    for (size_t i = 0; i < ss->nlayers; i++)
-        layers[i] = ss->layers[i].blob;
-    json_t *m = oci_manifest_new(&cdesc, layers, ss->nlayers);
-    man_bytes = oci_json_dump(m, &mlen);
-    json_decref(m);
-    if (store_blob_put(b->st, man_bytes, mlen, manifest_out, err) < 0)
-        return -1;
-    snprintf(mdesc->media_type, sizeof(mdesc->media_type), "%s", MT_OCI_MANIFEST);
-    memcpy(mdesc->digest, manifest_out, sizeof(mdesc->digest));
-    mdesc->size = (int64_t) mlen;
-    return 0;
-}
-
-static int
-export_image(struct build *b, const struct oci_desc *mdesc, const char *config_digest,
-             struct lade_error *err)
-{
-    const struct build_opts *o = b->opts;
-
-    progress_note(&b->progress, "writing image %s", config_digest);
-    for (char **t = o->tags; t && *t; t++) {
-        if (store_tag_set(b->st, *t, mdesc, err) < 0)
-            return -1;
-        progress_note(&b->progress, "naming to %s", *t);
-    }
-    if (o->output != OUTPUT_NONE) {
-        progress_note(&b->progress, "exporting to %s archive %s",
-                      o->output == OUTPUT_OCI ? "oci" : "docker", o->output_dest);
-        if (archive_export(b->st, mdesc, o->tags,
-                           o->output == OUTPUT_OCI ? ARCHIVE_OCI : ARCHIVE_DOCKER, o->output_dest,
-                           err) < 0)
-            return -1;
-    }
-    if (o->iidfile != NULL && write_file_atomic_at(AT_FDCWD, o->iidfile, config_digest,
-                                                   strlen(config_digest), 0644, err) < 0)
-        return lade_error_prefix(err, "--iidfile");
-    return 0;
-}
-
-/* --push: every tag to its registry, the blobs shown under one step per name. */
-static int
-push_tags(struct build *b, const struct oci_desc *mdesc, struct lade_error *err)
-{
-    for (char **t = b->opts->tags; t && *t; t++) {
-        struct registry_opts ro = *b->opts->reg;
-        struct transfer_progress tp;
-        struct image_ref ref;
-        int rc;
-
-        if (image_ref_parse(*t, &ref, err) < 0)
-            return -1;
-        progress_note(&b->progress, "pushing %s", *t);
-        transfer_progress_init(&tp, b->opts->progress, &b->progress);
-        ro.progress = transfer_progress_event;
-        ro.progress_ctx = &tp;
-        rc = registry_push(b->st, mdesc, &ref, &ro, NULL, err);
-        transfer_progress_release(&tp);
-        image_ref_release(&ref);
-        if (rc < 0) {
-            progress_error(&b->progress, err->msg);
-            return -1;
-        }
-        progress_done(&b->progress);
-    }
-    return 0;
-}
-
 static void
 build_release(struct build *b)
 {
@@ -502,7 +296,9 @@ build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out
 {
     struct build b = {.st = st, .opts = opts, .context_fd = -1};
     struct oci_desc mdesc = {0};
-    digest_t manifest, config_digest;
+    cleanup_free size_t *order = NULL;
+    digest_t config_digest;
+    size_t norder = 0;
     int rc = -1;
 
     progress_init(&b.progress, opts->progress);
@@ -521,14 +317,17 @@ build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out
     b.stages = xcalloc(b.plan->nstages, sizeof(*b.stages));
     for (size_t i = 0; i < b.plan->nstages; i++)
         b.stages[i].stage = &b.plan->stages[i];
-    if (build_stage(&b, b.plan->target, err) < 0)
+    if (build_order(b.plan, &order, &norder, err) < 0)
         goto out;
-    if (write_image(&b, &b.stages[b.plan->target], manifest, &mdesc, config_digest, err) < 0 ||
-        export_image(&b, &mdesc, config_digest, err) < 0 ||
-        (opts->push && push_tags(&b, &mdesc, err) < 0))
+    for (size_t i = 0; i < norder; i++)
+        if (build_one_stage(&b, order[i], err) < 0)
+            goto out;
+    if (image_write(&b, &b.stages[b.plan->target], &mdesc, config_digest, err) < 0 ||
+        image_export(&b, &mdesc, config_digest, err) < 0 ||
+        (opts->push && image_push_tags(&b, &mdesc, err) < 0))
         goto out;
     if (manifest_out != NULL)
-        memcpy(manifest_out, manifest, sizeof(digest_t));
+        memcpy(manifest_out, mdesc.digest, sizeof(digest_t));
     rc = 0;
 out:
     build_release(&b);

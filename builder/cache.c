@@ -1,17 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The local build cache (DESIGN.md "Build cache"): ROOT/cache/HEX(key) records the layer a
- * filesystem step produced, or that it produced none. Keys chain: a step's key hashes its
- * parent's key, the instruction as written and what the step can see (environment, user, working
- * directory, shell, the content of COPY sources; never mtimes). Metadata instructions only chain
- * their text: they are cheap to replay and their effect reaches later steps through the config. */
-#include "build-internal.h"
+/* The local build cache: keys (what goes in is written down in cache.h) and records. */
+#include "cache.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "common/cleanup.h"
 #include "common/fsutil.h"
@@ -23,24 +16,87 @@ cache_key_init(struct build *b, struct stage_state *ss, const char *base_identit
     struct sha256 *h = sha256_new();
     char buf[64];
 
-    sha256_update(h, "lade-cache-v1\n", 14);
+    sha256_update(h, "lade-cache-v2\n", 14);
     sha256_update(h, base_identity, strlen(base_identity) + 1);
-    /* The layer bytes depend on the clamp and the compression. */
     int n = snprintf(buf, sizeof(buf), "%lld/%d", (long long) b->clamp, (int) b->opts->compression);
     sha256_update(h, buf, (size_t) n + 1);
     sha256_final(h, ss->key);
     sha256_free(h);
 }
 
+/* Each field is its tag and its value, NUL-terminated, so no two commands hash alike; an
+ * absent optional field is a tag alone ("chown" vs "chown=" for an empty value). */
+static void
+put(struct sha256 *h, const char *tag, const char *value)
+{
+    sha256_update(h, tag, strlen(tag));
+    if (value != NULL) {
+        sha256_update(h, "=", 1);
+        sha256_update(h, value, strlen(value));
+    }
+    sha256_update(h, "", 1);
+}
+
+static void
+put_int(struct sha256 *h, const char *tag, long long v)
+{
+    char buf[32];
+
+    snprintf(buf, sizeof(buf), "%lld", v);
+    put(h, tag, buf);
+}
+
+static void
+put_command(struct sha256 *h, const struct command *cmd)
+{
+    const struct instr *in = cmd->in;
+    const struct copy_cmd *c = &cmd->u.copy;
+    const struct run_cmd *r = &cmd->u.run;
+    const struct health_cmd *hc = &cmd->u.health;
+
+    put(h, "kind", in->keyword);
+    switch (in->kind) {
+    case INSTR_COPY:
+    case INSTR_ADD:
+        for (size_t i = 0; i < c->nsrcs; i++)
+            put(h, "src", c->srcs[i]);
+        put(h, "dest", c->dest);
+        put(h, "from", c->from);
+        put(h, "chown", c->chown);
+        put(h, "chmod", c->chmod);
+        put_int(h, "link", c->link);
+        return;
+    case INSTR_RUN:
+        for (size_t i = 0; r->mounts && r->mounts[i]; i++)
+            put(h, "mount", r->mounts[i]);
+        put_int(h, "network", r->network);
+        put(h, "security", r->security);
+        return;
+    case INSTR_WORKDIR:
+        put(h, "path", cmd->u.path);
+        return;
+    case INSTR_HEALTHCHECK:
+        put_int(h, "interval", hc->interval);
+        put_int(h, "timeout", hc->timeout);
+        put_int(h, "start-period", hc->start_period);
+        put_int(h, "start-interval", hc->start_interval);
+        put_int(h, "retries", hc->retries);
+        break; /* and its command, in the text */
+    default:
+        break;
+    }
+    put(h, "text", in->original);
+}
+
 void
-cache_key_step(struct stage_state *ss, const char *text, char *const *extra)
+cache_key_step(struct stage_state *ss, const struct command *cmd, char *const *view)
 {
     struct sha256 *h = sha256_new();
 
     sha256_update(h, ss->key, strlen(ss->key) + 1);
-    sha256_update(h, text, strlen(text) + 1);
-    for (size_t i = 0; extra && extra[i]; i++)
-        sha256_update(h, extra[i], strlen(extra[i]) + 1);
+    put_command(h, cmd);
+    for (size_t i = 0; view && view[i]; i++)
+        put(h, "view", view[i]);
     sha256_final(h, ss->key);
     sha256_free(h);
 }
@@ -52,17 +108,19 @@ record_name(const struct stage_state *ss)
 }
 
 int
-cache_try(struct build *b, struct stage_state *ss, const char *created_by, bool *hit,
-          struct lade_error *err)
+cache_lookup(struct build *b, const struct stage_state *ss, bool *hit, struct layer_state *l,
+             struct lade_error *err)
 {
     cleanup_free char *name = record_name(ss), *text = NULL;
-    struct lade_error lerr = {0};
+    struct lade_error miss = {0}; /* no record is a miss, not an error */
     json_error_t jerr;
     size_t len = 0;
 
+    (void) err;
     *hit = false;
+    memset(l, 0, sizeof(*l));
     if (b->opts->no_cache ||
-        read_file_at(store_root_fd(b->st), name, 1 << 16, &text, &len, &lerr) < 0)
+        read_file_at(store_root_fd(b->st), name, 1 << 16, &text, &len, &miss) < 0)
         return 0;
     json_t *rec = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     json_t *layer = json_object_get(rec, "layer");
@@ -71,7 +129,6 @@ cache_try(struct build *b, struct stage_state *ss, const char *created_by, bool 
         return 0; /* a damaged record is a miss */
     }
     if (json_is_null(layer)) {
-        stage_add_history(b, ss, created_by, true);
         json_decref(rec);
         *hit = true;
         return 0;
@@ -80,25 +137,15 @@ cache_try(struct build *b, struct stage_state *ss, const char *created_by, bool 
     const char *digest = json_string_value(json_object_get(layer, "digest"));
     const char *mt = json_string_value(json_object_get(layer, "mediaType"));
     json_int_t size = json_integer_value(json_object_get(layer, "size"));
-    if (!digest_valid(diff_id) || !digest_valid(digest) || mt == NULL ||
-        !store_blob_exists(b->st, digest)) {
-        json_decref(rec);
-        return 0;
+    if (digest_valid(diff_id) && digest_valid(digest) && mt != NULL &&
+        store_blob_exists(b->st, digest)) {
+        snprintf(l->diff_id, sizeof(l->diff_id), "%s", diff_id);
+        snprintf(l->blob.digest, sizeof(l->blob.digest), "%s", digest);
+        snprintf(l->blob.media_type, sizeof(l->blob.media_type), "%s", mt);
+        l->blob.size = size;
+        *hit = true;
     }
-    struct layer_state l = {0};
-    chain_id_next(ss->nlayers ? ss->layers[ss->nlayers - 1].chain_id : NULL, diff_id, l.chain_id);
-    snprintf(l.diff_id, sizeof(l.diff_id), "%s", diff_id);
-    snprintf(l.blob.digest, sizeof(l.blob.digest), "%s", digest);
-    snprintf(l.blob.media_type, sizeof(l.blob.media_type), "%s", mt);
-    l.blob.size = size;
     json_decref(rec);
-    if (store_layer_dir(b->st, l.chain_id, l.diff_id, l.blob.digest, &l.dir, err) < 0)
-        return -1;
-    ss->layers = xrealloc(ss->layers, (ss->nlayers + 1) * sizeof(*ss->layers));
-    ss->layers[ss->nlayers++] = l;
-    oci_config_add_layer(ss->config, l.diff_id);
-    stage_add_history(b, ss, created_by, false);
-    *hit = true;
     return 0;
 }
 

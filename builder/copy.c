@@ -3,7 +3,7 @@
  * through an overlay of the stage so the upper dir is the layer. Both sides are opened relative
  * to their root with RESOLVE_IN_ROOT: neither a "../" nor a symlink in the context or the image
  * can reach the host. */
-#include "build-internal.h"
+#include "steps.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +16,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "cache.h"
+#include "rootfs.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
@@ -356,35 +358,24 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
     return 0;
 }
 
-/* The rootfs of COPY --from: a stage of this build or an image in the store, mounted
- * read-only on a step directory of its own. */
+/* The rootfs of COPY --from: a stage of this build (built before this one: the plan knows the
+ * edge) or an image in the store, mounted read-only on a step directory of its own. */
 static int
 mount_from(struct build *b, const char *from, struct fs_step *fs, int *rootfd,
            struct stage_state *tmp_state, struct lade_error *err)
 {
-    long idx = plan_find_stage(b->plan, from);
-    struct stage_state *src = tmp_state;
+    const struct stage_state *src = stage_find_built(b, from);
 
-    if (idx >= 0) {
-        if (build_stage(b, (size_t) idx, err) < 0)
+    if (src == NULL && plan_find_stage(b->plan, from) >= 0)
+        return lade_error_set(err, LADE_ERR_OTHER,
+                              "internal: stage \"%s\" is not built before the step that needs it",
+                              from);
+    if (src == NULL) {
+        if (stage_load_image(b, tmp_state, from, err) < 0)
             return -1;
-        src = &b->stages[idx];
-    } else if (stage_load_image(b, tmp_state, from, err) < 0) {
-        return -1;
+        src = tmp_state;
     }
-    if (store_tmp_dir(b->st, &fs->dir, err) < 0)
-        return -1;
-    fs->merged = xasprintf("%s/merged", fs->dir);
-    if (mkdir(fs->merged, 0755) < 0)
-        return lade_error_sys(err, "mkdir '%s'", fs->merged);
-    cleanup_free char **lowers = stage_lowerdirs(src);
-    if (overlay_mount(lowers, src->nlayers, NULL, NULL, fs->merged, err) < 0)
-        return -1;
-    fs->mounted = true;
-    *rootfd = open(fs->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (*rootfd < 0)
-        return lade_error_sys(err, "open '%s'", fs->merged);
-    return 0;
+    return fs_step_mount_ro(b, src, fs, rootfd, err);
 }
 
 static int
@@ -408,111 +399,103 @@ check_add_source(const struct copy_job *j, const char *rel, struct lade_error *e
     return 0;
 }
 
-/* The key covers the sources' content (context) or the source stage's key (--from=stage). */
+/* The view of the key (cache.h): the resolved destination, and the content of the sources or,
+ * for --from=stage, that stage's key. The typed command itself (sources, dest, --chown, --chmod,
+ * --link, --from as expanded) goes in through cache_key_step. */
 static int
-copy_cache_key(struct build *b, struct stage_state *ss, struct copy_job *j, const struct instr *in,
-               char *const *sources, const char *dest, bool dest_is_dir, struct lade_error *err)
+copy_cache_key(struct build *b, struct stage_state *ss, struct copy_job *j,
+               const struct command *cmd, char *const *sources, const char *dest, bool dest_is_dir,
+               struct lade_error *err)
 {
-    const char *from = instr_flag(in, "from");
-    long idx = from ? plan_find_stage(b->plan, from) : -1;
-    digest_t content;
-    char *extra[4] = {(char *) dest, (char *) (dest_is_dir ? "dir" : "file"), content, NULL};
+    const struct copy_cmd *c = &cmd->u.copy;
+    const struct stage_state *from = c->from ? stage_find_built(b, c->from) : NULL;
+    cleanup_free char *v_dest = xasprintf("dest=%s%s", dest, dest_is_dir ? "/" : "");
+    char content[sizeof(digest_t) + 16];
+    digest_t d;
+    char *view[3] = {v_dest, content, NULL};
 
-    if (idx >= 0) {
-        memcpy(content, b->stages[idx].key, sizeof(content));
-        for (size_t i = 0; sources && sources[i]; i++)
-            cache_key_step(ss, sources[i], NULL);
+    if (from != NULL) {
+        snprintf(content, sizeof(content), "stage=%s", from->key);
     } else {
         j->hash = sha256_new();
         int rc = 0;
-        for (size_t i = 0; rc == 0 && sources && sources[i]; i++)
+        for (size_t i = 0; rc == 0 && sources && sources[i]; i++) {
+            sha256_update(j->hash, sources[i], strlen(sources[i]) + 1);
             rc = copy_source(j, sources[i], dest, dest_is_dir, err);
-        sha256_final(j->hash, content);
+        }
+        sha256_final(j->hash, d);
         sha256_free(j->hash);
         j->hash = NULL;
         if (rc < 0)
             return -1;
+        snprintf(content, sizeof(content), "content=%s", d);
     }
-    cache_key_step(ss, in->original, extra);
+    cache_key_step(ss, cmd, view);
     return 0;
 }
 
-int
-step_copy(struct build *b, struct stage_state *ss, const struct instr *in, struct lade_error *err)
+/* BuildKit's pathRelativeToWorkingDir: an empty destination is the working directory, and it
+ * is a directory when written as "", "." or with a trailing slash. */
+static char *
+copy_dest(struct stage_state *ss, const char *raw, bool *is_dir)
 {
+    const char *wd =
+        json_string_value(json_object_get(oci_config_container(ss->config), "WorkingDir"));
+    size_t n = strlen(raw);
+    cleanup_free char *joined =
+        raw[0] == '/' ? xstrdup(raw) : xasprintf("%s/%s", wd && *wd ? wd : "/", raw);
+
+    *is_dir = n == 0 || strcmp(raw, ".") == 0 || raw[n - 1] == '/';
+    return path_clean_abs(joined);
+}
+
+int
+step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
+          struct lade_error *err)
+{
+    const struct copy_cmd *c = &cmd->u.copy;
+    const struct instr *in = cmd->in;
     bool is_add = in->kind == INSTR_ADD;
-    const char *from = instr_flag(in, "from"), *chown = instr_flag(in, "chown");
-    const char *chmod = instr_flag(in, "chmod");
+    const char *what = is_add ? "ADD" : "COPY";
     struct copy_job j = {.b = b, .src_root = b->context_fd, .ignore = b->ignore, .dst_root = -1};
     struct fs_step fs = {0}, from_fs = {0};
     struct stage_state from_state = {0};
-    char **words = NULL, **sources = NULL;
-    cleanup_free char *dest = NULL, *hist = NULL, *joined = NULL;
+    char **sources = NULL;
+    cleanup_free char *dest = NULL, *hist = NULL;
     cleanup_close int from_fd = -1;
-    struct expander x;
     struct lade_buf hb = LADE_BUF_INIT;
+    bool dest_is_dir = false;
     int rc = -1;
 
-    for (size_t i = 0; i < in->nflags; i++) {
-        const char *f = in->flags[i];
-        if (strncmp(f, "--from=", 7) && strncmp(f, "--chown=", 8) && strncmp(f, "--chmod=", 8) &&
-            strcmp(f, "--link") && strncmp(f, "--link=", 7))
-            return lade_error_set(err, LADE_ERR_OTHER, "%s %s is not implemented yet",
-                                  is_add ? "ADD" : "COPY", f);
-    }
+    if (c->unsupported != NULL)
+        return lade_error_set(err, LADE_ERR_OTHER, "%s --%s is not implemented yet", what,
+                              c->unsupported);
     if (in->nheredocs > 0)
         return lade_error_set(err, LADE_ERR_OTHER, "%s with a heredoc is not implemented yet",
-                              is_add ? "ADD" : "COPY");
-    if (in->nargs < 2)
-        return lade_error_set(err, LADE_ERR_PARSE, "%s requires at least two arguments",
-                              is_add ? "ADD" : "COPY");
-    stage_expander(ss, b->plan->df, &x);
-    for (size_t i = 0; i < in->nargs; i++) {
-        char *w = NULL;
-        if (expand_word(&x, in->args[i], &w, err) < 0)
-            goto out;
-        words = strv_push_take(words, w);
-    }
-    size_t nw = strv_len(words);
-    const char *raw_dest = words[nw - 1];
-    const char *wd =
-        json_string_value(json_object_get(oci_config_container(ss->config), "WorkingDir"));
-    joined =
-        raw_dest[0] == '/' ? xstrdup(raw_dest) : xasprintf("%s/%s", wd && *wd ? wd : "/", raw_dest);
-    dest = path_clean_abs(joined);
-    bool dest_is_dir =
-        raw_dest[strlen(raw_dest) - 1] == '/' || (strcmp(raw_dest, ".") == 0) || nw > 2;
-
-    if (chmod != NULL) {
-        char *end;
-        unsigned long m = strtoul(chmod, &end, 8);
-        if (*chmod == '\0' || *end != '\0' || m > 07777) {
-            lade_error_set(err, LADE_ERR_PARSE, "invalid --chmod \"%s\": octal mode expected",
-                           chmod);
-            goto out;
-        }
+                              what);
+    dest = copy_dest(ss, c->dest, &dest_is_dir);
+    dest_is_dir = dest_is_dir || c->nsrcs > 1;
+    if (c->chmod != NULL) {
         j.chmod = true;
-        j.mode = (mode_t) m;
+        j.mode = (mode_t) c->mode;
     }
-    if (from != NULL) {
-        cleanup_free char *f = NULL;
-        if (expand_word(&x, from, &f, err) < 0 ||
-            mount_from(b, f, &from_fs, &from_fd, &from_state, err) < 0)
+    if (c->from != NULL) {
+        if (mount_from(b, c->from, &from_fs, &from_fd, &from_state, err) < 0)
             goto out;
         j.src_root = from_fd;
         j.ignore = NULL;
         j.keep_owner = true;
     }
-    for (size_t i = 0; i + 1 < nw; i++) {
+    for (size_t i = 0; i < c->nsrcs; i++) {
+        const char *src = c->srcs[i];
         char **m = NULL;
-        if (is_add &&
-            (strncmp(words[i], "http://", 7) == 0 || strncmp(words[i], "https://", 8) == 0 ||
-             strncmp(words[i], "git@", 4) == 0)) {
+        if (is_add && (strncmp(src, "http://", 7) == 0 || strncmp(src, "https://", 8) == 0 ||
+                       strncmp(src, "git@", 4) == 0)) {
             lade_error_set(err, LADE_ERR_OTHER, "ADD from a URL (\"%s\") is not implemented yet",
-                           words[i]);
+                           src);
             goto out;
         }
-        glob_sources(&j, words[i], &m, err);
+        glob_sources(&j, src, &m, err);
         size_t found = 0;
         for (size_t k = 0; m[k]; k++) {
             int xrc;
@@ -529,11 +512,11 @@ step_copy(struct build *b, struct stage_state *ss, const struct instr *in, struc
             found++;
         }
         strv_free(m);
-        if (found == 0 && has_wildcard(words[i]))
+        if (found == 0 && has_wildcard(src))
             continue; /* BuildKit: a wildcard matching nothing copies nothing */
         if (found == 0) {
-            lade_error_set(err, LADE_ERR_OTHER, "\"%s\": not found%s", words[i],
-                           from ? "" : " in the build context (or excluded by .dockerignore)");
+            lade_error_set(err, LADE_ERR_OTHER, "\"%s\": not found%s", src,
+                           c->from ? "" : " in the build context (or excluded by .dockerignore)");
             goto out;
         }
         /* Several sources go into dest as a directory (docker's rule, which BuildKit does not
@@ -544,17 +527,17 @@ step_copy(struct build *b, struct stage_state *ss, const struct instr *in, struc
         if (check_add_source(&j, sources[i], err) < 0)
             goto out;
 
-    lade_buf_appends(&hb, is_add ? "ADD " : "COPY ");
-    if (chown)
-        lade_buf_appendf(&hb, "--chown=%s ", chown);
-    if (chmod)
-        lade_buf_appendf(&hb, "--chmod=%s ", chmod);
-    for (size_t i = 0; i + 1 < nw; i++)
-        lade_buf_appendf(&hb, "%s ", words[i]);
-    lade_buf_appendf(&hb, "%s # buildkit", raw_dest);
+    lade_buf_appendf(&hb, "%s ", what);
+    if (c->chown)
+        lade_buf_appendf(&hb, "--chown=%s ", c->chown);
+    if (c->chmod)
+        lade_buf_appendf(&hb, "--chmod=%s ", c->chmod);
+    for (size_t i = 0; i < c->nsrcs; i++)
+        lade_buf_appendf(&hb, "%s ", c->srcs[i]);
+    lade_buf_appendf(&hb, "%s # buildkit", c->dest);
     hist = lade_buf_steal(&hb);
-    if (copy_cache_key(b, ss, &j, in, sources, dest, dest_is_dir, err) < 0 ||
-        cache_try(b, ss, hist, &b->step_cached, err) < 0)
+    if (copy_cache_key(b, ss, &j, cmd, sources, dest, dest_is_dir, err) < 0 ||
+        stage_try_cache(b, ss, hist, &b->step_cached, err) < 0)
         goto out;
     if (b->step_cached) {
         rc = 0;
@@ -568,10 +551,8 @@ step_copy(struct build *b, struct stage_state *ss, const struct instr *in, struc
         lade_error_sys(err, "open '%s'", fs.merged);
         goto out;
     }
-    if (chown != NULL) {
-        cleanup_free char *c = NULL;
-        if (expand_word(&x, chown, &c, err) < 0 ||
-            rootfs_lookup_user(j.dst_root, c, &j.uid, &j.gid, err) < 0)
+    if (c->chown != NULL) {
+        if (rootfs_lookup_user(j.dst_root, c->chown, &j.uid, &j.gid, err) < 0)
             goto out;
         j.chown = true;
     }
@@ -593,7 +574,6 @@ out:
     fs_step_end(b, ss, &from_fs, false, NULL, NULL);
     stage_state_release(&from_state);
     lade_buf_release(&hb);
-    strv_free(words);
     strv_free(sources);
     return rc;
 }

@@ -2,7 +2,7 @@
 /* Instructions that change only the image config (an empty-layer history entry each), and
  * WORKDIR, which also creates its directory. History texts follow BuildKit's, so images
  * compare field by field. */
-#include "build-internal.h"
+#include "steps.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -316,8 +316,6 @@ step_config(struct build *b, struct stage_state *ss, const struct instr *in, str
         strv_free(v);
         return 0;
     }
-    case INSTR_HEALTHCHECK:
-        return step_healthcheck(b, ss, in, err);
     case INSTR_ONBUILD:
         return step_onbuild(b, ss, in);
     case INSTR_MAINTAINER: {
@@ -332,56 +330,9 @@ step_config(struct build *b, struct stage_state *ss, const struct instr *in, str
     case INSTR_COPY:
     case INSTR_ADD:
     case INSTR_WORKDIR:
+    case INSTR_HEALTHCHECK:
         break;
     }
     return lade_error_set(err, LADE_ERR_OTHER, "internal: %s is not a config instruction",
                           in->keyword);
-}
-
-int
-step_workdir(struct build *b, struct stage_state *ss, const struct instr *in,
-             struct lade_error *err)
-{
-    json_t *c = oci_config_container(ss->config);
-    cleanup_free char *w = NULL, *joined = NULL, *clean = NULL, *hist = NULL, *by = NULL;
-    const char *cur = json_string_value(json_object_get(c, "WorkingDir"));
-    const char *user = json_string_value(json_object_get(c, "User"));
-    cleanup_close int rootfd = -1;
-    struct fs_step fs;
-    uid_t uid = 0;
-    gid_t gid = 0;
-
-    if (in->nargs < 1)
-        return lade_error_set(err, LADE_ERR_PARSE, "WORKDIR requires exactly one argument");
-    if (expand(b, ss, in->args[0], &w, err) < 0)
-        return -1;
-    joined = w[0] == '/' ? xstrdup(w) : xasprintf("%s/%s", cur && *cur ? cur : "/", w);
-    clean = path_clean_abs(joined);
-    json_object_set_new(c, "WorkingDir", json_string(clean));
-    hist = xasprintf("WORKDIR %s", clean);
-    by = xstrdup(hist); /* BuildKit's WORKDIR history has no "# buildkit" */
-    char *extra[] = {clean, (char *) (user ? user : ""), NULL};
-    cache_key_step(ss, in->original, extra);
-    if (strcmp(clean, "/") == 0) {
-        stage_add_history(b, ss, hist, true);
-        return 0;
-    }
-    if (cache_try(b, ss, by, &b->step_cached, err) < 0 || b->step_cached)
-        return b->step_cached ? 0 : -1;
-    /* BuildKit creates the directory (owned by the current USER) in a layer of its own. */
-    if (fs_step_begin(b, ss, true, &fs, err) < 0)
-        goto fail;
-    rootfd = open(fs.merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (rootfd < 0) {
-        lade_error_sys(err, "open '%s'", fs.merged);
-        goto fail;
-    }
-    if ((user && *user && rootfs_lookup_user(rootfd, user, &uid, &gid, err) < 0) ||
-        rootfs_mkdir_p(rootfd, clean, 0755, uid, gid, err) < 0)
-        goto fail;
-    close(steal_fd(&rootfd));
-    return fs_step_end(b, ss, &fs, true, by, err);
-fail:
-    fs_step_end(b, ss, &fs, false, NULL, NULL);
-    return -1;
 }

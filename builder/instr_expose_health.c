@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* EXPOSE and HEALTHCHECK: the two config instructions with a syntax of their own. Both write
  * BuildKit's history texts, which print Go values (%v of a list, a struct, time.Duration). */
-#include "build-internal.h"
+#include "steps.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -109,42 +109,6 @@ out:
     return rc;
 }
 
-/* Go's time.ParseDuration for the forms Dockerfiles use ("30s", "1m30s", "1.5h", "500ms"). */
-static int
-parse_duration(const char *s, json_int_t *ns)
-{
-    static const struct {
-        const char *unit;
-        double mult;
-    } units[] = {{"ns", 1},  {"us", 1e3}, {"µs", 1e3},  {"ms", 1e6},
-                 {"s", 1e9}, {"m", 60e9}, {"h", 3600e9}};
-    double total = 0;
-
-    if (strcmp(s, "0") == 0) {
-        *ns = 0;
-        return 0;
-    }
-    while (*s) {
-        char *end;
-        errno = 0;
-        double v = strtod(s, &end);
-        if (end == s || errno != 0 || v < 0)
-            return -1;
-        size_t best = 0, best_len = 0;
-        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-            size_t l = strlen(units[i].unit);
-            if (strncmp(end, units[i].unit, l) == 0 && l > best_len)
-                best = i, best_len = l;
-        }
-        if (best_len == 0)
-            return -1;
-        total += v * units[best].mult;
-        s = end + best_len;
-    }
-    *ns = (json_int_t) total;
-    return 0;
-}
-
 static void
 append_frac(struct lade_buf *b, int64_t v, int64_t unit)
 {
@@ -188,16 +152,16 @@ append_go_duration(struct lade_buf *b, int64_t d)
 }
 
 int
-step_healthcheck(struct build *b, struct stage_state *ss, const struct instr *in,
+step_healthcheck(struct build *b, struct stage_state *ss, const struct command *cmd,
                  struct lade_error *err)
 {
-    static const char *const durations[][2] = {{"interval", "Interval"},
-                                               {"timeout", "Timeout"},
-                                               {"start-period", "StartPeriod"},
-                                               {"start-interval", "StartInterval"}};
+    static const char *const names[] = {"Interval", "Timeout", "StartPeriod", "StartInterval"};
+    const struct instr *in = cmd->in;
+    const struct health_cmd *h = &cmd->u.health;
+    const long long given[4] = {h->interval, h->timeout, h->start_period, h->start_interval};
     json_t *hc = json_object(), *test = json_array();
     struct lade_buf hist = LADE_BUF_INIT;
-    json_int_t vals[4] = {0}, retries = 0;
+    json_int_t vals[4] = {0}, retries = h->retries > 0 ? h->retries : 0;
 
     json_object_set_new(hc, "Test", test);
     if (in->nargs < 1 || strcasecmp(in->args[0], "NONE") == 0) {
@@ -207,22 +171,9 @@ step_healthcheck(struct build *b, struct stage_state *ss, const struct instr *in
         for (size_t i = 1; i < in->nargs; i++)
             json_array_append_new(test, json_string(in->args[i]));
         for (size_t i = 0; i < 4; i++) {
-            const char *v = instr_flag(in, durations[i][0]);
-            if (v == NULL)
-                continue;
-            if (parse_duration(v, &vals[i]) < 0 || (vals[i] > 0 && vals[i] < 1000000)) {
-                json_decref(hc);
-                return lade_error_set(err, LADE_ERR_PARSE, "invalid --%s duration \"%s\"",
-                                      durations[i][0], v);
-            }
+            vals[i] = given[i] > 0 ? given[i] : 0;
             if (vals[i] > 0)
-                json_object_set_new(hc, durations[i][1], json_integer(vals[i]));
-        }
-        const char *r = instr_flag(in, "retries");
-        char *end = NULL;
-        if (r != NULL && ((retries = strtoll(r, &end, 10)) < 0 || *end != '\0' || !*r)) {
-            json_decref(hc);
-            return lade_error_set(err, LADE_ERR_PARSE, "invalid --retries \"%s\"", r);
+                json_object_set_new(hc, names[i], json_integer(vals[i]));
         }
         if (retries > 0)
             json_object_set_new(hc, "Retries", json_integer(retries));
@@ -238,7 +189,7 @@ step_healthcheck(struct build *b, struct stage_state *ss, const struct instr *in
         lade_buf_appendf(&hist, "%s%s", i ? " " : "", json_string_value(e));
     lade_buf_appendc(&hist, ']');
     for (i = 0; i < 4; i++) {
-        lade_buf_appendf(&hist, " %s:", durations[i][1]);
+        lade_buf_appendf(&hist, " %s:", names[i]);
         append_go_duration(&hist, vals[i]);
     }
     lade_buf_appendf(&hist, " Retries:%lld}", (long long) retries);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* RUN: the command in the sandbox on the stage's layers; the upper dir becomes the layer. */
-#include "build-internal.h"
+#include "steps.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cache.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/strv.h"
@@ -37,19 +38,41 @@ run_history(struct build *b, struct stage_state *ss, char *const *argv)
     return lade_buf_steal(&hb);
 }
 
-int
-step_run(struct build *b, struct stage_state *ss, const struct instr *in, struct lade_error *err)
+/* The network a RUN gets: its --network, else (and for "default") the build's --network. */
+static enum sandbox_net
+run_network(const struct build *b, const struct run_cmd *r)
 {
+    switch (r->network) {
+    case RUN_NET_NONE:
+        return SANDBOX_NET_NONE;
+    case RUN_NET_HOST:
+        return SANDBOX_NET_HOST;
+    case RUN_NET_DEFAULT:
+    case RUN_NET_UNSET:
+        break;
+    }
+    return b->opts->net;
+}
+
+int
+step_run(struct build *b, struct stage_state *ss, const struct command *cmd, struct lade_error *err)
+{
+    const struct instr *in = cmd->in;
+    const struct run_cmd *r = &cmd->u.run;
     json_t *c = oci_config_container(ss->config);
     char **argv = NULL, **envp = NULL, **lowers = NULL;
     cleanup_free char *hist = NULL;
     struct fs_step fs;
+    enum sandbox_net net = run_network(b, r);
     int pipefd[2] = {-1, -1}, status = 0, rc = -1;
 
     if (in->nheredocs > 0)
         return lade_error_set(err, LADE_ERR_OTHER, "RUN with a heredoc is not implemented yet");
-    if (in->nflags > 0)
-        return lade_error_set(err, LADE_ERR_OTHER, "RUN %s is not implemented yet", in->flags[0]);
+    if (r->mounts != NULL)
+        return lade_error_set(err, LADE_ERR_OTHER, "RUN --mount is not implemented yet");
+    if (r->security != NULL && strcmp(r->security, "insecure") == 0)
+        return lade_error_set(err, LADE_ERR_OTHER,
+                              "RUN --security=insecure is not implemented yet");
     argv = instr_command(ss->config, in);
     if (argv[0] == NULL) {
         strv_free(argv);
@@ -58,19 +81,22 @@ step_run(struct build *b, struct stage_state *ss, const struct instr *in, struct
     envp = stage_run_env(ss);
     hist = run_history(b, ss, argv);
     {
+        /* the view (cache.h): the command, the whole environment, USER, WORKDIR, network */
         const char *user = json_string_value(json_object_get(c, "User"));
         const char *cwd = json_string_value(json_object_get(c, "WorkingDir"));
-        char **extra = strv_dup(argv);
+        char **view = NULL;
+        for (size_t i = 0; argv[i]; i++)
+            view = strv_push_take(view, xasprintf("arg=%s", argv[i]));
         for (size_t i = 0; envp[i]; i++)
-            extra = strv_push(extra, envp[i]);
-        extra = strv_push_take(extra, xasprintf("user=%s", user ? user : ""));
-        extra = strv_push_take(extra, xasprintf("cwd=%s", cwd ? cwd : ""));
-        extra = strv_push_take(extra, xasprintf("net=%d", (int) b->opts->net));
-        cache_key_step(ss, in->original, extra);
-        strv_free(extra);
+            view = strv_push_take(view, xasprintf("env=%s", envp[i]));
+        view = strv_push_take(view, xasprintf("user=%s", user ? user : ""));
+        view = strv_push_take(view, xasprintf("cwd=%s", cwd ? cwd : ""));
+        view = strv_push_take(view, xasprintf("net=%d", (int) net));
+        cache_key_step(ss, cmd, view);
+        strv_free(view);
     }
     memset(&fs, 0, sizeof(fs));
-    if (cache_try(b, ss, hist, &b->step_cached, err) < 0 || b->step_cached) {
+    if (stage_try_cache(b, ss, hist, &b->step_cached, err) < 0 || b->step_cached) {
         rc = b->step_cached ? 0 : -1;
         goto out;
     }
@@ -91,7 +117,7 @@ step_run(struct build *b, struct stage_state *ss, const struct instr *in, struct
         .cwd = json_string_value(json_object_get(c, "WorkingDir")),
         .user = json_string_value(json_object_get(c, "User")),
         .hostname = NULL,
-        .net = b->opts->net,
+        .net = net,
         .stdin_fd = -1,
         .stdout_fd = pipefd[1],
         .stderr_fd = pipefd[1],
@@ -103,13 +129,13 @@ step_run(struct build *b, struct stage_state *ss, const struct instr *in, struct
     pipefd[0] = pipefd[1] = -1;
     if (rc == 0 && status != 0) {
         cleanup_free char *tail = progress_tail_text(&b->progress);
-        cleanup_free char *cmd = NULL;
+        cleanup_free char *line = NULL;
         struct lade_buf cb = LADE_BUF_INIT;
         for (size_t i = 0; argv[i]; i++)
             lade_buf_appendf(&cb, "%s%s", i ? " " : "", argv[i]);
-        cmd = lade_buf_steal(&cb);
+        line = lade_buf_steal(&cb);
         rc = lade_error_set(err, LADE_ERR_RUN,
-                            "process \"%s\" did not complete successfully: exit status %d%s", cmd,
+                            "process \"%s\" did not complete successfully: exit status %d%s", line,
                             status, tail);
     } else if (rc < 0) {
         err->code = LADE_ERR_RUN;

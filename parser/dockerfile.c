@@ -569,21 +569,3 @@ dockerfile_error_at(const struct dockerfile *df, const struct lade_pos *pos, str
     if (pos->line >= 1 && pos->line <= df->nlines)
         lade_error_set_src_line(err, df->lines[pos->line - 1], strlen(df->lines[pos->line - 1]));
 }
-
-const char *
-instr_flag(const struct instr *in, const char *name)
-{
-    size_t n = strlen(name);
-    const char *found = NULL;
-
-    for (size_t i = 0; i < in->nflags; i++) {
-        const char *f = in->flags[i];
-        if (strncmp(f, "--", 2) != 0 || strncmp(f + 2, name, n) != 0)
-            continue;
-        if (f[2 + n] == '=')
-            found = f + 3 + n; /* the last one wins, as BFlags keeps the last value */
-        else if (f[2 + n] == '\0')
-            found = "";
-    }
-    return found;
-}

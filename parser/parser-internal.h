@@ -149,3 +149,32 @@ void heredoc_release(struct heredoc *h);
 void instr_release(struct instr *in);
 /* BuildKit's instructions-package checks on one parsed file. */
 int dockerfile_validate(const struct dockerfile *df, struct lade_error *err);
+/* The flags each instruction accepts (validate.c, the one table of spellings). */
+enum instr_flag_id {
+    IFLAG_PLATFORM,
+    IFLAG_MOUNT,
+    IFLAG_NETWORK,
+    IFLAG_SECURITY,
+    IFLAG_CHOWN,
+    IFLAG_FROM,
+    IFLAG_CHMOD,
+    IFLAG_LINK,
+    IFLAG_EXCLUDE,
+    IFLAG_PARENTS,
+    IFLAG_KEEP_GIT_DIR,
+    IFLAG_CHECKSUM,
+    IFLAG_UNPACK,
+    IFLAG_INTERVAL,
+    IFLAG_TIMEOUT,
+    IFLAG_START_PERIOD,
+    IFLAG_START_INTERVAL,
+    IFLAG_RETRIES,
+    IFLAG_COUNT
+};
+/* The value of a flag ("--name=value"; "--name" alone gives ""; the last one wins, as BFlags
+ * keeps it), or NULL when absent. */
+const char *instr_flag_get(const struct instr *in, enum instr_flag_id id);
+/* Every value of a repeatable flag (--mount, --exclude) in order; free the vector only. */
+const char **instr_flag_all(const struct instr *in, enum instr_flag_id id);
+/* The flag's spelling without "--" ("start-period"), for messages. */
+const char *instr_flag_name(enum instr_flag_id id);

@@ -91,8 +91,6 @@ void dockerfile_dump(const struct dockerfile *df, FILE *f);
 /* Sets err's src_line from df's line at pos->line (for errors found after parsing). */
 void dockerfile_error_at(const struct dockerfile *df, const struct lade_pos *pos,
                          struct lade_error *err);
-/* The value of flag "--name=value" or "--name" (value "" then), or NULL when absent. */
-const char *instr_flag(const struct instr *in, const char *name);
 /* COPY/ADD: the heredoc an argument like "<<EOF" refers to (BuildKit's MustParseHeredoc plus
  * a lookup by name in in->heredocs), or NULL when the argument is a plain path. */
 const struct heredoc *instr_heredoc_for_arg(const struct instr *in, const char *arg);
@@ -120,6 +118,51 @@ int expand_words(const struct expander *x, const char *text, char ***out, struct
  * processes backslash escapes ("\$" -> "$"), always with a backslash whatever x->escape
  * says, as BuildKit's raw expander does. */
 int expand_raw(const struct expander *x, const char *text, char **out, struct lade_error *err);
+
+/* Typed instructions (command.c): an instruction's flags and words expanded once, with the
+ * stage's environment at the time its step runs, into the fields the step and its cache key
+ * both read (BuildKit's instructions/commands.go). Only the parser knows flag spellings. */
+enum run_network { RUN_NET_UNSET = 0, RUN_NET_DEFAULT, RUN_NET_NONE, RUN_NET_HOST };
+
+struct copy_cmd {
+    char **srcs; /* expanded sources ("<<EOF" heredoc references kept as written) */
+    size_t nsrcs;
+    char *dest;    /* expanded destination as written; "" means the working directory */
+    char *from;    /* --from expanded, or NULL: the build context */
+    char *chown;   /* --chown expanded, or NULL */
+    char *chmod;   /* --chmod expanded, or NULL */
+    unsigned mode; /* --chmod as an octal mode (when chmod != NULL) */
+    bool link;     /* --link */
+    /* A flag the parser accepts but lade does not implement yet ("--parents"), or NULL. */
+    const char *unsupported;
+};
+
+struct run_cmd {
+    char **mounts; /* --mount values, expanded */
+    enum run_network network;
+    char *security; /* --security value, or NULL */
+};
+
+/* HEALTHCHECK's options as validated (durations in ns; -1: not given). */
+struct health_cmd {
+    long long interval, timeout, start_period, start_interval;
+    int retries; /* -1: not given */
+};
+
+struct command {
+    const struct instr *in; /* borrowed */
+    union {
+        struct copy_cmd copy;     /* COPY, ADD */
+        struct run_cmd run;       /* RUN */
+        char *path;               /* WORKDIR: expanded */
+        struct health_cmd health; /* HEALTHCHECK */
+    } u;
+};
+/* Fills cmd from in, expanding with x. Errors: an expansion error, a malformed --chmod or
+ * --network (LADE_ERR_PARSE). Release with command_release, also after a failure. */
+int command_expand(const struct instr *in, const struct expander *x, struct command *cmd,
+                   struct lade_error *err);
+void command_release(struct command *cmd);
 
 /* The build plan: stages in file order, the chosen target, which stages it needs. */
 struct stage {

@@ -138,7 +138,7 @@ add_stage(struct plan *p, const struct instr *from, struct lade_error *err)
         return -1;
     if (s->base[0] == '\0')
         return plan_fail(p, from, err, "base name (%s) should not be blank", from->args[0]);
-    const char *platform = instr_flag(from, "platform");
+    const char *platform = instr_flag_get(from, IFLAG_PLATFORM);
     if (platform != NULL && expand_meta(p, from, platform, &s->platform, err) < 0)
         return -1;
     /* only earlier stages count: a later name is an image name, as in BuildKit */
@@ -230,7 +230,7 @@ collect_deps(struct plan *p, struct stage *s, struct lade_error *err)
     for (size_t i = 0; i < s->ninstrs; i++) {
         const struct instr *in = s->instrs[i];
         if (in->kind == INSTR_COPY) {
-            const char *from = instr_flag(in, "from");
+            const char *from = instr_flag_get(in, IFLAG_FROM);
             if (from != NULL && from[0] != '\0' && resolve_from(p, s, in, from, err) < 0)
                 return -1;
         }

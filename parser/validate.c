@@ -16,32 +16,99 @@
 
 enum flag_type { FLAG_BOOL, FLAG_STRING, FLAG_STRINGS };
 
+static const char *const flag_names[IFLAG_COUNT] = {
+    [IFLAG_PLATFORM] = "platform",
+    [IFLAG_MOUNT] = "mount",
+    [IFLAG_NETWORK] = "network",
+    [IFLAG_SECURITY] = "security",
+    [IFLAG_CHOWN] = "chown",
+    [IFLAG_FROM] = "from",
+    [IFLAG_CHMOD] = "chmod",
+    [IFLAG_LINK] = "link",
+    [IFLAG_EXCLUDE] = "exclude",
+    [IFLAG_PARENTS] = "parents",
+    [IFLAG_KEEP_GIT_DIR] = "keep-git-dir",
+    [IFLAG_CHECKSUM] = "checksum",
+    [IFLAG_UNPACK] = "unpack",
+    [IFLAG_INTERVAL] = "interval",
+    [IFLAG_TIMEOUT] = "timeout",
+    [IFLAG_START_PERIOD] = "start-period",
+    [IFLAG_START_INTERVAL] = "start-interval",
+    [IFLAG_RETRIES] = "retries",
+};
+
+/* A spec list ends with IFLAG_COUNT. */
 struct flag_spec {
-    const char *name;
+    enum instr_flag_id id;
     enum flag_type type;
 };
 
-static const struct flag_spec no_flags[] = {{NULL, FLAG_BOOL}};
-static const struct flag_spec from_flags[] = {{"platform", FLAG_STRING}, {NULL, FLAG_BOOL}};
+static const struct flag_spec no_flags[] = {{IFLAG_COUNT, FLAG_BOOL}};
+static const struct flag_spec from_flags[] = {{IFLAG_PLATFORM, FLAG_STRING},
+                                              {IFLAG_COUNT, FLAG_BOOL}};
 static const struct flag_spec run_flags[] = {
-    {"mount", FLAG_STRINGS},
-    {"network", FLAG_STRING},
-    {"security", FLAG_STRING},
-    {NULL, FLAG_BOOL},
+    {IFLAG_MOUNT, FLAG_STRINGS},
+    {IFLAG_NETWORK, FLAG_STRING},
+    {IFLAG_SECURITY, FLAG_STRING},
+    {IFLAG_COUNT, FLAG_BOOL},
 };
 static const struct flag_spec copy_flags[] = {
-    {"chown", FLAG_STRING},    {"from", FLAG_STRING},  {"chmod", FLAG_STRING}, {"link", FLAG_BOOL},
-    {"exclude", FLAG_STRINGS}, {"parents", FLAG_BOOL}, {NULL, FLAG_BOOL},
+    {IFLAG_CHOWN, FLAG_STRING}, {IFLAG_FROM, FLAG_STRING},     {IFLAG_CHMOD, FLAG_STRING},
+    {IFLAG_LINK, FLAG_BOOL},    {IFLAG_EXCLUDE, FLAG_STRINGS}, {IFLAG_PARENTS, FLAG_BOOL},
+    {IFLAG_COUNT, FLAG_BOOL},
 };
 static const struct flag_spec add_flags[] = {
-    {"exclude", FLAG_STRINGS}, {"chown", FLAG_STRING},      {"chmod", FLAG_STRING},
-    {"link", FLAG_BOOL},       {"keep-git-dir", FLAG_BOOL}, {"checksum", FLAG_STRING},
-    {"unpack", FLAG_BOOL},     {NULL, FLAG_BOOL},
+    {IFLAG_EXCLUDE, FLAG_STRINGS}, {IFLAG_CHOWN, FLAG_STRING},      {IFLAG_CHMOD, FLAG_STRING},
+    {IFLAG_LINK, FLAG_BOOL},       {IFLAG_KEEP_GIT_DIR, FLAG_BOOL}, {IFLAG_CHECKSUM, FLAG_STRING},
+    {IFLAG_UNPACK, FLAG_BOOL},     {IFLAG_COUNT, FLAG_BOOL},
 };
 static const struct flag_spec health_flags[] = {
-    {"interval", FLAG_STRING},       {"timeout", FLAG_STRING}, {"start-period", FLAG_STRING},
-    {"start-interval", FLAG_STRING}, {"retries", FLAG_STRING}, {NULL, FLAG_BOOL},
+    {IFLAG_INTERVAL, FLAG_STRING},     {IFLAG_TIMEOUT, FLAG_STRING},
+    {IFLAG_START_PERIOD, FLAG_STRING}, {IFLAG_START_INTERVAL, FLAG_STRING},
+    {IFLAG_RETRIES, FLAG_STRING},      {IFLAG_COUNT, FLAG_BOOL},
 };
+
+const char *
+instr_flag_name(enum instr_flag_id id)
+{
+    return id < IFLAG_COUNT ? flag_names[id] : "";
+}
+
+/* The value part of "--name=value" ("" for "--name"), or NULL when arg is another flag. */
+static const char *
+flag_value(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+
+    if (strncmp(arg, "--", 2) != 0 || strncmp(arg + 2, name, n) != 0)
+        return NULL;
+    if (arg[2 + n] == '=')
+        return arg + 3 + n;
+    return arg[2 + n] == '\0' ? "" : NULL;
+}
+
+const char *
+instr_flag_get(const struct instr *in, enum instr_flag_id id)
+{
+    const char *found = NULL, *v;
+
+    for (size_t i = 0; i < in->nflags; i++)
+        if ((v = flag_value(in->flags[i], flag_names[id])) != NULL)
+            found = v;
+    return found;
+}
+
+const char **
+instr_flag_all(const struct instr *in, enum instr_flag_id id)
+{
+    const char **all = xcalloc(in->nflags + 1, sizeof(*all)), *v;
+    size_t n = 0;
+
+    for (size_t i = 0; i < in->nflags; i++)
+        if ((v = flag_value(in->flags[i], flag_names[id])) != NULL)
+            all[n++] = v;
+    return all;
+}
 
 struct check {
     const struct dockerfile *df;
@@ -82,27 +149,28 @@ parse_flags(const struct check *c, const struct flag_spec *spec)
         size_t nlen = eq ? (size_t) (eq - arg) : strlen(arg);
         const char *value = eq ? eq + 1 : "";
         size_t k;
-        for (k = 0; spec[k].name; k++)
-            if (strlen(spec[k].name) == nlen && strncmp(spec[k].name, arg, nlen) == 0)
+        for (k = 0; spec[k].id != IFLAG_COUNT; k++)
+            if (strlen(flag_names[spec[k].id]) == nlen &&
+                strncmp(flag_names[spec[k].id], arg, nlen) == 0)
                 break;
-        if (spec[k].name == NULL)
+        if (spec[k].id == IFLAG_COUNT)
             return fail(c, "unknown flag: --%.*s", (int) nlen, arg);
         if (used[k] && spec[k].type != FLAG_STRINGS)
-            return fail(c, "duplicate flag specified: --%s", spec[k].name);
+            return fail(c, "duplicate flag specified: --%s", flag_names[spec[k].id]);
         used[k] = true;
         switch (spec[k].type) {
         case FLAG_BOOL:
             if (eq && value[0] == '\0')
-                return fail(c, "missing a value on flag: --%s", spec[k].name);
+                return fail(c, "missing a value on flag: --%s", flag_names[spec[k].id]);
             if (value[0] != '\0' && strcasecmp(value, "true") != 0 &&
                 strcasecmp(value, "false") != 0)
-                return fail(c, "expecting boolean value for flag --%s, not: %s", spec[k].name,
-                            value);
+                return fail(c, "expecting boolean value for flag --%s, not: %s",
+                            flag_names[spec[k].id], value);
             break;
         case FLAG_STRING:
         case FLAG_STRINGS:
             if (eq == NULL)
-                return fail(c, "missing a value on flag: --%s", spec[k].name);
+                return fail(c, "missing a value on flag: --%s", flag_names[spec[k].id]);
             break;
         }
     }
@@ -260,20 +328,20 @@ dockerfile_parse_duration(const char *s, long long *ns)
 static int
 health_options(const struct check *c)
 {
-    static const char *const intervals[] = {"interval", "timeout", "start-period",
-                                            "start-interval"};
+    static const enum instr_flag_id intervals[] = {IFLAG_INTERVAL, IFLAG_TIMEOUT,
+                                                   IFLAG_START_PERIOD, IFLAG_START_INTERVAL};
 
     for (size_t i = 0; i < sizeof(intervals) / sizeof(intervals[0]); i++) {
-        const char *v = instr_flag(c->in, intervals[i]);
+        const char *v = instr_flag_get(c->in, intervals[i]);
         long long ns;
         if (v == NULL || v[0] == '\0')
             continue;
         if (dockerfile_parse_duration(v, &ns) < 0)
             return fail(c, "time: invalid duration \"%s\"", v);
         if (ns != 0 && ns < 1000000)
-            return fail(c, "Interval \"%s\" cannot be less than 1ms", intervals[i]);
+            return fail(c, "Interval \"%s\" cannot be less than 1ms", flag_names[intervals[i]]);
     }
-    const char *r = instr_flag(c->in, "retries");
+    const char *r = instr_flag_get(c->in, IFLAG_RETRIES);
     if (r != NULL && r[0] != '\0') {
         const char *digits = r + (r[0] == '+' || r[0] == '-');
         char *end;

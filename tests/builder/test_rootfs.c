@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../builder/build-internal.h"
+#include "../../builder/rootfs.h"
 #include "../../builder/common/xalloc.h"
 
 static void

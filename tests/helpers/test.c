@@ -49,3 +49,15 @@ test_rm_rf(const char *path)
 
     rm_rf_at(AT_FDCWD, path, &err);
 }
+
+const char *
+test_env_lookup(void *ud, const char *name)
+{
+    const char *const *kv = ud;
+    size_t n = strlen(name);
+
+    for (size_t i = 0; kv[i]; i++)
+        if (strncmp(kv[i], name, n) == 0 && kv[i][n] == '=')
+            return kv[i] + n + 1;
+    return NULL;
+}

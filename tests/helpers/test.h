@@ -23,3 +23,5 @@ char *test_tmpdir(void);
 void test_write_file(const char *dir, const char *rel, const char *content, unsigned mode);
 /* rm -rf */
 void test_rm_rf(const char *path);
+/* An expand_lookup_fn over a NULL-terminated "K=V" vector (ud: const char *const *). */
+const char *test_env_lookup(void *ud, const char *name);

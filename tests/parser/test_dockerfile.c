@@ -10,7 +10,7 @@
 
 #include "../../builder/common/buf.h"
 #include "../../builder/common/fsutil.h"
-#include "../../parser/parser.h"
+#include "../../parser/parser-internal.h"
 
 static struct dockerfile *
 parse(const char *src, unsigned flags)
@@ -174,12 +174,12 @@ test_dockerfile_flags_are_unquoted_and_stop_at_double_dash(void **state)
     (void) state;
     assert_int_equal(c->nflags, 3);
     assert_string_equal(c->flags[0], "--chown=a b");
-    assert_string_equal(instr_flag(c, "chmod"), "7 5");
-    assert_string_equal(instr_flag(c, "from"), "s 1");
-    assert_null(instr_flag(c, "link"));
+    assert_string_equal(instr_flag_get(c, IFLAG_CHMOD), "7 5");
+    assert_string_equal(instr_flag_get(c, IFLAG_FROM), "s 1");
+    assert_null(instr_flag_get(c, IFLAG_LINK));
     assert_int_equal(c->nargs, 2);
     assert_string_equal(c->args[0], "--x");
-    assert_string_equal(instr_flag(&df->instrs[2], "network"), "none");
+    assert_string_equal(instr_flag_get(&df->instrs[2], IFLAG_NETWORK), "none");
     dockerfile_free(df);
 }
 
@@ -189,10 +189,11 @@ test_dockerfile_flag_without_value_reads_as_empty(void **state)
     struct dockerfile *df = parse("FROM x\nCOPY --link --link=false a b\n", DOCKERFILE_RAW);
 
     (void) state;
-    assert_string_equal(instr_flag(&df->instrs[1], "link"), "false"); /* the last one wins */
+    assert_string_equal(instr_flag_get(&df->instrs[1], IFLAG_LINK),
+                        "false"); /* the last one wins */
     dockerfile_free(df);
     df = parse("FROM x\nCOPY --link a b\n", 0);
-    assert_string_equal(instr_flag(&df->instrs[1], "link"), "");
+    assert_string_equal(instr_flag_get(&df->instrs[1], IFLAG_LINK), "");
     dockerfile_free(df);
 }
 

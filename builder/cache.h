@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The local build cache (DESIGN.md "Build cache"): ROOT/cache/HEX(key) records the layer a
+ * filesystem step produced, or that it produced none. It looks up and records; the stage adds
+ * what a hit gives (layers, history). */
+
+#include "stage.h"
+
+/* Starts a stage's key from its base: an image's manifest digest, "scratch" (with the platform
+ * when not the host's) or, for FROM stage, that stage's key (copied, not through here). The
+ * build's clamp and compression enter too: they change the layer bytes. */
+void cache_key_init(struct build *b, struct stage_state *ss, const char *base_identity);
+
+/* Chains one step into the stage's key. The key of a step is SHA-256 over:
+ *   - the parent key (the base's identity, clamp and compression at the start of a stage);
+ *   - the instruction kind and its typed command after expansion (command_expand): for COPY/ADD
+ *     every source and the destination as expanded, --from, --chown, --chmod, --link; for RUN
+ *     every --mount, --network and --security; WORKDIR's path; HEALTHCHECK's options; for the
+ *     instructions without flags, the text as written (their expanded effect reaches later
+ *     steps through the config, which those steps put in their view);
+ *   - view: what the step can see and that changes its result, as "name=value" strings the step
+ *     supplies: RUN its command after the SHELL prefix, its whole environment (ENV and the build
+ *     args in scope), USER, WORKDIR and network mode; COPY/ADD the resolved destination, the
+ *     content digest of its sources (paths, modes, owners as they will be set, hardlinks, file
+ *     digests; never mtimes) or the key of the --from stage; WORKDIR the resolved path and USER.
+ * Build args that no ARG declares are not in any view, so they never change a key. */
+void cache_key_step(struct stage_state *ss, const struct command *cmd, char *const *view);
+
+/* Looks the stage's key up (--no-cache: always a miss). On a hit *hit is set and *l receives the
+ * recorded layer without its dir, or is zeroed (l->diff_id[0] == '\0') for "no layer". A
+ * damaged record or a missing blob is a miss. */
+int cache_lookup(struct build *b, const struct stage_state *ss, bool *hit, struct layer_state *l,
+                 struct lade_error *err);
+/* Records the result of the step whose key is ss->key: layer l, or NULL for no layer. */
+int cache_record(struct build *b, const struct stage_state *ss, const struct layer_state *l,
+                 struct lade_error *err);

@@ -1,0 +1,245 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* A stage's state: its config and expansion environment, its layers as overlay lower dirs, its
+ * history, the overlay step of a filesystem instruction and the commit of its upper dir. */
+#include "stage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+
+/* ---- expansion environment ---- */
+
+static const char *
+stage_lookup(void *ud, const char *name)
+{
+    struct stage_state *ss = ud;
+    json_t *env = json_object_get(oci_config_container(ss->config), "Env");
+    size_t nl = strlen(name), i;
+    json_t *v;
+
+    json_array_foreach(env, i, v)
+    {
+        const char *kv = json_string_value(v);
+        if (kv != NULL && strncmp(kv, name, nl) == 0 && kv[nl] == '=')
+            return kv + nl + 1;
+    }
+    return strv_env_get(ss->args, name);
+}
+
+void
+stage_expander(struct stage_state *ss, const struct dockerfile *df, struct expander *x)
+{
+    x->escape = df->escape;
+    x->lookup = stage_lookup;
+    x->ud = ss;
+}
+
+char **
+stage_lowerdirs(const struct stage_state *ss)
+{
+    char **v = xcalloc(ss->nlayers + 1, sizeof(*v));
+
+    for (size_t i = 0; i < ss->nlayers; i++)
+        v[i] = ss->layers[ss->nlayers - 1 - i].dir;
+    return v;
+}
+
+const struct stage_state *
+stage_find_built(const struct build *b, const char *name)
+{
+    long idx = plan_find_stage(b->plan, name);
+
+    if (idx < 0 || !b->stages[idx].built)
+        return NULL;
+    return &b->stages[idx];
+}
+
+void
+stage_init_from(struct stage_state *ss, const struct stage_state *src)
+{
+    ss->config = json_deep_copy(src->config);
+    ss->layers = xcalloc(src->nlayers + 1, sizeof(*ss->layers));
+    for (size_t i = 0; i < src->nlayers; i++) {
+        ss->layers[i] = src->layers[i];
+        ss->layers[i].dir = xstrdup(src->layers[i].dir);
+    }
+    ss->nlayers = src->nlayers;
+    memcpy(ss->key, src->key, sizeof(ss->key));
+    ss->args = strv_dup(src->args);
+    ss->arg_names = strv_dup(src->arg_names);
+}
+
+void
+stage_state_release(struct stage_state *ss)
+{
+    for (size_t k = 0; k < ss->nlayers; k++)
+        free(ss->layers[k].dir);
+    free(ss->layers);
+    json_decref(ss->config);
+    strv_free(ss->args);
+    strv_free(ss->arg_names);
+    for (size_t i = 0; i < ss->ntriggers; i++)
+        dockerfile_free(ss->triggers[i]);
+    free(ss->triggers);
+    memset(ss, 0, sizeof(*ss));
+}
+
+/* ---- layers and history ---- */
+
+void
+stage_add_history(struct build *b, struct stage_state *ss, const char *created_by, bool empty)
+{
+    oci_config_add_history(ss->config, b->created, created_by, "buildkit.dockerfile.v0", empty);
+}
+
+void
+stage_push_layer(struct build *b, struct stage_state *ss, const struct layer_state *l,
+                 const char *created_by)
+{
+    ss->layers = xrealloc(ss->layers, (ss->nlayers + 1) * sizeof(*ss->layers));
+    ss->layers[ss->nlayers++] = *l;
+    oci_config_add_layer(ss->config, l->diff_id);
+    stage_add_history(b, ss, created_by, false);
+}
+
+int
+stage_commit_layer(struct build *b, struct stage_state *ss, const char *upper_path,
+                   const char *created_by, struct lade_error *err)
+{
+    struct layer_opts lo = {
+        .epoch = b->clamp, .compression = b->opts->compression, .overlay_upper = true};
+    struct layer_info info;
+    struct layer_state l = {0};
+    cleanup_free char *tmp = NULL;
+    cleanup_close int fd = -1, dirfd = -1;
+
+    dirfd = open(upper_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dirfd < 0)
+        return lade_error_sys(err, "open '%s'", upper_path);
+    if (store_tmp_file(b->st, &tmp, &fd, err) < 0)
+        return -1;
+    if (layer_write_dir(dirfd, &lo, fd, &info, err) < 0) {
+        unlink(tmp);
+        return lade_error_prefix(err, "cannot write layer");
+    }
+    /* An empty diff still becomes an (empty tar) layer, as BuildKit exports it. */
+    if (store_blob_commit(b->st, tmp, info.digest, err) < 0)
+        return -1;
+    chain_id_next(ss->nlayers ? ss->layers[ss->nlayers - 1].chain_id : NULL, info.diff_id,
+                  l.chain_id);
+    memcpy(l.diff_id, info.diff_id, sizeof(l.diff_id));
+    snprintf(l.blob.media_type, sizeof(l.blob.media_type), "%s",
+             layer_media_type(b->opts->compression));
+    memcpy(l.blob.digest, info.digest, sizeof(l.blob.digest));
+    l.blob.size = (int64_t) info.size;
+    if (store_layer_adopt(b->st, l.chain_id, l.diff_id, l.blob.digest, upper_path, &l.dir, err) < 0)
+        return -1;
+    stage_push_layer(b, ss, &l, created_by);
+    return cache_record(b, ss, &l, err);
+}
+
+int
+stage_try_cache(struct build *b, struct stage_state *ss, const char *created_by, bool *hit,
+                struct lade_error *err)
+{
+    struct layer_state l = {0};
+
+    if (cache_lookup(b, ss, hit, &l, err) < 0)
+        return -1;
+    if (!*hit)
+        return 0;
+    if (l.diff_id[0] == '\0') {
+        stage_add_history(b, ss, created_by, true);
+        return 0;
+    }
+    chain_id_next(ss->nlayers ? ss->layers[ss->nlayers - 1].chain_id : NULL, l.diff_id, l.chain_id);
+    if (store_layer_dir(b->st, l.chain_id, l.diff_id, l.blob.digest, &l.dir, err) < 0)
+        return -1;
+    stage_push_layer(b, ss, &l, created_by);
+    return 0;
+}
+
+/* ---- the overlay step ---- */
+
+static int
+fs_step_dirs(struct build *b, struct fs_step *fs, bool rw, struct lade_error *err)
+{
+    memset(fs, 0, sizeof(*fs));
+    if (store_tmp_dir(b->st, &fs->dir, err) < 0)
+        return -1;
+    fs->merged = xasprintf("%s/merged", fs->dir);
+    if (mkdir(fs->merged, 0755) < 0 || chmod(fs->merged, 0755) < 0)
+        return lade_error_sys(err, "cannot create '%s'", fs->merged);
+    if (!rw)
+        return 0;
+    fs->upper = xasprintf("%s/upper", fs->dir);
+    fs->work = xasprintf("%s/work", fs->dir);
+    /* explicit modes: the caller's umask must not reach the layer's root directory */
+    if (mkdir(fs->upper, 0755) < 0 || chmod(fs->upper, 0755) < 0 || mkdir(fs->work, 0700) < 0)
+        return lade_error_sys(err, "cannot create step directories in '%s'", fs->dir);
+    return 0;
+}
+
+int
+fs_step_begin(struct build *b, struct stage_state *ss, bool mount, struct fs_step *fs,
+              struct lade_error *err)
+{
+    if (fs_step_dirs(b, fs, true, err) < 0)
+        return -1;
+    if (!mount)
+        return 0;
+    cleanup_free char **lowers = stage_lowerdirs(ss);
+    if (overlay_mount(lowers, ss->nlayers, fs->upper, fs->work, fs->merged, err) < 0)
+        return -1;
+    fs->mounted = true;
+    return 0;
+}
+
+int
+fs_step_mount_ro(struct build *b, const struct stage_state *src, struct fs_step *fs, int *rootfd,
+                 struct lade_error *err)
+{
+    if (fs_step_dirs(b, fs, false, err) < 0)
+        return -1;
+    cleanup_free char **lowers = stage_lowerdirs(src);
+    if (overlay_mount(lowers, src->nlayers, NULL, NULL, fs->merged, err) < 0)
+        return -1;
+    fs->mounted = true;
+    *rootfd = open(fs->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (*rootfd < 0)
+        return lade_error_sys(err, "open '%s'", fs->merged);
+    return 0;
+}
+
+int
+fs_step_end(struct build *b, struct stage_state *ss, struct fs_step *fs, bool commit,
+            const char *created_by, struct lade_error *err)
+{
+    int rc = 0;
+
+    if (fs->dir == NULL)
+        return 0;
+    if (fs->mounted) {
+        overlay_unmount(fs->merged, NULL);
+        fs->mounted = false;
+    }
+    if (commit)
+        rc = stage_commit_layer(b, ss, fs->upper, created_by, err);
+    rm_rf_at(AT_FDCWD, fs->dir, NULL);
+    free(fs->dir);
+    free(fs->upper);
+    free(fs->work);
+    free(fs->merged);
+    memset(fs, 0, sizeof(*fs));
+    return rc;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The state of one build and of its stages: what the step files (RUN, COPY/ADD, the config
+ * instructions) read and change. The driver (build.c) creates it and orders the work; the steps
+ * call down into the stage (config, expander, lower dirs, history, the overlay step, committing
+ * a layer), the cache and layers/, never back into the driver. */
+
+#include <jansson.h>
+
+#include "build.h"
+#include "progress.h"
+#include "../parser/parser.h"
+
+struct layer_state {
+    digest_t chain_id;
+    digest_t diff_id;
+    struct oci_desc blob; /* compressed blob: media type, digest, size */
+    char *dir;            /* the extracted tree in the store, used as an overlay lower dir */
+};
+
+struct stage_state {
+    const struct stage *stage;
+    json_t *config;             /* the image config being built; owned */
+    struct layer_state *layers; /* bottom first */
+    size_t nlayers;
+    char **args;      /* "K=V" of the declared ARGs that have a value */
+    char **arg_names; /* every ARG declared in the stage (or its parent stage), in order */
+    struct dockerfile **triggers; /* parsed ONBUILD triggers of the base, kept for positions */
+    size_t ntriggers;
+    digest_t key; /* build cache key after the last instruction */
+    bool cmd_set; /* CMD given in this stage (ENTRYPOINT clears an inherited CMD only) */
+    bool built;
+};
+
+/* One build: shared by the driver and the steps. */
+struct build {
+    struct store *st;
+    const struct build_opts *opts;
+    struct plan *plan;
+    struct stage_state *stages;  /* plan->nstages; a stage is used only once built */
+    struct dockerignore *ignore; /* NULL: no .dockerignore */
+    int context_fd;
+    struct progress progress;
+    char created[40]; /* the build's time, RFC 3339 */
+    int64_t clamp;    /* layer mtime clamp (< 0: none) */
+    bool step_cached; /* the step just run was a cache hit */
+    char **pulled;    /* base images pulled in this build (--pull pulls each once) */
+};
+
+/* ---- stage.c ---- */
+/* A stage built FROM another stage of this build starts as a copy of it (config, layers, key,
+ * and the ARGs it declared, as BuildKit inherits them). src must be built. */
+void stage_init_from(struct stage_state *ss, const struct stage_state *src);
+void stage_state_release(struct stage_state *ss);
+/* Expansion environment for a stage: its ENV (config) over its ARGs. */
+void stage_expander(struct stage_state *ss, const struct dockerfile *df, struct expander *x);
+/* Overlay lower dirs (top first) for a stage's layers; free the vector only (strings borrowed). */
+char **stage_lowerdirs(const struct stage_state *ss);
+/* The built stage that a --from names (name or index), or NULL when it names no stage. */
+const struct stage_state *stage_find_built(const struct build *b, const char *name);
+/* Records the upper dir at upper_path as the stage's next layer and records it in the cache
+ * under the stage's key. The tree is moved into the store; upper_path is gone after. */
+int stage_commit_layer(struct build *b, struct stage_state *ss, const char *upper_path,
+                       const char *created_by, struct lade_error *err);
+/* Adds layer l (whose tree is in the store) on top of the stage, with its history entry. */
+void stage_push_layer(struct build *b, struct stage_state *ss, const struct layer_state *l,
+                      const char *created_by);
+void stage_add_history(struct build *b, struct stage_state *ss, const char *created_by, bool empty);
+/* Looks the stage's current key up in the cache; on a hit (*hit) the recorded layer, or an
+ * empty-layer history entry, is added with created_by. */
+int stage_try_cache(struct build *b, struct stage_state *ss, const char *created_by, bool *hit,
+                    struct lade_error *err);
+
+/* A step directory in the store's tmp/: STEP/{upper,work,merged}. */
+struct fs_step {
+    char *dir, *upper, *work, *merged;
+    bool mounted;
+};
+/* Creates the directories and, when mount is true, mounts the stage's rootfs read-write on
+ * merged (changes go to upper). */
+int fs_step_begin(struct build *b, struct stage_state *ss, bool mount, struct fs_step *fs,
+                  struct lade_error *err);
+/* Unmounts, commits upper as a layer (when commit), removes the step directory. */
+int fs_step_end(struct build *b, struct stage_state *ss, struct fs_step *fs, bool commit,
+                const char *created_by, struct lade_error *err);
+/* Mounts the layers of src read-only on a step directory of its own; *rootfd opens it. */
+int fs_step_mount_ro(struct build *b, const struct stage_state *src, struct fs_step *fs,
+                     int *rootfd, struct lade_error *err);
+
+/* ---- base.c ---- */
+/* Fills ss (config, layers extracted in the store) from an image in the store, pulling it from
+ * its registry when missing (or, with --pull, when the registry's tag may have moved). */
+int stage_load_image(struct build *b, struct stage_state *ss, const char *name,
+                     struct lade_error *err);
+/* The empty base of FROM scratch, on the target platform. */
+void stage_scratch_base(struct build *b, struct stage_state *ss);
+/* o->build_args with BuildKit's automatic platform args (BUILDPLATFORM, TARGETARCH, ...) added
+ * where not given; caller frees (strv_free). */
+char **build_platform_args(const struct build_opts *o);
+/* RUN needs the host's platform: lade does not emulate others. */
+int build_check_run_platform(const struct build *b, struct lade_error *err);
+
+/* "docker's default PATH" */
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

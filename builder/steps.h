@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The steps the driver dispatches: each reads its typed command (or, for the instructions
+ * without flags, the instruction) and the stage, and calls down into the stage, the cache and
+ * layers/. b->step_cached tells the driver whether the step was a cache hit. */
+
+#include "stage.h"
+
+/* step_run.c */
+int step_run(struct build *b, struct stage_state *ss, const struct command *cmd,
+             struct lade_error *err);
+/* step_copy.c: COPY and ADD */
+int step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
+              struct lade_error *err);
+/* step_workdir.c: sets the working directory and creates it in a layer */
+int step_workdir(struct build *b, struct stage_state *ss, const struct command *cmd,
+                 struct lade_error *err);
+/* instr_expose_health.c */
+int step_healthcheck(struct build *b, struct stage_state *ss, const struct command *cmd,
+                     struct lade_error *err);
+int step_expose(struct build *b, struct stage_state *ss, const struct instr *in,
+                struct lade_error *err);
+/* instr_config.c: ENV ARG LABEL EXPOSE USER CMD ENTRYPOINT VOLUME SHELL STOPSIGNAL ONBUILD
+ * MAINTAINER (HEALTHCHECK through step_healthcheck). */
+int step_config(struct build *b, struct stage_state *ss, const struct instr *in,
+                struct lade_error *err);
+/* The command of RUN/CMD/ENTRYPOINT: exec form as is, shell form prefixed by the SHELL. */
+char **instr_command(json_t *config, const struct instr *in);
+/* The process environment of a RUN: config Env + build args in scope (ENV wins), PATH defaulted. */
+char **stage_run_env(struct stage_state *ss);
