@@ -10,6 +10,9 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -MMD -MP -Wall -Wextra -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wwrite-strings -Wformat=2 -Wimplicit-fallthrough \
            -Wno-format-nonliteral -fno-common -I.
+# Every C file, the tests and fuzz targets too, gets the banned list (see the header for why first).
+BANNED  := -include builder/common/banned.h
+CFLAGS  += $(BANNED)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ifeq ($(CI),true)
@@ -125,7 +128,7 @@ fuzz:
 	@CFLAGS="$(FUZZ_FLAGS)" $(MAKE) --no-print-directory B=build/fuzz CC=clang \
 	    build/fuzz/libparser.a build/fuzz/liblayers.a build/fuzz/libcommon.a || exit 1; \
 	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) $$f \
+	  clang -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -I. $(BANNED) $(PKG_CFLAGS) $$f \
 	    build/fuzz/liblayers.a build/fuzz/libparser.a build/fuzz/libcommon.a $(PKG_LIBS) \
 	    -o build/fuzz/$$n || exit 1; \
 	  echo "built build/fuzz/$$n (run: mkdir -p build/fuzz/corpus-$${n#fuzz_} &&" \
