@@ -110,7 +110,7 @@ $(B)/replay/%: $(B)/obj/tests/fuzz/fuzz_%.o $(B)/obj/tests/fuzz/replay.o $(LIBLA
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-unit: deps-build $(UNIT_BINS)
+unit: deps $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)
 
 integration: deps $(LADE)
