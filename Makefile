@@ -10,6 +10,9 @@ CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -MMD -MP -Wall -Wextra -Wshadow -Wstrict-prototypes \
            -Wmissing-prototypes -Wvla -Wwrite-strings -Wformat=2 -Wimplicit-fallthrough \
            -Wno-format-nonliteral -fno-common -I.
+# Every C file, the tests and fuzz targets too, gets the banned list (see the header for why first).
+BANNED  := -include builder/common/banned.h
+CFLAGS  += $(BANNED)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ifeq ($(CI),true)
@@ -39,13 +42,18 @@ LIBPARSER  := $(B)/libparser.a
 LIBLAYERS  := $(B)/liblayers.a
 LIBBUILDER := $(B)/libbuilder.a
 LADE       := $(B)/lade
+# deps-build's check passed for this build dir: dpkg and apt run once, not on every make; it
+# follows the Makefile, where the package list lives.
+DEPS_STAMP := $(B)/.deps-build
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 .PHONY: all deps deps-build demo bench test check unit integration conformance asan fuzz format \
         format-check hdr-check install clean
 all: $(LADE)
 
-$(B)/obj/%.o: %.c
+# Order-only: objects wait for the build packages (jansson.h...) under make -j, but a newer stamp
+# rebuilds nothing.
+$(B)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -61,11 +69,13 @@ $(LADE): $(call obj,builder/cmd/main.c) $(LIBBUILDER) $(LIBLAYERS) $(LIBPARSER) 
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
 # ---- dependencies (Debian) ----
-deps-build:
+deps-build: $(DEPS_STAMP)
+$(DEPS_STAMP): Makefile
 	@if [ "$$(for p in $(DEB_BUILD); do $(call DEB_CHECK,$$p); done | grep -c 1)" != "$(words $(DEB_BUILD))" ]; then \
 	  echo "make: installing build packages"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_BUILD); \
 	fi
+	@mkdir -p $(dir $@) && touch $@
 deps: deps-build
 	@if [ "$$(for p in $(DEB_TEST); do $(call DEB_CHECK,$$p); done | grep -c 1)" != "$(words $(DEB_TEST))" ]; then \
 	  echo "make: installing test packages"; \
@@ -100,7 +110,7 @@ $(B)/replay/%: $(B)/obj/tests/fuzz/fuzz_%.o $(B)/obj/tests/fuzz/replay.o $(LIBLA
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-unit: deps-build $(UNIT_BINS)
+unit: deps $(UNIT_BINS)
 	@tests/run-unit $(UNIT_BINS)
 
 integration: deps $(LADE)
@@ -125,7 +135,7 @@ fuzz:
 	@CFLAGS="$(FUZZ_FLAGS)" $(MAKE) --no-print-directory B=build/fuzz CC=clang \
 	    build/fuzz/libparser.a build/fuzz/liblayers.a build/fuzz/libcommon.a || exit 1; \
 	for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) $$f \
+	  clang -fsanitize=fuzzer,address,undefined -std=gnu11 -D_GNU_SOURCE -I. $(BANNED) $(PKG_CFLAGS) $$f \
 	    build/fuzz/liblayers.a build/fuzz/libparser.a build/fuzz/libcommon.a $(PKG_LIBS) \
 	    -o build/fuzz/$$n || exit 1; \
 	  echo "built build/fuzz/$$n (run: mkdir -p build/fuzz/corpus-$${n#fuzz_} &&" \
@@ -146,7 +156,7 @@ format:
 	clang-format -i $(FMT_SRC)
 format-check:
 	@clang-format --dry-run --Werror $(FMT_SRC) && echo "format-check: ok"
-hdr-check:
+hdr-check: $(DEPS_STAMP)
 	@for h in $$(git ls-files '*.h'); do \
 	  echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -fsyntax-only -x c - || exit 1; done; echo "hdr-check: ok"
 

@@ -14,7 +14,6 @@
 
 #include "../builder/common/fsutil.h"
 #include "../builder/common/xalloc.h"
-#include "../builder/common/banned.h"
 
 #define SINK_BUF (128 * 1024)     /* gathers small writes (tar headers) into few write(2)s */
 #define SOURCE_BLOCK (128 * 1024) /* read(2) size of the compressed input */

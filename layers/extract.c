@@ -24,7 +24,6 @@
 #include "../builder/common/cleanup.h"
 #include "../builder/common/fsutil.h"
 #include "../builder/common/xalloc.h"
-#include "../builder/common/banned.h"
 
 #define WHITEOUT_PREFIX ".wh."
 #define WHITEOUT_META ".wh..wh."

@@ -14,7 +14,6 @@
 #include <zlib.h>
 
 #include "../builder/common/xalloc.h"
-#include "../builder/common/banned.h"
 
 #define PGZ_BLOCK (128 * 1024)
 #define PGZ_DICT (32 * 1024)

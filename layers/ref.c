@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "../builder/common/xalloc.h"
-#include "../builder/common/banned.h"
 
 #define DEFAULT_DOMAIN "docker.io"
 #define LEGACY_DOMAIN "index.docker.io"

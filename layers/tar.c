@@ -18,7 +18,6 @@
 #include "../builder/common/buf.h"
 #include "../builder/common/cleanup.h"
 #include "../builder/common/xalloc.h"
-#include "../builder/common/banned.h"
 
 #define DATA_CHUNK (256 * 1024)
 #define WHITEOUT_PREFIX ".wh."

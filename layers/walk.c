@@ -12,7 +12,6 @@
 
 #include "../builder/common/buf.h"
 #include "../builder/common/xalloc.h"
-#include "../builder/common/banned.h"
 
 /* Below this depth every directory on the path keeps its fd; deeper ones close their
  * parent's and reopen it through ".." when they are done. */

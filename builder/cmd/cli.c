@@ -103,10 +103,8 @@ cli_transfer_args(struct cli *cli, int argc, char **argv, const char *usage, boo
     }
     if (optind != argc - 1)
         return lade_error_set(err, LADE_ERR_USAGE, "%s", usage);
-    if (image_ref_parse(argv[optind], ref, err) < 0) {
-        err->code = LADE_ERR_USAGE;
-        return -1;
-    }
+    if (image_ref_parse(argv[optind], ref, err) < 0)
+        return lade_error_recode(err, LADE_ERR_USAGE);
     return 0;
 }
 

@@ -70,10 +70,8 @@ parse_output(const char *spec, struct build_opts *o, char **dest, struct lade_er
         /* BuildKit's type=registry is type=image,push=true: the -t names (and name=) */
         char *n = name ? cli_normalise_name(name, err) : NULL;
         free(copy);
-        if (name != NULL && n == NULL) {
-            err->code = LADE_ERR_USAGE;
-            return -1;
-        }
+        if (name != NULL && n == NULL)
+            return lade_error_recode(err, LADE_ERR_USAGE);
         if (n != NULL)
             o->tags = strv_push_take(o->tags, n);
         o->push = true;
@@ -129,7 +127,7 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
         case 't': {
             char *n = cli_normalise_name(optarg, err);
             if (n == NULL) {
-                err->code = LADE_ERR_USAGE;
+                lade_error_recode(err, LADE_ERR_USAGE);
                 goto out;
             }
             o.tags = strv_push_take(o.tags, n);

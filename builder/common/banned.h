@@ -2,7 +2,13 @@
 #pragma once
 
 /* Functions with no bounds or with hidden global state; use the listed alternative (git banned.h).
- * Include it last, after the system headers it overrides. */
+ * The Makefile passes `-include builder/common/banned.h` for every C file, so no file can forget
+ * it. git includes it last instead; being first, it includes the headers that declare these names
+ * before defining the macros: a later <string.h> is then a no-op, where it would otherwise expand
+ * the macros inside glibc's declarations and _FORTIFY_SOURCE inline definitions. */
+#include <stdio.h>
+#include <string.h>
+
 #define BANNED(func) sorry_##func##_is_banned
 #undef strcpy
 #define strcpy(x, y) BANNED(strcpy) /* snprintf or xstrdup */

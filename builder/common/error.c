@@ -93,6 +93,17 @@ lade_error_prefix(struct lade_error *e, const char *fmt, ...)
     return -1;
 }
 
+int
+lade_error_recode(struct lade_error *e, enum lade_errc code)
+{
+    if (e == NULL)
+        return -1;
+    if (e->code == 0)
+        return lade_error_set(e, code, "unknown error");
+    e->code = code;
+    return -1;
+}
+
 void
 lade_error_set_src_line(struct lade_error *e, const char *line, size_t len)
 {

@@ -46,6 +46,10 @@ int lade_error_at(struct lade_error *e, const struct lade_pos *p, const char *fm
 /* Prepends "context: " to the message; keeps code, errno and position. */
 int lade_error_prefix(struct lade_error *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The one way to change the code of an error already set (a bad reference given as an argument
+ * is a usage error): keeps message, errno and position. An unset error gets a placeholder
+ * message, so a caller's bug still prints something. Returns -1. */
+int lade_error_recode(struct lade_error *e, enum lade_errc code);
 /* Records the source line shown under the message (the caret display). */
 void lade_error_set_src_line(struct lade_error *e, const char *line, size_t len);
 void lade_error_clear(struct lade_error *e);

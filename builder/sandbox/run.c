@@ -222,7 +222,7 @@ process_main(const struct sandbox_ctx *c)
     struct lade_error err = {0};
 
     sandbox_exec(c->spec, c->err_fd, &err);
-    err.code = LADE_ERR_RUN; /* the step itself failed, not lade */
+    lade_error_recode(&err, LADE_ERR_RUN); /* the step itself failed, not lade */
     child_fail(c->err_fd, &err);
 }
 

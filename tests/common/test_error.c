@@ -47,6 +47,29 @@ test_error_prefix_adds_context(void **state)
 }
 
 static void
+test_error_recode_keeps_cause(void **state)
+{
+    struct lade_error err = {0};
+    struct lade_pos pos = {"Dockerfile", 2, 5};
+
+    (void) state;
+    errno = EACCES;
+    lade_error_sys(&err, "open '%s'", "x");
+    err.pos = pos;
+    assert_int_equal(lade_error_recode(&err, LADE_ERR_PARSE), -1);
+    assert_int_equal(err.code, LADE_ERR_PARSE);
+    assert_int_equal(err.sys_errno, EACCES);
+    assert_int_equal(err.pos.line, 2);
+    assert_string_equal(err.msg, "open 'x': Permission denied");
+    /* an unset error still says something */
+    lade_error_clear(&err);
+    assert_int_equal(lade_error_recode(&err, LADE_ERR_USAGE), -1);
+    assert_int_equal(err.code, LADE_ERR_USAGE);
+    assert_string_equal(err.msg, "unknown error");
+    assert_int_equal(lade_error_recode(NULL, LADE_ERR_USAGE), -1);
+}
+
+static void
 test_error_print_shows_caret(void **state)
 {
     struct lade_error err = {0};
@@ -102,6 +125,7 @@ main(void)
         cmocka_unit_test(test_error_first_error_wins),
         cmocka_unit_test(test_error_sys_appends_strerror),
         cmocka_unit_test(test_error_prefix_adds_context),
+        cmocka_unit_test(test_error_recode_keeps_cause),
         cmocka_unit_test(test_error_print_shows_caret),
         cmocka_unit_test(test_buf_max_refuses_growth),
         cmocka_unit_test(test_strv_env_set_replaces_in_place),

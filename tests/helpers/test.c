@@ -23,6 +23,17 @@ test_tmpdir(void)
 }
 
 void
+test_need_tool(const char *tool)
+{
+    char *cmd = xasprintf("command -v '%s' >/dev/null 2>&1", tool);
+    int rc = system(cmd);
+
+    free(cmd);
+    if (rc != 0)
+        fail_msg("%s not found; the test checks lade against it (make deps installs it)", tool);
+}
+
+void
 test_write_file(const char *dir, const char *rel, const char *content, unsigned mode)
 {
     struct lade_error err = {0};

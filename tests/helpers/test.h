@@ -17,6 +17,18 @@
             fail_msg("%s:%d: %s (code %d)", __FILE__, __LINE__, (errp)->msg, (errp)->code);        \
     } while (0)
 
+/* Skips the test, printing why first: tests/run-unit prints the reason, and fails a binary whose
+ * tests all skipped unless tests/expected-skips lists that reason. For a missing kernel feature
+ * or privilege only; a missing reference tool is a failure (test_need_tool). */
+#define test_skip(reason)                                                                          \
+    do {                                                                                           \
+        print_message("skip: %s\n", (reason));                                                     \
+        skip();                                                                                    \
+    } while (0)
+
+/* Fails the test unless tool is on PATH: a check against a tool must not pass without it. */
+void test_need_tool(const char *tool);
+
 /* A fresh empty directory under $TMPDIR (or /tmp); caller frees the path and removes it. */
 char *test_tmpdir(void);
 /* Writes a file (creating parent directories) relative to dir. */

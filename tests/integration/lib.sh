@@ -5,7 +5,8 @@
 #
 # A case is a function `t_NAME` in a file tests/integration/t_*.sh. The runner calls it in a fresh
 # bash with `set -euo pipefail`, inside a fresh work directory $WORK, with a fresh lade store
-# $ROOT (not yet created) and a timeout. A case fails when it (or an assertion) exits non-zero.
+# $ROOT (not yet created) and a timeout. A case fails when it (or an assertion) exits non-zero,
+# and is skipped when it calls `skip REASON`.
 #
 # Variables a case can use:
 #   LADE   absolute path of the lade binary     TOP   the repository top
@@ -52,6 +53,14 @@ fail() {
         for d in "$@"; do printf '%s\n' "$d" | sed 's/^/    /'; done
     } >&"${LOG_FD:-2}"
     exit 1
+}
+
+# skip REASON: ends the case as skipped; the runner counts it and prints REASON. For a missing
+# kernel feature or privilege only: a missing tool the tests check against is a failure.
+skip() {
+    printf '%s\n' "$*" >"$WORK/.skipped"
+    printf 'SKIP at %s: %s\n' "$(_where)" "$*" >&"${LOG_FD:-2}"
+    exit 77
 }
 
 # Indents a text for a failure detail, keeping the last N (default 40) lines.

@@ -459,16 +459,6 @@ test_not_an_image_archive(void **state)
     free(file);
 }
 
-static bool
-have(const char *tool)
-{
-    char *cmd = xasprintf("command -v %s >/dev/null 2>&1", tool);
-    int rc = system(cmd);
-
-    free(cmd);
-    return rc == 0;
-}
-
 static int
 run(const char *fmt, const char *a, const char *b, const char *c)
 {
@@ -487,8 +477,7 @@ test_skopeo_reads_archives(void **state)
     struct fixture *f = *state;
     char *oci = path_in(f, "s.oci.tar"), *docker = path_in(f, "s.docker.tar");
 
-    if (!have("skopeo"))
-        skip();
+    test_need_tool("skopeo");
     export(f, ARCHIVE_OCI, "s.oci.tar");
     export(f, ARCHIVE_DOCKER, "s.docker.tar");
     assert_int_equal(
@@ -512,16 +501,15 @@ test_umoci_unpacks_oci_archive(void **state)
     struct fixture *f = *state;
     char *tar = path_in(f, "u.tar"), *layout = path_in(f, "layout"), *bundle = path_in(f, "bundle");
 
-    if (!have("umoci"))
-        skip();
+    test_need_tool("umoci");
+    test_need_tool("oci-image-tool");
     export(f, ARCHIVE_OCI, "u.tar");
     assert_int_equal(run("mkdir -p %s && tar -xf %s -C %s", layout, tar, layout), 0);
     assert_int_equal(run("umoci unpack --image %s:%s %s >/dev/null", layout, "1", bundle), 0);
     /* oci-image-tool checks the layout against the spec's schemas (it cannot read tars) */
-    if (have("oci-image-tool"))
-        assert_int_equal(run("oci-image-tool validate --type image --ref name=%s %s >/dev/null%s",
-                             "1", layout, ""),
-                         0);
+    assert_int_equal(
+        run("oci-image-tool validate --type image --ref name=%s %s >/dev/null%s", "1", layout, ""),
+        0);
     assert_int_equal(
         run("test -f %s/rootfs/hello.txt && test -f %s/rootfs/second.txt%s", bundle, bundle, ""),
         0);
@@ -536,8 +524,7 @@ test_podman_loads_docker_archive(void **state)
     struct fixture *f = *state;
     char *tar = path_in(f, "p.tar"), *root = path_in(f, "podman");
 
-    if (!have("podman"))
-        skip();
+    test_need_tool("podman");
     export(f, ARCHIVE_DOCKER, "p.tar");
     assert_int_equal(run("podman --root %s/root --runroot %s/run --storage-driver vfs load -i %s "
                          "2>&1 | grep -q 'Loaded image.*app:1'",
