@@ -238,7 +238,7 @@ build_load_plan(const struct build_opts *o, struct plan **out, struct lade_error
     size_t len = 0;
 
     if (read_file_at(AT_FDCWD, path, 64u << 20, &text, &len, err) < 0) {
-        err->code = LADE_ERR_PARSE;
+        lade_error_recode(err, LADE_ERR_PARSE);
         return lade_error_prefix(err, "cannot read Dockerfile");
     }
     const char *name = o->dockerfile ? o->dockerfile : "Dockerfile";
@@ -269,7 +269,7 @@ load_dockerignore(const struct build_opts *o, struct dockerignore **out, struct 
     if (read_file_at(AT_FDCWD, use, 16u << 20, &text, &len, err) < 0)
         return -1;
     if (dockerignore_parse(text, len, out, err) < 0) {
-        err->code = LADE_ERR_PARSE;
+        lade_error_recode(err, LADE_ERR_PARSE);
         return lade_error_prefix(err, "%s", use);
     }
     return 0;

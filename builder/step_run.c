@@ -138,7 +138,7 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
                             "process \"%s\" did not complete successfully: exit status %d%s", line,
                             status, tail);
     } else if (rc < 0) {
-        err->code = LADE_ERR_RUN;
+        lade_error_recode(err, LADE_ERR_RUN);
     }
     if (rc == 0)
         rc = fs_step_end(b, ss, &fs, true, hist, err);
