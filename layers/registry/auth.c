@@ -18,18 +18,6 @@
 #define TOKEN_MIN_LIFETIME 60 /* seconds; docker's floor for expires_in */
 #define TOKEN_MARGIN_MAX 30   /* renew this long before expiry at most */
 
-void
-reg_tokens_free(struct reg_token *t)
-{
-    while (t != NULL) {
-        struct reg_token *next = t->next;
-        free(t->scope);
-        reg_wipe_free(t->token);
-        free(t);
-        t = next;
-    }
-}
-
 static bool
 expired(const struct timespec *when)
 {

@@ -72,6 +72,8 @@ void reg_client_setup_handle(struct reg_client *c, CURL *h, const char *url);
 /* True when url is on the registry's own origin (scheme, host and port), so it may receive
  * the Authorization header. */
 bool reg_same_origin(const struct reg_client *c, const char *url);
+/* Frees a token list (and wipes the tokens). */
+void reg_tokens_free(struct reg_token *t);
 
 /* auth.c */
 /* The Authorization header line for a request of scope ("Authorization: Bearer ..."), or NULL
@@ -89,7 +91,6 @@ int reg_auth_refused(struct reg_client *c, const struct reg_response *r, struct 
 /* The registry's message in a JSON error body ("errors":[{message, detail}], "details",
  * "error_description"), or NULL; caller frees. */
 char *reg_error_message(const char *body, size_t len);
-void reg_tokens_free(struct reg_token *t);
 
 /* http.c: one exchange, no auth handshake, no retry, no redirect */
 struct http_result {
