@@ -88,9 +88,6 @@ int reg_auth_answer(struct reg_client *c, const char *challenge, const char *sco
                     const char *sent, struct lade_error *err);
 /* The error for a request still refused (401) after the challenge was answered. */
 int reg_auth_refused(struct reg_client *c, const struct reg_response *r, struct lade_error *err);
-/* The registry's message in a JSON error body ("errors":[{message, detail}], "details",
- * "error_description"), or NULL; caller frees. */
-char *reg_error_message(const char *body, size_t len);
 
 /* http.c: one exchange, no auth handshake, no retry, no redirect */
 struct http_result {
@@ -109,6 +106,20 @@ int http_exchange(struct reg_client *c, CURL *h, const struct reg_request *rq, c
                   const char *url, const char *auth_line, struct reg_response *resp,
                   struct http_result *res, struct lade_error *err);
 char *http_resolve_url(const char *base, const char *ref);
+
+/* outcome.c: what an exchange's outcome means */
+/* After exchange number *attempt (0 for the first) of rq to url, with res and resp as
+ * http_exchange left them: 0 when resp is final (a status not worth repeating, or the retries
+ * are spent: the caller judges it); 1 when another attempt is due: the failure was reported
+ * (REG_EV_RETRY), a sink that got bytes reset, the backoff (or Retry-After) waited and *attempt
+ * counted; -1 with err set (LADE_ERR_NET) when the body was too large or no response came
+ * (after the retries: opts->retries, none for rq->no_retry or a sink without sink_reset). */
+int http_retry_wait(struct reg_client *c, const struct reg_request *rq, const char *url,
+                    const struct http_result *res, const struct reg_response *resp, int *attempt,
+                    struct lade_error *err);
+/* The registry's message in a JSON error body ("errors":[{message, detail}], "details",
+ * "error_description"), or NULL; caller frees. */
+char *reg_error_message(const char *body, size_t len);
 
 /* retry.c */
 /* rq with retries and redirects but no auth handshake: auth_line (or none) is sent to rq->url's
