@@ -120,9 +120,3 @@ int http_retry_wait(struct reg_client *c, const struct reg_request *rq, const ch
 /* The registry's message in a JSON error body ("errors":[{message, detail}], "details",
  * "error_description"), or NULL; caller frees. */
 char *reg_error_message(const char *body, size_t len);
-
-/* retry.c */
-/* rq with retries and redirects but no auth handshake: auth_line (or none) is sent to rq->url's
- * host as it is (token requests to the realm use it). */
-int reg_do_plain(struct reg_client *c, const struct reg_request *rq, const char *auth_line,
-                 struct reg_response *resp, struct lade_error *err);

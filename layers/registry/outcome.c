@@ -3,8 +3,8 @@
  * in plain words ("pushing blob sha256:...: 404 Not Found: blob unknown to registry"), a failed
  * transport in plain words ("connection refused by 127.0.0.1:5000"), and whether another attempt
  * is worth it and when: connection failures, timeouts, stalls, 5xx and 429 are retried with
- * exponential backoff and jitter, honouring Retry-After (http_retry_wait, which retry.c asks
- * after every attempt). */
+ * exponential backoff and jitter, honouring Retry-After (http_retry_wait, which retry.c and
+ * auth.c's token requests ask after every attempt). */
 #include "client.h"
 
 #include <errno.h>

@@ -19,9 +19,9 @@ is_redirect(long s)
     return s == 301 || s == 302 || s == 303 || s == 307 || s == 308;
 }
 
-static int
-run(struct reg_client *c, const struct reg_request *rq, bool handshake, const char *fixed_auth,
-    struct reg_response *resp, struct lade_error *err)
+int
+reg_do(struct reg_client *c, const struct reg_request *rq, struct reg_response *resp,
+       struct lade_error *err)
 {
     cleanup_free char *start =
         rq->url[0] == '/' ? xasprintf("%s%s", c->base, rq->url) : xstrdup(rq->url);
@@ -42,17 +42,15 @@ run(struct reg_client *c, const struct reg_request *rq, bool handshake, const ch
     for (;;) {
         reg_wipe_free(auth);
         auth = NULL;
-        if (handshake && reg_same_origin(c, url) && reg_auth_header(c, rq->scope, &auth, err) < 0)
+        if (reg_same_origin(c, url) && reg_auth_header(c, rq->scope, &auth, err) < 0)
             goto out;
-        if (!handshake && fixed_auth != NULL && hops == 0)
-            auth = xstrdup(fixed_auth);
         int xrc = http_exchange(c, h, rq, method, url, auth, resp, &res, err);
         if (xrc < 0)
             goto out;
 
         long s = resp->status;
         if (res.code == CURLE_OK) {
-            if (s == 401 && handshake && res.www_authenticate != NULL && reg_same_origin(c, url)) {
+            if (s == 401 && res.www_authenticate != NULL && reg_same_origin(c, url)) {
                 if (answered) {
                     reg_auth_refused(c, resp, err);
                     goto out;
@@ -89,18 +87,4 @@ out:
     free(url);
     reg_handle_put(c, h);
     return rc;
-}
-
-int
-reg_do(struct reg_client *c, const struct reg_request *rq, struct reg_response *resp,
-       struct lade_error *err)
-{
-    return run(c, rq, true, NULL, resp, err);
-}
-
-int
-reg_do_plain(struct reg_client *c, const struct reg_request *rq, const char *auth_line,
-             struct reg_response *resp, struct lade_error *err)
-{
-    return run(c, rq, false, auth_line, resp, err);
 }
