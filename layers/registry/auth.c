@@ -18,18 +18,6 @@
 #define TOKEN_MIN_LIFETIME 60 /* seconds; docker's floor for expires_in */
 #define TOKEN_MARGIN_MAX 30   /* renew this long before expiry at most */
 
-void
-reg_tokens_free(struct reg_token *t)
-{
-    while (t != NULL) {
-        struct reg_token *next = t->next;
-        free(t->scope);
-        reg_wipe_free(t->token);
-        free(t);
-        t = next;
-    }
-}
-
 static bool
 expired(const struct timespec *when)
 {
@@ -250,6 +238,33 @@ token_refused(const struct reg_client *c, const struct reg_creds *cr, const stru
                           c->domain, msg ? msg : "unauthorized");
 }
 
+/* One request to the token server, below the retry level: exchanges (http.c) repeated while
+ * outcome.c finds the failure transient, as for any request; auth_line (or none) is sent as it
+ * is, no challenge is answered and no redirect followed. */
+static int
+token_request(struct reg_client *c, const struct reg_request *rq, const char *auth_line,
+              struct reg_response *resp, struct lade_error *err)
+{
+    struct http_result res = {0};
+    CURL *h = reg_handle_get(c);
+    int attempt = 0, rc;
+
+    memset(resp, 0, sizeof(*resp));
+    resp->content_length = -1;
+    if (h == NULL)
+        return lade_error_set(err, LADE_ERR_OTHER, "libcurl: cannot create a handle");
+    do {
+        rc = http_exchange(c, h, rq, rq->method, rq->url, auth_line, resp, &res, err);
+        if (rc == 0)
+            rc = http_retry_wait(c, rq, rq->url, &res, resp, &attempt, err);
+    } while (rc == 1);
+    if (rc < 0)
+        reg_response_release(resp);
+    http_result_release(&res);
+    reg_handle_put(c, h);
+    return rc;
+}
+
 /* Fetches a token for scopes (space-separated, or NULL) from the realm. */
 static int
 fetch_token(struct reg_client *c, const char *realm, const char *service, const char *scopes,
@@ -276,7 +291,7 @@ fetch_token(struct reg_client *c, const char *realm, const char *service, const 
                                  .body = form,
                                  .body_len = strlen(form),
                                  .body_fd = -1};
-        rc = reg_do_plain(c, &rq, NULL, &r, err);
+        rc = token_request(c, &rq, NULL, &r, err);
         reg_wipe_free(form);
         if (rc == 0 && (rc = (int) r.status) == 404) /* no OAuth2 here: the GET below */
             reg_response_release(&r);
@@ -286,7 +301,7 @@ fetch_token(struct reg_client *c, const char *realm, const char *service, const 
             token_get_url(realm, service, scopes, has_password(&cr) ? cr.user : NULL);
         char *auth = has_password(&cr) ? basic_line(&cr) : NULL;
         struct reg_request rq = {.method = "GET", .url = url, .body_fd = -1};
-        rc = reg_do_plain(c, &rq, auth, &r, err);
+        rc = token_request(c, &rq, auth, &r, err);
         reg_wipe_free(auth);
     }
     if (rc < 0) {

@@ -4,7 +4,7 @@
  * separate either two params or two challenges. Bearer is preferred over Basic, as docker's
  * authorizer tries its token handler first. The input comes from the network: every malformed
  * form is refused, nothing is read past the end. */
-#include "registry-internal.h"
+#include "client.h"
 
 #include <ctype.h>
 #include <stdlib.h>

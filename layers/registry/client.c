@@ -309,6 +309,19 @@ reg_client_new(const char *domain, const struct registry_opts *opts, struct reg_
     return 0;
 }
 
+/* The token cache is a field of the client (auth.c fills it); the client frees it. */
+void
+reg_tokens_free(struct reg_token *t)
+{
+    while (t != NULL) {
+        struct reg_token *next = t->next;
+        free(t->scope);
+        reg_wipe_free(t->token);
+        free(t);
+        t = next;
+    }
+}
+
 void
 reg_client_free(struct reg_client *c)
 {

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* The inside of struct reg_client, shared by client.c (transport settings), http.c (requests,
- * retries) and auth.c (challenges, tokens). Nothing outside those three files reads it. */
+/* The inside of the request machinery: struct reg_client and levels 2 to 4 of the registry
+ * client, one section each, lowest first (the levels: registry-internal.h). A file may call its
+ * own section, the earlier ones and creds.h (level 1); never a later section, nor reg_do
+ * (level 5, retry.c, which calls them all). Levels 2 to 5 and their tests include this header;
+ * the operations see registry-internal.h only. */
 
 #include <curl/curl.h>
 #include <pthread.h>
@@ -42,8 +45,8 @@ struct reg_client {
     CURLSH *share;
     pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
 
-    /* held while a token is fetched, so that concurrent requests wait for one token rather
-     * than each fetching their own */
+    /* level 4 (auth.c) state, freed by client.c: held while a token is fetched, so that
+     * concurrent requests wait for one token rather than each fetching their own */
     pthread_mutex_t auth_mu;
     /* everything below is guarded by mu */
     pthread_mutex_t mu;
@@ -58,7 +61,8 @@ struct reg_client {
     size_t nidle;
 };
 
-/* client.c */
+/* ---- level 2, the client (client.c): hosts, TLS and certs.d, proxies, the handle pool ---- */
+
 /* An easy handle for one request (from the pool, which keeps its connections open), and its
  * return to the pool. A handle is used by one thread at a time. */
 CURL *reg_handle_get(struct reg_client *c);
@@ -72,26 +76,12 @@ void reg_client_setup_handle(struct reg_client *c, CURL *h, const char *url);
 /* True when url is on the registry's own origin (scheme, host and port), so it may receive
  * the Authorization header. */
 bool reg_same_origin(const struct reg_client *c, const char *url);
-
-/* auth.c */
-/* The Authorization header line for a request of scope ("Authorization: Bearer ..."), or NULL
- * when nothing is known yet; fetches a token first when the registry is known to want one.
- * Caller frees (and should wipe) the string. */
-int reg_auth_header(struct reg_client *c, const char *scope, char **out, struct lade_error *err);
-/* Answers a 401 to a request sent with Authorization line sent (or NULL) whose WWW-Authenticate
- * header value is challenge: records the scheme and, for Bearer, fetches a fresh token for scope
- * (unless another thread already replaced the refused one). -1 with LADE_ERR_AUTH when there are
- * no usable credentials or they are refused. */
-int reg_auth_answer(struct reg_client *c, const char *challenge, const char *scope,
-                    const char *sent, struct lade_error *err);
-/* The error for a request still refused (401) after the challenge was answered. */
-int reg_auth_refused(struct reg_client *c, const struct reg_response *r, struct lade_error *err);
-/* The registry's message in a JSON error body ("errors":[{message, detail}], "details",
- * "error_description"), or NULL; caller frees. */
-char *reg_error_message(const char *body, size_t len);
+/* Frees a token list (and wipes the tokens). */
 void reg_tokens_free(struct reg_token *t);
 
-/* http.c: one exchange, no auth handshake, no retry, no redirect */
+/* ---- level 3, one exchange (http.c: no auth handshake, no retry, no redirect) and what its
+ * outcome means (outcome.c: errors in plain words, the retry policy) ---- */
+
 struct http_result {
     CURLcode code; /* CURLE_OK: an HTTP response came (resp->status) */
     long os_errno;
@@ -109,8 +99,40 @@ int http_exchange(struct reg_client *c, CURL *h, const struct reg_request *rq, c
                   struct http_result *res, struct lade_error *err);
 char *http_resolve_url(const char *base, const char *ref);
 
-/* retry.c */
-/* rq with retries and redirects but no auth handshake: auth_line (or none) is sent to rq->url's
- * host as it is (token requests to the realm use it). */
-int reg_do_plain(struct reg_client *c, const struct reg_request *rq, const char *auth_line,
-                 struct reg_response *resp, struct lade_error *err);
+/* After exchange number *attempt (0 for the first) of rq to url, with res and resp as
+ * http_exchange left them: 0 when resp is final (a status not worth repeating, or the retries
+ * are spent: the caller judges it); 1 when another attempt is due: the failure was reported
+ * (REG_EV_RETRY), a sink that got bytes reset, the backoff (or Retry-After) waited and *attempt
+ * counted; -1 with err set (LADE_ERR_NET) when the body was too large or no response came
+ * (after the retries: opts->retries, none for rq->no_retry or a sink without sink_reset). */
+int http_retry_wait(struct reg_client *c, const struct reg_request *rq, const char *url,
+                    const struct http_result *res, const struct reg_response *resp, int *attempt,
+                    struct lade_error *err);
+/* The registry's message in a JSON error body ("errors":[{message, detail}], "details",
+ * "error_description"), or NULL; caller frees. */
+char *reg_error_message(const char *body, size_t len);
+
+/* ---- level 4, auth: WWW-Authenticate (challenge.c, pure parsing) and answering it (auth.c:
+ * Bearer tokens fetched through level 3, never reg_do; Basic) ---- */
+
+/* One parsed WWW-Authenticate challenge. */
+struct reg_challenge {
+    char scheme[16]; /* "bearer" or "basic" (lower case) */
+    char *realm, *service, *scope;
+};
+/* Parses a header value (auth-param quoting per RFC 7235); 0, or -1 when malformed. */
+int reg_challenge_parse(const char *header, struct reg_challenge *out);
+void reg_challenge_release(struct reg_challenge *ch);
+
+/* The Authorization header line for a request of scope ("Authorization: Bearer ..."), or NULL
+ * when nothing is known yet; fetches a token first when the registry is known to want one.
+ * Caller frees (and should wipe) the string. */
+int reg_auth_header(struct reg_client *c, const char *scope, char **out, struct lade_error *err);
+/* Answers a 401 to a request sent with Authorization line sent (or NULL) whose WWW-Authenticate
+ * header value is challenge: records the scheme and, for Bearer, fetches a fresh token for scope
+ * (unless another thread already replaced the refused one). -1 with LADE_ERR_AUTH when there are
+ * no usable credentials or they are refused. */
+int reg_auth_answer(struct reg_client *c, const char *challenge, const char *scope,
+                    const char *sent, struct lade_error *err);
+/* The error for a request still refused (401) after the challenge was answered. */
+int reg_auth_refused(struct reg_client *c, const struct reg_response *r, struct lade_error *err);

@@ -1,14 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* lade login/logout and docker's credentials: $DOCKER_CONFIG/config.json (default
+/* docker's credentials (credentials level: no network): $DOCKER_CONFIG/config.json (default
  * ~/.docker/config.json) with "auths" {server: {"auth": base64(user:password), "identitytoken"}},
  * or a credential helper named by "credHelpers" {server: NAME} or "credsStore" (credhelper.c runs
  * it). Docker Hub's key is "https://index.docker.io/v1/"; other keys match by host, with or without
  * a scheme. The file is rewritten whole, atomically, mode 0600, every field we do not know kept.
- * Login checks the credentials against the registry (its /v2/ challenge answered with them; for
- * Bearer a token request without a scope, as docker login does) before anything is saved. */
+ * login.c checks credentials against the registry before it stores them here. */
 #include "creds.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -307,106 +305,4 @@ reg_creds_erase(const struct registry_opts *opts, const char *server, struct lad
     if (!changed)
         return rc;
     return reg_config_save(path, root, err) < 0 ? -1 : 0;
-}
-
-/* host[:port] with a DNS name, an IPv4 address or a bracketed IPv6 address. */
-static bool
-valid_hostport(const char *s)
-{
-    const char *p = s;
-
-    if (*p == '[') {
-        p++;
-        while (isxdigit((unsigned char) *p) || *p == ':' || *p == '.' || *p == '%')
-            p++;
-        if (*p != ']' || p == s + 1)
-            return false;
-        p++;
-    } else {
-        while (isalnum((unsigned char) *p) || *p == '.' || *p == '-' || *p == '_')
-            p++;
-        if (p == s || *s == '.' || *s == '-')
-            return false;
-    }
-    if (*p == ':') {
-        char *end;
-        long port = strtol(p + 1, &end, 10);
-        if (end == p + 1 || *end != '\0' || port < 1 || port > 65535)
-            return false;
-        return isdigit((unsigned char) p[1]);
-    }
-    return *p == '\0';
-}
-
-char *
-registry_server_name(const char *server, struct lade_error *err)
-{
-    const char *p = server ? server : "";
-    const char *scheme = strstr(p, "://");
-    char *host;
-
-    if (scheme != NULL) {
-        size_t n = (size_t) (scheme - p);
-        if (!((n == 4 && strncmp(p, "http", 4) == 0) || (n == 5 && strncmp(p, "https", 5) == 0)))
-            goto bad;
-        p = scheme + 3;
-    }
-    host = xstrndup(p, strcspn(p, "/"));
-    if (*host == '\0' || reg_is_hub(host)) {
-        free(host);
-        return xstrdup("docker.io");
-    }
-    for (char *h = host; *h && *h != ':'; h++) /* DNS names are case-insensitive */
-        *h = (char) tolower((unsigned char) *h);
-    if (valid_hostport(host))
-        return host;
-    free(host);
-bad:
-    lade_error_set(err, LADE_ERR_USAGE, "invalid registry server \"%s\"", server);
-    return NULL;
-}
-
-int
-registry_login(const char *server, const char *user, const char *password,
-               const struct registry_opts *opts, struct lade_error *err)
-{
-    cleanup_free char *name = registry_server_name(server, err);
-    struct reg_client *c = NULL;
-    struct reg_response r;
-    int rc;
-
-    if (name == NULL)
-        return -1;
-    if (reg_client_new(name, opts, &c, err) < 0)
-        return -1;
-    reg_client_set_credentials(c, user, password);
-    struct reg_request rq = {.method = "GET", .url = "/v2/", .body_fd = -1};
-    rc = reg_do(c, &rq, &r, err);
-    if (rc == 0) {
-        if (r.status != 200)
-            rc = reg_status_error(&r, err, "login to %s", name);
-        reg_response_release(&r);
-    }
-    reg_client_free(c);
-    if (rc < 0)
-        return -1;
-    if (reg_creds_store(opts, name, user, password, err) < 0)
-        return lade_error_prefix(err, "saving the credentials for %s", name);
-    return 0;
-}
-
-int
-registry_logout(const char *server, const struct registry_opts *opts, struct lade_error *err)
-{
-    cleanup_free char *name = registry_server_name(server, err);
-    int rc;
-
-    if (name == NULL)
-        return -1;
-    rc = reg_creds_erase(opts, name, err);
-    if (rc < 0)
-        return lade_error_prefix(err, "removing the credentials for %s", name);
-    if (rc == 1)
-        return lade_error_set(err, LADE_ERR_OTHER, "not logged in to %s", name);
-    return 0;
 }

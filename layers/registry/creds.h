@@ -1,12 +1,34 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Between creds.c (config.json), credhelper.c (docker-credential-NAME), auth.c and login.c. */
+/* Level 1 of the registry client, credentials: creds.c (config.json, "auths", which helper) and
+ * credhelper.c (docker-credential-NAME). No network; calls only libc, jansson, openssl and
+ * builder/common, nothing else of layers/registry. Used from above by client.c, auth.c and
+ * login.c (the levels: registry-internal.h). */
 
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "registry-internal.h"
+#include "registry.h"
+
+struct reg_creds {
+    char *user;
+    char *secret;         /* password, or an identity token when user is "<token>" */
+    char *identity_token; /* from config.json "identitytoken", used as a refresh token */
+};
+void reg_creds_release(struct reg_creds *cr);
+/* The config.json path for opts (caller frees). */
+char *reg_config_path(const struct registry_opts *opts);
+/* Credentials for server from credHelpers[server], credsStore, or auths[server] (also matched
+ * as "https://server", "http://server" and, for docker.io, "https://index.docker.io/v1/").
+ * 0 and *out filled; 1 when there are none; -1 on error (an unreadable config, a failing
+ * helper). */
+int reg_creds_get(const struct registry_opts *opts, const char *server, struct reg_creds *out,
+                  struct lade_error *err);
+int reg_creds_store(const struct registry_opts *opts, const char *server, const char *user,
+                    const char *secret, struct lade_error *err);
+/* 0, 1 when there was nothing to erase, -1 on error. */
+int reg_creds_erase(const struct registry_opts *opts, const char *server, struct lade_error *err);
 
 /* Zeroes a secret string, then frees it (NULL is fine). */
 void reg_wipe_free(char *s);

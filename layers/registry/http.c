@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* One HTTP exchange with a registry (libcurl easy API, one handle per call so threads never
- * share one): the body from memory or a file descriptor, the response body into a sink or a
- * capped buffer, the headers the distribution API needs, redirects followed here so that the
- * Authorization header never leaves the registry's origin. retry.c drives the attempts. */
+/* One HTTP exchange with a registry (http level, below auth: calls only client.c and creds.c;
+ * libcurl easy API, one handle per call so threads never share one): the body from memory or a
+ * file descriptor, the response body into a sink or a capped buffer, the headers the
+ * distribution API needs. No redirect is followed here (retry.c follows them, so that the
+ * Authorization header never leaves the registry's origin); retry.c, and auth.c for token
+ * requests, drive the attempts. */
 #include "client.h"
 
 #include <ctype.h>

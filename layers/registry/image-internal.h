@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Inside pull and push (platform.c, resolve.c, jobs.c): platforms and their selection from an
- * index, fetching a verified manifest, and the pool that moves blobs in parallel. */
+/* Level 6 of the registry client, the operations: what pull.c and push.c share (platform.c,
+ * resolve.c, jobs.c): platforms and their selection from an index, fetching a verified manifest,
+ * and the pool that moves blobs in parallel. These files may call each other and the levels
+ * below as registry-internal.h offers them (reg_client_new, reg_do, reg_status_error), never
+ * client.h's inside (the levels: registry-internal.h). */
 
 #include <stdatomic.h>
 #include <stdbool.h>

@@ -1,9 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Inside the registry client. One struct reg_client per registry host; requests go through
- * reg_do, which owns the transport rules, the auth handshake and the retries, so pull.c and
- * push.c speak only the distribution API. */
+/* The registry client inside: what the operations (level 6: resolve.c, pull.c, push.c,
+ * login.c) use of the levels below them. One struct reg_client per registry host; requests go
+ * through reg_do, which owns the transport rules, the auth handshake and the retries, so the
+ * operations speak only the distribution API.
+ *
+ * The levels, lowest first; a file calls only its own level and lower ones, never up (make
+ * layer-check, tests/layers/check-registry-layers.sh, holds the list and checks it):
+ *   1 credentials  creds.c credhelper.c   config.json, credential helpers; no network (creds.h)
+ *   2 client       client.c               hosts, TLS and certs.d, proxies, the handle pool
+ *   3 http         http.c outcome.c       one exchange; what its outcome means, retry policy
+ *   4 auth         challenge.c auth.c     WWW-Authenticate, tokens (fetched via level 3), Basic
+ *   5 retry        retry.c                reg_do: the attempts of one request
+ *   6 operations   platform.c jobs.c resolve.c pull.c push.c login.c   (image-internal.h)
+ * client.h has the inside of levels 2 to 4 and reg_client itself. */
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -17,7 +28,7 @@
 #define REG_DEFAULT_PARALLEL 4
 #define REG_BODY_CAP (4u << 20) /* responses kept in memory: manifests, errors, tokens */
 
-/* ---- the client (client.c) ---- */
+/* ---- level 2, the client (client.c) ---- */
 
 struct reg_client; /* opaque: base URL, TLS settings, credentials, token cache, mutex */
 
@@ -31,7 +42,7 @@ const struct registry_opts *reg_client_opts(const struct reg_client *c);
 /* Uses user/password instead of the saved credentials (login). */
 void reg_client_set_credentials(struct reg_client *c, const char *user, const char *password);
 
-/* ---- requests (http.c) ---- */
+/* ---- level 3, requests and responses (http.c, outcome.c) ---- */
 
 struct reg_request {
     const char *method; /* "GET", "HEAD", "PUT", "POST", "PATCH", "DELETE" */
@@ -73,6 +84,14 @@ struct reg_response {
 };
 void reg_response_release(struct reg_response *r);
 
+/* An error for an unexpected status: LADE_ERR_AUTH for 401/403, else LADE_ERR_NET; the text
+ * says what was asked ("pushing blob sha256:..."), the status, and the registry's error
+ * message from the JSON body ({"errors":[{"code","message","detail"}]}) in plain words. */
+int reg_status_error(const struct reg_response *r, struct lade_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- level 5, retry (retry.c) ---- */
+
 /* Performs rq. Answers a 401 challenge once (Bearer: token for rq->scope from the realm, with
  * credentials when there are some, cached until it expires; Basic: the credentials), then
  * retries with exponential backoff and jitter on connection errors, timeouts, 5xx and 429
@@ -82,41 +101,3 @@ void reg_response_release(struct reg_response *r);
  * (no or refused credentials). */
 int reg_do(struct reg_client *c, const struct reg_request *rq, struct reg_response *resp,
            struct lade_error *err);
-
-/* An error for an unexpected status: LADE_ERR_AUTH for 401/403, else LADE_ERR_NET; the text
- * says what was asked ("pushing blob sha256:..."), the status, and the registry's error
- * message from the JSON body ({"errors":[{"code","message","detail"}]}) in plain words. */
-int reg_status_error(const struct reg_response *r, struct lade_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* ---- auth (auth.c) ---- */
-
-/* One parsed WWW-Authenticate challenge. */
-struct reg_challenge {
-    char scheme[16]; /* "bearer" or "basic" (lower case) */
-    char *realm, *service, *scope;
-};
-/* Parses a header value (auth-param quoting per RFC 7235); 0, or -1 when malformed. */
-int reg_challenge_parse(const char *header, struct reg_challenge *out);
-void reg_challenge_release(struct reg_challenge *ch);
-
-/* ---- credentials (creds.c) ---- */
-
-struct reg_creds {
-    char *user;
-    char *secret;         /* password, or an identity token when user is "<token>" */
-    char *identity_token; /* from config.json "identitytoken", used as a refresh token */
-};
-void reg_creds_release(struct reg_creds *cr);
-/* The config.json path for opts (caller frees). */
-char *reg_config_path(const struct registry_opts *opts);
-/* Credentials for server from credHelpers[server], credsStore, or auths[server] (also matched
- * as "https://server", "http://server" and, for docker.io, "https://index.docker.io/v1/").
- * 0 and *out filled; 1 when there are none; -1 on error (an unreadable config, a failing
- * helper). */
-int reg_creds_get(const struct registry_opts *opts, const char *server, struct reg_creds *out,
-                  struct lade_error *err);
-int reg_creds_store(const struct registry_opts *opts, const char *server, const char *user,
-                    const char *secret, struct lade_error *err);
-/* 0, 1 when there was nothing to erase, -1 on error. */
-int reg_creds_erase(const struct registry_opts *opts, const char *server, struct lade_error *err);

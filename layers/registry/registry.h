@@ -8,7 +8,10 @@
  *
  * Errors: LADE_ERR_NET (5) for network and registry failures after the retries, LADE_ERR_AUTH (6)
  * when credentials are refused or missing, with the registry's own error message in the text.
- * No password or token ever appears in an error, a log line or a process title. */
+ * No password or token ever appears in an error, a log line or a process title.
+ *
+ * The functions here are level 6, the top of the client (pull.c, push.c, login.c; the levels:
+ * registry-internal.h); no other file of layers/registry calls them. */
 
 #include <stdbool.h>
 #include <stddef.h>
