@@ -1,0 +1,3 @@
+ln a.txt b.txt
+ln a.txt c.txt
+ln dir/x dir/y

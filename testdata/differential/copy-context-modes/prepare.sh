@@ -1,0 +1,10 @@
+chmod 0600 private
+chmod 0444 ro
+chmod 0755 exec
+chmod 4755 suid
+chmod 2711 sgid
+chmod 0777 all
+chmod 0700 d700
+chmod 2775 d2775
+mkdir -p empty-dir
+chown 1234:5678 all
