@@ -47,8 +47,8 @@ LADE       := $(B)/lade
 DEPS_STAMP := $(B)/.deps-build
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps deps-build demo bench test check unit integration conformance asan fuzz format \
-        format-check hdr-check layer-check install clean
+.PHONY: all deps deps-build demo bench test check unit integration conformance differential asan \
+        fuzz format format-check hdr-check layer-check install clean
 all: $(LADE)
 
 # Order-only: objects wait for the build packages (jansson.h...) under make -j, but a newer stamp
@@ -123,6 +123,10 @@ integration: deps $(LADE)
 
 conformance: deps-build $(DRIVER_BINS)
 	@tests/conformance/run $(B)/drivers
+
+# lade against docker BuildKit 20.10 (its own dockerd) on testdata/differential: tests/differential/README.md
+differential: deps $(LADE)
+	@tests/differential/run $(LADE)
 
 # make test: unit tests, conformance (when ../shared is there) and integration tests.
 test: deps layer-check $(LADE) $(UNIT_BINS) $(DRIVER_BINS) $(REPLAY_BINS)
