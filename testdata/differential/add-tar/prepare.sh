@@ -1,15 +1,25 @@
-# The archives, with owners, modes, links and a directory; GNU tar on the host writes them.
-mkdir -p src/dir/sub
-echo file > src/dir/file
-echo sub > src/dir/sub/deep
-ln -s file src/dir/link
-ln src/dir/file src/dir/hard
-chmod 0640 src/dir/file
-chmod 0750 src/dir/sub
-tar --owner=1234 --group=5678 --numeric-owner --mtime=@0 -C src -cf plain.tar dir
-gzip -n -c plain.tar > archive.tar.gz
-bzip2 -c plain.tar > archive.tar.bz2
-xz -c plain.tar > archive.tar.xz
-cp archive.tar.gz misnamed.txt
-echo "just text" > not-a-tar.tar.gz
-rm -rf src
+# The archives, with owners, modes, a symlink, a hard link and directories. python3's tarfile
+# writes them: it can set owners and needs no bzip2 or xz programs on the machine.
+python3 - <<'PY'
+import io, tarfile
+
+def entries(t):
+    def add(name, kind, mode, data=b"", link=""):
+        ti = tarfile.TarInfo(name)
+        ti.type, ti.mode, ti.uid, ti.gid, ti.mtime = kind, mode, 1234, 5678, 0
+        ti.linkname, ti.size = link, len(data)
+        t.addfile(ti, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+    add("dir", tarfile.DIRTYPE, 0o755)
+    add("dir/file", tarfile.REGTYPE, 0o640, b"file\n")
+    add("dir/hard", tarfile.LNKTYPE, 0o640, link="dir/file")
+    add("dir/link", tarfile.SYMTYPE, 0o777, link="file")
+    add("dir/sub", tarfile.DIRTYPE, 0o750)
+    add("dir/sub/deep", tarfile.REGTYPE, 0o644, b"sub\n")
+
+for name, mode in (("plain.tar", "w"), ("archive.tar.gz", "w:gz"), ("archive.tar.bz2", "w:bz2"),
+                   ("archive.tar.xz", "w:xz"), ("misnamed.txt", "w:gz")):
+    with tarfile.open(name, mode, format=tarfile.PAX_FORMAT) as t:
+        entries(t)
+with open("not-a-tar.tar.gz", "w") as f:
+    f.write("just text\n")
+PY
