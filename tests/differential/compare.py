@@ -190,7 +190,8 @@ def compare_fs(a, b, diffs):
 # ---- config and history ----
 
 def show(v):
-    return json.dumps(v, sort_keys=True)
+    """A value in a difference line; None is a field the image does not have (or null)."""
+    return "(none)" if v is None else json.dumps(v, sort_keys=True)
 
 
 def drop_nulls(d):
