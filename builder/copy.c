@@ -556,9 +556,6 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
             goto out;
         j.chown = true;
     }
-    if (sources == NULL && dest_is_dir &&
-        rootfs_mkdir_p(j.dst_root, dest, 0755, j.chown ? j.uid : 0, j.chown ? j.gid : 0, err) < 0)
-        goto out;
     for (size_t i = 0; sources && sources[i]; i++)
         if (copy_source(&j, sources[i], dest, dest_is_dir, err) < 0)
             goto out;
