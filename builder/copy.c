@@ -91,7 +91,22 @@ clear_dest(int dirfd, const char *name, bool keep_dir, struct lade_error *err)
     return 0;
 }
 
-/* Copies one non-directory entry src_dir/name (stat st) to dst_dir/dst_name. */
+/* Opens a regular file for reading. O_NONBLOCK and the check after open: an entry swapped for a
+ * FIFO after its stat must fail, not block (nothing else is ever opened). */
+static int
+open_regular(int dir, const char *name, int flags, const char *rel, struct lade_error *err)
+{
+    cleanup_close int fd = openat(dir, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | flags);
+    struct stat st;
+
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return lade_error_sys(err, "cannot open '%s'", rel);
+    if (!S_ISREG(st.st_mode))
+        return lade_error_set(err, LADE_ERR_IO, "'%s' changed while being copied", rel);
+    return steal_fd(&fd);
+}
+
+/* Hashes one non-directory entry src_dir/name (stat st) for the cache key. */
 static int
 hash_leaf(const struct copy_job *j, int src_dir, const char *name, const char *rel,
           const struct stat *st, struct lade_error *err)
@@ -99,9 +114,9 @@ hash_leaf(const struct copy_job *j, int src_dir, const char *name, const char *r
     char d[PATH_MAX] = "";
 
     if (S_ISREG(st->st_mode)) {
-        cleanup_close int in = openat(src_dir, name, O_RDONLY | O_CLOEXEC);
+        cleanup_close int in = open_regular(src_dir, name, 0, rel, err);
         if (in < 0 || digest_of_fd(in, d, err) < 0)
-            return lade_error_sys(err, "cannot read '%s'", rel);
+            return lade_error_prefix(err, "cannot read '%s'", rel);
     } else if (S_ISLNK(st->st_mode)) {
         ssize_t n = readlinkat(src_dir, name, d, sizeof(d) - 1);
         d[n > 0 ? n : 0] = '\0';
@@ -110,16 +125,21 @@ hash_leaf(const struct copy_job *j, int src_dir, const char *name, const char *r
     return 0;
 }
 
+/* Copies one non-directory entry src_dir/name (stat st) to dst_dir/dst_name. FIFOs and devices
+ * are made anew, never opened (BuildKit's context transfer and copy recreate FIFOs too);
+ * sockets are skipped: a tar cannot hold them. */
 static int
 copy_leaf(const struct copy_job *j, int src_dir, const char *name, const struct stat *st,
           int dst_dir, const char *dst_name, struct lade_error *err)
 {
+    if (S_ISSOCK(st->st_mode))
+        return 0;
     if (clear_dest(dst_dir, dst_name, false, err) < 0)
         return -1;
     if (S_ISREG(st->st_mode)) {
-        cleanup_close int in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        cleanup_close int in = open_regular(src_dir, name, O_NOFOLLOW, name, err);
         if (in < 0)
-            return lade_error_sys(err, "cannot open '%s'", name);
+            return -1;
         cleanup_close int out =
             openat(dst_dir, dst_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (out < 0)
@@ -138,7 +158,7 @@ copy_leaf(const struct copy_job *j, int src_dir, const char *name, const struct 
         if (mknodat(dst_dir, dst_name, st->st_mode, st->st_rdev) < 0)
             return lade_error_sys(err, "mknod '%s'", dst_name);
     } else {
-        return 0; /* sockets are not copied */
+        return 0;
     }
     apply_meta(j, dst_dir, dst_name, st);
     return 0;
@@ -293,6 +313,8 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
     src = rootfs_open(j->src_root, rel[0] ? rel : "/", O_PATH, 0, err);
     if (src < 0 || fstat(src, &st) < 0)
         return lade_error_prefix(err, "cannot stat source '%s'", rel);
+    if (S_ISSOCK(st.st_mode))
+        return lade_error_set(err, LADE_ERR_OTHER, "cannot copy \"%s\": it is a socket", rel);
     if (j->hash != NULL) {
         char proc[64];
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", src);
@@ -338,12 +360,14 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
     cleanup_close int sdir = rootfs_open(j->src_root, sdir_path, O_RDONLY | O_DIRECTORY, 0, err);
     if (sdir < 0)
         return -1;
-    /* Re-stat the entry itself: a followed top-level symlink is copied as its target. */
+    /* A followed top-level symlink is copied as its target: the content is read through src. */
+    if (!S_ISREG(st.st_mode))
+        return copy_leaf(j, sdir, sep ? sep + 1 : rel, &st, parent, slash + 1, err);
     char proc[64];
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", src);
-    cleanup_close int content = open(proc, O_RDONLY | O_CLOEXEC);
-    if (content < 0 || !S_ISREG(st.st_mode))
-        return copy_leaf(j, sdir, sep ? sep + 1 : rel, &st, parent, slash + 1, err);
+    cleanup_close int content = open_regular(AT_FDCWD, proc, 0, rel, err);
+    if (content < 0)
+        return -1;
     if (clear_dest(parent, slash + 1, false, err) < 0)
         return -1;
     cleanup_close int out =
@@ -394,8 +418,10 @@ check_add_source(const struct copy_job *j, const char *rel, struct lade_error *e
         {0x1f, 0x8b}, {'B', 'Z', 'h'}, {0xfd, '7', 'z', 'X', 'Z', 0}, {0x28, 0xb5, 0x2f, 0xfd}};
     static const size_t lens[] = {2, 3, 6, 4};
     unsigned char head[512] = {0};
-    cleanup_close int fd = rootfs_open(j->src_root, rel, O_RDONLY, 0, NULL);
-    ssize_t n = fd >= 0 ? read(fd, head, sizeof(head)) : 0;
+    struct stat st;
+    cleanup_close int fd = rootfs_open(j->src_root, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, NULL);
+    ssize_t n =
+        fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, head, sizeof(head)) : 0;
     bool archive = n >= 262 && memcmp(head + 257, "ustar", 5) == 0;
 
     for (size_t i = 0; !archive && i < 4; i++)

@@ -22,3 +22,54 @@ EOF2
     assert_eq "$(printf '%s\n' '/byname 2001:2002' '/empty 0:0' '/groupalone 0:50' '/byid 2001:2001' \
         '/nameandempty 2001:0')" "$OUT" "--chown as BuildKit resolves it"
 }
+
+# lade_timeout ARGS...: lade with the case's store, killed after 60 s, so a build that blocks
+# on a special file fails instead of hanging the suite.
+lade_timeout() {
+    say "+ timeout 60 lade $*"
+    timeout 60 "$LADE" --root "$ROOT" "$@"
+}
+
+# make_socket PATH: a Unix socket file at PATH (left behind when its process exits).
+make_socket() {
+    python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$1"
+}
+
+t_build_fifo_and_socket_sources() {
+    write_context "$WORK/ctx" <<'EOF2'
+FROM scratch
+COPY rootfs/ /
+COPY pipe /x
+ADD pipe /y
+COPY dir/ /d/
+CMD ["stat", "-c", "%n %F", "/x", "/y", "/d/f", "/d/pipe"]
+EOF2
+    mkfifo "$WORK/ctx/pipe"
+    mkdir "$WORK/ctx/dir"
+    echo data >"$WORK/ctx/dir/f"
+    mkfifo "$WORK/ctx/dir/pipe"
+    make_socket "$WORK/ctx/dir/sock"
+    make_socket "$WORK/ctx/sock"
+    run_ok lade_timeout build -t fifo:1 "$WORK/ctx"
+    run_ok lade run --rm fifo:1
+    # FIFOs are made anew, as BuildKit's context transfer and copy do; sockets are skipped.
+    assert_eq "$(printf '%s\n' '/x fifo' '/y fifo' '/d/f regular file' '/d/pipe fifo')" "$OUT" \
+        "FIFOs copied as FIFOs"
+    run_ok lade run --rm fifo:1 ls /d
+    assert_eq "$(printf 'f\npipe')" "$OUT" "the socket inside the directory is skipped"
+
+    # A socket named as the source is refused, naming it.
+    printf 'FROM scratch\nCOPY sock /s\n' >"$WORK/ctx/Dockerfile"
+    assert_exit 1 lade_timeout build "$WORK/ctx"
+    assert_contains "$ERR" '"sock": it is a socket'
+}
+
+t_build_fifo_dockerignore() {
+    write_context "$WORK/ctx" <<'EOF2'
+FROM scratch
+COPY rootfs/ /
+EOF2
+    mkfifo "$WORK/ctx/.dockerignore"
+    assert_exit 1 lade_timeout build "$WORK/ctx"
+    assert_contains "$ERR" ".dockerignore' is not a regular file"
+}
