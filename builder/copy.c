@@ -16,6 +16,8 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "copy_links.h"
+
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
@@ -33,9 +35,13 @@ struct copy_job {
     bool chmod;
     mode_t mode;
     bool keep_owner; /* --from: entries keep their owners (the context's become 0:0) */
-    /* Hash mode (for the cache key): nothing is written, the sources' paths, modes and
-     * contents go into hash instead. */
+    /* Hash mode (for the cache key): nothing is written, the sources' paths, modes,
+     * contents and hard links go into hash instead. */
     struct sha256 *hash;
+    /* Hard links among the copied files (copy_links.h): source inode -> the first image path
+     * (copying) or source path (hashing). NULL: copy_source keeps one per source; a caller
+     * that shares one between sources links files across them. */
+    struct inomap *links;
 };
 
 static void
@@ -112,7 +118,13 @@ hash_leaf(const struct copy_job *j, int src_dir, const char *name, const char *r
           const struct stat *st, struct lade_error *err)
 {
     char d[PATH_MAX] = "";
+    const char *first = copy_link_first(j->links, st, rel);
 
+    if (first != NULL) {
+        cleanup_free char *link = xasprintf("hardlink %s", first);
+        hash_entry(j, rel, st, link);
+        return 0;
+    }
     if (S_ISREG(st->st_mode)) {
         cleanup_close int in = open_regular(src_dir, name, 0, rel, err);
         if (in < 0 || digest_of_fd(in, d, err) < 0)
@@ -125,17 +137,24 @@ hash_leaf(const struct copy_job *j, int src_dir, const char *name, const char *r
     return 0;
 }
 
-/* Copies one non-directory entry src_dir/name (stat st) to dst_dir/dst_name. FIFOs and devices
+/* Copies one non-directory entry src_dir/name (stat st) to dst_dir/dst_name (dst_dir's image path
+ * dst_path). FIFOs and devices
  * are made anew, never opened (BuildKit's context transfer and copy recreate FIFOs too);
  * sockets are skipped: a tar cannot hold them. */
 static int
 copy_leaf(const struct copy_job *j, int src_dir, const char *name, const struct stat *st,
-          int dst_dir, const char *dst_name, struct lade_error *err)
+          const char *dst_path, int dst_dir, const char *dst_name, struct lade_error *err)
 {
+    int linked;
+
     if (S_ISSOCK(st->st_mode))
         return 0;
-    if (clear_dest(dst_dir, dst_name, false, err) < 0)
+    if (clear_dest(dst_dir, dst_name, false, err) < 0 ||
+        (linked = copy_link_earlier(j->links, j->dst_root, st, dst_path, dst_dir, dst_name, err)) <
+            0)
         return -1;
+    if (linked)
+        return 0; /* the first copy has the metadata already */
     if (S_ISREG(st->st_mode)) {
         cleanup_close int in = open_regular(src_dir, name, O_NOFOLLOW, name, err);
         if (in < 0)
@@ -176,11 +195,12 @@ not_dots(const struct dirent *d)
     return strcmp(d->d_name, ".") && strcmp(d->d_name, "..");
 }
 
-/* Copies the contents of src_dir (source-relative path rel) into dst_dir, in name order (the
- * hash mode needs a stable order). */
+/* Copies the contents of src_dir (source-relative path rel) into dst_dir (image path dpath, NULL
+ * in hash mode), in name order: the hash needs a stable order, and the first of several hard
+ * links is then the first in Go's filepath.Walk order, as in BuildKit. */
 static int
 copy_dir_contents(const struct copy_job *j, int src_dir, const char *rel, int dst_dir,
-                  struct lade_error *err)
+                  const char *dpath, struct lade_error *err)
 {
     struct dirent **list = NULL;
     int n = scandirat(src_dir, ".", &list, not_dots, dirent_cmp), rc = 0;
@@ -202,7 +222,7 @@ copy_dir_contents(const struct copy_job *j, int src_dir, const char *rel, int ds
             continue;
         if (!S_ISDIR(st.st_mode)) {
             rc = j->hash ? hash_leaf(j, src_dir, name, crel, &st, err)
-                         : copy_leaf(j, src_dir, name, &st, dst_dir, name, err);
+                         : copy_leaf(j, src_dir, name, &st, dpath, dst_dir, name, err);
             continue;
         }
         cleanup_close int sub_src =
@@ -213,7 +233,7 @@ copy_dir_contents(const struct copy_job *j, int src_dir, const char *rel, int ds
         }
         if (j->hash) {
             hash_entry(j, crel, &st, ex ? "excluded" : "");
-            rc = copy_dir_contents(j, sub_src, crel, -1, err);
+            rc = copy_dir_contents(j, sub_src, crel, -1, NULL, err);
             continue;
         }
         if (clear_dest(dst_dir, name, true, err) < 0 ||
@@ -227,7 +247,8 @@ copy_dir_contents(const struct copy_job *j, int src_dir, const char *rel, int ds
             rc = lade_error_sys(err, "cannot open '%s'", crel);
             break;
         }
-        rc = copy_dir_contents(j, sub_src, crel, sub_dst, err);
+        cleanup_free char *sub_path = copy_path_join(dpath, name);
+        rc = copy_dir_contents(j, sub_src, crel, sub_dst, sub_path, err);
         if (rc == 0)
             apply_meta(j, dst_dir, name, &st);
         /* An excluded directory walked only for its exceptions stays only if it got any. */
@@ -301,8 +322,8 @@ glob_sources(const struct copy_job *j, const char *pattern, char ***out, struct 
 
 /* Copies the source rel (a file or a directory's contents) to dest (absolute in the image). */
 static int
-copy_source(const struct copy_job *j, const char *rel, const char *dest, bool dest_is_dir,
-            struct lade_error *err)
+copy_one_source(const struct copy_job *j, const char *rel, const char *dest, bool dest_is_dir,
+                struct lade_error *err)
 {
     cleanup_close int src = -1, parent = -1;
     struct stat st;
@@ -324,7 +345,7 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
         cleanup_close int sdir = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (sdir < 0)
             return lade_error_sys(err, "cannot open '%s'", rel);
-        return copy_dir_contents(j, sdir, rel, -1, err);
+        return copy_dir_contents(j, sdir, rel, -1, NULL, err);
     }
     if (S_ISDIR(st.st_mode)) {
         if (rootfs_mkdir_p(j->dst_root, dest, 0755, uid, gid, err) < 0)
@@ -334,7 +355,7 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
             rootfs_open(j->src_root, rel[0] ? rel : "/", O_RDONLY | O_DIRECTORY, 0, err);
         if (dst < 0 || sdir < 0)
             return -1;
-        return copy_dir_contents(j, sdir, rel, dst, err);
+        return copy_dir_contents(j, sdir, rel, dst, dest, err);
     }
 
     /* A file: into dest when dest is (or names) a directory, else as dest. */
@@ -350,9 +371,10 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
     cleanup_free char *clean = path_clean_abs(target);
     char *slash = strrchr(clean, '/');
     *slash = '\0';
-    if (rootfs_mkdir_p(j->dst_root, clean[0] ? clean : "/", 0755, uid, gid, err) < 0)
+    const char *pdir = clean[0] ? clean : "/";
+    if (rootfs_mkdir_p(j->dst_root, pdir, 0755, uid, gid, err) < 0)
         return -1;
-    parent = rootfs_open(j->dst_root, clean[0] ? clean : "/", O_RDONLY | O_DIRECTORY, 0, err);
+    parent = rootfs_open(j->dst_root, pdir, O_RDONLY | O_DIRECTORY, 0, err);
     if (parent < 0)
         return -1;
     char *sep = strrchr(rel, '/');
@@ -362,13 +384,16 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
         return -1;
     /* A followed top-level symlink is copied as its target: the content is read through src. */
     if (!S_ISREG(st.st_mode))
-        return copy_leaf(j, sdir, sep ? sep + 1 : rel, &st, parent, slash + 1, err);
+        return copy_leaf(j, sdir, sep ? sep + 1 : rel, &st, pdir, parent, slash + 1, err);
+    if (clear_dest(parent, slash + 1, false, err) < 0)
+        return -1;
+    int linked = copy_link_earlier(j->links, j->dst_root, &st, pdir, parent, slash + 1, err);
+    if (linked != 0)
+        return linked < 0 ? -1 : 0;
     char proc[64];
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", src);
     cleanup_close int content = open_regular(AT_FDCWD, proc, 0, rel, err);
     if (content < 0)
-        return -1;
-    if (clear_dest(parent, slash + 1, false, err) < 0)
         return -1;
     cleanup_close int out =
         openat(parent, slash + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -378,6 +403,20 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
         return lade_error_prefix(err, "copy '%s'", rel);
     apply_meta(j, parent, slash + 1, &st);
     return 0;
+}
+
+static int
+copy_source(const struct copy_job *j, const char *rel, const char *dest, bool dest_is_dir,
+            struct lade_error *err)
+{
+    struct inomap own = {0};
+    struct copy_job one = *j;
+
+    if (one.links == NULL)
+        one.links = &own;
+    int rc = copy_one_source(&one, rel, dest, dest_is_dir, err);
+    inomap_release(&own);
+    return rc;
 }
 
 /* The rootfs of COPY --from: a stage of this build or an image in the store, mounted

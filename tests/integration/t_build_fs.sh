@@ -73,3 +73,48 @@ EOF2
     assert_exit 1 lade_timeout build "$WORK/ctx"
     assert_contains "$ERR" ".dockerignore' is not a regular file"
 }
+
+t_build_hardlinks_stay_hardlinks() {
+    write_context "$WORK/ctx" <<'EOF2'
+FROM scratch AS src
+COPY rootfs/ /
+RUN mkdir /h && echo made > /h/one && ln /h/one /h/two
+
+FROM scratch
+COPY rootfs/ /
+COPY dir /d
+COPY --from=src /h /h
+CMD ["stat", "-c", "%n %h", "/d/a/f", "/d/b/g", "/d/c", "/h/one", "/h/two"]
+EOF2
+    mkdir -p "$WORK/ctx/dir/a" "$WORK/ctx/dir/b"
+    echo same >"$WORK/ctx/dir/a/f"
+    ln "$WORK/ctx/dir/a/f" "$WORK/ctx/dir/b/g"
+    echo same >"$WORK/ctx/dir/c"
+    run_ok lade build --progress plain -t links:1 "$WORK/ctx"
+    run_ok lade run --rm links:1
+    assert_eq "$(printf '%s\n' '/d/a/f 2' '/d/b/g 2' '/d/c 1' '/h/one 2' '/h/two 2')" "$OUT" \
+        "hard links inside the copied set stay hard links"
+    run_ok lade run --rm links:1 sh -c 'test /d/a/f -ef /d/b/g && test /h/one -ef /h/two && echo same'
+    assert_eq same "$OUT" "one inode each"
+
+    # The layers hold one file and one hardlink entry to the first path in sort order.
+    local m layers
+    m=$(python3 "$OCITOOL" manifest "$ROOT/oci" docker.io/library/links:1)
+    layers=$(json_get - '" ".join(l["digest"][7:] for l in j["layers"][-2:])' <<<"$m")
+    set -- $layers
+    assert_eq "$(printf '%s\n' 'drwxr-xr-x d/' 'drwxr-xr-x d/a/' '-rw-r--r-- d/a/f' 'drwxr-xr-x d/b/' \
+        'hrw-r--r-- d/b/g link to d/a/f' '-rw-r--r-- d/c')" \
+        "$(tar -tvzf "$ROOT/oci/blobs/sha256/$1" | awk '{ $2 = $3 = $4 = $5 = ""; print }' | tr -s ' ')" \
+        "COPY from the context: one file, one hardlink entry"
+    assert_eq "$(printf '%s\n' 'drwxr-xr-x h/' '-rw-r--r-- h/one' 'hrw-r--r-- h/two link to h/one')" \
+        "$(tar -tvzf "$ROOT/oci/blobs/sha256/$2" | awk '{ $2 = $3 = $4 = $5 = ""; print }' | tr -s ' ')" \
+        "COPY --from: one file, one hardlink entry"
+
+    # The cache key holds the link structure: the same contents unlinked are another key.
+    rm "$WORK/ctx/dir/b/g"
+    cp -p "$WORK/ctx/dir/a/f" "$WORK/ctx/dir/b/g"
+    run_ok lade build --progress plain -t links:2 "$WORK/ctx"
+    assert_not_contains "$(grep -A1 'COPY dir /d' <<<"$ERR")" CACHED "breaking the link changes the key"
+    run_ok lade run --rm links:2 stat -c '%h' /d/b/g
+    assert_eq 1 "$OUT" "no link when the context has none"
+}
