@@ -118,3 +118,62 @@ EOF2
     run_ok lade run --rm links:2 stat -c '%h' /d/b/g
     assert_eq 1 "$OUT" "no link when the context has none"
 }
+
+# descendants PID: the pids of PID's children, grandchildren, ...
+descendants() {
+    local c
+    for c in $(pgrep -P "$1" || true); do
+        echo "$c"
+        descendants "$c"
+    done
+}
+
+# start_run_build TAG SECONDS: starts `lade build` of a Dockerfile whose RUN sleeps SECONDS in the
+# background; sets BUILD_PID and, once the RUN runs, BUILD_KIDS (its sandbox processes).
+start_run_build() {
+    write_context "$WORK/ctx" <<EOF2
+FROM scratch
+COPY rootfs/ /
+RUN sleep $2
+EOF2
+    "$LADE" --root "$ROOT" build -t "$1" "$WORK/ctx" >"$WORK/build.log" 2>&1 &
+    BUILD_PID=$!
+    local i
+    for i in $(seq 300); do
+        BUILD_KIDS=$(descendants "$BUILD_PID")
+        grep -qx "sleep $2" <(for k in $BUILD_KIDS; do tr '\0' ' ' <"/proc/$k/cmdline" 2>/dev/null | sed 's/ $//'; echo; done) &&
+            return 0
+        sleep 0.1
+    done
+    fail "the RUN never started" "$(cat "$WORK/build.log")"
+}
+
+t_build_killed_staging_is_swept() {
+    start_run_build killed:1 30
+    kill -9 "$BUILD_PID"
+    wait "$BUILD_PID" 2>/dev/null || true
+    # The sandbox dies with lade (PDEATHSIG); give the kernel a moment to reap it.
+    local k i
+    for k in $BUILD_KIDS; do
+        for i in $(seq 100); do kill -0 "$k" 2>/dev/null || break; sleep 0.1; done
+    done
+    [ -n "$(ls -A "$ROOT/tmp")" ] || fail "the killed build left nothing in tmp/ (test is moot)"
+    say "left in tmp/: $(ls -A "$ROOT/tmp" | tr '\n' ' ')"
+    # A dead owner's mount left in the host's namespace (lade's own overlays live in a private
+    # namespace that dies with it, but not every process mounts there) is unmounted first.
+    mkdir -p "$ROOT/tmp/Dead01.dir-abcdef/merged"
+    touch "$ROOT/tmp/owner-Dead01"
+    mount -t tmpfs -o size=1m lade-test "$ROOT/tmp/Dead01.dir-abcdef/merged"
+    echo keep >"$ROOT/tmp/Dead01.dir-abcdef/merged/f"
+    run_ok lade images
+    assert_eq "" "$(ls -A "$ROOT/tmp")" "the next command removes what the killed build left"
+    assert_no_mounts "$ROOT"
+}
+
+t_build_sweep_spares_running_build() {
+    start_run_build running:1 3
+    run_ok lade images
+    [ -n "$(ls -A "$ROOT/tmp")" ] || fail "a running build's staging was removed"
+    assert_exit 0 wait "$BUILD_PID"
+    assert_eq "" "$(ls -A "$ROOT/tmp")" "a finished build leaves tmp/ empty"
+}
