@@ -177,3 +177,21 @@ t_build_sweep_spares_running_build() {
     assert_exit 0 wait "$BUILD_PID"
     assert_eq "" "$(ls -A "$ROOT/tmp")" "a finished build leaves tmp/ empty"
 }
+
+t_build_umask_changes_nothing() {
+    write_context "$WORK/ctx" <<'EOF2'
+FROM scratch
+COPY rootfs/ /
+RUN mkdir -p /srv/made && echo hi > /srv/made/f
+COPY rootfs/etc/passwd /srv/copied/
+WORKDIR /srv/work
+USER 1000
+RUN ls / > /tmp/ls
+EOF2
+    (umask 022 && "$LADE" --root "$ROOT" build -t umask:022 "$WORK/ctx") >"$WORK/022.log" 2>&1 ||
+        fail "build under umask 022 failed" "$(cat "$WORK/022.log")"
+    (umask 077 && "$LADE" --root "$WORK/root077" build -t umask:077 "$WORK/ctx") >"$WORK/077.log" 2>&1 ||
+        fail "build under umask 077 failed" "$(cat "$WORK/077.log")"
+    assert_eq "$(store_digest "$ROOT" docker.io/library/umask:022)" \
+        "$(store_digest "$WORK/root077" docker.io/library/umask:077)" "the caller's umask changes no digest"
+}
