@@ -266,7 +266,14 @@ load_dockerignore(const struct build_opts *o, struct dockerignore **out, struct 
         use = per_file;
     else if (access(path, F_OK) < 0)
         return 0;
-    if (read_file_at(AT_FDCWD, use, 16u << 20, &text, &len, err) < 0)
+    /* O_NONBLOCK and a type check: a FIFO named .dockerignore must not hang the build. */
+    cleanup_close int fd = open(use, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return lade_error_sys(err, "cannot open '%s'", use);
+    if (!S_ISREG(st.st_mode))
+        return lade_error_set(err, LADE_ERR_OTHER, "'%s' is not a regular file", use);
+    if (read_fd_all(fd, use, 16u << 20, &text, &len, err) < 0)
         return -1;
     if (dockerignore_parse(text, len, out, err) < 0) {
         lade_error_recode(err, LADE_ERR_PARSE);

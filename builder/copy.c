@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "copy_links.h"
 #include "rootfs.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
@@ -35,9 +36,13 @@ struct copy_job {
     bool chmod;
     mode_t mode;
     bool keep_owner; /* --from: entries keep their owners (the context's become 0:0) */
-    /* Hash mode (for the cache key): nothing is written, the sources' paths, modes and
-     * contents go into hash instead. */
+    /* Hash mode (for the cache key): nothing is written, the sources' paths, modes,
+     * contents and hard links go into hash instead. */
     struct sha256 *hash;
+    /* Hard links among the copied files (copy_links.h): source inode -> the first image path
+     * (copying) or source path (hashing). NULL: copy_source keeps one per source; a caller
+     * that shares one between sources links files across them. */
+    struct inomap *links;
 };
 
 static void
@@ -93,17 +98,38 @@ clear_dest(int dirfd, const char *name, bool keep_dir, struct lade_error *err)
     return 0;
 }
 
-/* Copies one non-directory entry src_dir/name (stat st) to dst_dir/dst_name. */
+/* Opens a regular file for reading. O_NONBLOCK and the check after open: an entry swapped for a
+ * FIFO after its stat must fail, not block (nothing else is ever opened). */
+static int
+open_regular(int dir, const char *name, int flags, const char *rel, struct lade_error *err)
+{
+    cleanup_close int fd = openat(dir, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | flags);
+    struct stat st;
+
+    if (fd < 0 || fstat(fd, &st) < 0)
+        return lade_error_sys(err, "cannot open '%s'", rel);
+    if (!S_ISREG(st.st_mode))
+        return lade_error_set(err, LADE_ERR_IO, "'%s' changed while being copied", rel);
+    return steal_fd(&fd);
+}
+
+/* Hashes one non-directory entry src_dir/name (stat st) for the cache key. */
 static int
 hash_leaf(const struct copy_job *j, int src_dir, const char *name, const char *rel,
           const struct stat *st, struct lade_error *err)
 {
     char d[PATH_MAX] = "";
+    const char *first = copy_link_first(j->links, st, rel);
 
+    if (first != NULL) {
+        cleanup_free char *link = xasprintf("hardlink %s", first);
+        hash_entry(j, rel, st, link);
+        return 0;
+    }
     if (S_ISREG(st->st_mode)) {
-        cleanup_close int in = openat(src_dir, name, O_RDONLY | O_CLOEXEC);
+        cleanup_close int in = open_regular(src_dir, name, 0, rel, err);
         if (in < 0 || digest_of_fd(in, d, err) < 0)
-            return lade_error_sys(err, "cannot read '%s'", rel);
+            return lade_error_prefix(err, "cannot read '%s'", rel);
     } else if (S_ISLNK(st->st_mode)) {
         ssize_t n = readlinkat(src_dir, name, d, sizeof(d) - 1);
         d[n > 0 ? n : 0] = '\0';
@@ -112,16 +138,28 @@ hash_leaf(const struct copy_job *j, int src_dir, const char *name, const char *r
     return 0;
 }
 
+/* Copies one non-directory entry src_dir/name (stat st) to dst_dir/dst_name (dst_dir's image path
+ * dst_path). FIFOs and devices
+ * are made anew, never opened (BuildKit's context transfer and copy recreate FIFOs too);
+ * sockets are skipped: a tar cannot hold them. */
 static int
 copy_leaf(const struct copy_job *j, int src_dir, const char *name, const struct stat *st,
-          int dst_dir, const char *dst_name, struct lade_error *err)
+          const char *dst_path, int dst_dir, const char *dst_name, struct lade_error *err)
 {
-    if (clear_dest(dst_dir, dst_name, false, err) < 0)
+    int linked;
+
+    if (S_ISSOCK(st->st_mode))
+        return 0;
+    if (clear_dest(dst_dir, dst_name, false, err) < 0 ||
+        (linked = copy_link_earlier(j->links, j->dst_root, st, dst_path, dst_dir, dst_name, err)) <
+            0)
         return -1;
+    if (linked)
+        return 0; /* the first copy has the metadata already */
     if (S_ISREG(st->st_mode)) {
-        cleanup_close int in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        cleanup_close int in = open_regular(src_dir, name, O_NOFOLLOW, name, err);
         if (in < 0)
-            return lade_error_sys(err, "cannot open '%s'", name);
+            return -1;
         cleanup_close int out =
             openat(dst_dir, dst_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (out < 0)
@@ -140,7 +178,7 @@ copy_leaf(const struct copy_job *j, int src_dir, const char *name, const struct 
         if (mknodat(dst_dir, dst_name, st->st_mode, st->st_rdev) < 0)
             return lade_error_sys(err, "mknod '%s'", dst_name);
     } else {
-        return 0; /* sockets are not copied */
+        return 0;
     }
     apply_meta(j, dst_dir, dst_name, st);
     return 0;
@@ -158,11 +196,12 @@ not_dots(const struct dirent *d)
     return strcmp(d->d_name, ".") && strcmp(d->d_name, "..");
 }
 
-/* Copies the contents of src_dir (source-relative path rel) into dst_dir, in name order (the
- * hash mode needs a stable order). */
+/* Copies the contents of src_dir (source-relative path rel) into dst_dir (image path dpath, NULL
+ * in hash mode), in name order: the hash needs a stable order, and the first of several hard
+ * links is then the first in Go's filepath.Walk order, as in BuildKit. */
 static int
 copy_dir_contents(const struct copy_job *j, int src_dir, const char *rel, int dst_dir,
-                  struct lade_error *err)
+                  const char *dpath, struct lade_error *err)
 {
     struct dirent **list = NULL;
     int n = scandirat(src_dir, ".", &list, not_dots, dirent_cmp), rc = 0;
@@ -184,7 +223,7 @@ copy_dir_contents(const struct copy_job *j, int src_dir, const char *rel, int ds
             continue;
         if (!S_ISDIR(st.st_mode)) {
             rc = j->hash ? hash_leaf(j, src_dir, name, crel, &st, err)
-                         : copy_leaf(j, src_dir, name, &st, dst_dir, name, err);
+                         : copy_leaf(j, src_dir, name, &st, dpath, dst_dir, name, err);
             continue;
         }
         cleanup_close int sub_src =
@@ -195,7 +234,7 @@ copy_dir_contents(const struct copy_job *j, int src_dir, const char *rel, int ds
         }
         if (j->hash) {
             hash_entry(j, crel, &st, ex ? "excluded" : "");
-            rc = copy_dir_contents(j, sub_src, crel, -1, err);
+            rc = copy_dir_contents(j, sub_src, crel, -1, NULL, err);
             continue;
         }
         if (clear_dest(dst_dir, name, true, err) < 0 ||
@@ -209,7 +248,8 @@ copy_dir_contents(const struct copy_job *j, int src_dir, const char *rel, int ds
             rc = lade_error_sys(err, "cannot open '%s'", crel);
             break;
         }
-        rc = copy_dir_contents(j, sub_src, crel, sub_dst, err);
+        cleanup_free char *sub_path = copy_path_join(dpath, name);
+        rc = copy_dir_contents(j, sub_src, crel, sub_dst, sub_path, err);
         if (rc == 0)
             apply_meta(j, dst_dir, name, &st);
         /* An excluded directory walked only for its exceptions stays only if it got any. */
@@ -283,8 +323,8 @@ glob_sources(const struct copy_job *j, const char *pattern, char ***out, struct 
 
 /* Copies the source rel (a file or a directory's contents) to dest (absolute in the image). */
 static int
-copy_source(const struct copy_job *j, const char *rel, const char *dest, bool dest_is_dir,
-            struct lade_error *err)
+copy_one_source(const struct copy_job *j, const char *rel, const char *dest, bool dest_is_dir,
+                struct lade_error *err)
 {
     cleanup_close int src = -1, parent = -1;
     struct stat st;
@@ -295,6 +335,8 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
     src = rootfs_open(j->src_root, rel[0] ? rel : "/", O_PATH, 0, err);
     if (src < 0 || fstat(src, &st) < 0)
         return lade_error_prefix(err, "cannot stat source '%s'", rel);
+    if (S_ISSOCK(st.st_mode))
+        return lade_error_set(err, LADE_ERR_OTHER, "cannot copy \"%s\": it is a socket", rel);
     if (j->hash != NULL) {
         char proc[64];
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", src);
@@ -304,7 +346,7 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
         cleanup_close int sdir = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (sdir < 0)
             return lade_error_sys(err, "cannot open '%s'", rel);
-        return copy_dir_contents(j, sdir, rel, -1, err);
+        return copy_dir_contents(j, sdir, rel, -1, NULL, err);
     }
     if (S_ISDIR(st.st_mode)) {
         if (rootfs_mkdir_p(j->dst_root, dest, 0755, uid, gid, err) < 0)
@@ -314,7 +356,7 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
             rootfs_open(j->src_root, rel[0] ? rel : "/", O_RDONLY | O_DIRECTORY, 0, err);
         if (dst < 0 || sdir < 0)
             return -1;
-        return copy_dir_contents(j, sdir, rel, dst, err);
+        return copy_dir_contents(j, sdir, rel, dst, dest, err);
     }
 
     /* A file: into dest when dest is (or names) a directory, else as dest. */
@@ -330,9 +372,10 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
     cleanup_free char *clean = path_clean_abs(target);
     char *slash = strrchr(clean, '/');
     *slash = '\0';
-    if (rootfs_mkdir_p(j->dst_root, clean[0] ? clean : "/", 0755, uid, gid, err) < 0)
+    const char *pdir = clean[0] ? clean : "/";
+    if (rootfs_mkdir_p(j->dst_root, pdir, 0755, uid, gid, err) < 0)
         return -1;
-    parent = rootfs_open(j->dst_root, clean[0] ? clean : "/", O_RDONLY | O_DIRECTORY, 0, err);
+    parent = rootfs_open(j->dst_root, pdir, O_RDONLY | O_DIRECTORY, 0, err);
     if (parent < 0)
         return -1;
     char *sep = strrchr(rel, '/');
@@ -340,13 +383,18 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
     cleanup_close int sdir = rootfs_open(j->src_root, sdir_path, O_RDONLY | O_DIRECTORY, 0, err);
     if (sdir < 0)
         return -1;
-    /* Re-stat the entry itself: a followed top-level symlink is copied as its target. */
+    /* A followed top-level symlink is copied as its target: the content is read through src. */
+    if (!S_ISREG(st.st_mode))
+        return copy_leaf(j, sdir, sep ? sep + 1 : rel, &st, pdir, parent, slash + 1, err);
+    if (clear_dest(parent, slash + 1, false, err) < 0)
+        return -1;
+    int linked = copy_link_earlier(j->links, j->dst_root, &st, pdir, parent, slash + 1, err);
+    if (linked != 0)
+        return linked < 0 ? -1 : 0;
     char proc[64];
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", src);
-    cleanup_close int content = open(proc, O_RDONLY | O_CLOEXEC);
-    if (content < 0 || !S_ISREG(st.st_mode))
-        return copy_leaf(j, sdir, sep ? sep + 1 : rel, &st, parent, slash + 1, err);
-    if (clear_dest(parent, slash + 1, false, err) < 0)
+    cleanup_close int content = open_regular(AT_FDCWD, proc, 0, rel, err);
+    if (content < 0)
         return -1;
     cleanup_close int out =
         openat(parent, slash + 1, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -356,6 +404,20 @@ copy_source(const struct copy_job *j, const char *rel, const char *dest, bool de
         return lade_error_prefix(err, "copy '%s'", rel);
     apply_meta(j, parent, slash + 1, &st);
     return 0;
+}
+
+static int
+copy_source(const struct copy_job *j, const char *rel, const char *dest, bool dest_is_dir,
+            struct lade_error *err)
+{
+    struct inomap own = {0};
+    struct copy_job one = *j;
+
+    if (one.links == NULL)
+        one.links = &own;
+    int rc = copy_one_source(&one, rel, dest, dest_is_dir, err);
+    inomap_release(&own);
+    return rc;
 }
 
 /* The rootfs of COPY --from: a stage of this build (built before this one: the plan knows the
@@ -385,8 +447,10 @@ check_add_source(const struct copy_job *j, const char *rel, struct lade_error *e
         {0x1f, 0x8b}, {'B', 'Z', 'h'}, {0xfd, '7', 'z', 'X', 'Z', 0}, {0x28, 0xb5, 0x2f, 0xfd}};
     static const size_t lens[] = {2, 3, 6, 4};
     unsigned char head[512] = {0};
-    cleanup_close int fd = rootfs_open(j->src_root, rel, O_RDONLY, 0, NULL);
-    ssize_t n = fd >= 0 ? read(fd, head, sizeof(head)) : 0;
+    struct stat st;
+    cleanup_close int fd = rootfs_open(j->src_root, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, NULL);
+    ssize_t n =
+        fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, head, sizeof(head)) : 0;
     bool archive = n >= 262 && memcmp(head + 257, "ustar", 5) == 0;
 
     for (size_t i = 0; !archive && i < 4; i++)

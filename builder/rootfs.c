@@ -129,10 +129,10 @@ rootfs_mkdir_p(int rootfd, const char *path, mode_t mode, uid_t uid, gid_t gid,
     return 0;
 }
 
-/* Finds the line of /etc/passwd or /etc/group whose name (field 0) or id (field 2) is key.
- * fields receives up to 4 fields of the matching line (pointers into buf). */
+/* Finds the line of /etc/passwd or /etc/group whose name (field 0) is name, as BuildKit's
+ * readUser does (never by id). fields receives up to 4 fields (pointers into buf). */
 static bool
-db_find(char *buf, const char *key, char **fields, size_t nfields)
+db_find(char *buf, const char *name, char **fields, size_t nfields)
 {
     char *save = NULL;
 
@@ -146,33 +146,51 @@ db_find(char *buf, const char *key, char **fields, size_t nfields)
                 *c = '\0';
             f = c ? c + 1 : NULL;
         }
-        if (fields[0] && fields[2] && (strcmp(fields[0], key) == 0 || strcmp(fields[2], key) == 0))
+        if (fields[0] && fields[nfields - 1] && strcmp(fields[0], name) == 0)
             return true;
     }
     return false;
 }
 
-static char *
-read_root_file(int rootfd, const char *path)
+/* *out NULL when the file is missing. O_NONBLOCK and a type check: a FIFO planted as
+ * /etc/passwd must not hang the step. */
+static int
+read_root_file(int rootfd, const char *path, char **out, struct lade_error *err)
 {
-    cleanup_close int fd = rootfs_open(rootfd, path, O_RDONLY, 0, NULL);
-    char *data = NULL;
+    cleanup_close int fd = rootfs_open(rootfd, path, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, NULL);
+    struct stat st;
 
-    if (fd < 0 || read_fd_all(fd, path, 16u << 20, &data, NULL, NULL) < 0)
-        return NULL;
-    return data;
+    *out = NULL;
+    if (fd < 0)
+        return 0;
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        return lade_error_set(err, LADE_ERR_OTHER, "'%s' in the image is not a regular file", path);
+    return read_fd_all(fd, path, 16u << 20, out, NULL, err);
 }
 
+/* Decimal digits only, as Go's strconv (no sign, no spaces). */
 static bool
 parse_id(const char *s, unsigned long *out)
 {
     char *end;
 
-    if (*s == '\0')
+    if (*s < '0' || *s > '9')
         return false;
     errno = 0;
     *out = strtoul(s, &end, 10);
-    return errno == 0 && *end == '\0' && *out <= 0xfffffffful;
+    return errno == 0 && *end == '\0' && *out < 0xfffffffful;
+}
+
+/* A part of a --chown spec that needs no file: "root", an id, or empty (BuildKit's UserOpt
+ * with neither name nor id, which is id 0). */
+static bool
+spec_id(const char *s, unsigned long *out)
+{
+    if (*s == '\0' || strcmp(s, "root") == 0) {
+        *out = 0;
+        return true;
+    }
+    return parse_id(s, out);
 }
 
 int
@@ -180,34 +198,33 @@ rootfs_lookup_user(int rootfd, const char *spec, uid_t *uid, gid_t *gid, struct 
 {
     cleanup_free char *user = xstrdup(spec);
     char *group = strchr(user, ':');
-    unsigned long id;
+    unsigned long id, gid_id;
     char *f[4] = {0};
 
     if (group)
         *group++ = '\0';
-    if (parse_id(user, &id)) {
-        *uid = (uid_t) id;
+    if (spec_id(user, &id)) {
+        gid_id = id; /* an id without a group: gid = uid */
     } else {
-        cleanup_free char *pw = read_root_file(rootfd, "/etc/passwd");
-        if (pw == NULL || !db_find(pw, user, f, 4) || !parse_id(f[2], &id))
+        cleanup_free char *pw = NULL;
+        if (read_root_file(rootfd, "/etc/passwd", &pw, err) < 0)
+            return -1;
+        if (pw == NULL || !db_find(pw, user, f, 4) || !parse_id(f[2], &id) ||
+            !parse_id(f[3], &gid_id))
             return lade_error_set(err, LADE_ERR_OTHER,
                                   "unable to find user %s: no matching entries in passwd file",
                                   user);
-        *uid = (uid_t) id;
     }
-    /* "a username without groupname or a UID without GID will use the same numeric UID as the
-     * GID" (the Dockerfile reference, COPY --chown). */
-    *gid = (gid_t) *uid;
-    if (group == NULL)
-        return 0;
-    if (parse_id(group, &id)) {
-        *gid = (gid_t) id;
-        return 0;
+    if (group != NULL && !spec_id(group, &gid_id)) {
+        cleanup_free char *gr = NULL;
+        if (read_root_file(rootfd, "/etc/group", &gr, err) < 0)
+            return -1;
+        if (gr == NULL || !db_find(gr, group, f, 3) || !parse_id(f[2], &gid_id))
+            return lade_error_set(err, LADE_ERR_OTHER,
+                                  "unable to find group %s: no matching entries in group file",
+                                  group);
     }
-    cleanup_free char *gr = read_root_file(rootfd, "/etc/group");
-    if (gr == NULL || !db_find(gr, group, f, 3) || !parse_id(f[2], &id))
-        return lade_error_set(err, LADE_ERR_OTHER,
-                              "unable to find group %s: no matching entries in group file", group);
-    *gid = (gid_t) id;
+    *uid = (uid_t) id;
+    *gid = (gid_t) gid_id;
     return 0;
 }

@@ -12,8 +12,9 @@ int rootfs_open(int rootfd, const char *path, int flags, mode_t mode, struct lad
 /* mkdir -p inside the root; created directories get mode and uid/gid. */
 int rootfs_mkdir_p(int rootfd, const char *path, mode_t mode, uid_t uid, gid_t gid,
                    struct lade_error *err);
-/* --chown / WORKDIR-owner syntax ("name", "uid", "name:group", "uid:gid") resolved with the
- * root's /etc/passwd and /etc/group; numeric ids need no files; no group means gid = uid. */
+/* --chown / WORKDIR owner "USER[:GROUP]" as BuildKit resolves it: each part is "root", an id or
+ * empty (0), which need no file, or a name looked up in the root's /etc/passwd or /etc/group.
+ * Without a group a user name gets its primary group and an id gid = uid. Unknown names fail. */
 int rootfs_lookup_user(int rootfd, const char *spec, uid_t *uid, gid_t *gid,
                        struct lade_error *err);
 /* Cleans an absolute path ("/a/./b/../c/" -> "/a/c"); caller frees. */

@@ -148,7 +148,11 @@ open_beneath_create(int root, char *dir)
         dir[i] = '\0';
         int fd = open_beneath(root, dir);
         if (fd < 0 && errno == ENOENT) {
-            if (mkdirat(pfd >= 0 ? pfd : root, dir + start, 0755) < 0 && errno != EEXIST) {
+            int at = pfd >= 0 ? pfd : root;
+            /* chmod too: the mode is the image's, not the umask's */
+            if (mkdirat(at, dir + start, 0755) == 0)
+                fchmodat(at, dir + start, 0755, 0);
+            else if (errno != EEXIST) {
                 int saved = errno;
                 if (pfd >= 0)
                     close(pfd);

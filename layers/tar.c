@@ -17,30 +17,20 @@
 
 #include "../builder/common/buf.h"
 #include "../builder/common/cleanup.h"
+#include "../builder/common/inomap.h"
 #include "../builder/common/xalloc.h"
 
 #define DATA_CHUNK (256 * 1024)
 #define WHITEOUT_PREFIX ".wh."
 #define OPAQUE_MARKER ".wh..wh..opq"
 
-/* (dev, ino) of files with several links -> the first path written, for hardlink entries */
-struct link_slot {
-    dev_t dev;
-    ino_t ino;
-    char *path; /* NULL: free slot */
-};
-struct link_map {
-    struct link_slot *slots;
-    size_t cap, n; /* cap is 0 or a power of two */
-};
-
 struct tar_writer {
     const struct layer_opts *opts;
     struct archive *a;
     struct archive_entry *e;
     struct layer_sink *sink;
-    struct lade_error *err; /* where the write callback reports */
-    struct link_map links;
+    struct lade_error *err;  /* where the write callback reports */
+    struct inomap links;     /* files with several links -> the first path written */
     struct lade_buf scratch; /* whiteout names, /proc paths */
     char *data;
     char *xnames, *xval, *target;
@@ -74,57 +64,6 @@ tar_write_cb(struct archive *a, void *ctx, const void *data, size_t n)
     if (layer_sink_write(t->sink, data, n, t->err) < 0)
         return -1;
     return (la_ssize_t) n;
-}
-
-/* ---- hardlinks ---- */
-
-static size_t
-link_hash(dev_t dev, ino_t ino)
-{
-    uint64_t h = (uint64_t) ino * 0x9e3779b97f4a7c15ULL ^ (uint64_t) dev;
-    return (size_t) (h ^ (h >> 29));
-}
-
-static void
-link_map_grow(struct link_map *m)
-{
-    struct link_map g = {xcalloc(m->cap ? m->cap * 2 : 64, sizeof(struct link_slot)),
-                         m->cap ? m->cap * 2 : 64, m->n};
-
-    for (size_t i = 0; i < m->cap; i++) {
-        struct link_slot *s = &m->slots[i];
-        if (s->path == NULL)
-            continue;
-        size_t j = link_hash(s->dev, s->ino) & (g.cap - 1);
-        while (g.slots[j].path != NULL)
-            j = (j + 1) & (g.cap - 1);
-        g.slots[j] = *s;
-    }
-    free(m->slots);
-    *m = g;
-}
-
-/* The first path seen for st's inode, or NULL after recording path as that first one. */
-static const char *
-link_map_take(struct link_map *m, const struct stat *st, const char *path)
-{
-    if (2 * (m->n + 1) > m->cap)
-        link_map_grow(m);
-    size_t j = link_hash(st->st_dev, st->st_ino) & (m->cap - 1);
-    for (; m->slots[j].path != NULL; j = (j + 1) & (m->cap - 1))
-        if (m->slots[j].dev == st->st_dev && m->slots[j].ino == st->st_ino)
-            return m->slots[j].path;
-    m->slots[j] = (struct link_slot){st->st_dev, st->st_ino, xstrdup(path)};
-    m->n++;
-    return NULL;
-}
-
-static void
-link_map_release(struct link_map *m)
-{
-    for (size_t i = 0; i < m->cap; i++)
-        free(m->slots[i].path);
-    free(m->slots);
 }
 
 /* ---- xattrs ---- */
@@ -379,7 +318,7 @@ write_entry(struct tar_writer *t, const struct walk_entry *we)
     }
     entry_from_stat(t, we->path, st);
     if (!S_ISDIR(st->st_mode) && st->st_nlink > 1) {
-        const char *first = link_map_take(&t->links, st, we->path);
+        const char *first = inomap_take(&t->links, st->st_dev, st->st_ino, we->path);
         if (first != NULL) {
             archive_entry_copy_hardlink(t->e, first);
             return write_header(t, we->path);
@@ -468,7 +407,7 @@ layer_write_dir(int dirfd, const struct layer_opts *opts, int out_fd, struct lay
     }
     archive_entry_free(t.e);
     layer_sink_free(t.sink);
-    link_map_release(&t.links);
+    inomap_release(&t.links);
     lade_buf_release(&t.scratch);
     free(t.data);
     free(t.xnames);

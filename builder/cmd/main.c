@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../common/version.h"
@@ -127,6 +128,10 @@ main(int argc, char **argv)
     struct cli cli = {.reg.retries = -1};
     char *root = NULL;
 
+    /* The caller's umask must not reach a result (DESIGN.md: the same inputs give the same
+     * image): modes lade creates without an explicit chmod (step and layer dirs, the store,
+     * libarchive's files) get what BuildKit's daemon and runc give them, whoever runs lade. */
+    umask(022);
     int status = dispatch(&cli, &root, argc, argv);
     cli_release(&cli);
     free(root);

@@ -148,7 +148,7 @@ empty_lower(const char *workdir, struct lade_error *err)
     cleanup_free char *copy = xstrdup(workdir);
     char *dir = xasprintf("%s/empty", dirname(copy));
 
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+    if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || chmod(dir, 0755) < 0) {
         lade_error_sys(err, "cannot create '%s'", dir);
         free(dir);
         return NULL;

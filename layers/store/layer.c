@@ -88,7 +88,7 @@ extract_into(struct store *st, const char *tmp_dir, const char *diff_id, const c
     if (mkdir(diff, 0755) < 0)
         return lade_error_sys(err, "cannot create '%s'", diff);
     diff_fd = open(diff, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (diff_fd < 0)
+    if (diff_fd < 0 || fchmod(diff_fd, 0755) < 0) /* the image's root: not the umask's mode */
         return lade_error_sys(err, "cannot open '%s'", diff);
     blob_fd = store_blob_open(st, blob_digest, err);
     if (blob_fd < 0)

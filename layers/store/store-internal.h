@@ -14,7 +14,14 @@ struct store {
     int tmp_fd;     /* ROOT/tmp */
     int lock_fd;    /* ROOT/lock while held, else -1 */
     int lock_depth; /* store_lock nests within one process */
+    int owner_fd;   /* tmp/owner-TOKEN, flocked while this process stages, else -1 */
+    char owner[16]; /* TOKEN, the prefix of this process's staging entries */
 };
+
+/* staging.c: removes what dead processes left in tmp/ (unmounting first), under the lock. */
+void store_staging_sweep(struct store *st);
+/* Drops this process's owner file: its leftovers become orphans for the next sweep. */
+void store_staging_release(struct store *st);
 
 /* renameat from a path (usually under ROOT/tmp) to to_dirfd/to_name. Paths under ROOT/tmp are
  * resolved from the store's tmp/ fd: after unshare(CLONE_NEWNS) (the builder does that before

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../../builder/common/cleanup.h"
@@ -20,9 +19,6 @@
 #include "../../builder/common/xalloc.h"
 
 #define OCI_LAYOUT "{\"imageLayoutVersion\":\"1.0.0\"}"
-/* Staging leftovers of killed processes are removed once they are this old; younger ones may
- * belong to a running lade. */
-#define TMP_MAX_AGE (24 * 60 * 60)
 
 static int
 open_dir(int dirfd, const char *path, struct lade_error *err)
@@ -69,30 +65,6 @@ store_write_atomic(struct store *st, int dirfd, const char *name, const void *da
     return 0;
 }
 
-static void
-clean_tmp(struct store *st)
-{
-    cleanup_dir DIR *d = NULL;
-    int fd = dup(st->tmp_fd);
-    time_t now = time(NULL);
-    struct dirent *de;
-
-    if (fd < 0 || (d = fdopendir(fd)) == NULL) {
-        if (fd >= 0)
-            close(fd);
-        return;
-    }
-    while ((de = readdir(d)) != NULL) {
-        struct stat sb;
-        struct lade_error ignored = {0};
-
-        if (de->d_name[0] == '.' || fstatat(st->tmp_fd, de->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0)
-            continue;
-        if (now - sb.st_mtime > TMP_MAX_AGE)
-            rm_rf_at(st->tmp_fd, de->d_name, &ignored);
-    }
-}
-
 /* oci-layout and an empty index.json, written once under the lock so that concurrent first
  * opens do not race. */
 static int
@@ -130,6 +102,7 @@ store_open(const char *root, struct store **out, struct lade_error *err)
     st = xcalloc(1, sizeof(*st));
     st->root = xstrdup(real);
     st->root_fd = st->oci_fd = st->blobs_fd = st->layers_fd = st->tmp_fd = st->lock_fd = -1;
+    st->owner_fd = -1;
     if ((st->root_fd = open_dir(AT_FDCWD, st->root, err)) < 0 ||
         mkdir_p_at(st->root_fd, "oci/blobs/sha256", 0755, err) < 0 ||
         mkdir_p_at(st->root_fd, "layers", 0755, err) < 0 ||
@@ -143,7 +116,7 @@ store_open(const char *root, struct store **out, struct lade_error *err)
         store_free(st);
         return -1;
     }
-    clean_tmp(st);
+    store_staging_sweep(st);
     *out = st;
     return 0;
 }
@@ -153,6 +126,7 @@ store_free(struct store *st)
 {
     if (st == NULL)
         return;
+    store_staging_release(st);
     int fds[] = {st->root_fd, st->oci_fd, st->blobs_fd, st->layers_fd, st->tmp_fd, st->lock_fd};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (fds[i] >= 0)
@@ -171,38 +145,6 @@ int
 store_root_fd(const struct store *st)
 {
     return st->root_fd;
-}
-
-/* ---- staging ---- */
-
-int
-store_tmp_file(struct store *st, char **path, int *fd, struct lade_error *err)
-{
-    char *p = xasprintf("%s/tmp/file-XXXXXX", st->root);
-    int f = mkostemp(p, O_CLOEXEC);
-
-    if (f < 0) {
-        lade_error_sys(err, "cannot create a file in '%s/tmp'", st->root);
-        free(p);
-        return -1;
-    }
-    *path = p;
-    *fd = f;
-    return 0;
-}
-
-int
-store_tmp_dir(struct store *st, char **path, struct lade_error *err)
-{
-    char *p = xasprintf("%s/tmp/dir-XXXXXX", st->root);
-
-    if (mkdtemp(p) == NULL) {
-        lade_error_sys(err, "cannot create a directory in '%s/tmp'", st->root);
-        free(p);
-        return -1;
-    }
-    *path = p;
-    return 0;
 }
 
 /* ---- locking ---- */

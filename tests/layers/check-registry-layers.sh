@@ -24,7 +24,7 @@ REGISTRY_LEVELS=(
 # builder/: a step never calls back into the driver (DESIGN.md, STYLE.md 9 "Calls go down").
 # Patterns are shell globs on the file name without .c.
 BUILDER_LEVELS=(
-    "paths: rootfs progress"                      # paths in a rootfs, progress output
+    "paths: rootfs progress copy_links"           # paths in a rootfs, progress, hard links
     "cache: cache"                                # keys and records; never history
     "stage: stage base"                           # stage state, overlay step, FROM bases
     "steps: copy step_* instr_* image"            # the instructions; the image's output

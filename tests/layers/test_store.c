@@ -458,6 +458,70 @@ kill_after(pid_t pid, long usec)
     assert_true(WIFSIGNALED(status));
 }
 
+static int
+count_tmp(const char *root)
+{
+    char *dir = xasprintf("%s/tmp", root);
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    int n = 0;
+
+    while (d != NULL && (de = readdir(d)) != NULL)
+        n += de->d_name[0] != '.';
+    if (d != NULL)
+        closedir(d);
+    free(dir);
+    return n;
+}
+
+/* Staging of a process killed with SIGKILL goes at the next open; a live owner's stays, also a
+ * second store handle's in this very process. */
+static void
+test_killed_stager_leftovers_swept(void **state)
+{
+    struct fixture *f = *state;
+    struct lade_error err = {0};
+    struct store *st2 = NULL;
+    char *mine = NULL, *dir = NULL;
+    int fd, ready[2];
+    char c;
+
+    assert_ok(store_tmp_file(f->st, &mine, &fd, &err), &err);
+    close(fd);
+    assert_int_equal(pipe(ready), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct store *st = NULL;
+        char *p = NULL;
+        int cfd;
+        if (store_open(f->root, &st, &err) < 0 || store_tmp_dir(st, &p, &err) < 0 ||
+            store_tmp_file(st, &p, &cfd, &err) < 0 || write(ready[1], "x", 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(ready[1]);
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    close(ready[0]);
+    assert_int_equal(count_tmp(f->root), 5); /* two owners, two entries, mine */
+    assert_ok(store_open(f->root, &st2, &err), &err);
+    assert_int_equal(count_tmp(f->root), 5); /* the child lives */
+    store_free(st2);
+    kill_after(pid, 0);
+    assert_ok(store_open(f->root, &st2, &err), &err);
+    assert_int_equal(count_tmp(f->root), 2); /* my owner file and my entry */
+    assert_int_equal(access(mine, F_OK), 0);
+    assert_ok(store_tmp_dir(st2, &dir, &err), &err);
+    store_free(st2); /* st2 exits leaving dir: an orphan now */
+    assert_int_equal(count_tmp(f->root), 3);
+    assert_ok(store_open(f->root, &st2, &err), &err);
+    assert_int_equal(count_tmp(f->root), 2);
+    store_free(st2);
+    free(mine);
+    free(dir);
+}
+
 static void
 test_killed_writer_leaves_store_valid(void **state)
 {
@@ -725,6 +789,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_image_load, setup, teardown),
         cmocka_unit_test_setup_teardown(test_image_prefix_ambiguous, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tmp_leftovers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_stager_leftovers_swept, setup, teardown),
         cmocka_unit_test_setup_teardown(test_killed_writer_leaves_store_valid, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_taggers_lose_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_layer_dir, setup, teardown),
