@@ -120,6 +120,12 @@ int expand_words(const struct expander *x, const char *text, char ***out, struct
  * processes backslash escapes ("\$" -> "$"), always with a backslash whatever x->escape
  * says, as BuildKit's raw expander does. */
 int expand_raw(const struct expander *x, const char *text, char **out, struct lade_error *err);
+/* Bounds against hostile Dockerfiles (values doubling at every line, lines of $BIG
+ * references): what one expansion gives (a word, or expand_words' whole text), and a stage's
+ * ENV and ARG values with those of the instruction being run (the meta ARGs on their own).
+ * Beyond them: LADE_ERR_PARSE. */
+#define EXPAND_MAX_WORD (1u << 20)
+#define EXPAND_MAX_ENV (16u << 20)
 
 /* The build plan: stages in file order, the chosen target, which stages it needs. */
 struct stage {
