@@ -149,6 +149,7 @@ struct plan {
     size_t target;     /* index of the target stage (the last one unless --target) */
     char **meta_args;  /* "K=V" of ARGs before the first FROM, after --build-arg overrides */
     char **build_args; /* the --build-arg values "K=V" as given (K alone takes it from env) */
+    struct plan_index *index; /* private to plan.c: stage names and meta args, hashed */
 };
 
 /* Takes ownership of df, also on failure. build_args: strv of "K=V" (entries without '='
@@ -164,6 +165,8 @@ int plan_new(struct dockerfile *df, char *const *build_args, const char *target,
 void plan_free(struct plan *p);
 /* The stage named name (case-insensitive) or with that number, or -1. */
 long plan_find_stage(const struct plan *p, const char *name_or_index);
+/* The value of meta arg key (in meta_args), or NULL. */
+const char *plan_meta_arg(const struct plan *p, const char *key);
 /* The plan as JSON text (for `lade plan`); caller frees. */
 char *plan_to_json(const struct plan *p);
 
