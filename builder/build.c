@@ -21,18 +21,7 @@
 static const char *
 stage_lookup(void *ud, const char *name)
 {
-    struct stage_state *ss = ud;
-    json_t *env = json_object_get(oci_config_container(ss->config), "Env");
-    size_t nl = strlen(name), i;
-    json_t *v;
-
-    json_array_foreach(env, i, v)
-    {
-        const char *kv = json_string_value(v);
-        if (kv != NULL && strncmp(kv, name, nl) == 0 && kv[nl] == '=')
-            return kv + nl + 1;
-    }
-    return strv_env_get(ss->args, name);
+    return stage_var(ud, name);
 }
 
 void
@@ -80,8 +69,9 @@ stage_state_release(struct stage_state *ss)
         free(ss->layers[k].dir);
     free(ss->layers);
     json_decref(ss->config);
-    strv_free(ss->args);
-    strv_free(ss->arg_names);
+    envmap_release(&ss->args);
+    envmap_release(&ss->arg_names);
+    envmap_release(&ss->env);
     for (size_t i = 0; i < ss->ntriggers; i++)
         dockerfile_free(ss->triggers[i]);
     free(ss->triggers);
@@ -190,8 +180,8 @@ base_from_stage(struct build *b, struct stage_state *ss, size_t base, struct lad
     ss->nlayers = src->nlayers;
     memcpy(ss->key, src->key, sizeof(ss->key));
     /* A stage built FROM another inherits the ARGs that one declared (BuildKit). */
-    ss->args = strv_dup(src->args);
-    ss->arg_names = strv_dup(src->arg_names);
+    envmap_copy(&ss->args, &src->args);
+    envmap_copy(&ss->arg_names, &src->arg_names);
     return 0;
 }
 
