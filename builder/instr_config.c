@@ -129,6 +129,25 @@ stage_run_env(struct stage_state *ss)
     return envmap_steal(&v);
 }
 
+/* An instruction's values are counted from what the stage's ENV and ARGs hold, and checked
+ * as each is known: a line of $BIG references, or values doubling at every line, fail there
+ * instead of taking all memory. */
+static size_t
+stage_vars_size(struct stage_state *ss)
+{
+    return stage_env(ss)->bytes + ss->args.bytes;
+}
+
+static int
+check_values_size(size_t total, struct lade_error *err)
+{
+    if (total <= EXPAND_MAX_ENV)
+        return 0;
+    return lade_error_set(err, LADE_ERR_PARSE,
+                          "values exceed %u MiB together with the stage's ENV and ARGs",
+                          EXPAND_MAX_ENV >> 20);
+}
+
 static int
 expand(struct build *b, struct stage_state *ss, const char *word, char **out,
        struct lade_error *err)
@@ -161,12 +180,16 @@ key_values(struct build *b, struct stage_state *ss, const struct instr *in, bool
     size_t n = in->nargs / 3;
     char **keys = xcalloc(n + 1, sizeof(char *)), **vals = xcalloc(n + 1, sizeof(char *));
     struct lade_buf hist = LADE_BUF_INIT;
+    size_t total = stage_vars_size(ss);
     int rc = -1;
 
     lade_buf_appends(&hist, env ? "ENV" : "LABEL");
     for (size_t i = 0; i < n; i++) {
         if (expand(b, ss, in->args[3 * i], &keys[i], err) < 0 ||
             expand(b, ss, in->args[3 * i + 1], &vals[i], err) < 0)
+            goto out;
+        total += strlen(keys[i]) + strlen(vals[i]) + 1;
+        if (check_values_size(total, err) < 0)
             goto out;
         if (keys[i][0] == '\0') {
             lade_error_set(err, LADE_ERR_PARSE, "%s names must not be empty", in->keyword);
@@ -193,6 +216,7 @@ static int
 step_arg(struct build *b, struct stage_state *ss, const struct instr *in, struct lade_error *err)
 {
     struct lade_buf hist = LADE_BUF_INIT;
+    size_t total = stage_vars_size(ss);
 
     lade_buf_appends(&hist, "ARG");
     for (size_t i = 0; i < in->nargs; i++) {
@@ -207,6 +231,11 @@ step_arg(struct build *b, struct stage_state *ss, const struct instr *in, struct
         const char *val = strv_env_get(b->plan->build_args, key);
         if (val == NULL)
             val = eq ? eq + 1 : plan_meta_arg(b->plan, key);
+        total += strlen(key) + (val ? strlen(val) + 1 : 0);
+        if (check_values_size(total, err) < 0) {
+            lade_buf_release(&hist);
+            return -1;
+        }
         if (val != NULL)
             envmap_set(&ss->args, key, val);
         if (envmap_find(&ss->arg_names, key) < 0)
@@ -248,14 +277,17 @@ set_volumes(struct build *b, struct stage_state *ss, const struct instr *in, str
 {
     json_t *o = config_object(ss, "Volumes");
     struct lade_buf hist = LADE_BUF_INIT;
+    size_t total = stage_vars_size(ss);
 
     lade_buf_appends(&hist, "VOLUME [");
     for (size_t i = 0; i < in->nargs; i++) {
         cleanup_free char *w = NULL;
-        if (expand(b, ss, in->args[i], &w, err) < 0) {
+        if (expand(b, ss, in->args[i], &w, err) < 0 ||
+            check_values_size(total + strlen(w), err) < 0) {
             lade_buf_release(&hist);
             return -1;
         }
+        total += strlen(w);
         if (w[0] == '\0') {
             lade_buf_release(&hist);
             return lade_error_set(err, LADE_ERR_PARSE,
