@@ -60,33 +60,69 @@ instr_command(json_t *config, const struct instr *in)
 {
     char **v = NULL;
 
-    if (in->json) {
-        for (size_t i = 0; i < in->nargs; i++)
-            v = strv_push(v, in->args[i]);
-        return v ? v : xcalloc(1, sizeof(char *));
-    }
+    if (in->json)
+        return strv_dup(in->args);
     v = shell_of(config);
     return strv_push(v, in->nargs ? in->args[0] : "");
+}
+
+/* ENV key=value: one entry of the config's Env replaced or appended, and the index with it. */
+static void
+stage_env_set(struct stage_state *ss, const char *key, const char *value)
+{
+    json_t *c = oci_config_container(ss->config);
+    json_t *env = json_object_get(c, "Env");
+
+    stage_env(ss);
+    if (!json_is_array(env)) {
+        json_object_set_new(c, "Env", env = json_array());
+        ss->env_json = env;
+    }
+    size_t i = envmap_set(&ss->env, key, value);
+    json_t *s = json_string(ss->env.v[i]);
+    int rc =
+        i < json_array_size(env) ? json_array_set_new(env, i, s) : json_array_append_new(env, s);
+    if (rc < 0) {
+        /* not UTF-8 (a --build-arg's bytes): JSON cannot hold it, the entry is dropped */
+        json_array_remove(env, i);
+        ss->env_json = NULL;
+    }
 }
 
 char **
 stage_run_env(struct stage_state *ss)
 {
-    json_t *env = json_object_get(oci_config_container(ss->config), "Env");
-    char **v = NULL;
-    size_t i;
-    json_t *e;
+    struct envmap v = {0};
 
-    json_array_foreach(env, i, e) v = strv_push(v, json_string_value(e) ?: "");
-    for (size_t k = 0; ss->args && ss->args[k]; k++) {
-        char *eq = strchr(ss->args[k], '=');
-        cleanup_free char *key = xstrndup(ss->args[k], (size_t) (eq - ss->args[k]));
-        if (strv_env_get(v, key) == NULL)
-            v = strv_push(v, ss->args[k]);
+    envmap_copy(&v, stage_env(ss));
+    for (size_t k = 0; k < ss->args.n; k++) {
+        const char *kv = ss->args.v[k];
+        cleanup_free char *key = xstrndup(kv, strcspn(kv, "="));
+        if (envmap_get(&v, key) == NULL)
+            envmap_push(&v, kv);
     }
-    if (strv_env_get(v, "PATH") == NULL)
-        v = strv_env_set(v, "PATH", DEFAULT_PATH);
-    return v;
+    if (envmap_get(&v, "PATH") == NULL)
+        envmap_set(&v, "PATH", DEFAULT_PATH);
+    return envmap_steal(&v);
+}
+
+/* An instruction's values are counted from what the stage's ENV and ARGs hold, and checked
+ * as each is known: a line of $BIG references, or values doubling at every line, fail there
+ * instead of taking all memory. */
+static size_t
+stage_vars_size(struct stage_state *ss)
+{
+    return stage_env(ss)->bytes + ss->args.bytes;
+}
+
+static int
+check_values_size(size_t total, struct lade_error *err)
+{
+    if (total <= EXPAND_MAX_ENV)
+        return 0;
+    return lade_error_set(err, LADE_ERR_PARSE,
+                          "values exceed %u MiB together with the stage's ENV and ARGs",
+                          EXPAND_MAX_ENV >> 20);
 }
 
 static int
@@ -121,12 +157,16 @@ key_values(struct build *b, struct stage_state *ss, const struct instr *in, bool
     size_t n = in->nargs / 3;
     char **keys = xcalloc(n + 1, sizeof(char *)), **vals = xcalloc(n + 1, sizeof(char *));
     struct lade_buf hist = LADE_BUF_INIT;
+    size_t total = stage_vars_size(ss);
     int rc = -1;
 
     lade_buf_appends(&hist, env ? "ENV" : "LABEL");
     for (size_t i = 0; i < n; i++) {
         if (expand(b, ss, in->args[3 * i], &keys[i], err) < 0 ||
             expand(b, ss, in->args[3 * i + 1], &vals[i], err) < 0)
+            goto out;
+        total += strlen(keys[i]) + strlen(vals[i]) + 1;
+        if (check_values_size(total, err) < 0)
             goto out;
         if (keys[i][0] == '\0') {
             lade_error_set(err, LADE_ERR_PARSE, "%s names must not be empty", in->keyword);
@@ -135,19 +175,10 @@ key_values(struct build *b, struct stage_state *ss, const struct instr *in, bool
         lade_buf_appendf(&hist, " %s=%s", keys[i], vals[i]);
     }
     for (size_t i = 0; i < n; i++) {
-        if (env) {
-            json_t *c = oci_config_container(ss->config);
-            json_t *e = json_object_get(c, "Env");
-            char **list = NULL;
-            size_t k;
-            json_t *x;
-            json_array_foreach(e, k, x) list = strv_push(list, json_string_value(x) ?: "");
-            list = strv_env_set(list, keys[i], vals[i]);
-            json_object_set_new(c, "Env", strv_to_json(list));
-            strv_free(list);
-        } else {
+        if (env)
+            stage_env_set(ss, keys[i], vals[i]);
+        else
             json_object_set_new(config_object(ss, "Labels"), keys[i], json_string(vals[i]));
-        }
     }
     stage_add_history(b, ss, hist.data, true);
     rc = 0;
@@ -162,6 +193,7 @@ static int
 step_arg(struct build *b, struct stage_state *ss, const struct instr *in, struct lade_error *err)
 {
     struct lade_buf hist = LADE_BUF_INIT;
+    size_t total = stage_vars_size(ss);
 
     lade_buf_appends(&hist, "ARG");
     for (size_t i = 0; i < in->nargs; i++) {
@@ -175,14 +207,16 @@ step_arg(struct build *b, struct stage_state *ss, const struct instr *in, struct
         /* --build-arg, else the default, else the global (meta) value. */
         const char *val = strv_env_get(b->plan->build_args, key);
         if (val == NULL)
-            val = eq ? eq + 1 : strv_env_get(b->plan->meta_args, key);
+            val = eq ? eq + 1 : plan_meta_arg(b->plan, key);
+        total += strlen(key) + (val ? strlen(val) + 1 : 0);
+        if (check_values_size(total, err) < 0) {
+            lade_buf_release(&hist);
+            return -1;
+        }
         if (val != NULL)
-            ss->args = strv_env_set(ss->args, key, val);
-        bool known = false;
-        for (size_t k = 0; ss->arg_names && ss->arg_names[k]; k++)
-            known = known || strcmp(ss->arg_names[k], key) == 0;
-        if (!known)
-            ss->arg_names = strv_push(ss->arg_names, key);
+            envmap_set(&ss->args, key, val);
+        if (envmap_find(&ss->arg_names, key) < 0)
+            envmap_set(&ss->arg_names, key, NULL);
         if (val != NULL)
             lade_buf_appendf(&hist, " %s=%s", key, val);
         else
@@ -220,14 +254,17 @@ set_volumes(struct build *b, struct stage_state *ss, const struct instr *in, str
 {
     json_t *o = config_object(ss, "Volumes");
     struct lade_buf hist = LADE_BUF_INIT;
+    size_t total = stage_vars_size(ss);
 
     lade_buf_appends(&hist, "VOLUME [");
     for (size_t i = 0; i < in->nargs; i++) {
         cleanup_free char *w = NULL;
-        if (expand(b, ss, in->args[i], &w, err) < 0) {
+        if (expand(b, ss, in->args[i], &w, err) < 0 ||
+            check_values_size(total + strlen(w), err) < 0) {
             lade_buf_release(&hist);
             return -1;
         }
+        total += strlen(w);
         if (w[0] == '\0') {
             lade_buf_release(&hist);
             return lade_error_set(err, LADE_ERR_PARSE,

@@ -19,21 +19,33 @@
 
 /* ---- expansion environment ---- */
 
+const struct envmap *
+stage_env(struct stage_state *ss)
+{
+    json_t *env = json_object_get(oci_config_container(ss->config), "Env");
+    size_t i;
+    json_t *e;
+
+    if (env != ss->env_json || ss->env.n != json_array_size(env)) {
+        envmap_release(&ss->env);
+        json_array_foreach(env, i, e) envmap_push(&ss->env, json_string_value(e) ?: "");
+        ss->env_json = env;
+    }
+    return &ss->env;
+}
+
+const char *
+stage_var(struct stage_state *ss, const char *name)
+{
+    const char *v = envmap_get(stage_env(ss), name);
+
+    return v ? v : envmap_get(&ss->args, name);
+}
+
 static const char *
 stage_lookup(void *ud, const char *name)
 {
-    struct stage_state *ss = ud;
-    json_t *env = json_object_get(oci_config_container(ss->config), "Env");
-    size_t nl = strlen(name), i;
-    json_t *v;
-
-    json_array_foreach(env, i, v)
-    {
-        const char *kv = json_string_value(v);
-        if (kv != NULL && strncmp(kv, name, nl) == 0 && kv[nl] == '=')
-            return kv + nl + 1;
-    }
-    return strv_env_get(ss->args, name);
+    return stage_var(ud, name);
 }
 
 void
@@ -75,8 +87,8 @@ stage_init_from(struct stage_state *ss, const struct stage_state *src)
     }
     ss->nlayers = src->nlayers;
     memcpy(ss->key, src->key, sizeof(ss->key));
-    ss->args = strv_dup(src->args);
-    ss->arg_names = strv_dup(src->arg_names);
+    envmap_copy(&ss->args, &src->args);
+    envmap_copy(&ss->arg_names, &src->arg_names);
 }
 
 void
@@ -86,8 +98,9 @@ stage_state_release(struct stage_state *ss)
         free(ss->layers[k].dir);
     free(ss->layers);
     json_decref(ss->config);
-    strv_free(ss->args);
-    strv_free(ss->arg_names);
+    envmap_release(&ss->args);
+    envmap_release(&ss->arg_names);
+    envmap_release(&ss->env);
     for (size_t i = 0; i < ss->ntriggers; i++)
         dockerfile_free(ss->triggers[i]);
     free(ss->triggers);

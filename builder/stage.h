@@ -10,6 +10,7 @@
 
 #include "build.h"
 #include "progress.h"
+#include "common/strv.h"
 #include "../parser/parser.h"
 
 struct layer_state {
@@ -24,8 +25,10 @@ struct stage_state {
     json_t *config;             /* the image config being built; owned */
     struct layer_state *layers; /* bottom first */
     size_t nlayers;
-    char **args;      /* "K=V" of the declared ARGs that have a value */
-    char **arg_names; /* every ARG declared in the stage (or its parent stage), in order */
+    struct envmap args;           /* "K=V" of the declared ARGs that have a value */
+    struct envmap arg_names;      /* every ARG declared in the stage (or its parent stage), bare */
+    struct envmap env;            /* the config's Env, indexed (stage_env) */
+    const json_t *env_json;       /* the Env array that env mirrors */
     struct dockerfile **triggers; /* parsed ONBUILD triggers of the base, kept for positions */
     size_t ntriggers;
     digest_t key; /* build cache key after the last instruction */
@@ -100,6 +103,12 @@ void stage_scratch_base(struct build *b, struct stage_state *ss);
 char **build_platform_args(const struct build_opts *o);
 /* RUN needs the host's platform: lade does not emulate others. */
 int build_check_run_platform(const struct build *b, struct lade_error *err);
+
+/* The config's Env as an index, rebuilt only when the config was replaced: after the base is
+ * set, Env changes only through ENV (instr_config.c), which keeps both in step. */
+const struct envmap *stage_env(struct stage_state *ss);
+/* A variable as instructions see it: the stage's ENV, else its ARG value; NULL when unset. */
+const char *stage_var(struct stage_state *ss, const char *name);
 
 /* "docker's default PATH" */
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

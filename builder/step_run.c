@@ -20,7 +20,7 @@ static char *
 run_history(struct build *b, struct stage_state *ss, char *const *argv)
 {
     struct lade_buf hb = LADE_BUF_INIT;
-    size_t nargs = strv_len(ss->arg_names);
+    size_t nargs = ss->arg_names.n;
     struct expander x;
 
     stage_expander(ss, b->plan->df, &x);
@@ -28,8 +28,8 @@ run_history(struct build *b, struct stage_state *ss, char *const *argv)
     if (nargs > 0) {
         lade_buf_appendf(&hb, " |%zu", nargs);
         for (size_t i = 0; i < nargs; i++) {
-            const char *v = x.lookup(x.ud, ss->arg_names[i]);
-            lade_buf_appendf(&hb, " %s=%s", ss->arg_names[i], v ? v : "");
+            const char *v = x.lookup(x.ud, ss->arg_names.v[i]);
+            lade_buf_appendf(&hb, " %s=%s", ss->arg_names.v[i], v ? v : "");
         }
     }
     for (size_t i = 0; argv[i]; i++)

@@ -68,6 +68,16 @@ fail(struct sh *sh, const char *fmt, ...)
     return -1;
 }
 
+/* Variables only grow a word through $ expansions, so checking after each keeps a Dockerfile
+ * whose values double at every line from taking all memory. */
+static int
+check_size(struct sh *sh, const struct lade_buf *b)
+{
+    if (b->len <= EXPAND_MAX_WORD)
+        return 0;
+    return fail(sh, "expanded word longer than %u MiB", EXPAND_MAX_WORD >> 20);
+}
+
 static void
 words_push(struct words *w)
 {
@@ -178,7 +188,7 @@ double_quote(struct sh *sh, struct lade_buf *out)
             return 0;
         }
         if (p == '$') {
-            if (dollar(sh, out) < 0)
+            if (dollar(sh, out) < 0 || check_size(sh, out) < 0)
                 return -1;
             continue;
         }
@@ -412,11 +422,14 @@ process_stop_on(struct sh *sh, int32_t stop, bool raw_escapes, struct lade_buf *
                 rc = single_quote(sh, &tmp);
             else
                 rc = double_quote(sh, &tmp);
+            if (rc == 0) {
+                lade_buf_append(out, tmp.data ? tmp.data : "", tmp.len);
+                rc = check_size(sh, out);
+            }
             if (rc < 0) {
                 lade_buf_release(&tmp);
                 goto done;
             }
-            lade_buf_append(out, tmp.data ? tmp.data : "", tmp.len);
             if (ch == '$')
                 words_add_string(w, tmp.data, tmp.len);
             else

@@ -350,7 +350,9 @@ pattern_replace(const char *pattern, const char *value, const char *replacement,
         return bad_pattern(pattern, err);
     }
     size_t last_end = 0; /* rune indexes */
-    for (size_t search = 0; search <= s.n;) {
+    /* past EXPAND_MAX_WORD the caller rejects the word: stop before a 1 MiB value times a
+     * 1 MiB replacement is built */
+    for (size_t search = 0; search <= s.n && b.len <= EXPAND_MAX_WORD;) {
         long a = -1, e = -1;
         for (size_t start = search; start <= s.n && e < 0; start++)
             if ((e = match_at(&vm, start)) >= 0)

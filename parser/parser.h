@@ -118,6 +118,12 @@ int expand_words(const struct expander *x, const char *text, char ***out, struct
  * processes backslash escapes ("\$" -> "$"), always with a backslash whatever x->escape
  * says, as BuildKit's raw expander does. */
 int expand_raw(const struct expander *x, const char *text, char **out, struct lade_error *err);
+/* Bounds against hostile Dockerfiles (values doubling at every line, lines of $BIG
+ * references): what one expansion gives (a word, or expand_words' whole text), and a stage's
+ * ENV and ARG values with those of the instruction being run (the meta ARGs on their own).
+ * Beyond them: LADE_ERR_PARSE. */
+#define EXPAND_MAX_WORD (1u << 20)
+#define EXPAND_MAX_ENV (16u << 20)
 
 /* Typed instructions (command.c): an instruction's flags and words expanded once, with the
  * stage's environment at the time its step runs, into the fields the step and its cache key
@@ -186,6 +192,7 @@ struct plan {
     size_t target;     /* index of the target stage (the last one unless --target) */
     char **meta_args;  /* "K=V" of ARGs before the first FROM, after --build-arg overrides */
     char **build_args; /* the --build-arg values "K=V" as given (K alone takes it from env) */
+    struct plan_index *index; /* private to plan.c: stage names and meta args, hashed */
 };
 
 /* Takes ownership of df, also on failure. build_args: strv of "K=V" (entries without '='
@@ -201,6 +208,8 @@ int plan_new(struct dockerfile *df, char *const *build_args, const char *target,
 void plan_free(struct plan *p);
 /* The stage named name (case-insensitive) or with that number, or -1. */
 long plan_find_stage(const struct plan *p, const char *name_or_index);
+/* The value of meta arg key (in meta_args), or NULL. */
+const char *plan_meta_arg(const struct plan *p, const char *key);
 /* The plan as JSON text (for `lade plan`); caller frees. */
 char *plan_to_json(const struct plan *p);
 

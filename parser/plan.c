@@ -15,10 +15,23 @@
 #include "../builder/common/strv.h"
 #include "../builder/common/xalloc.h"
 
+/* Hash indexes, so that n stages and n meta ARGs plan in linear time. */
+struct plan_index {
+    struct envmap meta;  /* the meta args; p->meta_args is its vector */
+    struct envmap names; /* "name=index" of the named stages added so far */
+};
+
 static const char *
-strv_lookup(void *ud, const char *name)
+meta_lookup(void *ud, const char *name)
 {
-    return strv_env_get(ud, name);
+    return envmap_get(ud, name);
+}
+
+static void
+set_meta(struct plan *p, const char *key, const char *value)
+{
+    envmap_set(&p->index->meta, key, value);
+    p->meta_args = p->index->meta.v;
 }
 
 static int plan_fail(const struct plan *p, const struct instr *in, struct lade_error *err,
@@ -38,14 +51,14 @@ seed_automatic_args(struct plan *p, const char *target)
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         const char *v = strv_env_get(p->build_args, names[i]);
         if (v != NULL)
-            p->meta_args = strv_env_set(p->meta_args, names[i], v);
+            set_meta(p, names[i], v);
     }
     for (size_t i = 0; i < p->df->n; i++)
         if (p->df->instrs[i].kind == INSTR_FROM)
             last_name = p->df->instrs[i].nargs >= 3 ? p->df->instrs[i].args[2] : "";
     cleanup_free char *stage = dup_lower(target && target[0] ? target : last_name);
     const char *given = strv_env_get(p->build_args, "TARGETSTAGE");
-    p->meta_args = strv_env_set(p->meta_args, "TARGETSTAGE", given ? given : stage);
+    set_meta(p, "TARGETSTAGE", given ? given : stage);
 }
 
 static int
@@ -67,7 +80,7 @@ static int
 expand_meta(const struct plan *p, const struct instr *in, const char *word, char **out,
             struct lade_error *err)
 {
-    struct shell_lex lx = {p->df->escape, 0, strv_lookup, p->meta_args};
+    struct shell_lex lx = {p->df->escape, 0, meta_lookup, &p->index->meta};
 
     if (shell_process(&lx, word, out, NULL, err) < 0) {
         dockerfile_error_at(p->df, &in->pos, err);
@@ -98,20 +111,33 @@ meta_arg(struct plan *p, const struct instr *in, struct lade_error *err)
         else if (eq != NULL && expand_meta(p, in, eq + 1, &value, err) < 0)
             return -1;
         if (value != NULL)
-            p->meta_args = strv_env_set(p->meta_args, key, value);
+            set_meta(p, key, value);
+        if (p->index->meta.bytes > EXPAND_MAX_ENV)
+            return plan_fail(p, in, err, "the meta ARG values exceed %u MiB", EXPAND_MAX_ENV >> 20);
     }
     return 0;
 }
 
+/* The stage of that name among those added so far, or -1. Valid names have no '='
+ * (validate.c); one in an unchecked file is not indexed and names no stage. */
 static long
-stage_by_name(const struct plan *p, const char *name, size_t limit)
+stage_by_name(const struct plan *p, const char *name)
 {
-    long found = -1;
+    cleanup_free char *lower = dup_lower(name);
+    const char *idx = strchr(lower, '=') ? NULL : envmap_get(&p->index->names, lower);
 
-    for (size_t i = 0; i < limit; i++)
-        if (p->stages[i].name && strcasecmp(p->stages[i].name, name) == 0)
-            found = (long) i;
-    return found;
+    return idx ? strtol(idx, NULL, 10) : -1;
+}
+
+static void
+index_stage_name(struct plan *p, const struct stage *s)
+{
+    char idx[24];
+
+    if (s->name == NULL || strchr(s->name, '=') != NULL)
+        return;
+    snprintf(idx, sizeof(idx), "%zu", s->index);
+    envmap_set(&p->index->names, s->name, idx);
 }
 
 static int
@@ -130,7 +156,7 @@ add_stage(struct plan *p, const struct instr *from, struct lade_error *err)
     if (from->nargs >= 3) {
         s->name = dup_lower(from->args[2]);
         /* BuildKit's DuplicateStageName: a second stage of a name could not be told apart. */
-        if (stage_by_name(p, s->name, s->index) >= 0)
+        if (stage_by_name(p, s->name) >= 0)
             return plan_fail(p, from, err,
                              "duplicate stage name \"%s\", stage names should be unique", s->name);
     }
@@ -142,16 +168,19 @@ add_stage(struct plan *p, const struct instr *from, struct lade_error *err)
     if (platform != NULL && expand_meta(p, from, platform, &s->platform, err) < 0)
         return -1;
     /* only earlier stages count: a later name is an image name, as in BuildKit */
-    s->base_stage = stage_by_name(p, s->base, s->index);
+    s->base_stage = stage_by_name(p, s->base);
+    index_stage_name(p, s);
     return 0;
 }
 
+/* seen[dep] is the index + 1 of the last stage that added dep, so a stage with many
+ * references adds each once without scanning its list. */
 static void
-add_dep(struct stage *s, long dep)
+add_dep(struct stage *s, long dep, size_t *seen)
 {
-    for (size_t i = 0; i < s->ndeps; i++)
-        if (s->deps[i] == dep)
-            return;
+    if (seen[dep] == s->index + 1)
+        return;
+    seen[dep] = s->index + 1;
     s->deps = array_grow(s->deps, s->ndeps, sizeof(*s->deps));
     s->deps[s->ndeps++] = dep;
 }
@@ -170,7 +199,7 @@ parse_index(const char *s, long *out)
 
 /* COPY --from / --mount from=: a stage number, a stage name, or else an image. */
 static int
-resolve_from(struct plan *p, struct stage *s, const struct instr *in, const char *ref,
+resolve_from(struct plan *p, struct stage *s, const struct instr *in, const char *ref, size_t *seen,
              struct lade_error *err)
 {
     cleanup_free char *name = NULL;
@@ -181,11 +210,11 @@ resolve_from(struct plan *p, struct stage *s, const struct instr *in, const char
     if (parse_index(name, &idx)) {
         if (idx < 0 || (size_t) idx >= p->nstages)
             return plan_fail(p, in, err, "invalid stage index %ld", idx);
-        add_dep(s, idx);
+        add_dep(s, idx, seen);
         return 0;
     }
-    if ((idx = stage_by_name(p, name, p->nstages)) >= 0)
-        add_dep(s, idx);
+    if ((idx = stage_by_name(p, name)) >= 0)
+        add_dep(s, idx, seen);
     return 0;
 }
 
@@ -223,15 +252,15 @@ mount_from(const char *spec)
 }
 
 static int
-collect_deps(struct plan *p, struct stage *s, struct lade_error *err)
+collect_deps(struct plan *p, struct stage *s, size_t *seen, struct lade_error *err)
 {
     if (s->base_stage >= 0)
-        add_dep(s, s->base_stage);
+        add_dep(s, s->base_stage, seen);
     for (size_t i = 0; i < s->ninstrs; i++) {
         const struct instr *in = s->instrs[i];
         if (in->kind == INSTR_COPY) {
             const char *from = instr_flag_get(in, IFLAG_FROM);
-            if (from != NULL && from[0] != '\0' && resolve_from(p, s, in, from, err) < 0)
+            if (from != NULL && from[0] != '\0' && resolve_from(p, s, in, from, seen, err) < 0)
                 return -1;
         }
         if (in->kind != INSTR_RUN)
@@ -240,7 +269,7 @@ collect_deps(struct plan *p, struct stage *s, struct lade_error *err)
             if (strncmp(in->flags[f], "--mount=", 8) != 0)
                 continue;
             cleanup_free char *from = mount_from(in->flags[f] + 8);
-            if (from != NULL && from[0] != '\0' && resolve_from(p, s, in, from, err) < 0)
+            if (from != NULL && from[0] != '\0' && resolve_from(p, s, in, from, seen, err) < 0)
                 return -1;
         }
     }
@@ -250,37 +279,67 @@ collect_deps(struct plan *p, struct stage *s, struct lade_error *err)
 enum { WHITE, GREY, BLACK };
 
 static int
-check_cycles(const struct plan *p, size_t i, char *color, struct lade_error *err)
+cycle_error(const struct plan *p, size_t j, struct lade_error *err)
 {
-    const struct stage *s = &p->stages[i];
+    const struct stage *t = &p->stages[j];
 
-    color[i] = GREY;
-    for (size_t d = 0; d < s->ndeps; d++) {
-        size_t j = (size_t) s->deps[d];
-        if (color[j] == GREY) {
-            const struct stage *t = &p->stages[j];
-            if (t->name)
-                return plan_fail(p, t->from, err, "circular dependency detected on stage: %s",
-                                 t->name);
-            return plan_fail(p, t->from, err, "circular dependency detected on stage: %zu", j);
+    if (t->name)
+        return plan_fail(p, t->from, err, "circular dependency detected on stage: %s", t->name);
+    return plan_fail(p, t->from, err, "circular dependency detected on stage: %zu", j);
+}
+
+/* A depth-first search with its own stack: a chain of 100,000 stages would overflow the C
+ * stack of a recursive one. next[i] is the next dependency of i to visit. */
+static int
+check_cycles(const struct plan *p, struct lade_error *err)
+{
+    cleanup_free char *color = xcalloc(p->nstages, 1);
+    cleanup_free size_t *stack = xcalloc(p->nstages, sizeof(*stack));
+    cleanup_free size_t *next = xcalloc(p->nstages, sizeof(*next));
+
+    for (size_t root = 0; root < p->nstages; root++) {
+        size_t top = 0;
+        if (color[root] != WHITE)
+            continue;
+        color[root] = GREY;
+        stack[top++] = root;
+        while (top > 0) {
+            size_t i = stack[top - 1];
+            if (next[i] == p->stages[i].ndeps) {
+                color[i] = BLACK;
+                top--;
+                continue;
+            }
+            size_t j = (size_t) p->stages[i].deps[next[i]++];
+            if (color[j] == GREY)
+                return cycle_error(p, j, err);
+            if (color[j] == WHITE) {
+                color[j] = GREY;
+                stack[top++] = j;
+            }
         }
-        if (color[j] == WHITE && check_cycles(p, j, color, err) < 0)
-            return -1;
     }
-    color[i] = BLACK;
     return 0;
 }
 
 static void
-mark_needed(struct plan *p, size_t i)
+mark_needed(struct plan *p, size_t target)
 {
-    struct stage *s = &p->stages[i];
+    cleanup_free size_t *todo = xcalloc(p->nstages, sizeof(*todo));
+    size_t n = 0;
 
-    if (s->needed)
-        return;
-    s->needed = true;
-    for (size_t d = 0; d < s->ndeps; d++)
-        mark_needed(p, (size_t) s->deps[d]);
+    p->stages[target].needed = true;
+    todo[n++] = target;
+    while (n > 0) {
+        const struct stage *s = &p->stages[todo[--n]];
+        for (size_t d = 0; d < s->ndeps; d++) {
+            struct stage *t = &p->stages[s->deps[d]];
+            if (!t->needed) {
+                t->needed = true;
+                todo[n++] = t->index;
+            }
+        }
+    }
 }
 
 static int
@@ -307,14 +366,11 @@ build_stages(struct plan *p, struct lade_error *err)
     }
     if (p->nstages == 0)
         return plan_fail(p, NULL, err, "dockerfile contains no stages to build");
+    cleanup_free size_t *seen = xcalloc(p->nstages, sizeof(*seen));
     for (size_t i = 0; i < p->nstages; i++)
-        if (collect_deps(p, &p->stages[i], err) < 0)
+        if (collect_deps(p, &p->stages[i], seen, err) < 0)
             return -1;
-    cleanup_free char *color = xcalloc(p->nstages, 1);
-    for (size_t i = 0; i < p->nstages; i++)
-        if (color[i] == WHITE && check_cycles(p, i, color, err) < 0)
-            return -1;
-    return 0;
+    return check_cycles(p, err);
 }
 
 int
@@ -325,7 +381,7 @@ plan_new(struct dockerfile *df, char *const *build_args, const char *target, str
 
     p->df = df;
     p->build_args = strv_dup(build_args);
-    p->meta_args = xcalloc(1, sizeof(char *));
+    p->index = xcalloc(1, sizeof(*p->index));
     seed_automatic_args(p, target);
     if (build_stages(p, err) < 0) {
         plan_free(p);
@@ -333,7 +389,7 @@ plan_new(struct dockerfile *df, char *const *build_args, const char *target, str
     }
     p->target = p->nstages - 1;
     if (target != NULL && target[0] != '\0') {
-        long t = stage_by_name(p, target, p->nstages);
+        long t = stage_by_name(p, target);
         if (t < 0) {
             lade_error_set(err, LADE_ERR_USAGE, "target stage \"%s\" could not be found", target);
             plan_free(p);
@@ -359,7 +415,9 @@ plan_free(struct plan *p)
         free(p->stages[i].deps);
     }
     free(p->stages);
-    strv_free(p->meta_args);
+    envmap_release(&p->index->meta); /* p->meta_args */
+    envmap_release(&p->index->names);
+    free(p->index);
     strv_free(p->build_args);
     dockerfile_free(p->df);
     free(p);
@@ -374,7 +432,13 @@ plan_find_stage(const struct plan *p, const char *name_or_index)
         return -1;
     if (parse_index(name_or_index, &idx))
         return idx >= 0 && (size_t) idx < p->nstages ? idx : -1;
-    return stage_by_name(p, name_or_index, p->nstages);
+    return stage_by_name(p, name_or_index);
+}
+
+const char *
+plan_meta_arg(const struct plan *p, const char *key)
+{
+    return envmap_get(&p->index->meta, key);
 }
 
 static json_t *

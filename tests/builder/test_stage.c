@@ -16,8 +16,8 @@ stage_with_env(struct stage_state *ss, const char *env_kv, const char *arg_kv)
     memset(ss, 0, sizeof(*ss));
     ss->config = oci_config_new("linux", "amd64");
     json_object_set_new(oci_config_container(ss->config), "Env", json_pack("[s]", env_kv));
-    ss->args = strv_push(NULL, arg_kv);
-    ss->arg_names = strv_push(NULL, "A");
+    envmap_push(&ss->args, arg_kv);
+    envmap_push(&ss->arg_names, "A");
 }
 
 static void
@@ -31,7 +31,7 @@ test_stage_env_wins_over_args(void **state)
 
     (void) state;
     stage_with_env(&ss, "A=from-env", "A=from-arg");
-    ss.args = strv_push(ss.args, "B=only-arg");
+    envmap_push(&ss.args, "B=only-arg");
     stage_expander(&ss, &df, &x);
     assert_ok(expand_word(&x, "$A/$B/${C:-unset}", &out, &err), &err);
     assert_string_equal(out, "from-env/only-arg/unset");
@@ -79,7 +79,7 @@ test_stage_layers_history_and_lowerdirs(void **state)
     assert_string_equal(child.layers[1].dir, "/store/l2");
     assert_ptr_not_equal(child.layers[1].dir, ss.layers[1].dir);
     assert_string_equal(child.key, ss.key);
-    assert_string_equal(strv_env_get(child.args, "A"), "1");
+    assert_string_equal(envmap_get(&child.args, "A"), "1");
     json_object_set_new(oci_config_container(child.config), "User", json_string("app"));
     assert_null(json_object_get(oci_config_container(ss.config), "User"));
     stage_state_release(&child);

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
-# Build flags: --build-arg, --target, -f, --iidfile, several -t, --no-cache.
+# Build flags: --build-arg, --target, -f, --iidfile, several -t, --no-cache; a long Dockerfile.
 
 t_build_arg() {
     make_testdata_context args "$WORK/ctx"
@@ -74,4 +74,17 @@ t_no_cache_same_image() {
     assert_eq "$(store_digest "$ROOT" docker.io/library/a:1)" "$(store_digest "$ROOT" docker.io/library/a:3)" \
         "manifest digests of the cached and uncached builds"
     assert_store_valid "$ROOT"
+}
+
+# 20,000 ENV lines (issue 7, bug 7): 10,000 took minutes when every ENV rebuilt the whole Env.
+t_many_env_lines() {
+    mkdir -p "$WORK/ctx"
+    {
+        echo 'FROM scratch'
+        seq 1 20000 | sed 's/.*/ENV V&=&/'
+    } >"$WORK/ctx/Dockerfile"
+    run_ok timeout 60 "$LADE" --root "$ROOT" build -t manyenv:1 "$WORK/ctx"
+    run_ok skopeo inspect --config "oci:$ROOT/oci:docker.io/library/manyenv:1"
+    assert_json - 'len(j["config"]["Env"]) == 20001 and j["config"]["Env"][-1] == "V20000=20000"' \
+        "every ENV in the image's Env, in order" <<<"$OUT"
 }

@@ -128,3 +128,47 @@ t_error_invalid_dockerfiles() {
         assert_contains "$ERR" "Dockerfile:" "the error points into the Dockerfile"
     done
 }
+
+# Values that double at every line (issue 7, bug 6): a1=x, a2=${a1}${a1}, ... would reach
+# 32 MiB at a26 and gigabytes a few lines later. The 1 MiB bound on an expanded word stops the
+# build at the line that crosses it, at once, with nothing built.
+t_error_expansion_bound() {
+    error_setup
+    local i start
+    {
+        echo 'FROM errbase:1'
+        echo 'ARG a1=x'
+        for i in $(seq 2 26); do echo "ARG a$i=\${a$((i - 1))}\${a$((i - 1))}"; done
+        echo 'RUN echo never'
+    } >"$WORK/ctx/Dockerfile"
+    start=$SECONDS
+    assert_exit 3 timeout 60 "$LADE" --root "$ROOT" build -t broken:1 "$WORK/ctx"
+    [ $((SECONDS - start)) -le 10 ] || fail "the failing build took $((SECONDS - start)) s"
+    assert_contains "$ERR" "Dockerfile:22:1" "the line whose value crosses 1 MiB"
+    assert_contains "$ERR" "longer than 1 MiB" "why"
+    # The same ARGs before FROM fail in the plan, for lade plan as for lade build.
+    sed -i -e '1d' -e 's/^RUN echo never$/FROM errbase:1/' "$WORK/ctx/Dockerfile"
+    assert_exit 3 timeout 60 "$LADE" --root "$ROOT" plan "$WORK/ctx"
+    assert_contains "$ERR" "Dockerfile:22:1" "the meta ARG whose value crosses 1 MiB"
+    assert_exit 3 timeout 60 "$LADE" --root "$ROOT" build -t broken:1 "$WORK/ctx"
+    assert_same_file "$WORK/index.before" "$ROOT/oci/index.json" "index.json changed by a failed plan"
+    after_failure
+}
+
+# The 16 MiB bound on a stage's ENV and ARGs: one line of 1 MiB references is enough to cross it.
+t_error_values_bound() {
+    error_setup
+    local i
+    {
+        echo 'FROM errbase:1'
+        echo 'ENV a1=x'
+        for i in $(seq 2 21); do echo "ENV a$i=\${a$((i - 1))}\${a$((i - 1))}"; done
+        printf 'ENV'
+        for i in $(seq 1 20); do printf ' b%d=$a21' "$i"; done
+        printf '\nRUN echo never\n'
+    } >"$WORK/ctx/Dockerfile"
+    assert_exit 3 timeout 60 "$LADE" --root "$ROOT" build -t broken:1 "$WORK/ctx"
+    assert_contains "$ERR" "Dockerfile:23:1" "the ENV line of references"
+    assert_contains "$ERR" "exceed 16 MiB" "why"
+    after_failure
+}

@@ -226,6 +226,48 @@ test_expand_pattern_functions(void **state)
     assert_int_equal(pattern_trim("\\", "x", false, false, &out, &err), -1);
 }
 
+/* ud is the value of HALF: EXPAND_MAX_WORD / 2 bytes. */
+static const char *
+half_lookup(void *ud, const char *name)
+{
+    return strcmp(name, "HALF") == 0 ? ud : NULL;
+}
+
+static void
+assert_too_long(const struct expander *bx, const char *word)
+{
+    struct lade_error err = {0};
+    char *out = NULL;
+
+    assert_int_equal(expand_word(bx, word, &out, &err), -1);
+    assert_null(out);
+    assert_int_equal(err.code, LADE_ERR_PARSE);
+    if (strstr(err.msg, "expanded word longer than 1 MiB") == NULL)
+        fail_msg("%s: unexpected error \"%s\"", word, err.msg);
+}
+
+static void
+test_expand_bounds_the_word_size(void **state)
+{
+    char *half = malloc(EXPAND_MAX_WORD / 2 + 1);
+    struct expander bx = {'\\', half_lookup, half};
+    struct lade_error err = {0};
+    char *out = NULL;
+
+    (void) state;
+    memset(half, 'x', EXPAND_MAX_WORD / 2);
+    half[EXPAND_MAX_WORD / 2] = '\0';
+    assert_ok(expand_word(&bx, "$HALF${HALF}", &out, &err), &err);
+    assert_int_equal(strlen(out), EXPAND_MAX_WORD);
+    free(out);
+    assert_too_long(&bx, "-$HALF$HALF");
+    assert_too_long(&bx, "\"$HALF-$HALF\"");
+    assert_too_long(&bx, "${UNSET:-$HALF$HALF$HALF}");
+    /* each x becomes 512 KiB: 256 GiB unless the replacement stops at the bound */
+    assert_too_long(&bx, "${HALF//x/$HALF}");
+    free(half);
+}
+
 int
 main(void)
 {
@@ -243,6 +285,7 @@ main(void)
         cmocka_unit_test(test_expand_shell_modes_for_heredoc_detection),
         cmocka_unit_test(test_expand_invalid_utf8_becomes_replacement_char),
         cmocka_unit_test(test_expand_pattern_functions),
+        cmocka_unit_test(test_expand_bounds_the_word_size),
     };
     return cmocka_run_group_tests_name("parser/expand", tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../builder/common/buf.h"
 #include "../../builder/common/strv.h"
 #include "../../parser/parser.h"
 
@@ -253,6 +254,52 @@ test_plan_to_json_describes_stages(void **state)
     plan_free(p);
 }
 
+/* a1=x and aN=${aN-1}${aN-1} for N up to last, then `then` lines, then FROM */
+static char *
+doubling_args(int last, const char *then)
+{
+    struct lade_buf b = LADE_BUF_INIT;
+
+    lade_buf_appends(&b, "ARG a1=x\n");
+    for (int i = 2; i <= last; i++)
+        lade_buf_appendf(&b, "ARG a%d=${a%d}${a%d}\n", i, i - 1, i - 1);
+    lade_buf_appendf(&b, "%sFROM scratch\n", then);
+    return lade_buf_steal(&b);
+}
+
+static void
+assert_plan_fails_at(const char *src, unsigned line, const char *msg)
+{
+    struct lade_error err = {0};
+    struct plan *p = NULL;
+
+    assert_int_equal(make_plan(src, NULL, NULL, &p, &err), -1);
+    assert_int_equal(err.code, LADE_ERR_PARSE);
+    assert_int_equal(err.pos.line, line);
+    if (strstr(err.msg, msg) == NULL)
+        fail_msg("error \"%s\" does not contain \"%s\"", err.msg, msg);
+}
+
+static void
+test_plan_bounds_meta_arg_values(void **state)
+{
+    char *src;
+
+    (void) state;
+    /* a22 would be 2 MiB: the line that crosses the word bound fails */
+    src = doubling_args(26, "");
+    assert_plan_fails_at(src, 22, "expanded word longer than 1 MiB");
+    free(src);
+    /* a21 is 1 MiB; copies of it fill the 16 MiB for all meta args at b13 (line 35) */
+    struct lade_buf copies = LADE_BUF_INIT;
+    for (int i = 0; i < 20; i++)
+        lade_buf_appendf(&copies, "ARG b%d=$a21\n", i);
+    src = doubling_args(21, copies.data);
+    assert_plan_fails_at(src, 35, "meta ARG values exceed 16 MiB");
+    free(src);
+    lade_buf_release(&copies);
+}
+
 int
 main(void)
 {
@@ -270,6 +317,7 @@ main(void)
         cmocka_unit_test(test_plan_rejects_blank_base),
         cmocka_unit_test(test_plan_rejects_instruction_before_from_in_raw_file),
         cmocka_unit_test(test_plan_find_stage_by_name_or_index),
+        cmocka_unit_test(test_plan_bounds_meta_arg_values),
         cmocka_unit_test(test_plan_to_json_describes_stages),
     };
     return cmocka_run_group_tests_name("parser/plan", tests, NULL, NULL);
