@@ -160,7 +160,7 @@ demo: deps $(LADE)
 	@tests/demo.sh $(LADE)
 
 # ---- formatting and headers ----
-FMT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+FMT_SRC = $(shell git ls-files '*.c' '*.h' ':!testdata' 2>/dev/null)
 format:
 	clang-format -i $(FMT_SRC)
 format-check:
