@@ -592,9 +592,10 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
             goto out;
 
     lade_buf_appendf(&hb, "%s ", what);
-    if (c->chown)
+    /* BuildKit records the flags as expanded, and not at all when they expand to "" */
+    if (c->chown && c->chown[0])
         lade_buf_appendf(&hb, "--chown=%s ", c->chown);
-    if (c->chmod)
+    if (c->chmod && c->chmod[0])
         lade_buf_appendf(&hb, "--chmod=%s ", c->chmod);
     for (size_t i = 0; i < c->nsrcs; i++)
         lade_buf_appendf(&hb, "%s ", c->srcs[i]);
