@@ -77,29 +77,14 @@ dispatch(struct build *b, struct stage_state *ss, const struct instr *in, struct
     case INSTR_WORKDIR:
         rc = step_workdir(b, ss, &cmd, err);
         break;
-    case INSTR_HEALTHCHECK:
-        cache_key_step(ss, &cmd, NULL);
-        rc = step_healthcheck(b, ss, &cmd, err);
-        break;
     case INSTR_FROM:
     case INSTR_UNKNOWN:
         rc = lade_error_at(err, &in->pos, "unexpected instruction \"%s\"", in->keyword);
         break;
-    case INSTR_CMD:
-    case INSTR_ENTRYPOINT:
-    case INSTR_ENV:
-    case INSTR_ARG:
-    case INSTR_LABEL:
-    case INSTR_EXPOSE:
-    case INSTR_USER:
-    case INSTR_VOLUME:
-    case INSTR_SHELL:
-    case INSTR_STOPSIGNAL:
-    case INSTR_ONBUILD:
-    case INSTR_MAINTAINER:
-    default:
+    default: /* config instructions: their key is the command alone (cache.h) */
         cache_key_step(ss, &cmd, NULL);
-        rc = step_config(b, ss, in, err);
+        rc = in->kind == INSTR_HEALTHCHECK ? step_healthcheck(b, ss, &cmd, err)
+                                           : step_config(b, ss, in, err);
         break;
     }
     command_release(&cmd);

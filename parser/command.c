@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "../builder/common/cleanup.h"
+#include "../builder/common/strv.h"
 #include "../builder/common/xalloc.h"
 
 /* An optional flag value expanded; *out stays NULL when the flag is absent. */
@@ -145,31 +146,10 @@ command_expand(const struct instr *in, const struct expander *x, struct command 
     case INSTR_HEALTHCHECK:
         health_parse(in, &cmd->u.health);
         return 0;
-    case INSTR_UNKNOWN:
-    case INSTR_FROM:
-    case INSTR_CMD:
-    case INSTR_ENTRYPOINT:
-    case INSTR_ENV:
-    case INSTR_ARG:
-    case INSTR_LABEL:
-    case INSTR_EXPOSE:
-    case INSTR_USER:
-    case INSTR_VOLUME:
-    case INSTR_SHELL:
-    case INSTR_STOPSIGNAL:
-    case INSTR_ONBUILD:
-    case INSTR_MAINTAINER:
+    default:
         break; /* no flags: their steps expand their words (instr_config.c) */
     }
     return 0;
-}
-
-static void
-free_strv(char **v, size_t n)
-{
-    for (size_t i = 0; v && (n ? i < n : v[i] != NULL); i++)
-        free(v[i]);
-    free(v);
 }
 
 void
@@ -180,14 +160,14 @@ command_release(struct command *cmd)
     switch (cmd->in->kind) {
     case INSTR_COPY:
     case INSTR_ADD:
-        free_strv(cmd->u.copy.srcs, cmd->u.copy.nsrcs);
+        strv_free(cmd->u.copy.srcs); /* NULL-terminated: calloc'd one longer */
         free(cmd->u.copy.dest);
         free(cmd->u.copy.from);
         free(cmd->u.copy.chown);
         free(cmd->u.copy.chmod);
         break;
     case INSTR_RUN:
-        free_strv(cmd->u.run.mounts, 0);
+        strv_free(cmd->u.run.mounts);
         free(cmd->u.run.security);
         break;
     case INSTR_WORKDIR:
