@@ -107,31 +107,29 @@ record_name(const struct stage_state *ss)
     return xasprintf("cache/%s", digest_hex(ss->key));
 }
 
-int
-cache_lookup(struct build *b, const struct stage_state *ss, bool *hit, struct layer_state *l,
-             struct lade_error *err)
+bool
+cache_lookup(struct build *b, const struct stage_state *ss, struct layer_state *l)
 {
     cleanup_free char *name = record_name(ss), *text = NULL;
     struct lade_error miss = {0}; /* no record is a miss, not an error */
     json_error_t jerr;
     size_t len = 0;
 
-    (void) err;
-    *hit = false;
+    bool hit = false;
+
     memset(l, 0, sizeof(*l));
     if (b->opts->no_cache ||
         read_file_at(store_root_fd(b->st), name, 1 << 16, &text, &len, &miss) < 0)
-        return 0;
+        return false;
     json_t *rec = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     json_t *layer = json_object_get(rec, "layer");
     if (rec == NULL || layer == NULL) {
         json_decref(rec);
-        return 0; /* a damaged record is a miss */
+        return false; /* a damaged record is a miss */
     }
     if (json_is_null(layer)) {
         json_decref(rec);
-        *hit = true;
-        return 0;
+        return true;
     }
     const char *diff_id = json_string_value(json_object_get(layer, "diff_id"));
     const char *digest = json_string_value(json_object_get(layer, "digest"));
@@ -143,10 +141,10 @@ cache_lookup(struct build *b, const struct stage_state *ss, bool *hit, struct la
         snprintf(l->blob.digest, sizeof(l->blob.digest), "%s", digest);
         snprintf(l->blob.media_type, sizeof(l->blob.media_type), "%s", mt);
         l->blob.size = size;
-        *hit = true;
+        hit = true;
     }
     json_decref(rec);
-    return 0;
+    return hit;
 }
 
 int

@@ -27,11 +27,10 @@ void cache_key_init(struct build *b, struct stage_state *ss, const char *base_id
  * Build args that no ARG declares are not in any view, so they never change a key. */
 void cache_key_step(struct stage_state *ss, const struct command *cmd, char *const *view);
 
-/* Looks the stage's key up (--no-cache: always a miss). On a hit *hit is set and *l receives the
- * recorded layer without its dir, or is zeroed (l->diff_id[0] == '\0') for "no layer". A
- * damaged record or a missing blob is a miss. */
-int cache_lookup(struct build *b, const struct stage_state *ss, bool *hit, struct layer_state *l,
-                 struct lade_error *err);
+/* Looks the stage's key up (--no-cache: always a miss): true on a hit, with *l the recorded
+ * layer without its dir, or zeroed (l->diff_id[0] == '\0') for "no layer". A damaged record or
+ * a missing blob is a miss, never an error. */
+bool cache_lookup(struct build *b, const struct stage_state *ss, struct layer_state *l);
 /* Records the result of the step whose key is ss->key: layer l, or NULL for no layer. */
 int cache_record(struct build *b, const struct stage_state *ss, const struct layer_state *l,
                  struct lade_error *err);

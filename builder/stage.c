@@ -167,8 +167,7 @@ stage_try_cache(struct build *b, struct stage_state *ss, const char *created_by,
 {
     struct layer_state l = {0};
 
-    if (cache_lookup(b, ss, hit, &l, err) < 0)
-        return -1;
+    *hit = cache_lookup(b, ss, &l);
     if (!*hit)
         return 0;
     if (l.diff_id[0] == '\0') {
