@@ -498,19 +498,15 @@ copy_cache_key(struct build *b, struct stage_state *ss, struct copy_job *j,
     return 0;
 }
 
-/* BuildKit's pathRelativeToWorkingDir: an empty destination is the working directory, and it
- * is a directory when written as "", "." or with a trailing slash. */
+/* The destination against the WORKDIR; it is a directory when written as "", "." or with a
+ * trailing slash (BuildKit's dispatchCopy). */
 static char *
 copy_dest(struct stage_state *ss, const char *raw, bool *is_dir)
 {
-    const char *wd =
-        json_string_value(json_object_get(oci_config_container(ss->config), "WorkingDir"));
     size_t n = strlen(raw);
-    cleanup_free char *joined =
-        raw[0] == '/' ? xstrdup(raw) : xasprintf("%s/%s", wd && *wd ? wd : "/", raw);
 
     *is_dir = n == 0 || strcmp(raw, ".") == 0 || raw[n - 1] == '/';
-    return path_clean_abs(joined);
+    return stage_abs_path(ss, raw);
 }
 
 int

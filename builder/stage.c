@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "rootfs.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/strv.h"
@@ -54,6 +55,17 @@ stage_expander(struct stage_state *ss, const struct dockerfile *df, struct expan
     x->escape = df->escape;
     x->lookup = stage_lookup;
     x->ud = ss;
+}
+
+char *
+stage_abs_path(struct stage_state *ss, const char *path)
+{
+    const char *wd =
+        json_string_value(json_object_get(oci_config_container(ss->config), "WorkingDir"));
+    cleanup_free char *joined =
+        path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", wd && *wd ? wd : "/", path);
+
+    return path_clean_abs(joined);
 }
 
 char **

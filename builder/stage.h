@@ -58,6 +58,9 @@ void stage_init_from(struct stage_state *ss, const struct stage_state *src);
 void stage_state_release(struct stage_state *ss);
 /* Expansion environment for a stage: its ENV (config) over its ARGs. */
 void stage_expander(struct stage_state *ss, const struct dockerfile *df, struct expander *x);
+/* path made absolute against the stage's WORKDIR and cleaned (BuildKit's
+ * pathRelativeToWorkingDir; "" is the working directory); caller frees. */
+char *stage_abs_path(struct stage_state *ss, const char *path);
 /* Overlay lower dirs (top first) for a stage's layers; free the vector only (strings borrowed). */
 char **stage_lowerdirs(const struct stage_state *ss);
 /* The built stage that a --from names (name or index), or NULL when it names no stage. */

@@ -19,17 +19,14 @@ step_workdir(struct build *b, struct stage_state *ss, const struct command *cmd,
              struct lade_error *err)
 {
     json_t *c = oci_config_container(ss->config);
-    const char *w = cmd->u.path;
-    const char *cur = json_string_value(json_object_get(c, "WorkingDir"));
     const char *user = json_string_value(json_object_get(c, "User"));
-    cleanup_free char *joined = NULL, *clean = NULL, *hist = NULL, *v_path = NULL, *v_user = NULL;
+    cleanup_free char *clean = stage_abs_path(ss, cmd->u.path), *hist = NULL, *v_path = NULL,
+                      *v_user = NULL;
     cleanup_close int rootfd = -1;
     struct fs_step fs;
     uid_t uid = 0;
     gid_t gid = 0;
 
-    joined = w[0] == '/' ? xstrdup(w) : xasprintf("%s/%s", cur && *cur ? cur : "/", w);
-    clean = path_clean_abs(joined);
     json_object_set_new(c, "WorkingDir", json_string(clean));
     hist = xasprintf("WORKDIR %s", clean); /* BuildKit's WORKDIR history has no "# buildkit" */
     /* the view (cache.h): the resolved path and the directory's owner */
