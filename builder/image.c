@@ -32,6 +32,7 @@ image_write(struct build *b, struct stage_state *ss, struct oci_desc *mdesc, dig
         json_object_set_new(labels, k, json_string(eq ? eq + 1 : ""));
     }
     oci_config_set_created(ss->config, b->created);
+    oci_config_omit_empty(ss->config);
     cfg_bytes = oci_json_dump(ss->config, &clen);
     if (store_blob_put(b->st, cfg_bytes, clen, config_digest, err) < 0)
         return -1;

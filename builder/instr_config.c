@@ -78,6 +78,7 @@ stage_env_set(struct stage_state *ss, const char *key, const char *value)
         json_object_set_new(c, "Env", env = json_array());
         ss->env_json = env;
     }
+    envmap_set(stage_vars(ss), key, value);
     size_t i = envmap_set(&ss->env, key, value);
     json_t *s = json_string(ss->env.v[i]);
     int rc =
@@ -94,13 +95,7 @@ stage_run_env(struct stage_state *ss)
 {
     struct envmap v = {0};
 
-    envmap_copy(&v, stage_env(ss));
-    for (size_t k = 0; k < ss->args.n; k++) {
-        const char *kv = ss->args.v[k];
-        cleanup_free char *key = xstrndup(kv, strcspn(kv, "="));
-        if (envmap_get(&v, key) == NULL)
-            envmap_push(&v, kv);
-    }
+    envmap_copy(&v, stage_vars(ss));
     if (envmap_get(&v, "PATH") == NULL)
         envmap_set(&v, "PATH", DEFAULT_PATH);
     return envmap_steal(&v);
@@ -112,7 +107,7 @@ stage_run_env(struct stage_state *ss)
 static size_t
 stage_vars_size(struct stage_state *ss)
 {
-    return stage_env(ss)->bytes + ss->args.bytes;
+    return stage_vars(ss)->bytes + ss->args.bytes;
 }
 
 static int
@@ -213,8 +208,10 @@ step_arg(struct build *b, struct stage_state *ss, const struct instr *in, struct
             lade_buf_release(&hist);
             return -1;
         }
-        if (val != NULL)
+        if (val != NULL) {
             envmap_set(&ss->args, key, val);
+            envmap_set(stage_vars(ss), key, val);
+        }
         if (envmap_find(&ss->arg_names, key) < 0)
             envmap_set(&ss->arg_names, key, NULL);
         if (val != NULL)

@@ -35,12 +35,20 @@ stage_env(struct stage_state *ss)
     return &ss->env;
 }
 
+struct envmap *
+stage_vars(struct stage_state *ss)
+{
+    if (!ss->vars_ready) {
+        envmap_copy(&ss->vars, stage_env(ss));
+        ss->vars_ready = true;
+    }
+    return &ss->vars;
+}
+
 const char *
 stage_var(struct stage_state *ss, const char *name)
 {
-    const char *v = envmap_get(stage_env(ss), name);
-
-    return v ? v : envmap_get(&ss->args, name);
+    return envmap_get(stage_vars(ss), name);
 }
 
 static const char *
@@ -101,6 +109,8 @@ stage_init_from(struct stage_state *ss, const struct stage_state *src)
     memcpy(ss->key, src->key, sizeof(ss->key));
     envmap_copy(&ss->args, &src->args);
     envmap_copy(&ss->arg_names, &src->arg_names);
+    envmap_copy(&ss->vars, &src->vars);
+    ss->vars_ready = src->vars_ready;
 }
 
 void
@@ -113,6 +123,7 @@ stage_state_release(struct stage_state *ss)
     envmap_release(&ss->args);
     envmap_release(&ss->arg_names);
     envmap_release(&ss->env);
+    envmap_release(&ss->vars);
     for (size_t i = 0; i < ss->ntriggers; i++)
         dockerfile_free(ss->triggers[i]);
     free(ss->triggers);

@@ -28,6 +28,12 @@ struct stage_state {
     struct envmap args;           /* "K=V" of the declared ARGs that have a value */
     struct envmap arg_names;      /* every ARG declared in the stage (or its parent stage), bare */
     struct envmap env;            /* the config's Env, indexed (stage_env) */
+    /* BuildKit's state environment (stage_vars): the base's Env, then every ENV and every ARG
+     * with a value in order, a later one replacing an earlier of the same name in place. What
+     * words are expanded with and what RUN gets: an ARG after an ENV of its name wins there,
+     * though the config's Env keeps the ENV. */
+    struct envmap vars;
+    bool vars_ready;              /* vars holds the base's Env */
     const json_t *env_json;       /* the Env array that env mirrors */
     struct dockerfile **triggers; /* parsed ONBUILD triggers of the base, kept for positions */
     size_t ntriggers;
@@ -110,7 +116,9 @@ int build_check_run_platform(const struct build *b, struct lade_error *err);
 /* The config's Env as an index, rebuilt only when the config was replaced: after the base is
  * set, Env changes only through ENV (instr_config.c), which keeps both in step. */
 const struct envmap *stage_env(struct stage_state *ss);
-/* A variable as instructions see it: the stage's ENV, else its ARG value; NULL when unset. */
+/* The state environment (stage_state.vars), taken from the base's Env on first use. */
+struct envmap *stage_vars(struct stage_state *ss);
+/* A variable as instructions see it (stage_vars); NULL when unset. */
 const char *stage_var(struct stage_state *ss, const char *name);
 
 /* "docker's default PATH" */

@@ -2,10 +2,12 @@
 /* RUN: the command in the sandbox on the stage's layers; the upper dir becomes the layer. */
 #include "steps.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -36,6 +38,39 @@ run_history(struct build *b, struct stage_state *ss, char *const *argv)
         lade_buf_appendf(&hb, " %s", argv[i]);
     lade_buf_appends(&hb, " # buildkit");
     return lade_buf_steal(&hb);
+}
+
+/* BuildKit's proxy environment: a --build-arg named like a proxy variable (any case) reaches
+ * every RUN as both spellings, after the step's own environment, whether declared or not. It is
+ * left out of the cache key and the history, so a changed proxy rebuilds nothing. */
+static char **
+run_proxy_env(const struct build *b, char **envp)
+{
+    static const char *const names[] = {"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY",
+                                        "ALL_PROXY"};
+
+    for (size_t n = 0; n < sizeof(names) / sizeof(names[0]); n++) {
+        const char *val = NULL, *best = NULL;
+        /* among the spellings given, the last in byte order wins, as BuildKit's sorted walk */
+        for (char *const *a = b->plan->build_args; a && *a; a++) {
+            size_t klen = strcspn(*a, "=");
+            if ((*a)[klen] != '=' || klen != strlen(names[n]) ||
+                strncasecmp(*a, names[n], klen) != 0)
+                continue;
+            if (best == NULL || strncmp(*a, best, klen) >= 0) {
+                best = *a;
+                val = *a + klen + 1;
+            }
+        }
+        if (val == NULL || *val == '\0')
+            continue;
+        cleanup_free char *lower = xstrdup(names[n]);
+        for (char *p = lower; *p; p++)
+            *p = (char) tolower((unsigned char) *p);
+        envp = strv_push_take(envp, xasprintf("%s=%s", names[n], val));
+        envp = strv_push_take(envp, xasprintf("%s=%s", lower, val));
+    }
+    return envp;
 }
 
 /* The network a RUN gets: its --network, else (and for "default") the build's --network. */
@@ -95,6 +130,7 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
         cache_key_step(ss, cmd, view);
         strv_free(view);
     }
+    envp = run_proxy_env(b, envp);
     memset(&fs, 0, sizeof(fs));
     if (stage_try_cache(b, ss, hist, &b->step_cached, err) < 0 || b->step_cached) {
         rc = b->step_cached ? 0 : -1;

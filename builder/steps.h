@@ -27,5 +27,5 @@ int step_config(struct build *b, struct stage_state *ss, const struct instr *in,
                 struct lade_error *err);
 /* The command of RUN/CMD/ENTRYPOINT: exec form as is, shell form prefixed by the SHELL. */
 char **instr_command(json_t *config, const struct instr *in);
-/* The process environment of a RUN: config Env + build args in scope (ENV wins), PATH defaulted. */
+/* The process environment of a RUN: the stage's state environment (stage_vars), PATH defaulted. */
 char **stage_run_env(struct stage_state *ss);

@@ -137,6 +137,25 @@ oci_config_add_history(json_t *cfg, const char *created, const char *created_by,
     json_array_append_new(hist, h);
 }
 
+void
+oci_config_omit_empty(json_t *cfg)
+{
+    static const char *const keys[] = {"User",       "ExposedPorts", "Env",        "Entrypoint",
+                                       "Cmd",        "Volumes",      "WorkingDir", "Labels",
+                                       "StopSignal", "ArgsEscaped",  "Healthcheck", "Shell"};
+    json_t *c = json_object_get(cfg, "config");
+
+    for (size_t i = 0; json_is_object(c) && i < sizeof(keys) / sizeof(keys[0]); i++) {
+        json_t *v = json_object_get(c, keys[i]);
+        bool empty = json_is_null(v) || json_is_false(v) ||
+                     (json_is_string(v) && json_string_length(v) == 0) ||
+                     (json_is_array(v) && json_array_size(v) == 0) ||
+                     (json_is_object(v) && json_object_size(v) == 0);
+        if (v != NULL && empty)
+            json_object_del(c, keys[i]);
+    }
+}
+
 json_t *
 oci_config_container(json_t *cfg)
 {

@@ -62,6 +62,9 @@ void oci_config_add_layer(json_t *cfg, const char *diff_id);
 /* Appends a history entry {created, created_by, comment?, empty_layer: true?}. */
 void oci_config_add_history(json_t *cfg, const char *created, const char *created_by,
                             const char *comment, bool empty_layer);
+/* Drops the container config's keys that docker's and BuildKit's config types mark omitempty
+ * when their value is empty ("", [], {}, false, null): CMD [] leaves no "Cmd", as there. */
+void oci_config_omit_empty(json_t *cfg);
 /* The "config" object of cfg (created when missing); borrowed. */
 json_t *oci_config_container(json_t *cfg);
 /* Number of rootfs.diff_ids and the i-th (borrowed, NULL if out of range). */

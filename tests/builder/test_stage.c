@@ -20,22 +20,38 @@ stage_with_env(struct stage_state *ss, const char *env_kv, const char *arg_kv)
     envmap_push(&ss->arg_names, "A");
 }
 
+/* The state environment starts as the base's Env; a later set (an ARG with a value, as
+ * step_arg does) replaces the value words and RUN see, not the config's Env; a stage built FROM
+ * this one inherits it. */
 static void
-test_stage_env_wins_over_args(void **state)
+test_stage_vars_follow_the_base_then_later_sets(void **state)
 {
     struct dockerfile df = {.escape = '\\'};
-    struct stage_state ss;
+    struct stage_state ss, child = {0};
     struct expander x;
     struct lade_error err = {0};
     char *out = NULL;
 
     (void) state;
     stage_with_env(&ss, "A=from-env", "A=from-arg");
-    envmap_push(&ss.args, "B=only-arg");
     stage_expander(&ss, &df, &x);
-    assert_ok(expand_word(&x, "$A/$B/${C:-unset}", &out, &err), &err);
-    assert_string_equal(out, "from-env/only-arg/unset");
+    assert_ok(expand_word(&x, "$A/${B:-unset}", &out, &err), &err);
+    assert_string_equal(out, "from-env/unset");
     free(out);
+
+    envmap_set(stage_vars(&ss), "A", "later-arg");
+    envmap_set(stage_vars(&ss), "B", "only-arg");
+    assert_ok(expand_word(&x, "$A/$B", &out, &err), &err);
+    assert_string_equal(out, "later-arg/only-arg");
+    free(out);
+    json_t *env = json_object_get(oci_config_container(ss.config), "Env");
+    assert_string_equal(json_string_value(json_array_get(env, 0)), "A=from-env");
+
+    ss.built = true;
+    stage_init_from(&child, &ss);
+    assert_string_equal(stage_var(&child, "A"), "later-arg");
+    assert_string_equal(stage_var(&child, "B"), "only-arg");
+    stage_state_release(&child);
     stage_state_release(&ss);
 }
 
@@ -90,7 +106,7 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stage_env_wins_over_args),
+        cmocka_unit_test(test_stage_vars_follow_the_base_then_later_sets),
         cmocka_unit_test(test_stage_layers_history_and_lowerdirs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
