@@ -25,9 +25,9 @@ struct stage_state {
     json_t *config;             /* the image config being built; owned */
     struct layer_state *layers; /* bottom first */
     size_t nlayers;
-    struct envmap args;           /* "K=V" of the declared ARGs that have a value */
-    struct envmap arg_names;      /* every ARG declared in the stage (or its parent stage), bare */
-    struct envmap env;            /* the config's Env, indexed (stage_env) */
+    struct envmap args;      /* "K=V" of the declared ARGs that have a value */
+    struct envmap arg_names; /* every ARG declared in the stage (or its parent stage), bare */
+    struct envmap env;       /* the config's Env, indexed (stage_env) */
     /* BuildKit's state environment (stage_vars): the base's Env, then every ENV and every ARG
      * with a value in order, a later one replacing an earlier of the same name in place. What
      * words are expanded with and what RUN gets: an ARG after an ENV of its name wins there,

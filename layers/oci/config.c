@@ -140,8 +140,8 @@ oci_config_add_history(json_t *cfg, const char *created, const char *created_by,
 void
 oci_config_omit_empty(json_t *cfg)
 {
-    static const char *const keys[] = {"User",       "ExposedPorts", "Env",        "Entrypoint",
-                                       "Cmd",        "Volumes",      "WorkingDir", "Labels",
+    static const char *const keys[] = {"User",       "ExposedPorts", "Env",         "Entrypoint",
+                                       "Cmd",        "Volumes",      "WorkingDir",  "Labels",
                                        "StopSignal", "ArgsEscaped",  "Healthcheck", "Shell"};
     json_t *c = json_object_get(cfg, "config");
 
