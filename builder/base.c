@@ -117,7 +117,9 @@ pull_base(struct build *b, const struct image_ref *ref, const char *name, struct
     transfer_progress_release(&tp);
     if (rc < 0)
         return lade_error_prefix(err, "base image \"%s\"", name);
-    b->pulled = strv_push_take(b->pulled, image_ref_string(ref));
+    pthread_mutex_lock(&b->shared->mu);
+    b->shared->pulled = strv_push_take(b->shared->pulled, image_ref_string(ref));
+    pthread_mutex_unlock(&b->shared->mu);
     return 0;
 }
 
@@ -140,10 +142,13 @@ platform_fits(const struct build *b, const json_t *config)
 static bool
 pulled_already(const struct build *b, const char *full)
 {
-    for (char **p = b->pulled; p && *p; p++)
-        if (strcmp(*p, full) == 0)
-            return true;
-    return false;
+    bool found = false;
+
+    pthread_mutex_lock(&b->shared->mu);
+    for (char **p = b->shared->pulled; p && *p && !found; p++)
+        found = strcmp(*p, full) == 0;
+    pthread_mutex_unlock(&b->shared->mu);
+    return found;
 }
 
 int

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -211,6 +212,153 @@ build_order(const struct plan *p, size_t **out, size_t *n, struct lade_error *er
     return 0;
 }
 
+/* ---- stages built at once ---- */
+
+/* Workers take the stages whose dependencies are built, in build order, from a queue; each
+ * builds its stage with a copy of the build (its own progress and step_cached). A failure stops
+ * them from taking more; the first one is the build's error. */
+struct scheduler {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct build *b;
+    size_t *pending;   /* by stage index: dependency edges not built yet */
+    size_t *rev_start; /* the stages that depend on stage i: rev[rev_start[i]..rev_start[i+1]) */
+    size_t *rev;
+    size_t *queue; /* ready stages; [qhead, qtail) not taken yet */
+    size_t qhead, qtail, left;
+    bool failed;
+    struct lade_error err;
+};
+
+static bool
+dep_edge(const struct stage *s, long d)
+{
+    return d >= 0 && (size_t) d != s->index;
+}
+
+static void
+scheduler_init(struct scheduler *sc, struct build *b, const size_t *order, size_t n)
+{
+    const struct plan *p = b->plan;
+
+    memset(sc, 0, sizeof(*sc));
+    pthread_mutex_init(&sc->mu, NULL);
+    pthread_cond_init(&sc->cv, NULL);
+    sc->b = b;
+    sc->left = n;
+    sc->pending = xcalloc(p->nstages, sizeof(size_t));
+    sc->rev_start = xcalloc(p->nstages + 1, sizeof(size_t));
+    sc->queue = xcalloc(n, sizeof(size_t));
+    for (size_t i = 0; i < n; i++) {
+        const struct stage *s = &p->stages[order[i]];
+        for (size_t k = 0; k < s->ndeps; k++)
+            if (dep_edge(s, s->deps[k])) {
+                sc->pending[s->index]++;
+                sc->rev_start[s->deps[k] + 1]++;
+            }
+    }
+    for (size_t i = 0; i < p->nstages; i++)
+        sc->rev_start[i + 1] += sc->rev_start[i];
+    cleanup_free size_t *fill = xcalloc(p->nstages, sizeof(size_t));
+    sc->rev = xcalloc(sc->rev_start[p->nstages] + 1, sizeof(size_t));
+    for (size_t i = 0; i < n; i++) {
+        const struct stage *s = &p->stages[order[i]];
+        for (size_t k = 0; k < s->ndeps; k++)
+            if (dep_edge(s, s->deps[k])) {
+                size_t d = (size_t) s->deps[k];
+                sc->rev[sc->rev_start[d] + fill[d]++] = s->index;
+            }
+        if (sc->pending[s->index] == 0)
+            sc->queue[sc->qtail++] = s->index;
+    }
+}
+
+static void
+scheduler_release(struct scheduler *sc)
+{
+    pthread_mutex_destroy(&sc->mu);
+    pthread_cond_destroy(&sc->cv);
+    free(sc->pending);
+    free(sc->rev_start);
+    free(sc->rev);
+    free(sc->queue);
+}
+
+static void *
+worker_main(void *arg)
+{
+    struct scheduler *sc = arg;
+
+    pthread_mutex_lock(&sc->mu);
+    for (;;) {
+        while (!sc->failed && sc->left > 0 && sc->qhead == sc->qtail)
+            pthread_cond_wait(&sc->cv, &sc->mu);
+        if (sc->failed || sc->left == 0)
+            break;
+        size_t idx = sc->queue[sc->qhead++];
+        pthread_mutex_unlock(&sc->mu);
+
+        struct build local = *sc->b;
+        struct lade_error err = {0};
+        progress_fork(&local.progress, &sc->b->progress);
+        int rc = build_one_stage(&local, idx, &err);
+        progress_release(&local.progress);
+
+        pthread_mutex_lock(&sc->mu);
+        if (rc < 0 && !sc->failed) {
+            sc->failed = true;
+            sc->err = err;
+        } else if (rc == 0) {
+            sc->left--;
+            for (size_t k = sc->rev_start[idx]; k < sc->rev_start[idx + 1]; k++)
+                if (--sc->pending[sc->rev[k]] == 0)
+                    sc->queue[sc->qtail++] = sc->rev[k];
+        }
+        pthread_cond_broadcast(&sc->cv);
+    }
+    pthread_mutex_unlock(&sc->mu);
+    return NULL;
+}
+
+/* Builds the stages of order, up to opts->jobs at once. One job, or one stage, builds in this
+ * thread as before, so SIGINT/SIGTERM reach a running RUN (the sandbox forwards them); with
+ * workers, a signal ends lade and the sandboxes with it (they die with their parent). */
+static int
+build_stages(struct build *b, const size_t *order, size_t n, struct lade_error *err)
+{
+    unsigned jobs = b->opts->jobs;
+    struct scheduler sc;
+
+    if (jobs == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = cpus > 0 ? (unsigned) cpus : 1;
+    }
+    if (jobs > n)
+        jobs = (unsigned) n;
+    if (jobs <= 1) {
+        for (size_t i = 0; i < n; i++)
+            if (build_one_stage(b, order[i], err) < 0)
+                return -1;
+        return 0;
+    }
+    scheduler_init(&sc, b, order, n);
+    pthread_t *threads = xcalloc(jobs, sizeof(*threads));
+    unsigned started = 0;
+    for (; started < jobs; started++)
+        if (pthread_create(&threads[started], NULL, worker_main, &sc) != 0)
+            break;
+    if (started == 0) /* no thread at all: build here */
+        worker_main(&sc);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    free(threads);
+    int rc = sc.failed ? -1 : 0;
+    if (sc.failed)
+        *err = sc.err;
+    scheduler_release(&sc);
+    return rc;
+}
+
 /* ---- the whole build ---- */
 
 int
@@ -278,7 +426,7 @@ build_release(struct build *b)
     if (b->context_fd >= 0)
         close(b->context_fd);
     plan_free(b->plan);
-    strv_free(b->pulled);
+    strv_free(b->shared->pulled);
     progress_release(&b->progress);
 }
 
@@ -286,7 +434,8 @@ int
 build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out,
           struct lade_error *err)
 {
-    struct build b = {.st = st, .opts = opts, .context_fd = -1};
+    struct build_shared shared = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    struct build b = {.st = st, .opts = opts, .context_fd = -1, .shared = &shared};
     struct oci_desc mdesc = {0};
     cleanup_free size_t *order = NULL;
     digest_t config_digest;
@@ -311,9 +460,8 @@ build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out
         b.stages[i].stage = &b.plan->stages[i];
     if (build_order(b.plan, &order, &norder, err) < 0)
         goto out;
-    for (size_t i = 0; i < norder; i++)
-        if (build_one_stage(&b, order[i], err) < 0)
-            goto out;
+    if (build_stages(&b, order, norder, err) < 0)
+        goto out;
     if (image_write(&b, &b.stages[b.plan->target], &mdesc, config_digest, err) < 0 ||
         image_export(&b, &mdesc, config_digest, err) < 0 ||
         (opts->push && image_push_tags(&b, &mdesc, err) < 0))

@@ -36,6 +36,9 @@ struct build_opts {
     const struct registry_opts *reg;
     bool pull;
     bool push;
+    /* Stages that do not depend on each other are built at once, up to jobs (0: one per CPU;
+     * 1: one after the other). The image is the same either way. */
+    unsigned jobs;
 };
 
 struct plan;

@@ -29,6 +29,15 @@ progress_init(struct progress *p, enum progress_mode mode)
 {
     memset(p, 0, sizeof(*p));
     p->mode = mode;
+    atomic_init(&p->own_steps, 0);
+    p->steps = &p->own_steps;
+}
+
+void
+progress_fork(struct progress *child, struct progress *parent)
+{
+    progress_init(child, parent->mode);
+    child->steps = parent->steps;
 }
 
 static void
@@ -50,12 +59,15 @@ progress_release(struct progress *p)
 static void
 vstart(struct progress *p, const char *fmt, va_list ap)
 {
-    p->step++;
+    struct lade_buf line = LADE_BUF_INIT;
+
+    p->step = atomic_fetch_add(p->steps, 1) + 1;
     p->step_start = progress_now();
-    fprintf(stderr, "#%u ", p->step);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    lade_buf_appendvf(&line, fmt, ap);
+    /* one write per line: stages built at once interleave whole lines only */
+    fprintf(stderr, "#%u %s\n", p->step, line.data ? line.data : "");
     fflush(stderr);
+    lade_buf_release(&line);
 }
 
 void

@@ -8,6 +8,7 @@
  * tty mode is the same stream for now. */
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -18,6 +19,8 @@
 
 struct progress {
     enum progress_mode mode;
+    atomic_uint *steps; /* the last step number given out: own_steps, or a parent's */
+    atomic_uint own_steps;
     unsigned step;     /* current step number (#N) */
     double step_start; /* monotonic seconds */
     /* The last lines of the running step's output, for a failure report. */
@@ -26,6 +29,9 @@ struct progress {
 };
 
 void progress_init(struct progress *p, enum progress_mode mode);
+/* A progress for a stage built alongside others: its own current step and output tail, step
+ * numbers from parent's sequence (which must outlive it). Release with progress_release. */
+void progress_fork(struct progress *child, struct progress *parent);
 void progress_release(struct progress *p);
 /* Starts step #N with its title ("[2/4] RUN make"). */
 void progress_step(struct progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

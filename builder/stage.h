@@ -42,7 +42,14 @@ struct stage_state {
     bool built;
 };
 
-/* One build: shared by the driver and the steps. */
+/* What the stages built at once (build.c's workers) share, guarded by mu. */
+struct build_shared {
+    pthread_mutex_t mu;
+    char **pulled; /* base images pulled in this build (--pull pulls each once) */
+};
+
+/* One build: shared by the driver and the steps. A worker building a stage alongside others
+ * gets a copy of it with its own progress and step_cached; the rest is shared. */
 struct build {
     struct store *st;
     const struct build_opts *opts;
@@ -54,7 +61,7 @@ struct build {
     char created[40]; /* the build's time, RFC 3339 */
     int64_t clamp;    /* layer mtime clamp (< 0: none) */
     bool step_cached; /* the step just run was a cache hit */
-    char **pulled;    /* base images pulled in this build (--pull pulls each once) */
+    struct build_shared *shared;
 };
 
 /* ---- stage.c ---- */

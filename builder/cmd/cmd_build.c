@@ -25,6 +25,7 @@ enum {
     OPT_PULL,
     OPT_PUSH,
     OPT_PLATFORM,
+    OPT_JOBS,
 };
 
 static const struct option build_options[] = {
@@ -43,6 +44,7 @@ static const struct option build_options[] = {
     {"pull", no_argument, NULL, OPT_PULL},
     {"push", no_argument, NULL, OPT_PUSH},
     {"platform", required_argument, NULL, OPT_PLATFORM},
+    {"jobs", required_argument, NULL, OPT_JOBS},
     CLI_REGISTRY_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -206,6 +208,16 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
             }
             cli->reg.platform = optarg;
             break;
+        case OPT_JOBS: {
+            char *end;
+            unsigned long n = strtoul(optarg, &end, 10);
+            if (*optarg < '1' || *optarg > '9' || *end != '\0' || n > 1024) {
+                lade_error_set(err, LADE_ERR_USAGE, "--jobs must be a number from 1 to 1024");
+                goto out;
+            }
+            o.jobs = (unsigned) n;
+            break;
+        }
         case CLI_OPT_INSECURE_REGISTRY:
         case CLI_OPT_RETRIES:
             if (cli_registry_option(cli, c, optarg, err) < 0)

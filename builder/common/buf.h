@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -19,6 +20,8 @@ struct lade_buf {
 void lade_buf_init(struct lade_buf *b, size_t max);
 int lade_buf_append(struct lade_buf *b, const void *data, size_t n);
 int lade_buf_appends(struct lade_buf *b, const char *s);
+int lade_buf_appendvf(struct lade_buf *b, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 int lade_buf_appendf(struct lade_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int lade_buf_appendc(struct lade_buf *b, char c);

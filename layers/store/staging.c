@@ -42,6 +42,10 @@ register_owner(struct store *st, struct lade_error *err)
 
     if (store_lock(st, err) < 0)
         return -1;
+    if (st->owner_fd >= 0) { /* another thread registered meanwhile */
+        store_unlock(st);
+        return 0;
+    }
     fd = mkostemp(p, O_CLOEXEC);
     if (fd < 0) {
         lade_error_sys(err, "cannot create a file in '%s/tmp'", st->root);
@@ -50,8 +54,8 @@ register_owner(struct store *st, struct lade_error *err)
         unlink(p);
         close(fd);
     } else {
-        st->owner_fd = fd;
         snprintf(st->owner, sizeof(st->owner), "%s", strrchr(p, '/') + 1 + strlen(OWNER_PREFIX));
+        __atomic_store_n(&st->owner_fd, fd, __ATOMIC_RELEASE);
         rc = 0;
     }
     store_unlock(st);
@@ -74,7 +78,9 @@ store_staging_release(struct store *st)
 static char *
 staging_template(struct store *st, const char *kind, struct lade_error *err)
 {
-    if (st->owner_fd < 0 && register_owner(st, err) < 0)
+    /* owner_fd and owner are set once, under the lock, and never change while the store is
+     * open; a racing reader of -1 just takes the lock and finds it set */
+    if (__atomic_load_n(&st->owner_fd, __ATOMIC_ACQUIRE) < 0 && register_owner(st, err) < 0)
         return NULL;
     return xasprintf("%s/tmp/%s.%s-XXXXXX", st->root, st->owner, kind);
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <pthread.h>
+
 /* Shared by the files of layers/store/ only. */
 
 #include "store.h"
@@ -14,6 +16,9 @@ struct store {
     int tmp_fd;     /* ROOT/tmp */
     int lock_fd;    /* ROOT/lock while held, else -1 */
     int lock_depth; /* store_lock nests within one process */
+    /* Held with the flock (recursive, as store_lock nests): a build's stages run in threads,
+     * and the flock alone excludes other processes, not this one's threads. */
+    pthread_mutex_t lock_mu;
     int owner_fd;   /* tmp/owner-TOKEN, flocked while this process stages, else -1 */
     char owner[16]; /* TOKEN, the prefix of this process's staging entries */
 };

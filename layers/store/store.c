@@ -103,6 +103,11 @@ store_open(const char *root, struct store **out, struct lade_error *err)
     st->root = xstrdup(real);
     st->root_fd = st->oci_fd = st->blobs_fd = st->layers_fd = st->tmp_fd = st->lock_fd = -1;
     st->owner_fd = -1;
+    pthread_mutexattr_t ma;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&st->lock_mu, &ma);
+    pthread_mutexattr_destroy(&ma);
     if ((st->root_fd = open_dir(AT_FDCWD, st->root, err)) < 0 ||
         mkdir_p_at(st->root_fd, "oci/blobs/sha256", 0755, err) < 0 ||
         mkdir_p_at(st->root_fd, "layers", 0755, err) < 0 ||
@@ -131,6 +136,7 @@ store_free(struct store *st)
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (fds[i] >= 0)
             close(fds[i]);
+    pthread_mutex_destroy(&st->lock_mu);
     free(st->root);
     free(st);
 }
@@ -154,11 +160,13 @@ store_lock(struct store *st, struct lade_error *err)
 {
     /* Opened per lock, not at store_open: a forked child sharing the open file description
      * would otherwise share the lock too and exclude nothing. */
+    pthread_mutex_lock(&st->lock_mu);
     if (st->lock_depth++ > 0)
         return 0;
     int fd = openat(st->root_fd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
         st->lock_depth = 0;
+        pthread_mutex_unlock(&st->lock_mu);
         return lade_error_sys(err, "cannot open '%s/lock'", st->root);
     }
     while (flock(fd, LOCK_EX) < 0) {
@@ -167,6 +175,7 @@ store_lock(struct store *st, struct lade_error *err)
         lade_error_sys(err, "cannot lock '%s/lock'", st->root);
         close(fd);
         st->lock_depth = 0;
+        pthread_mutex_unlock(&st->lock_mu);
         return -1;
     }
     st->lock_fd = fd;
@@ -176,10 +185,13 @@ store_lock(struct store *st, struct lade_error *err)
 void
 store_unlock(struct store *st)
 {
-    if (st->lock_depth == 0 || --st->lock_depth > 0)
+    if (st->lock_depth == 0)
         return;
-    close(st->lock_fd); /* releases the flock */
-    st->lock_fd = -1;
+    if (--st->lock_depth == 0) {
+        close(st->lock_fd); /* releases the flock */
+        st->lock_fd = -1;
+    }
+    pthread_mutex_unlock(&st->lock_mu);
 }
 
 /* ---- blobs ---- */
