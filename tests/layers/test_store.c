@@ -414,15 +414,23 @@ test_tmp_leftovers(void **state)
     free(olddir);
 }
 
-/* A child that opens the store and tags (or writes blobs) in a loop until killed. */
+/* A child that opens the store and tags (or writes blobs) in a loop until killed. It writes a
+ * byte to *progress after each write, so a test can kill it after a number of writes whatever
+ * the machine's speed (ASan, a loaded CI runner). */
 static pid_t
-spawn_writer(const char *root, int blobs)
+spawn_writer(const char *root, int blobs, int *progress)
 {
-    pid_t pid = fork();
+    int p[2];
 
+    assert_int_equal(pipe(p), 0);
+    pid_t pid = fork();
     assert_true(pid >= 0);
-    if (pid > 0)
+    if (pid > 0) {
+        close(p[1]);
+        *progress = p[0];
         return pid;
+    }
+    close(p[0]);
     struct lade_error err = {0};
     struct store *st = NULL;
     if (store_open(root, &st, &err) < 0)
@@ -443,6 +451,21 @@ spawn_writer(const char *root, int blobs)
             if (store_tag_set(st, name, &desc, &err) < 0)
                 _exit(1);
         }
+        if (write(p[1], "w", 1) != 1)
+            _exit(1);
+    }
+}
+
+/* Waits until the writer reading from progress has done n writes. */
+static void
+wait_writes(int progress, int n)
+{
+    char buf[64];
+
+    while (n > 0) {
+        ssize_t r = read(progress, buf, (size_t) n < sizeof(buf) ? (size_t) n : sizeof(buf));
+        assert_true(r > 0);
+        n -= (int) r;
     }
 }
 
@@ -533,15 +556,24 @@ test_killed_writer_leaves_store_valid(void **state)
     assert_ok(store_tag_set(f->st, "docker.io/library/keep:1", &a, &err), &err);
     test_write_file(f->root, "tmp/stray", "half a blob", 0600);
     for (int round = 0; round < 8; round++) {
-        kill_after(spawn_writer(f->root, 0), 20000 + round * 7000);
+        int progress;
+        pid_t pid = spawn_writer(f->root, 0, &progress);
+        wait_writes(progress, 2 + round);
+        kill_after(pid, round * 700); /* then at varying points of the next writes */
+        close(progress);
         assert_true(assert_index_valid(f->root) >= 1);
         assert_ok(store_tag_get(f->st, "docker.io/library/keep:1", &got, &err), &err);
         assert_string_equal(got.digest, a.digest);
     }
     /* the writers got far enough to be killed between (or inside) index updates */
     assert_true(assert_index_valid(f->root) > 1);
-    for (int round = 0; round < 4; round++)
-        kill_after(spawn_writer(f->root, 1), 30000 + round * 11000);
+    for (int round = 0; round < 4; round++) {
+        int progress;
+        pid_t pid = spawn_writer(f->root, 1, &progress);
+        wait_writes(progress, 1 + round);
+        kill_after(pid, round * 1100);
+        close(progress);
+    }
     /* every blob in place is whole: its bytes hash to its name */
     char *bdir = xasprintf("%s/oci/blobs/sha256", f->root);
     DIR *d = opendir(bdir);

@@ -66,7 +66,7 @@ staging_worker(void *arg)
 }
 
 static void
-run_threads(struct shared *sh, void *(*fn)(void *))
+run_threads(struct shared *sh, void *(*fn)(void *) )
 {
     pthread_t t[THREADS];
     struct worker w[THREADS];
