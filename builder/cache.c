@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/cleanup.h"
 #include "common/fsutil.h"
@@ -129,7 +130,8 @@ cache_lookup(struct build *b, const struct stage_state *ss, struct layer_state *
     }
     if (json_is_null(layer)) {
         json_decref(rec);
-        return true;
+        hit = true;
+        goto out;
     }
     const char *diff_id = json_string_value(json_object_get(layer, "diff_id"));
     const char *digest = json_string_value(json_object_get(layer, "digest"));
@@ -144,6 +146,10 @@ cache_lookup(struct build *b, const struct stage_state *ss, struct layer_state *
         hit = true;
     }
     json_decref(rec);
+out:
+    /* the record's mtime is its last use, for prune --filter until and --keep-storage */
+    if (hit)
+        utimensat(store_root_fd(b->st), name, NULL, 0);
     return hit;
 }
 

@@ -34,3 +34,23 @@ bool cache_lookup(struct build *b, const struct stage_state *ss, struct layer_st
 /* Records the result of the step whose key is ss->key: layer l, or NULL for no layer. */
 int cache_record(struct build *b, const struct stage_state *ss, const struct layer_state *l,
                  struct lade_error *err);
+
+/* ---- lade prune, lade system df (cache_prune.c) ---- */
+struct prune_opts {
+    bool all;             /* every cache record and idle cache mount */
+    int64_t until;        /* > 0: the records and cache mounts not used for this many seconds */
+    int64_t keep_storage; /* >= 0: then the least recently used records (then the idle cache
+                             mounts) until the store takes at most this many bytes */
+    bool dry;             /* count only (system df): nothing removed, no exclusive use */
+    bool nowait;          /* when another lade process uses the store, remove nothing */
+};
+struct prune_report {
+    struct store_usage records_total, records_freed;
+    struct store_gc_result total, freed; /* blobs, extracted layers, cache mounts */
+    bool skipped;                        /* nowait, and the store was in use */
+};
+/* Removes the chosen records, damaged ones (and those whose layer is gone) always, then what
+ * neither an image nor a remaining record reaches (store_gc). Waits for other lade processes
+ * using the store. */
+int cache_prune(struct store *st, const struct prune_opts *o, struct prune_report *rep,
+                struct lade_error *err);

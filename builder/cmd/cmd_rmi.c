@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* lade rmi NAME...: removes tags. The blobs stay until garbage collection (not written yet):
- * other tags, the build cache and extracted layers may still use them. */
+/* lade rmi NAME...: removes tags, then frees the blobs and extracted layers that no other image
+ * and no build cache record uses (when no other lade process is using the store; else they
+ * stay until lade prune). */
 #include "cmd.h"
 
 #include <getopt.h>
@@ -8,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cache.h"
+#include "../progress.h"
 #include "../common/cleanup.h"
 #include "../common/xalloc.h"
 
@@ -111,6 +114,20 @@ cmd_rmi(struct cli *cli, int argc, char **argv, struct lade_error *err)
             snprintf(err->msg + n, sizeof(err->msg) - n, "; %s", one.msg);
         }
         rc = -1;
+    }
+    struct prune_opts po = {.keep_storage = -1, .nowait = true};
+    struct prune_report rep;
+    struct lade_error gc_err = {0};
+    if (cache_prune(st, &po, &rep, &gc_err) < 0) {
+        fprintf(stderr, "lade: warning: blobs not freed: %s\n", gc_err.msg);
+    } else if (rep.skipped) {
+        fprintf(stderr, "lade: the store is in use: its blobs are freed by a later lade prune\n");
+    } else {
+        if (rep.freed.blobs.count > 0) {
+            char size[32];
+            human_size(rep.freed.blobs.bytes + rep.freed.layers.bytes, size, sizeof(size));
+            printf("Deleted: %llu blobs (%s)\n", (unsigned long long) rep.freed.blobs.count, size);
+        }
     }
     return rc;
 }

@@ -23,6 +23,7 @@ static const char usage_text[] =
     "  run [--rm] NAME [CMD...]\n"
     "  pull [--platform OS/ARCH] NAME | push NAME\n"
     "  login [-u USER] [--password-stdin] [SERVER] | logout [SERVER]\n"
+    "  prune [--all] [--filter until=DURATION] [--keep-storage SIZE] | system df\n"
     "  version | help\n"
     "\n"
     "global: --root DIR (default /var/lib/lade as root, else $XDG_DATA_HOME/lade); env LADE_ROOT\n"
@@ -35,10 +36,10 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-    {"build", cmd_build},   {"plan", cmd_plan}, {"images", cmd_images}, {"inspect", cmd_inspect},
-    {"tag", cmd_tag},       {"rmi", cmd_rmi},   {"save", cmd_save},     {"load", cmd_load},
-    {"run", cmd_run},       {"pull", cmd_pull}, {"push", cmd_push},     {"login", cmd_login},
-    {"logout", cmd_logout},
+    {"build", cmd_build},   {"plan", cmd_plan},   {"images", cmd_images}, {"inspect", cmd_inspect},
+    {"tag", cmd_tag},       {"rmi", cmd_rmi},     {"save", cmd_save},     {"load", cmd_load},
+    {"run", cmd_run},       {"pull", cmd_pull},   {"push", cmd_push},     {"login", cmd_login},
+    {"logout", cmd_logout}, {"prune", cmd_prune}, {"system", cmd_system},
 };
 
 static char *

@@ -42,3 +42,11 @@ void envmap_copy(struct envmap *dst, const struct envmap *src);
 /* The entries as a strv (never NULL); m is left empty. */
 char **envmap_steal(struct envmap *m);
 void envmap_release(struct envmap *m);
+
+static inline void
+cleanup_strvp(char ***v)
+{
+    strv_free(*v);
+}
+/* A strv freed when it goes out of scope. */
+#define cleanup_strv __attribute__((cleanup(cleanup_strvp)))

@@ -19,6 +19,7 @@ struct store {
     /* Held with the flock (recursive, as store_lock nests): a build's stages run in threads,
      * and the flock alone excludes other processes, not this one's threads. */
     pthread_mutex_t lock_mu;
+    int use_fd;     /* ROOT/use, flocked shared (exclusive for gc) while the store is open */
     int owner_fd;   /* tmp/owner-TOKEN, flocked while this process stages, else -1 */
     char owner[16]; /* TOKEN, the prefix of this process's staging entries */
 };

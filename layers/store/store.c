@@ -102,7 +102,7 @@ store_open(const char *root, struct store **out, struct lade_error *err)
     st = xcalloc(1, sizeof(*st));
     st->root = xstrdup(real);
     st->root_fd = st->oci_fd = st->blobs_fd = st->layers_fd = st->tmp_fd = st->lock_fd = -1;
-    st->owner_fd = -1;
+    st->owner_fd = st->use_fd = -1;
     pthread_mutexattr_t ma;
     pthread_mutexattr_init(&ma);
     pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_RECURSIVE);
@@ -116,7 +116,8 @@ store_open(const char *root, struct store **out, struct lade_error *err)
         (st->oci_fd = open_dir(st->root_fd, "oci", err)) < 0 ||
         (st->blobs_fd = open_dir(st->root_fd, "oci/blobs/sha256", err)) < 0 ||
         (st->layers_fd = open_dir(st->root_fd, "layers", err)) < 0 ||
-        (st->tmp_fd = open_dir(st->root_fd, "tmp", err)) < 0 || init_layout(st, err) < 0) {
+        (st->tmp_fd = open_dir(st->root_fd, "tmp", err)) < 0 || init_layout(st, err) < 0 ||
+        store_use_shared(st, err) < 0) {
         lade_error_prefix(err, "store '%s'", st->root);
         store_free(st);
         return -1;
@@ -132,7 +133,8 @@ store_free(struct store *st)
     if (st == NULL)
         return;
     store_staging_release(st);
-    int fds[] = {st->root_fd, st->oci_fd, st->blobs_fd, st->layers_fd, st->tmp_fd, st->lock_fd};
+    int fds[] = {st->root_fd, st->oci_fd,  st->blobs_fd, st->layers_fd,
+                 st->tmp_fd,  st->lock_fd, st->use_fd};
     for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
         if (fds[i] >= 0)
             close(fds[i]);

@@ -9,10 +9,14 @@
  *   cache/      build cache records
  *   sources/HEX the repositories a blob is known in (push mounts it from them)
  *   tmp/        staging: every write lands here and is renamed into place after fsync
+ *   use         flocked shared by every lade process from store_open to store_free, and
+ *               exclusively by garbage collection (gc.c)
  * Index updates take an exclusive flock on ROOT/lock; blobs are immutable. */
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "../layers.h"
 #include "../oci/oci.h"
@@ -106,6 +110,37 @@ int store_source_add(struct store *st, const char *digest, const char *repo,
 /* The repositories digest is known in, newest first: a NULL-terminated vector (strv_free), or
  * NULL when none is known. */
 char **store_sources_get(struct store *st, const char *digest);
+
+/* ---- garbage collection (gc.c) ---- */
+/* Taken by store_open: the store is in use by this process until store_free. */
+int store_use_shared(struct store *st, struct lade_error *err);
+/* Waits (wait false: does not wait) until no other lade process uses the store, saying so on
+ * stderr when it has to, then holds it alone until store_free: call before store_gc. 1 when
+ * held, 0 when not (only without wait), -1 on error. */
+int store_use_exclusive(struct store *st, bool wait, struct lade_error *err);
+/* Appends to *keep the digests the index reaches: every manifest (and an index's manifests),
+ * config and layer blob. */
+int store_index_blobs(struct store *st, char ***keep, struct lade_error *err);
+struct store_usage {
+    uint64_t count, bytes; /* bytes on disk */
+};
+struct store_gc_result {
+    struct store_usage blobs, layers, mounts;
+};
+/* Removes (dry: only counts) the blobs whose digest is not in keep, with their sources, and the
+ * extracted layers whose blob is not in keep. *total: what there was (the bytes of kept
+ * extracted layers only when dry); *freed: what went. */
+int store_gc(struct store *st, char *const *keep, bool dry, struct store_gc_result *total,
+             struct store_gc_result *freed, struct lade_error *err);
+/* Every blob's digest (sorted, a strv) and the bytes it takes with the extracted layers made
+ * from it, for choosing what to remove under a size limit. Caller frees both. */
+int store_blob_footprints(struct store *st, char ***digests, uint64_t **bytes,
+                          struct lade_error *err);
+/* Removes the cache mounts (ROOT/cachemounts/NAME) last used before used_before that no build
+ * holds; counts into *total and *freed as store_gc. */
+int store_cachemounts_prune(struct store *st, time_t used_before, bool dry,
+                            struct store_gc_result *total, struct store_gc_result *freed,
+                            struct lade_error *err);
 
 /* ---- locking ---- */
 /* Exclusive lock on ROOT/lock for index updates and gc; released by store_unlock. */

@@ -263,6 +263,35 @@ tree_listing() {
         \( -type l -printf '%P %M %U:%G -> %l\n' -o -printf '%P %M %U:%G\n' \) | LC_ALL=C sort)
 }
 
+# descendants PID: the pids of PID's children, grandchildren, ...
+descendants() {
+    local c
+    for c in $(pgrep -P "$1" || true); do
+        echo "$c"
+        descendants "$c"
+    done
+}
+
+# start_run_build TAG SECONDS: starts `lade build` of a Dockerfile whose RUN sleeps SECONDS in the
+# background; sets BUILD_PID and, once the RUN runs, BUILD_KIDS (its sandbox processes).
+start_run_build() {
+    write_context "$WORK/ctx" <<EOF2
+FROM scratch
+COPY rootfs/ /
+RUN sleep $2
+EOF2
+    "$LADE" --root "$ROOT" build -t "$1" "$WORK/ctx" >"$WORK/build.log" 2>&1 &
+    BUILD_PID=$!
+    local i
+    for i in $(seq 300); do
+        BUILD_KIDS=$(descendants "$BUILD_PID")
+        grep -qx "sleep $2" <(for k in $BUILD_KIDS; do tr '\0' ' ' <"/proc/$k/cmdline" 2>/dev/null | sed 's/ $//'; echo; done) &&
+            return 0
+        sleep 0.1
+    done
+    fail "the RUN never started" "$(cat "$WORK/build.log")"
+}
+
 # ---- images used by several files ----
 
 # shellcheck disable=SC2034  # used by the t_*.sh files

@@ -119,35 +119,6 @@ EOF2
     assert_eq 1 "$OUT" "no link when the context has none"
 }
 
-# descendants PID: the pids of PID's children, grandchildren, ...
-descendants() {
-    local c
-    for c in $(pgrep -P "$1" || true); do
-        echo "$c"
-        descendants "$c"
-    done
-}
-
-# start_run_build TAG SECONDS: starts `lade build` of a Dockerfile whose RUN sleeps SECONDS in the
-# background; sets BUILD_PID and, once the RUN runs, BUILD_KIDS (its sandbox processes).
-start_run_build() {
-    write_context "$WORK/ctx" <<EOF2
-FROM scratch
-COPY rootfs/ /
-RUN sleep $2
-EOF2
-    "$LADE" --root "$ROOT" build -t "$1" "$WORK/ctx" >"$WORK/build.log" 2>&1 &
-    BUILD_PID=$!
-    local i
-    for i in $(seq 300); do
-        BUILD_KIDS=$(descendants "$BUILD_PID")
-        grep -qx "sleep $2" <(for k in $BUILD_KIDS; do tr '\0' ' ' <"/proc/$k/cmdline" 2>/dev/null | sed 's/ $//'; echo; done) &&
-            return 0
-        sleep 0.1
-    done
-    fail "the RUN never started" "$(cat "$WORK/build.log")"
-}
-
 t_build_killed_staging_is_swept() {
     start_run_build killed:1 30
     kill -9 "$BUILD_PID"
