@@ -9,6 +9,10 @@
 #include <unistd.h>
 
 #include "../common/version.h"
+
+#ifndef LADE_COMMIT /* the Makefile passes build/commit.h */
+#define LADE_COMMIT "unknown"
+#endif
 #include "../common/xalloc.h"
 
 static const char usage_text[] =
@@ -85,7 +89,7 @@ dispatch(struct cli *cli, char **root, int argc, char **argv)
             fputs(usage_text, stdout);
             return 0;
         } else if (strcmp(argv[i], "--version") == 0) {
-            printf("lade version %s\n", LADE_VERSION);
+            printf("lade version %s (commit %s)\n", LADE_VERSION, LADE_COMMIT);
             return 0;
         } else {
             fprintf(stderr, "lade: error: unknown global option '%s'\n%s", argv[i], usage_text);
@@ -102,7 +106,7 @@ dispatch(struct cli *cli, char **root, int argc, char **argv)
         return 0;
     }
     if (strcmp(name, "version") == 0) {
-        printf("lade version %s\n", LADE_VERSION);
+        printf("lade version %s (commit %s)\n", LADE_VERSION, LADE_COMMIT);
         return 0;
     }
     cli->root = *root ? *root : (*root = default_root());

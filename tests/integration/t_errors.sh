@@ -110,6 +110,10 @@ t_error_usage() {
     assert_contains "$OUT" "build"
     run_ok lade version
     assert_match "$OUT" '[0-9]+\.[0-9]+' "a version number"
+    local commit
+    if commit=$(git -C "$TOP" rev-parse --short=12 HEAD 2>/dev/null); then
+        assert_contains "$OUT" "(commit $commit" "the commit lade was built from"
+    fi
 }
 
 t_error_invalid_dockerfiles() {
