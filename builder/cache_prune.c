@@ -166,8 +166,7 @@ cache_prune(struct store *st, const struct prune_opts *o, struct prune_report *r
             return held;
         }
     }
-    cleanup_close int dir =
-        openat(store_root_fd(st), "cache", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    cleanup_close int dir = openat(store_root_fd(st), "cache", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir < 0)
         return lade_error_sys(err, "cannot open '%s/cache'", store_root(st));
     if (store_index_blobs(st, &keep, err) < 0)

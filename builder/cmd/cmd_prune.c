@@ -13,8 +13,7 @@
 #include "../progress.h"
 #include "../../parser/parser.h"
 
-#define PRUNE_USAGE                                                                                \
-    "usage: lade prune [--all] [--filter until=DURATION] [--keep-storage SIZE] [-f]"
+#define PRUNE_USAGE "usage: lade prune [--all] [--filter until=DURATION] [--keep-storage SIZE] [-f]"
 #define DF_USAGE "usage: lade system df"
 
 /* "10GB", "512m", "1.5g", "1048576": binary units, as docker's --keep-storage. */
