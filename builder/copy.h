@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The copy engine of COPY and ADD (copy_tree.c, copy_sources.c): resolving the sources inside
+ * a source root, and copying one source (a file or a directory's contents) into a destination
+ * root, or hashing what such a copy would write. Both roots are directory fds opened on trees
+ * of the host (the context, a mounted stage or image, a fetched file's directory, a step's
+ * merged rootfs); every path is resolved inside its root (RESOLVE_IN_ROOT), so neither "../"
+ * nor a symlink in a source or in the image can reach the host. Nothing here knows the
+ * Dockerfile or the stage: step_copy.c reads the typed command and fills struct copy_opts. */
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "common/error.h"
+#include "common/inomap.h"
+#include "../layers/layers.h"
+#include "../parser/parser.h"
+
+struct copy_opts {
+    int src_root;                      /* borrowed */
+    const struct dockerignore *ignore; /* .dockerignore (sources from the context), or NULL */
+    /* --exclude patterns, matched against each entry's path relative to the source given
+     * (BuildKit's ExcludePatterns), or NULL */
+    const struct dockerignore *exclude;
+    int dst_root; /* borrowed; unused in hash mode */
+    bool chown;   /* every entry gets uid:gid */
+    uid_t uid;
+    gid_t gid;
+    bool chmod; /* every entry (directories too) gets mode */
+    mode_t mode;
+    /* Without chown: entries keep their owners (COPY --from) or become 0:0 (the context). */
+    bool keep_owner;
+    /* Hash mode (the cache key): nothing is written; each entry's path, mode, owner as it
+     * will be set, content digest or link target, and hard links go into hash. */
+    struct sha256 *hash;
+    /* Hard links among the copied files (copy_links.h). NULL: one map per copy_tree call; a
+     * caller that shares one between sources links files across them, as BuildKit does. */
+    struct inomap *links;
+};
+
+/* Copies (or hashes) the source rel, a path relative to o->src_root ("" is the root itself),
+ * to dest, an absolute path in o->dst_root. A directory source copies its contents into dest
+ * (created with missing parents, 0755, owned as the entries are); a file goes into dest when
+ * dest_is_dir or dest is an existing directory, else it becomes dest. The source path itself
+ * is followed (inside its root), as docker does; symlinks below it are copied as symlinks.
+ * Sockets are skipped. Ownership, mode and mtime follow o; mtimes are kept. */
+int copy_tree(const struct copy_opts *o, const char *rel, const char *dest, bool dest_is_dir,
+              struct lade_error *err);
+
+/* Whether rel is excluded by o->ignore (paths relative to the source root). */
+int copy_is_ignored(const struct copy_opts *o, const char *rel, bool *excluded,
+                    struct lade_error *err);
+
+/* ---- copy_sources.c: source resolution ---- */
+
+/* A source pattern has wildcards (*, ? or [) as BuildKit's containsWildcards sees them. */
+bool copy_has_wildcard(const char *s);
+
+/* The destination as written names a directory: "", "." or a trailing slash (BuildKit's
+ * dispatchCopy); COPY with several sources needs one, which the caller adds. */
+bool copy_dest_names_dir(const char *raw);
+
+/* Resolves the source patterns inside o->src_root into relative paths ("" for the root),
+ * sorted within each pattern and in pattern order: a wildcard matching nothing contributes
+ * nothing (BuildKit's AllowEmptyWildcard), a path that does not exist or that o->ignore
+ * excludes fails with "\"SRC\": not found" (naming the context when in_context). *out is a
+ * NULL-terminated vector (strv_free), *nfound its length. *several is set when any pattern
+ * matched more than one path: the destination is then a directory. */
+int copy_resolve_sources(const struct copy_opts *o, char *const *patterns, size_t npatterns,
+                         bool in_context, char ***out, size_t *nfound, bool *several,
+                         struct lade_error *err);
