@@ -118,10 +118,9 @@ copy_resolve_sources(const struct copy_opts *o, char *const *patterns, size_t np
         strv_free(m);
         if (n == 0 && !copy_has_wildcard(patterns[i])) {
             strv_free(found);
-            return lade_error_set(err, LADE_ERR_OTHER, "\"%s\": not found%s", patterns[i],
-                                  in_context
-                                      ? " in the build context (or excluded by .dockerignore)"
-                                      : "");
+            return lade_error_set(
+                err, LADE_ERR_OTHER, "\"%s\": not found%s", patterns[i],
+                in_context ? " in the build context (or excluded by .dockerignore)" : "");
         }
         /* Several sources go into dest as a directory (docker's rule, which BuildKit does not
          * enforce with an error). */

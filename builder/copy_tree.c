@@ -21,13 +21,27 @@
 #include "common/fsutil.h"
 #include "common/xalloc.h"
 
+/* The owner an entry gets: --chown's, the source's (COPY --from), or 0:0 (the context). In
+ * hash mode --chown is not resolved yet; its spec is in the step's key. */
+static void
+entry_owner(const struct copy_opts *o, const struct stat *st, uid_t *uid, gid_t *gid)
+{
+    *uid = o->chown ? o->uid : o->keep_owner ? st->st_uid : 0;
+    *gid = o->chown ? o->gid : o->keep_owner ? st->st_gid : 0;
+}
 
+/* One entry as the key sees it: path, mode, device, and the owner it will get, since two
+ * sources differing only in their owners give different layers (issue 7). */
 static void
 hash_entry(const struct copy_opts *o, const char *rel, const struct stat *st, const char *extra)
 {
     char buf[128];
-    int n = snprintf(buf, sizeof(buf), "%o %llu", (unsigned) st->st_mode,
-                     (unsigned long long) st->st_rdev);
+    uid_t uid;
+    gid_t gid;
+
+    entry_owner(o, st, &uid, &gid);
+    int n = snprintf(buf, sizeof(buf), "%o %llu %u:%u", (unsigned) st->st_mode,
+                     (unsigned long long) st->st_rdev, (unsigned) uid, (unsigned) gid);
 
     sha256_update(o->hash, rel, strlen(rel) + 1);
     sha256_update(o->hash, buf, (size_t) n + 1);
@@ -47,8 +61,10 @@ static void
 apply_meta(const struct copy_opts *o, int dirfd, const char *name, const struct stat *st)
 {
     struct timespec ts[2] = {st->st_mtim, st->st_mtim};
-    uid_t uid = o->chown ? o->uid : o->keep_owner ? st->st_uid : 0;
-    gid_t gid = o->chown ? o->gid : o->keep_owner ? st->st_gid : 0;
+    uid_t uid;
+    gid_t gid;
+
+    entry_owner(o, st, &uid, &gid);
 
     fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
     if (!S_ISLNK(st->st_mode))
@@ -238,7 +254,6 @@ copy_dir_contents(const struct copy_opts *o, int src_dir, const char *rel, int d
     return rc;
 }
 
-
 /* Copies the source rel (a file or a directory's contents) to dest (absolute in the image). */
 static int
 copy_one_source(const struct copy_opts *o, const char *rel, const char *dest, bool dest_is_dir,
@@ -326,7 +341,7 @@ copy_one_source(const struct copy_opts *o, const char *rel, const char *dest, bo
 
 int
 copy_tree(const struct copy_opts *o, const char *rel, const char *dest, bool dest_is_dir,
-            struct lade_error *err)
+          struct lade_error *err)
 {
     struct inomap own = {0};
     struct copy_opts one = *o;

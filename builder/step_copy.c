@@ -133,6 +133,8 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
                               what);
     dest = copy_dest(ss, c->dest, &dest_is_dir);
     dest_is_dir = dest_is_dir || c->nsrcs > 1;
+    /* the owner is resolved in the destination, after the key: the key has the spec */
+    o.chown = c->chown != NULL;
     if (c->chmod != NULL) {
         o.chmod = true;
         o.mode = (mode_t) c->mode;
@@ -155,8 +157,8 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
     }
     size_t nfound = 0;
     bool several = false;
-    if (copy_resolve_sources(&o, c->srcs, c->nsrcs, c->from == NULL, &sources, &nfound,
-                             &several, err) < 0)
+    if (copy_resolve_sources(&o, c->srcs, c->nsrcs, c->from == NULL, &sources, &nfound, &several,
+                             err) < 0)
         goto out;
     dest_is_dir = dest_is_dir || several;
     for (size_t i = 0; is_add && sources && sources[i]; i++)
@@ -191,7 +193,6 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
     if (c->chown != NULL) {
         if (rootfs_lookup_user(o.dst_root, c->chown, &o.uid, &o.gid, err) < 0)
             goto out;
-        o.chown = true;
     }
     for (size_t i = 0; sources && sources[i]; i++)
         if (copy_tree(&o, sources[i], dest, dest_is_dir, err) < 0)

@@ -46,14 +46,15 @@ fixture_free(struct fixture *f)
 
 /* Resolves patterns (NULL-terminated) and returns them joined with ' ', or NULL on error. */
 static char *
-resolve(const struct copy_opts *o, const char *const *patterns, bool *several, struct lade_error *err)
+resolve(const struct copy_opts *o, const char *const *patterns, bool *several,
+        struct lade_error *err)
 {
     char **out = NULL;
     size_t n = 0;
     struct lade_buf b = LADE_BUF_INIT;
 
-    if (copy_resolve_sources(o, (char *const *) patterns, strv_len((char **) patterns), true, &out, &n, several,
-                             err) < 0)
+    if (copy_resolve_sources(o, (char *const *) patterns, strv_len((char **) patterns), true, &out,
+                             &n, several, err) < 0)
         return NULL;
     assert_int_equal(n, strv_len(out));
     for (size_t i = 0; out[i]; i++)
@@ -243,6 +244,45 @@ test_copy_tree_dest_rules(void **state)
     fixture_free(&f);
 }
 
+static void
+hash_of(const struct copy_opts *base, const char *rel, digest_t d)
+{
+    struct copy_opts o = *base;
+    struct lade_error err = {0};
+
+    o.hash = sha256_new();
+    assert_ok(copy_tree(&o, rel, "/dest", false, &err), &err);
+    sha256_final(o.hash, d);
+    sha256_free(o.hash);
+}
+
+/* Issue 7: COPY --from keeps owners, so the key's content hash must change with them; the
+ * context's entries all become 0:0, so there it must not. */
+static void
+test_copy_hash_has_kept_owners(void **state)
+{
+    struct fixture f = context_tree();
+    struct copy_opts o = {.src_root = f.fd, .dst_root = -1, .keep_owner = true};
+    digest_t before, after, ctx_before, ctx_after;
+    char *p = xasprintf("%s/sub/x.txt", f.dir);
+
+    (void) state;
+    if (geteuid() != 0)
+        test_skip("chown needs root");
+    assert_int_equal(chown(p, 0, 0), 0);
+    hash_of(&o, "sub", before);
+    o.keep_owner = false;
+    hash_of(&o, "sub", ctx_before);
+    assert_int_equal(chown(p, 1, 2), 0);
+    hash_of(&o, "sub", ctx_after);
+    o.keep_owner = true;
+    hash_of(&o, "sub", after);
+    assert_string_not_equal(before, after);
+    assert_string_equal(ctx_before, ctx_after);
+    free(p);
+    fixture_free(&f);
+}
+
 int
 main(void)
 {
@@ -256,6 +296,7 @@ main(void)
         cmocka_unit_test(test_copy_dest_names_dir),
         cmocka_unit_test(test_copy_has_wildcard),
         cmocka_unit_test(test_copy_tree_dest_rules),
+        cmocka_unit_test(test_copy_hash_has_kept_owners),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
