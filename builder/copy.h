@@ -48,6 +48,14 @@ struct copy_opts {
 int copy_tree(const struct copy_opts *o, const char *rel, const char *dest, bool dest_is_dir,
               struct lade_error *err);
 
+/* ADD of a local source: when rel is a regular file holding a tar archive (plain, gzip, bzip2,
+ * xz or zstd; by content, as docker decides), unpacks it into the directory dest (made with
+ * missing parents, owned as --chown says) and returns 1; 0 when rel is anything else (the
+ * caller copies it), -1 on error. --chmod does not apply to unpacked entries (BuildKit's
+ * unpack takes only the owner). Not for hash mode: the file's content digest covers it. */
+int copy_unpack(const struct copy_opts *o, const char *rel, const char *dest,
+                struct lade_error *err);
+
 /* Whether rel is excluded by o->ignore (paths relative to the source root). */
 int copy_is_ignored(const struct copy_opts *o, const char *rel, bool *excluded,
                     struct lade_error *err);

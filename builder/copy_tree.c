@@ -352,3 +352,28 @@ copy_tree(const struct copy_opts *o, const char *rel, const char *dest, bool des
     inomap_release(&own);
     return rc;
 }
+
+int
+copy_unpack(const struct copy_opts *o, const char *rel, const char *dest, struct lade_error *err)
+{
+    struct stat st;
+    cleanup_close int in =
+        rootfs_open(o->src_root, rel[0] ? rel : "/", O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, NULL);
+
+    /* docker's isArchivePath: a regular file whose (decompressed) content starts as a tar */
+    if (in < 0 || fstat(in, &st) < 0 || !S_ISREG(st.st_mode) || !tarball_detect(in))
+        return 0;
+    if (lseek(in, 0, SEEK_SET) < 0)
+        return lade_error_sys(err, "cannot read '%s'", rel);
+    /* the destination is always a directory, made as BuildKit's MkdirAll with the owner */
+    if (rootfs_mkdir_p(o->dst_root, dest, 0755, o->chown ? o->uid : 0, o->chown ? o->gid : 0, err) <
+        0)
+        return -1;
+    cleanup_close int dir = rootfs_open(o->dst_root, dest, O_RDONLY | O_DIRECTORY, 0, err);
+    if (dir < 0)
+        return lade_error_prefix(err, "cannot unpack '%s'", rel);
+    struct unpack_opts uo = {.chown = o->chown, .uid = o->uid, .gid = o->gid};
+    if (tarball_unpack(in, dir, &uo, err) < 0)
+        return lade_error_prefix(err, "cannot unpack '%s' into '%s'", rel, dest);
+    return 1;
+}

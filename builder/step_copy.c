@@ -40,29 +40,6 @@ mount_from(struct build *b, const char *from, struct fs_step *fs, int *rootfd,
     return fs_step_mount_ro(b, src, fs, rootfd, err);
 }
 
-static int
-check_add_source(const struct copy_opts *o, const char *rel, struct lade_error *err)
-{
-    static const unsigned char magics[][6] = {
-        {0x1f, 0x8b}, {'B', 'Z', 'h'}, {0xfd, '7', 'z', 'X', 'Z', 0}, {0x28, 0xb5, 0x2f, 0xfd}};
-    static const size_t lens[] = {2, 3, 6, 4};
-    unsigned char head[512] = {0};
-    struct stat st;
-    cleanup_close int fd = rootfs_open(o->src_root, rel, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0, NULL);
-    ssize_t n =
-        fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, head, sizeof(head)) : 0;
-    bool archive = n >= 262 && memcmp(head + 257, "ustar", 5) == 0;
-
-    for (size_t i = 0; !archive && i < 4; i++)
-        archive = n >= (ssize_t) lens[i] && memcmp(head, magics[i], lens[i]) == 0;
-    if (archive)
-        return lade_error_set(err, LADE_ERR_OTHER,
-                              "ADD of the local archive \"%s\": extraction is not implemented yet "
-                              "(use COPY and RUN tar)",
-                              rel);
-    return 0;
-}
-
 /* The view of the key (cache.h): the resolved destination, and the content of the sources or,
  * for --from=stage, that stage's key. The typed command itself (sources, dest, --chown, --chmod,
  * --link, --from as expanded) goes in through cache_key_step. */
@@ -161,9 +138,6 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
                              err) < 0)
         goto out;
     dest_is_dir = dest_is_dir || several;
-    for (size_t i = 0; is_add && sources && sources[i]; i++)
-        if (check_add_source(&o, sources[i], err) < 0)
-            goto out;
 
     lade_buf_appendf(&hb, "%s ", what);
     /* BuildKit records the flags as expanded, and not at all when they expand to "" */
@@ -194,9 +168,12 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
         if (rootfs_lookup_user(o.dst_root, c->chown, &o.uid, &o.gid, err) < 0)
             goto out;
     }
-    for (size_t i = 0; sources && sources[i]; i++)
-        if (copy_tree(&o, sources[i], dest, dest_is_dir, err) < 0)
+    for (size_t i = 0; sources && sources[i]; i++) {
+        /* ADD unpacks a local tar archive (BuildKit's AttemptUnpack); COPY never does */
+        int unpacked = is_add ? copy_unpack(&o, sources[i], dest, err) : 0;
+        if (unpacked < 0 || (!unpacked && copy_tree(&o, sources[i], dest, dest_is_dir, err) < 0))
             goto out;
+    }
     close(o.dst_root);
     o.dst_root = -1;
     rc = fs_step_end(b, ss, &fs, true, hist, err);
