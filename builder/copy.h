@@ -48,6 +48,13 @@ struct copy_opts {
 int copy_tree(const struct copy_opts *o, const char *rel, const char *dest, bool dest_is_dir,
               struct lade_error *err);
 
+/* COPY --parents: copies base/kept to dest/kept (BuildKit 1.7: the part of the source after
+ * its "/./" pivot, or all of it, is kept under dest). The directories of kept on the way, and
+ * kept itself when a directory, get their source directory's metadata (fsutil's
+ * createParentDirs copies their file info), owner and mode following o. base may be "". */
+int copy_parents(const struct copy_opts *o, const char *base, const char *kept, const char *dest,
+                 struct lade_error *err);
+
 /* ADD of a local source: when rel is a regular file holding a tar archive (plain, gzip, bzip2,
  * xz or zstd; by content, as docker decides), unpacks it into the directory dest (made with
  * missing parents, owned as --chown says) and returns 1; 0 when rel is anything else (the
@@ -68,6 +75,12 @@ bool copy_has_wildcard(const char *s);
 /* The destination as written names a directory: "", "." or a trailing slash (BuildKit's
  * dispatchCopy); COPY with several sources needs one, which the caller adds. */
 bool copy_dest_names_dir(const char *raw);
+
+/* Writes each heredoc source as the file dirfd/NAME, mode 0644 (BuildKit's Mkfile in a
+ * scratch state, owned 0:0; its mtime is the time of writing, clamped like any other in the
+ * layer). The step then copies them from dirfd like files of a context. A name that is not a
+ * single file name fails. */
+int copy_write_docs(int dirfd, const struct copy_doc *docs, size_t n, struct lade_error *err);
 
 /* Resolves the source patterns inside o->src_root into relative paths ("" for the root),
  * sorted within each pattern and in pattern order: a wildcard matching nothing contributes

@@ -131,3 +131,28 @@ copy_resolve_sources(const struct copy_opts *o, char *const *patterns, size_t np
     *nfound = total;
     return 0;
 }
+
+int
+copy_write_docs(int dirfd, const struct copy_doc *docs, size_t n, struct lade_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *name = docs[i].name;
+        if (name[0] == '\0' || strchr(name, '/') != NULL || strcmp(name, ".") == 0 ||
+            strcmp(name, "..") == 0)
+            return lade_error_set(err, LADE_ERR_OTHER,
+                                  "heredoc \"%s\": its name is not a file name", name);
+        cleanup_close int fd =
+            openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        size_t len = strlen(docs[i].data);
+        /* 0644 whatever the umask: BuildKit's Mkfile(name, 0644, data) */
+        if (fd < 0 || fchmod(fd, 0644) < 0)
+            return lade_error_sys(err, "cannot create heredoc file '%s'", name);
+        for (size_t done = 0; done < len;) {
+            ssize_t w = write(fd, docs[i].data + done, len - done);
+            if (w < 0)
+                return lade_error_sys(err, "cannot write heredoc file '%s'", name);
+            done += (size_t) w;
+        }
+    }
+    return 0;
+}

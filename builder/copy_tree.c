@@ -188,8 +188,27 @@ not_dots(const struct dirent *d)
 /* Copies the contents of src_dir (source-relative path rel) into dst_dir (image path dpath, NULL
  * in hash mode), in name order: the hash needs a stable order, and the first of several hard
  * links is then the first in Go's filepath.Walk order, as in BuildKit. */
+/* Whether the entry crel (source-root relative; crel + sub is relative to the source being
+ * copied) is left out: 1 skipped, 0 copied, 2 a directory walked only for the exceptions of
+ * the pattern that excludes it ("!keep/this"), -1 on error. .dockerignore matches paths from
+ * the source root, --exclude from the source (fsutil's copy matches srcComponents). */
 static int
-copy_dir_contents(const struct copy_opts *o, int src_dir, const char *rel, int dst_dir,
+left_out(const struct copy_opts *o, const char *crel, size_t sub, bool is_dir,
+         struct lade_error *err)
+{
+    bool ign = false, exc = false;
+
+    if (copy_is_ignored(o, crel, &ign, err) < 0 ||
+        (o->exclude != NULL && dockerignore_matches(o->exclude, crel + sub, &exc, err) < 0))
+        return -1;
+    if ((ign && !(is_dir && dockerignore_has_exceptions(o->ignore))) ||
+        (exc && !(is_dir && dockerignore_has_exceptions(o->exclude))))
+        return 1;
+    return ign || exc ? 2 : 0;
+}
+
+static int
+copy_dir_contents(const struct copy_opts *o, int src_dir, const char *rel, size_t sub, int dst_dir,
                   const char *dpath, struct lade_error *err)
 {
     struct dirent **list = NULL;
@@ -201,17 +220,18 @@ copy_dir_contents(const struct copy_opts *o, int src_dir, const char *rel, int d
         const char *name = list[i]->d_name;
         cleanup_free char *crel = rel[0] ? xasprintf("%s/%s", rel, name) : xstrdup(name);
         struct stat st;
-        bool ex = false;
 
-        if (copy_is_ignored(o, crel, &ex, err) < 0) {
-            rc = -1;
-            break;
-        }
         if (fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
             rc = lade_error_sys(err, "stat '%s'", crel);
             break;
         }
-        if (ex && !(S_ISDIR(st.st_mode) && dockerignore_has_exceptions(o->ignore)))
+        int out = left_out(o, crel, sub, S_ISDIR(st.st_mode), err);
+        bool ex = out == 2;
+        if (out < 0) {
+            rc = -1;
+            break;
+        }
+        if (out == 1)
             continue;
         if (!S_ISDIR(st.st_mode)) {
             rc = o->hash ? hash_leaf(o, src_dir, name, crel, &st, err)
@@ -226,7 +246,7 @@ copy_dir_contents(const struct copy_opts *o, int src_dir, const char *rel, int d
         }
         if (o->hash) {
             hash_entry(o, crel, &st, ex ? "excluded" : "");
-            rc = copy_dir_contents(o, sub_src, crel, -1, NULL, err);
+            rc = copy_dir_contents(o, sub_src, crel, sub, -1, NULL, err);
             continue;
         }
         if (clear_dest(dst_dir, name, true, err) < 0 ||
@@ -241,7 +261,7 @@ copy_dir_contents(const struct copy_opts *o, int src_dir, const char *rel, int d
             break;
         }
         cleanup_free char *sub_path = copy_path_join(dpath, name);
-        rc = copy_dir_contents(o, sub_src, crel, sub_dst, sub_path, err);
+        rc = copy_dir_contents(o, sub_src, crel, sub, sub_dst, sub_path, err);
         if (rc == 0)
             apply_meta(o, dst_dir, name, &st);
         /* An excluded directory walked only for its exceptions stays only if it got any. */
@@ -279,7 +299,7 @@ copy_one_source(const struct copy_opts *o, const char *rel, const char *dest, bo
         cleanup_close int sdir = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (sdir < 0)
             return lade_error_sys(err, "cannot open '%s'", rel);
-        return copy_dir_contents(o, sdir, rel, -1, NULL, err);
+        return copy_dir_contents(o, sdir, rel, rel[0] ? strlen(rel) + 1 : 0, -1, NULL, err);
     }
     if (S_ISDIR(st.st_mode)) {
         if (rootfs_mkdir_p(o->dst_root, dest, 0755, uid, gid, err) < 0)
@@ -289,7 +309,7 @@ copy_one_source(const struct copy_opts *o, const char *rel, const char *dest, bo
             rootfs_open(o->src_root, rel[0] ? rel : "/", O_RDONLY | O_DIRECTORY, 0, err);
         if (dst < 0 || sdir < 0)
             return -1;
-        return copy_dir_contents(o, sdir, rel, dst, dest, err);
+        return copy_dir_contents(o, sdir, rel, rel[0] ? strlen(rel) + 1 : 0, dst, dest, err);
     }
 
     /* A file: into dest when dest is (or names) a directory, else as dest. */
@@ -351,6 +371,65 @@ copy_tree(const struct copy_opts *o, const char *rel, const char *dest, bool des
     int rc = copy_one_source(&one, rel, dest, dest_is_dir, err);
     inomap_release(&own);
     return rc;
+}
+
+/* Gives dest (an existing directory in the image) the metadata of the source directory st. */
+static int
+dir_meta_at(const struct copy_opts *o, const char *dest, const struct stat *st,
+            struct lade_error *err)
+{
+    cleanup_free char *clean = path_clean_abs(dest);
+    char *slash = strrchr(clean, '/');
+
+    if (slash[1] == '\0')
+        return 0; /* the root keeps its own */
+    *slash = '\0';
+    cleanup_close int pfd =
+        rootfs_open(o->dst_root, clean[0] ? clean : "/", O_PATH | O_DIRECTORY, 0, err);
+    if (pfd < 0)
+        return -1;
+    apply_meta(o, pfd, slash + 1, st);
+    return 0;
+}
+
+int
+copy_parents(const struct copy_opts *o, const char *base, const char *kept, const char *dest,
+             struct lade_error *err)
+{
+    cleanup_free char *src = base[0] ? xasprintf("%s/%s", base, kept) : xstrdup(kept);
+    cleanup_free char *target = copy_path_join(dest, kept);
+    size_t nprefix = 0;
+    struct stat st;
+
+    /* the directories on the way, deepest last, each with its source's metadata */
+    for (const char *p = strchr(kept, '/'); p != NULL; p = strchr(p + 1, '/'))
+        nprefix++;
+    for (size_t i = 0, k = 0; i <= nprefix; i++) {
+        bool self = i == nprefix; /* the match itself: a directory keeps its metadata too */
+        const char *end = self ? kept + strlen(kept) : strchr(kept + k, '/');
+        cleanup_free char *p = xstrndup(kept, (size_t) (end - kept));
+        cleanup_free char *srel = base[0] ? xasprintf("%s/%s", base, p) : xstrdup(p);
+        cleanup_free char *dpath = copy_path_join(dest, p);
+        cleanup_close int fd = rootfs_open(o->src_root, srel, O_PATH, 0, err);
+        k = (size_t) (end - kept) + 1;
+        if (fd < 0 || fstat(fd, &st) < 0)
+            return lade_error_prefix(err, "cannot stat source '%s'", srel);
+        if (!S_ISDIR(st.st_mode) && self)
+            break;
+        if (o->hash != NULL) {
+            hash_entry(o, srel, &st, "parent");
+            continue;
+        }
+        if (rootfs_mkdir_p(o->dst_root, dpath, 0755, 0, 0, err) < 0 ||
+            dir_meta_at(o, dpath, &st, err) < 0)
+            return -1;
+    }
+    if (copy_tree(o, src, target, false, err) < 0)
+        return -1;
+    /* copying the contents changed the directory's mtime again */
+    if (o->hash == NULL && S_ISDIR(st.st_mode) && dir_meta_at(o, target, &st, err) < 0)
+        return -1;
+    return 0;
 }
 
 int

@@ -3,11 +3,6 @@
 # What a step's cache key covers (builder/cache.h): every expanded flag and what the step can
 # see, and nothing else. Each case failed before the typed instructions (issue 7).
 
-# step_status PROGRESS TEXT: the line after the step whose title ends in TEXT, e.g. "CACHED".
-step_status() {
-    printf '%s\n' "$1" | grep -F -A1 -- "] $2" | sed -n '2s/^#[0-9]* //p' | cut -d' ' -f1
-}
-
 # owner_of IMAGE PATH: "uid:gid" of PATH in IMAGE.
 owner_of() {
     run_ok lade run --rm "$1" stat -c %u:%g "$2"

@@ -73,3 +73,117 @@ PY
     assert_contains "$ERR" "Dockerfile:3"
     assert_contains "$ERR" "refusing name with '..'"
 }
+
+t_copy_heredocs() {
+    printf '%s\n' 'FROM scratch' 'COPY rootfs/ /' 'ARG NAME=world' \
+        'COPY <<EOF /hello' 'hello $NAME' 'EOF' \
+        'COPY <<"EOF" /quoted' 'hello $NAME \$x' 'EOF' \
+        'COPY --chmod=750 --chown=5:6 <<a <<b /dir/' 'aa' 'a' 'bb' 'b' \
+        'COPY <<-EOF /chomp' "$(printf '\t\ttabbed')" "$(printf '\tEOF')" \
+        'ADD <<EOF /added' 'added' 'EOF' \
+        'COPY f <<doc /mixed/' 'in doc' 'doc' | write_context "$WORK/ctx"
+    echo file >"$WORK/ctx/f"
+    run_ok lade build --progress plain -t heredoc "$WORK/ctx"
+    assert_eq "$(printf '%s\n' '/added 644 0:0' '/chomp 644 0:0' '/dir 755 5:6' '/dir/a 750 5:6' \
+        '/dir/b 750 5:6' '/hello 644 0:0' '/mixed 755 0:0' '/mixed/doc 644 0:0' '/mixed/f 644 0:0' \
+        '/quoted 644 0:0')" \
+        "$(tree_in heredoc /added /chomp /dir /hello /mixed /quoted)" "heredoc files: modes and owners"
+    run_ok lade run --rm heredoc cat /hello /quoted /dir/a /dir/b /chomp /added /mixed/doc
+    assert_eq "$(printf '%s\n' 'hello world' 'hello $NAME \$x' aa bb tabbed added 'in doc')" "$OUT" \
+        "expanded unless quoted, <<- strips tabs"
+    run_ok lade inspect heredoc
+    assert_contains "$OUT" 'COPY f <<doc /mixed/ # buildkit'
+    assert_contains "$OUT" 'COPY --chown=5:6 --chmod=750 <<a <<b /dir/ # buildkit'
+}
+
+t_copy_heredoc_as_destination_fails() {
+    printf '%s\n' 'FROM scratch' 'COPY f <<EOF' 'x' 'EOF' | write_context "$WORK/ctx"
+    echo file >"$WORK/ctx/f"
+    assert_exit 3 lade build --progress plain "$WORK/ctx"
+    assert_contains "$ERR" "Dockerfile:2"
+    assert_contains "$ERR" "COPY cannot accept a heredoc as a destination"
+}
+
+t_copy_exclude() {
+    write_context "$WORK/ctx" <<'EOF_'
+FROM scratch
+COPY rootfs/ /
+COPY --exclude=*.txt --exclude=sub/skip src/ /ex/
+COPY --exclude=sub --exclude=!sub/keep src/ /neg/
+COPY --exclude=*.txt src/a.txt /top/
+COPY --exclude=*.md sr? /glob/
+EOF_
+    mkdir -p "$WORK/ctx/src/sub/skip"
+    echo a >"$WORK/ctx/src/a.txt"
+    echo b >"$WORK/ctx/src/b.md"
+    echo x >"$WORK/ctx/src/sub/skip/x"
+    echo k >"$WORK/ctx/src/sub/keep"
+    run_ok lade build --progress plain -t exclude "$WORK/ctx"
+    run_ok lade run --rm exclude sh -c 'cd / && find ex neg top glob | sort'
+    assert_eq "$(printf '%s\n' ex ex/b.md ex/sub ex/sub/keep glob glob/a.txt glob/sub glob/sub/keep \
+        glob/sub/skip glob/sub/skip/x neg neg/a.txt neg/b.md neg/sub neg/sub/keep top top/a.txt)" \
+        "$OUT" "--exclude matches below each source; a source itself is never excluded"
+    # Another pattern, another key: no stale hit.
+    sed -i 's/--exclude=\*.md/--exclude=a.txt/' "$WORK/ctx/Dockerfile"
+    run_ok lade build --progress plain -t exclude2 "$WORK/ctx"
+    run_ok lade run --rm exclude2 sh -c 'cd / && find glob -type f | sort'
+    assert_eq "$(printf '%s\n' glob/b.md glob/sub/keep glob/sub/skip/x)" "$OUT"
+}
+
+t_copy_parents() {
+    write_context "$WORK/ctx" <<'EOF_'
+FROM scratch
+COPY rootfs/ /
+COPY --parents x/a/f.txt y/*/g.txt /p/
+COPY --parents ./x/./a/f.txt /q/
+COPY --parents --chown=3:4 y/b /r
+EOF_
+    mkdir -p "$WORK/ctx/x/a" "$WORK/ctx/y/b"
+    echo f >"$WORK/ctx/x/a/f.txt"
+    echo g >"$WORK/ctx/y/b/g.txt"
+    chmod 700 "$WORK/ctx/x/a"
+    chmod 750 "$WORK/ctx/y/b"
+    run_ok lade build --progress plain -t parents "$WORK/ctx"
+    assert_eq "$(printf '%s\n' '/p 755 0:0' '/p/x 755 0:0' '/p/x/a 700 0:0' '/p/x/a/f.txt 644 0:0' \
+        '/p/y 755 0:0' '/p/y/b 750 0:0' '/p/y/b/g.txt 644 0:0' '/q 755 0:0' '/q/a 700 0:0' \
+        '/q/a/f.txt 644 0:0' '/r 755 0:0' '/r/y 755 3:4' '/r/y/b 750 3:4' '/r/y/b/g.txt 644 3:4')" \
+        "$(tree_in parents /p /q /r)" "--parents keeps the path (after /./), parents as in the source"
+}
+
+t_copy_parents_missing_source_fails() {
+    printf '%s\n' 'FROM scratch' 'COPY --parents x/./nope /p/' | write_context "$WORK/ctx"
+    mkdir -p "$WORK/ctx/x"
+    assert_exit 1 lade build --progress plain "$WORK/ctx"
+    assert_contains "$ERR" "Dockerfile:2"
+    assert_contains "$ERR" '"x/nope": not found'
+}
+
+t_copy_link() {
+    write_context "$WORK/ctx" <<'EOF_'
+FROM scratch
+COPY rootfs/ /
+ARG B=1
+RUN echo $B >/base && mkdir -m 700 /linked
+COPY --link --chown=7:7 f /linked/f
+COPY --link g /linked/g
+EOF_
+    echo f >"$WORK/ctx/f"
+    echo g >"$WORK/ctx/g"
+    run_ok lade build --progress plain --build-arg B=1 -t link:1 "$WORK/ctx"
+    # Each --link layer has its own /linked (0755, owned as its --chown says); the last one's
+    # hides the others and the base's 0700.
+    assert_eq "$(printf '%s\n' '/linked 755 0:0' '/linked/f 644 7:7' '/linked/g 644 0:0')" \
+        "$(tree_in link:1 /linked)" "parents made in the empty tree"
+    # Another base below: the COPY --link layers are found again; what follows is rebuilt.
+    run_ok lade build --progress plain --build-arg B=2 -t link:2 "$WORK/ctx"
+    assert_eq "DONE" "$(step_status "$ERR" 'RUN echo $B >/base && mkdir -m 700 /linked')"
+    assert_eq "CACHED" "$(step_status "$ERR" 'COPY --link --chown=7:7 f /linked/f')" \
+        "--link: a new base keeps the layer"
+    assert_eq "CACHED" "$(step_status "$ERR" 'COPY --link g /linked/g')"
+    run_ok lade run --rm link:2 cat /base /linked/f
+    assert_eq "$(printf '2\nf')" "$OUT"
+    # The content still counts.
+    echo changed >"$WORK/ctx/f"
+    run_ok lade build --progress plain --build-arg B=2 -t link:3 "$WORK/ctx"
+    assert_eq "DONE" "$(step_status "$ERR" 'COPY --link --chown=7:7 f /linked/f')"
+}

@@ -29,10 +29,9 @@ make_tar(const char *path, enum filter f, const struct ent *s, size_t n)
 {
     struct archive *a = archive_write_new();
     struct archive_entry *e = archive_entry_new();
-    int (*const add[])(struct archive *) = {NULL, archive_write_add_filter_gzip,
-                                            archive_write_add_filter_bzip2,
-                                            archive_write_add_filter_xz,
-                                            archive_write_add_filter_zstd};
+    int (*const add[])(struct archive *) = {
+        NULL, archive_write_add_filter_gzip, archive_write_add_filter_bzip2,
+        archive_write_add_filter_xz, archive_write_add_filter_zstd};
 
     archive_write_set_format_pax_restricted(a);
     if (add[f] != NULL && add[f](a) != ARCHIVE_OK)
@@ -175,9 +174,10 @@ static void
 test_tarball_unpack_stays_inside(void **state)
 {
     static const struct ent climb[] = {{'f', "a/../../evil", "x"}};
-    static const struct ent links[] = {
-        {'l', "abs", "/"}, {'l', "rel", "../../../../.."}, {'f', "abs/in1", "1"},
-        {'f', "rel/in2", "2"}};
+    static const struct ent links[] = {{'l', "abs", "/"},
+                                       {'l', "rel", "../../../../.."},
+                                       {'f', "abs/in1", "1"},
+                                       {'f', "rel/in2", "2"}};
     char *d = test_tmpdir(), *out = test_tmpdir(), *outside = test_tmpdir();
     const struct ent host[] = {{'l', "host", outside}, {'f', "host/leak", "x"}};
     char *t1 = xasprintf("%s/climb.tar", d), *t2 = xasprintf("%s/links.tar", d);
