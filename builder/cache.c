@@ -66,6 +66,14 @@ put_command(struct sha256 *h, const struct command *cmd)
         put(h, "chown", c->chown);
         put(h, "chmod", c->chmod);
         put_int(h, "link", c->link);
+        put_int(h, "parents", c->parents);
+        put_int(h, "unpack", c->unpack);
+        for (size_t i = 0; c->excludes && c->excludes[i]; i++)
+            put(h, "exclude", c->excludes[i]);
+        for (size_t i = 0; i < c->ndocs; i++) {
+            put(h, "doc", c->docs[i].name);
+            put(h, "data", c->docs[i].data);
+        }
         return;
     case INSTR_RUN:
         for (size_t i = 0; r->mounts && r->mounts[i]; i++)

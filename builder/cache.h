@@ -15,7 +15,8 @@ void cache_key_init(struct build *b, struct stage_state *ss, const char *base_id
 /* Chains one step into the stage's key. The key of a step is SHA-256 over:
  *   - the parent key (the base's identity, clamp and compression at the start of a stage);
  *   - the instruction kind and its typed command after expansion (command_expand): for COPY/ADD
- *     every source and the destination as expanded, --from, --chown, --chmod, --link; for RUN
+ *     every source and the destination as expanded, --from, --chown, --chmod, --link,
+ *     --parents, --exclude, --unpack, each heredoc's name and body as expanded; for RUN
  *     every --mount, --network and --security; WORKDIR's path; HEALTHCHECK's options; for the
  *     instructions without flags, the text as written (their expanded effect reaches later
  *     steps through the config, which those steps put in their view);

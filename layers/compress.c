@@ -271,7 +271,7 @@ source_error(struct layer_source *s, struct lade_error *err, const char *what)
 }
 
 struct layer_source *
-layer_source_new(int in_fd, struct lade_error *err)
+layer_source_new(int in_fd, bool archive_filters, struct lade_error *err)
 {
     struct layer_source *s = xcalloc(1, sizeof(*s));
     struct archive_entry *e;
@@ -287,6 +287,8 @@ layer_source_new(int in_fd, struct lade_error *err)
      * external program would be run. */
     if (archive_read_support_filter_gzip(s->z) != ARCHIVE_OK ||
         archive_read_support_filter_zstd(s->z) != ARCHIVE_OK ||
+        (archive_filters && (archive_read_support_filter_bzip2(s->z) != ARCHIVE_OK ||
+                             archive_read_support_filter_xz(s->z) != ARCHIVE_OK)) ||
         archive_read_support_format_raw(s->z) != ARCHIVE_OK) {
         source_error(s, err, "cannot set up the layer decompressor");
         layer_source_free(s);

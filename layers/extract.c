@@ -36,6 +36,14 @@ struct dir_time {
 
 struct extractor {
     int root; /* the layer directory; borrowed */
+    /* ADD of a local archive (tarball_unpack) rather than a layer: no whiteouts, names
+     * cleaned as docker's Untar does, symlinks resolved inside root as in its chroot, owners
+     * replaced when chown, xattrs best effort. */
+    bool add;
+    bool chown;
+    uid_t uid;
+    gid_t gid;
+    uint64_t resolve; /* RESOLVE_BENEATH (layers) or RESOLVE_IN_ROOT (ADD) */
     struct archive *a;
     struct layer_source *src;
     struct lade_error *err; /* where the read callback reports */
@@ -91,7 +99,7 @@ clean_name(struct extractor *x, const char *name, struct lade_buf *out, size_t *
 {
     size_t last = 0;
 
-    if (name[0] == '/')
+    if (name[0] == '/' && !x->add)
         return bad_layer(x, "refusing absolute name '%s' in layer", name);
     out->len = 0;
     if (out->data != NULL)
@@ -99,9 +107,15 @@ clean_name(struct extractor *x, const char *name, struct lade_buf *out, size_t *
     for (const char *p = name; *p;) {
         const char *slash = strchr(p, '/');
         size_t n = slash != NULL ? (size_t) (slash - p) : strlen(p);
-        if (n == 2 && p[0] == '.' && p[1] == '.')
+        if (n == 2 && p[0] == '.' && p[1] == '.' && (!x->add || out->len == 0))
             return bad_layer(x, "refusing name with '..' in layer: '%s'", name);
-        if (n > 0 && !(n == 1 && p[0] == '.')) {
+        if (n == 2 && p[0] == '.' && p[1] == '.') { /* ADD: "a/../b" is "b", as Go's Clean */
+            char *up = memrchr(out->data, '/', out->len);
+            out->len = up != NULL ? (size_t) (up - out->data) : 0;
+            out->data[out->len] = '\0';
+            char *prev = out->len > 0 ? memrchr(out->data, '/', out->len) : NULL;
+            last = prev != NULL ? (size_t) (prev - out->data) + 1 : 0;
+        } else if (n > 0 && !(n == 1 && p[0] == '.')) {
             if (out->len > 0)
                 lade_buf_appendc(out, '/');
             last = out->len;
@@ -119,11 +133,11 @@ clean_name(struct extractor *x, const char *name, struct lade_buf *out, size_t *
 }
 
 static int
-open_beneath(int root, const char *path)
+open_beneath(int root, const char *path, uint64_t resolve)
 {
     struct open_how how = {
         .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
-        .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+        .resolve = resolve | RESOLVE_NO_MAGICLINKS,
     };
 
     for (int tries = 0;; tries++) {
@@ -137,7 +151,7 @@ open_beneath(int root, const char *path)
 /* Opens dir, creating missing components (0755, as docker does) one at a time, each
  * resolved again from the root so a symlink made earlier cannot lead outside. */
 static int
-open_beneath_create(int root, char *dir)
+open_beneath_create(int root, char *dir, uint64_t resolve)
 {
     int pfd = -1;
 
@@ -146,7 +160,7 @@ open_beneath_create(int root, char *dir)
             continue;
         char c = dir[i];
         dir[i] = '\0';
-        int fd = open_beneath(root, dir);
+        int fd = open_beneath(root, dir, resolve);
         if (fd < 0 && errno == ENOENT) {
             int at = pfd >= 0 ? pfd : root;
             /* chmod too: the mode is the image's, not the umask's */
@@ -160,7 +174,7 @@ open_beneath_create(int root, char *dir)
                 errno = saved;
                 return -1;
             }
-            fd = open_beneath(root, dir);
+            fd = open_beneath(root, dir, resolve);
         }
         int saved = errno;
         if (pfd >= 0)
@@ -210,9 +224,9 @@ resolve_dir(struct extractor *x, const char *path, size_t len, bool create)
         return x->cached_fd;
     drop_cache(x);
     cleanup_free char *dir = xstrndup(path, len);
-    int fd = open_beneath(x->root, dir);
+    int fd = open_beneath(x->root, dir, x->resolve);
     if (fd < 0 && errno == ENOENT && create)
-        fd = open_beneath_create(x->root, dir);
+        fd = open_beneath_create(x->root, dir, x->resolve);
     if (fd < 0)
         return resolve_fail(x, dir);
     x->cached_dir = steal_ptr(&dir);
@@ -288,7 +302,7 @@ set_xattrs(struct extractor *x, int fd, int pfd, const char *base)
             continue;
         int r = fd >= 0 ? fsetxattr(fd, name, value, size, 0)
                         : lsetxattr(proc_path(x, pfd, base), name, value, size, 0);
-        if (r < 0)
+        if (r < 0 && !x->add) /* docker's Untar for ADD: BestEffortXattrs */
             return lade_error_sys(x->err, "cannot set xattr '%s' on '%s'", name, x->path.data);
     }
     return 0;
@@ -300,7 +314,8 @@ static int
 set_meta(struct extractor *x, int fd, int pfd, const char *base, bool is_symlink, bool is_dir)
 {
     struct archive_entry *e = x->e;
-    la_int64_t uid = archive_entry_uid(e), gid = archive_entry_gid(e);
+    la_int64_t uid = x->chown ? x->uid : archive_entry_uid(e);
+    la_int64_t gid = x->chown ? x->gid : archive_entry_gid(e);
 
     /* (uid_t) -1 would mean "leave unchanged" */
     if (uid < 0 || uid >= UINT32_MAX || gid < 0 || gid >= UINT32_MAX)
@@ -469,7 +484,7 @@ make_hardlink(struct extractor *x, int pfd, const char *base, const char *target
         tfd = x->root;
     } else {
         cleanup_free char *tdir = xstrndup(tpath.data, tdir_len);
-        tfd = open_beneath(x->root, tdir);
+        tfd = open_beneath(x->root, tdir, x->resolve);
         if (tfd < 0) {
             if (errno == ENOENT)
                 bad_layer(x, "bad layer: hardlink target '%s' does not exist", tpath.data);
@@ -553,7 +568,7 @@ extract_entry(struct extractor *x)
     int pfd = resolve_dir(x, x->path.data, x->dir_len, true);
     if (pfd < 0)
         return -1;
-    if (strncmp(x->base, WHITEOUT_PREFIX, strlen(WHITEOUT_PREFIX)) == 0)
+    if (!x->add && strncmp(x->base, WHITEOUT_PREFIX, strlen(WHITEOUT_PREFIX)) == 0)
         return make_whiteout(x, pfd, x->base);
     const char *link = archive_entry_hardlink(x->e);
     if (link != NULL)
@@ -604,7 +619,7 @@ extract_all(struct extractor *x, int in_fd, const char *expect_diff_id, digest_t
 {
     int r;
 
-    x->src = layer_source_new(in_fd, x->err);
+    x->src = layer_source_new(in_fd, x->add, x->err);
     if (x->src == NULL)
         return -1;
     x->a = archive_read_new();
@@ -629,26 +644,72 @@ extract_all(struct extractor *x, int in_fd, const char *expect_diff_id, digest_t
     return 0;
 }
 
+static int
+extract(struct extractor *x, int in_fd, const char *expect_diff_id, digest_t diff_id_out)
+{
+    digest_t diff_id;
+
+    x->cached_fd = -1;
+    lade_buf_init(&x->path, 0);
+    lade_buf_init(&x->scratch, 0);
+    int rc = extract_all(x, in_fd, expect_diff_id, diff_id);
+    if (x->a != NULL)
+        archive_read_free(x->a);
+    layer_source_free(x->src);
+    drop_cache(x);
+    for (size_t i = 0; i < x->ndirs; i++)
+        free(x->dirs[i].path);
+    free(x->dirs);
+    lade_buf_release(&x->path);
+    lade_buf_release(&x->scratch);
+    if (rc == 0 && diff_id_out != NULL)
+        memcpy(diff_id_out, diff_id, sizeof(digest_t));
+    return rc;
+}
+
 int
 layer_extract(int in_fd, int dirfd, const char *expect_diff_id, digest_t diff_id_out,
               struct lade_error *err)
 {
-    struct extractor x = {.root = dirfd, .err = err, .cached_fd = -1};
-    digest_t diff_id;
+    struct extractor x = {.root = dirfd, .err = err, .resolve = RESOLVE_BENEATH};
 
-    lade_buf_init(&x.path, 0);
-    lade_buf_init(&x.scratch, 0);
-    int rc = extract_all(&x, in_fd, expect_diff_id, diff_id);
+    return extract(&x, in_fd, expect_diff_id, diff_id_out);
+}
+
+bool
+tarball_detect(int fd)
+{
+    struct lade_error ignored = {0};
+    struct layer_source *src = layer_source_new(fd, true, &ignored);
+    struct extractor x = {.src = src, .err = &ignored};
+    struct archive_entry *e;
+    bool tar = false;
+
+    /* docker's isArchivePath: the decompressed stream starts with one valid tar header */
+    x.a = src != NULL ? archive_read_new() : NULL;
+    if (x.a != NULL && archive_read_support_format_tar(x.a) == ARCHIVE_OK &&
+        archive_read_open(x.a, &x, NULL, extract_read_cb, NULL) == ARCHIVE_OK) {
+        int r = archive_read_next_header(x.a, &e);
+        tar = r == ARCHIVE_OK || r == ARCHIVE_WARN;
+    }
     if (x.a != NULL)
         archive_read_free(x.a);
-    layer_source_free(x.src);
-    drop_cache(&x);
-    for (size_t i = 0; i < x.ndirs; i++)
-        free(x.dirs[i].path);
-    free(x.dirs);
-    lade_buf_release(&x.path);
-    lade_buf_release(&x.scratch);
-    if (rc == 0 && diff_id_out != NULL)
-        memcpy(diff_id_out, diff_id, sizeof(digest_t));
-    return rc;
+    layer_source_free(src);
+    return tar;
+}
+
+int
+tarball_unpack(int in_fd, int dirfd, const struct unpack_opts *o, struct lade_error *err)
+{
+    struct extractor x = {
+        .root = dirfd,
+        .err = err,
+        .add = true,
+        .chown = o->chown,
+        .uid = o->uid,
+        .gid = o->gid,
+        .resolve = RESOLVE_IN_ROOT,
+    };
+
+    return extract(&x, in_fd, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "../builder/common/error.h"
 
@@ -77,6 +78,27 @@ int layer_write_dir(int dirfd, const struct layer_opts *opts, int out_fd, struct
  * written before the digest is known: on error, discard dirfd's contents. */
 int layer_extract(int in_fd, int dirfd, const char *expect_diff_id, digest_t diff_id_out,
                   struct lade_error *err);
+
+/* ---- ADD's local archives (layers/extract.c) ---- */
+
+/* Whether fd (a regular file, read from its offset) holds a tar archive, plain or compressed
+ * with gzip, bzip2, xz or zstd: decided by content, as docker's isArchivePath does (the
+ * decompressed stream starts with a valid tar header; an empty tar is not an archive). */
+bool tarball_detect(int fd);
+
+struct unpack_opts {
+    bool chown; /* every entry gets uid:gid (ADD --chown); else the archive's owners */
+    uid_t uid;
+    gid_t gid;
+};
+/* Unpacks the archive in_fd into the directory dirfd as docker's Untar for ADD does: merged
+ * with what is there (a directory stays, other entries are replaced), modes, mtimes and
+ * (unless o->chown) owners from the archive, missing parents created 0755 0:0. Names are
+ * cleaned ("/a" is "a", "a/../b" is "b"); one that climbs above dirfd fails. Every path is
+ * resolved inside dirfd (RESOLVE_IN_ROOT, like docker's chroot): a symlink in the archive or
+ * already in the tree cannot lead out. ".wh." names are plain files here (no whiteouts);
+ * xattrs are set where possible. */
+int tarball_unpack(int in_fd, int dirfd, const struct unpack_opts *o, struct lade_error *err);
 
 /* ---- image references (layers/ref.c) ---- */
 

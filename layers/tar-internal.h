@@ -39,9 +39,10 @@ int pgzip_write(struct pgzip *z, const void *data, size_t n);
 int pgzip_finish(struct pgzip *z);
 void pgzip_free(struct pgzip *z);
 
-/* in_fd -> decompressor (gzip, zstd or none, detected) -> sha256 -> the tar bytes. */
+/* in_fd -> decompressor (gzip, zstd or none, detected) -> sha256 -> the tar bytes.
+ * archive_filters adds bzip2 and xz, which docker's DecompressStream also reads for ADD. */
 struct layer_source;
-struct layer_source *layer_source_new(int in_fd, struct lade_error *err);
+struct layer_source *layer_source_new(int in_fd, bool archive_filters, struct lade_error *err);
 /* The next chunk of the uncompressed stream, valid until the next call; *n == 0 at the end. */
 int layer_source_read(struct layer_source *s, const void **data, size_t *n, struct lade_error *err);
 /* Reads what is left (trailing blocks count too) and gives the digest of the whole stream. */

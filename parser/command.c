@@ -44,25 +44,42 @@ parse_mode(const char *s, unsigned *mode, struct lade_error *err)
     return 0;
 }
 
+/* A heredoc source as BuildKit's parseSourcesAndDest and ExpandRaw make it: <<- strips
+ * leading tabs, and the body is expanded unless the name was quoted. */
+static int
+copy_doc_expand(const struct heredoc *h, const struct expander *x, struct copy_doc *d,
+                struct lade_error *err)
+{
+    cleanup_free char *chomped = h->chomp ? heredoc_chomp(h->content) : NULL;
+    const char *body = chomped != NULL ? chomped : h->content ? h->content : "";
+
+    d->name = xstrdup(h->name);
+    if (!h->expand) {
+        d->data = xstrdup(body);
+        return 0;
+    }
+    return expand_raw(x, body, &d->data, err);
+}
+
 static int
 copy_expand(const struct instr *in, const struct expander *x, struct copy_cmd *c,
             struct lade_error *err)
 {
-    static const enum instr_flag_id later[] = {IFLAG_PARENTS, IFLAG_EXCLUDE, IFLAG_CHECKSUM,
-                                               IFLAG_KEEP_GIT_DIR, IFLAG_UNPACK};
+    static const enum instr_flag_id later[] = {IFLAG_CHECKSUM, IFLAG_KEEP_GIT_DIR};
+    const char *kw = in->kind == INSTR_ADD ? "ADD" : "COPY";
+    const char *unpack = instr_flag_get(in, IFLAG_UNPACK);
 
     for (size_t i = 0; c->unsupported == NULL && i < sizeof(later) / sizeof(later[0]); i++)
         if (instr_flag_get(in, later[i]) != NULL)
             c->unsupported = instr_flag_name(later[i]);
     if (in->nargs < 2)
-        return lade_error_set(err, LADE_ERR_PARSE, "%s requires at least two arguments",
-                              in->kind == INSTR_ADD ? "ADD" : "COPY");
+        return lade_error_set(err, LADE_ERR_PARSE, "%s requires at least two arguments", kw);
     c->srcs = xcalloc(in->nargs, sizeof(*c->srcs));
     for (size_t i = 0; i + 1 < in->nargs; i++) {
-        /* A heredoc's name is not expanded; its body is, when the step writes it. */
+        /* A heredoc's name is not expanded; its body is (raw), after the words. */
         if (instr_heredoc_for_arg(in, in->args[i]) != NULL)
-            c->srcs[i] = xstrdup(in->args[i]);
-        else if (expand_word(x, in->args[i], &c->srcs[i], err) < 0)
+            continue;
+        if (expand_word(x, in->args[i], &c->srcs[c->nsrcs], err) < 0)
             return -1;
         c->nsrcs++;
     }
@@ -73,7 +90,21 @@ copy_expand(const struct instr *in, const struct expander *x, struct copy_cmd *c
         return -1;
     if (c->chmod != NULL && parse_mode(c->chmod, &c->mode, err) < 0)
         return -1;
+    for (size_t i = 0; i + 1 < in->nargs; i++) {
+        const struct heredoc *h = instr_heredoc_for_arg(in, in->args[i]);
+        if (h == NULL)
+            continue;
+        c->docs = array_grow(c->docs, c->ndocs, sizeof(*c->docs));
+        memset(&c->docs[c->ndocs], 0, sizeof(*c->docs));
+        if (copy_doc_expand(h, x, &c->docs[c->ndocs++], err) < 0)
+            return -1;
+    }
     c->link = flag_true(in, IFLAG_LINK);
+    c->parents = flag_true(in, IFLAG_PARENTS);
+    cleanup_free const char **ex = instr_flag_all(in, IFLAG_EXCLUDE);
+    for (size_t i = 0; ex[i]; i++)
+        c->excludes = strv_push(c->excludes, ex[i]);
+    c->unpack = unpack == NULL ? -1 : flag_true(in, IFLAG_UNPACK);
     return 0;
 }
 
@@ -165,6 +196,12 @@ command_release(struct command *cmd)
         free(cmd->u.copy.from);
         free(cmd->u.copy.chown);
         free(cmd->u.copy.chmod);
+        strv_free(cmd->u.copy.excludes);
+        for (size_t i = 0; i < cmd->u.copy.ndocs; i++) {
+            free(cmd->u.copy.docs[i].name);
+            free(cmd->u.copy.docs[i].data);
+        }
+        free(cmd->u.copy.docs);
         break;
     case INSTR_RUN:
         strv_free(cmd->u.run.mounts);

@@ -130,16 +130,27 @@ int expand_raw(const struct expander *x, const char *text, char **out, struct la
  * both read (BuildKit's instructions/commands.go). Only the parser knows flag spellings. */
 enum run_network { RUN_NET_UNSET = 0, RUN_NET_DEFAULT, RUN_NET_NONE, RUN_NET_HOST };
 
+/* COPY <<NAME / ADD <<NAME: an inline file, BuildKit's SourceContent. */
+struct copy_doc {
+    char *name; /* the file's name, as written (never expanded) */
+    char *data; /* the body, with <<- tabs stripped and, unless the name was quoted, expanded */
+};
+
 struct copy_cmd {
-    char **srcs; /* expanded sources ("<<EOF" heredoc references kept as written) */
+    char **srcs; /* expanded source paths (the heredocs are in docs), NULL-terminated */
     size_t nsrcs;
-    char *dest;    /* expanded destination as written; "" means the working directory */
-    char *from;    /* --from expanded, or NULL: the build context */
-    char *chown;   /* --chown expanded, or NULL */
-    char *chmod;   /* --chmod expanded, or NULL */
-    unsigned mode; /* --chmod as an octal mode (when chmod != NULL) */
-    bool link;     /* --link */
-    /* A flag the parser accepts but lade does not implement yet ("--parents"), or NULL. */
+    struct copy_doc *docs; /* heredoc sources, in order; they come after srcs, as in BuildKit */
+    size_t ndocs;
+    char *dest;      /* expanded destination as written; "" means the working directory */
+    char *from;      /* --from expanded, or NULL: the build context */
+    char *chown;     /* --chown expanded, or NULL */
+    char *chmod;     /* --chmod expanded, or NULL */
+    unsigned mode;   /* --chmod as an octal mode (when chmod != NULL) */
+    bool link;       /* --link */
+    bool parents;    /* COPY --parents */
+    char **excludes; /* --exclude patterns as written (BuildKit does not expand them), or NULL */
+    int unpack;      /* ADD --unpack: -1 not given, else 0 or 1 */
+    /* A flag the parser accepts but lade does not implement yet ("--checksum"), or NULL. */
     const char *unsupported;
 };
 

@@ -210,6 +210,11 @@ store_refs() { if [ -e "$1/oci" ]; then python3 "$OCITOOL" refs "$1/oci"; fi; }
 # store_digest ROOT NAME: the manifest digest the store's index.json gives for NAME (full name).
 store_digest() { python3 "$OCITOOL" ref-digest "$1/oci" "$2"; }
 
+# step_status PROGRESS TEXT: the line after the step whose title ends in TEXT, e.g. "CACHED".
+step_status() {
+    printf '%s\n' "$1" | grep -F -A1 -- "] $2" | sed -n '2s/^#[0-9]* //p' | cut -d' ' -f1
+}
+
 # ---- contexts ----
 
 # make_busybox_context DIR: DIR/rootfs/ is a minimal root (static busybox with applet links,

@@ -3,11 +3,6 @@
 # What a step's cache key covers (builder/cache.h): every expanded flag and what the step can
 # see, and nothing else. Each case failed before the typed instructions (issue 7).
 
-# step_status PROGRESS TEXT: the line after the step whose title ends in TEXT, e.g. "CACHED".
-step_status() {
-    printf '%s\n' "$1" | grep -F -A1 -- "] $2" | sed -n '2s/^#[0-9]* //p' | cut -d' ' -f1
-}
-
 # owner_of IMAGE PATH: "uid:gid" of PATH in IMAGE.
 owner_of() {
     run_ok lade run --rm "$1" stat -c %u:%g "$2"
@@ -79,4 +74,25 @@ EOF_
     assert_exit 3 lade build -t netflag:bad "$WORK/ctx"
     assert_contains "$ERR" 'Dockerfile:4:'
     assert_contains "$ERR" 'unsupported network mode "bogus"'
+}
+
+# Issue 7: COPY --from keeps the source's owners, so they are part of what the step writes and
+# of its key. Before: two images differing only in ownership gave the same content hash, and
+# the second build reused the first one's layer (owner 1:1 where the image has 2:2).
+t_cache_copy_from_image_owner_in_key() {
+    mkdir -p "$WORK/base"
+    echo same >"$WORK/base/f"
+    printf 'FROM scratch\nARG ID\nCOPY --chown=$ID:$ID f /f\n' >"$WORK/base/Dockerfile"
+    write_context "$WORK/ctx" <<'EOF_'
+FROM scratch
+COPY rootfs/ /
+COPY --from=ownbase:1 /f /f
+EOF_
+    run_ok lade build --progress plain --build-arg ID=1 -t ownbase:1 "$WORK/base"
+    run_ok lade build --progress plain -t ownuse:1 "$WORK/ctx"
+    assert_eq "1:1" "$(owner_of ownuse:1 /f)" "owner kept from the image"
+    run_ok lade build --progress plain --build-arg ID=2 -t ownbase:1 "$WORK/base"
+    run_ok lade build --progress plain -t ownuse:2 "$WORK/ctx"
+    assert_eq "DONE" "$(step_status "$ERR" 'COPY --from=ownbase:1 /f /f')" "owners changed: no hit"
+    assert_eq "2:2" "$(owner_of ownuse:2 /f)" "owner kept from the new image"
 }

@@ -24,10 +24,10 @@ REGISTRY_LEVELS=(
 # builder/: a step never calls back into the driver (DESIGN.md, STYLE.md 9 "Calls go down").
 # Patterns are shell globs on the file name without .c.
 BUILDER_LEVELS=(
-    "paths: rootfs progress copy_links"           # paths in a rootfs, progress, hard links
+    "paths: rootfs progress copy_links copy_tree copy_sources"  # paths in a rootfs, progress, the copy engine
     "cache: cache"                                # keys and records; never history
     "stage: stage base"                           # stage state, overlay step, FROM bases
-    "steps: copy step_* instr_* image"            # the instructions; the image's output
+    "steps: step_* instr_* image"                 # the instructions; the image's output
     "driver: build"                               # orders stages, dispatches
 )
 

@@ -81,8 +81,70 @@ test_command_copy_bad_chmod_and_later_flags(void **state)
     command_release(&cmd);
     dockerfile_free(df);
     memset(&err, 0, sizeof(err));
-    assert_ok(expand_line("COPY --parents a b", env, &df, &cmd, &err), &err);
-    assert_string_equal(cmd.u.copy.unsupported, "parents");
+    assert_ok(expand_line("ADD --checksum=sha256:00 a b", env, &df, &cmd, &err), &err);
+    assert_string_equal(cmd.u.copy.unsupported, "checksum");
+    command_release(&cmd);
+    dockerfile_free(df);
+}
+
+/* --parents, --exclude (as written: BuildKit does not expand them), --unpack, --link. */
+static void
+test_command_copy_typed_flags(void **state)
+{
+    const char *env[] = {"P=*.txt", NULL};
+    struct lade_error err = {0};
+    struct dockerfile *df = NULL;
+    struct command cmd;
+
+    (void) state;
+    assert_ok(expand_line("COPY --parents --link --exclude=$P --exclude=!k a/./b /d/", env, &df,
+                          &cmd, &err),
+              &err);
+    assert_null(cmd.u.copy.unsupported);
+    assert_true(cmd.u.copy.parents);
+    assert_true(cmd.u.copy.link);
+    assert_string_equal(cmd.u.copy.excludes[0], "$P");
+    assert_string_equal(cmd.u.copy.excludes[1], "!k");
+    assert_null(cmd.u.copy.excludes[2]);
+    assert_int_equal(cmd.u.copy.unpack, -1);
+    command_release(&cmd);
+    dockerfile_free(df);
+    assert_ok(expand_line("ADD --unpack=false a /d/", env, &df, &cmd, &err), &err);
+    assert_int_equal(cmd.u.copy.unpack, 0);
+    assert_false(cmd.u.copy.parents);
+    assert_null(cmd.u.copy.excludes);
+    command_release(&cmd);
+    dockerfile_free(df);
+}
+
+/* Heredocs are sources of their own: names never expanded, bodies expanded raw unless the name
+ * was quoted, <<- strips leading tabs; a heredoc destination is refused. */
+static void
+test_command_copy_heredocs(void **state)
+{
+    const char *env[] = {"V=val", NULL};
+    struct lade_error err = {0};
+    struct dockerfile *df = NULL;
+    struct command cmd;
+
+    (void) state;
+    assert_ok(expand_line("COPY a <<E1 <<'E2' <<-E3 /d/\n$V \\$V \"q\"\nE1\n$V\nE2\n\t\tx\n\tE3",
+                          env, &df, &cmd, &err),
+              &err);
+    assert_int_equal(cmd.u.copy.nsrcs, 1);
+    assert_string_equal(cmd.u.copy.srcs[0], "a");
+    assert_int_equal(cmd.u.copy.ndocs, 3);
+    assert_string_equal(cmd.u.copy.docs[0].name, "E1");
+    assert_string_equal(cmd.u.copy.docs[0].data, "val $V \"q\"\n");
+    assert_string_equal(cmd.u.copy.docs[1].name, "E2");
+    assert_string_equal(cmd.u.copy.docs[1].data, "$V\n");
+    assert_string_equal(cmd.u.copy.docs[2].data, "x\n");
+    command_release(&cmd);
+    dockerfile_free(df);
+    df = NULL;
+    memset(&cmd, 0, sizeof(cmd));
+    assert_int_equal(expand_line("COPY a <<EOF\nx\nEOF", env, &df, &cmd, &err), -1);
+    assert_non_null(strstr(err.msg, "cannot accept a heredoc as a destination"));
     command_release(&cmd);
     dockerfile_free(df);
 }
@@ -142,6 +204,8 @@ main(void)
         cmocka_unit_test(test_command_copy_expands_every_flag_and_word),
         cmocka_unit_test(test_command_copy_empty_words_stay_empty),
         cmocka_unit_test(test_command_copy_bad_chmod_and_later_flags),
+        cmocka_unit_test(test_command_copy_typed_flags),
+        cmocka_unit_test(test_command_copy_heredocs),
         cmocka_unit_test(test_command_run_network_and_mounts),
         cmocka_unit_test(test_command_workdir_and_healthcheck),
     };

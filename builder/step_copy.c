@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The COPY and ADD step: the typed command (copy_cmd) turned into sources, a destination and
+ * owner/mode options, the cache key's view, the history entry, and the copy itself through an
+ * overlay of the stage, so the upper dir is the layer (the engine is copy.h). */
+#include "steps.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "copy.h"
+#include "rootfs.h"
+#include "common/buf.h"
+#include "common/cleanup.h"
+#include "common/fsutil.h"
+#include "common/strv.h"
+#include "common/xalloc.h"
+
+/* The rootfs of COPY --from: a stage of this build (built before this one: the plan knows the
+ * edge) or an image in the store, mounted read-only on a step directory of its own. */
+static int
+mount_from(struct build *b, const char *from, struct fs_step *fs, int *rootfd,
+           struct stage_state *tmp_state, struct lade_error *err)
+{
+    const struct stage_state *src = stage_find_built(b, from);
+
+    if (src == NULL && plan_find_stage(b->plan, from) >= 0)
+        return lade_error_set(err, LADE_ERR_OTHER,
+                              "internal: stage \"%s\" is not built before the step that needs it",
+                              from);
+    if (src == NULL) {
+        if (stage_load_image(b, tmp_state, from, err) < 0)
+            return -1;
+        src = tmp_state;
+    }
+    return fs_step_mount_ro(b, src, fs, rootfd, err);
+}
+
+/* The resolved sources of one COPY/ADD: paths in the source root and, with --parents, where
+ * the part kept under the destination starts (cut; NO_CUT without --parents). */
+#define NO_CUT ((size_t) -1)
+struct copy_sources {
+    char **rel;
+    size_t *cut;
+    size_t n;
+    bool several; /* some pattern matched more than one path */
+};
+
+static void
+copy_sources_release(struct copy_sources *cs)
+{
+    strv_free(cs->rel);
+    free(cs->cut);
+    memset(cs, 0, sizeof(*cs));
+}
+
+/* The number of components of a cleaned relative path ("" has none). */
+static size_t
+components(const char *path)
+{
+    size_t n = path[0] != '\0';
+
+    for (const char *p = path; *p; p++)
+        n += *p == '/';
+    return n;
+}
+
+/* Each source pattern in turn. --parents (BuildKit 1.7): "base/./rest" keeps rest under the
+ * destination, a source without the "/./" pivot keeps its whole path. */
+static int
+resolve_sources(const struct copy_opts *o, const struct copy_cmd *c, struct copy_sources *cs,
+                struct lade_error *err)
+{
+    for (size_t i = 0; i < c->nsrcs; i++) {
+        const char *src = c->srcs[i], *pivot = c->parents ? strstr(src, "/./") : NULL;
+        cleanup_free char *base = pivot ? xstrndup(src, (size_t) (pivot - src)) : xstrdup("");
+        cleanup_free char *clean_base = path_clean_abs(base);
+        char *pattern = pivot ? xasprintf("%s/%s", base, pivot + 3) : xstrdup(src);
+        size_t skip = components(clean_base + 1), nfound = 0;
+        char **found = NULL;
+        bool several = false;
+        int rc =
+            copy_resolve_sources(o, &pattern, 1, c->from == NULL, &found, &nfound, &several, err);
+        free(pattern);
+        if (rc < 0)
+            return -1;
+        cs->several = cs->several || several;
+        for (size_t k = 0; found[k]; k++) {
+            size_t cut = NO_CUT;
+            if (c->parents) {
+                const char *p = found[k];
+                for (size_t m = 0; m < skip && p != NULL; m++)
+                    p = strchr(p, '/') ? strchr(p, '/') + 1 : NULL;
+                cut = p != NULL ? (size_t) (p - found[k]) : strlen(found[k]);
+            }
+            cs->cut = xrealloc(cs->cut, (cs->n + 1) * sizeof(*cs->cut));
+            cs->cut[cs->n++] = cut;
+            cs->rel = strv_push(cs->rel, found[k]);
+        }
+        strv_free(found);
+    }
+    return 0;
+}
+
+/* Copies (or, in hash mode, hashes) source i: --parents, ADD's unpacking, or the tree copy. */
+static int
+copy_source(const struct copy_opts *o, const struct copy_sources *cs, size_t i, bool unpack,
+            const char *dest, bool dest_is_dir, struct lade_error *err)
+{
+    const char *rel = cs->rel[i];
+    size_t cut = cs->cut[i];
+
+    if (cut != NO_CUT && rel[cut] != '\0') {
+        cleanup_free char *base = xstrndup(rel, cut > 0 ? cut - 1 : 0);
+        return copy_parents(o, base, rel + cut, dest, err);
+    }
+    /* ADD unpacks a local tar archive (BuildKit's AttemptUnpack); COPY never does. In hash
+     * mode the file's digest decides as well as the unpacking would. */
+    int unpacked = unpack && o->hash == NULL ? copy_unpack(o, rel, dest, err) : 0;
+    if (unpacked != 0)
+        return unpacked < 0 ? -1 : 0;
+    return copy_tree(o, rel, dest, dest_is_dir, err);
+}
+
+/* The view of the key (cache.h): the resolved destination, and the content of the sources or,
+ * for --from=stage, that stage's key. The typed command itself (sources, heredocs, dest and
+ * every flag as expanded) goes in through cache_key_step. */
+static int
+copy_cache_key(struct build *b, struct stage_state *ss, struct copy_opts *o,
+               const struct command *cmd, const struct copy_sources *cs, const char *dest,
+               bool dest_is_dir, struct lade_error *err)
+{
+    const struct copy_cmd *c = &cmd->u.copy;
+    const struct stage_state *from = c->from ? stage_find_built(b, c->from) : NULL;
+    cleanup_free char *v_dest = xasprintf("dest=%s%s", dest, dest_is_dir ? "/" : "");
+    char content[sizeof(digest_t) + 16];
+    digest_t d;
+    char *view[3] = {v_dest, content, NULL};
+
+    if (from != NULL) {
+        snprintf(content, sizeof(content), "stage=%s", from->key);
+    } else {
+        o->hash = sha256_new();
+        int rc = 0;
+        for (size_t i = 0; rc == 0 && i < cs->n; i++) {
+            sha256_update(o->hash, cs->rel[i], strlen(cs->rel[i]) + 1);
+            sha256_update(o->hash, &cs->cut[i], sizeof(cs->cut[i]));
+            rc = copy_source(o, cs, i, false, dest, dest_is_dir, err);
+        }
+        sha256_final(o->hash, d);
+        sha256_free(o->hash);
+        o->hash = NULL;
+        if (rc < 0)
+            return -1;
+        snprintf(content, sizeof(content), "content=%s", d);
+    }
+    cache_key_step(ss, cmd, view);
+    return 0;
+}
+
+/* The destination against the WORKDIR; it is a directory when written as "", "." or with a
+ * trailing slash (BuildKit's dispatchCopy). */
+static char *
+copy_dest(struct stage_state *ss, const char *raw, bool *is_dir)
+{
+    *is_dir = copy_dest_names_dir(raw);
+    return stage_abs_path(ss, raw);
+}
+
+/* BuildKit's history text: flags as expanded (left out when they expand to ""), the paths,
+ * then the heredocs as "<<NAME", then the destination. */
+static char *
+copy_history(const struct copy_cmd *c, const char *what)
+{
+    struct lade_buf hb = LADE_BUF_INIT;
+
+    lade_buf_appendf(&hb, "%s ", what);
+    if (c->parents)
+        lade_buf_appendf(&hb, "--parents ");
+    if (c->chown && c->chown[0])
+        lade_buf_appendf(&hb, "--chown=%s ", c->chown);
+    if (c->chmod && c->chmod[0])
+        lade_buf_appendf(&hb, "--chmod=%s ", c->chmod);
+    for (size_t i = 0; i < c->nsrcs; i++)
+        lade_buf_appendf(&hb, "%s ", c->srcs[i]);
+    for (size_t i = 0; i < c->ndocs; i++)
+        lade_buf_appendf(&hb, "<<%s ", c->docs[i].name);
+    lade_buf_appendf(&hb, "%s # buildkit", c->dest);
+    return lade_buf_steal(&hb);
+}
+
+/* The heredoc sources: written as files in a directory of the store's tmp/, then copied like
+ * files of a context (owned 0:0 unless --chown, --chmod applies, never unpacked). */
+static int
+copy_docs(struct build *b, const struct copy_opts *o, const struct copy_cmd *c, const char *dest,
+          bool dest_is_dir, struct lade_error *err)
+{
+    cleanup_free char *dir = NULL;
+    struct copy_opts d = *o;
+    int rc = -1;
+
+    if (c->ndocs == 0)
+        return 0;
+    if (store_tmp_dir(b->st, &dir, err) < 0)
+        return -1;
+    d.src_root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    d.ignore = NULL;
+    d.keep_owner = false;
+    d.links = NULL;
+    if (d.src_root < 0)
+        lade_error_sys(err, "open '%s'", dir);
+    else if (copy_write_docs(d.src_root, c->docs, c->ndocs, err) == 0) {
+        rc = 0;
+        for (size_t i = 0; rc == 0 && i < c->ndocs; i++)
+            rc = copy_tree(&d, c->docs[i].name, dest, dest_is_dir, err);
+    }
+    if (d.src_root >= 0)
+        close(d.src_root);
+    rm_rf_at(AT_FDCWD, dir, NULL);
+    return rc;
+}
+
+/* --link (BuildKit: a copy into scratch merged onto the stage, unless --chmod is given): the
+ * key of the copy leaves the stage out, so the layer is found again on another base; the
+ * stage's key then chains that key. Before the lookup *parent keeps the stage's key and
+ * ss->key becomes the copy's own. */
+static void
+link_key_begin(struct build *b, struct stage_state *ss, digest_t parent)
+{
+    memcpy(parent, ss->key, sizeof(digest_t));
+    cache_key_init(b, ss, "copy --link");
+}
+
+static void
+link_key_end(struct stage_state *ss, const struct command *cmd, const digest_t parent)
+{
+    cleanup_free char *v = xasprintf("link=%s", ss->key);
+    char *view[2] = {v, NULL};
+
+    memcpy(ss->key, parent, sizeof(digest_t));
+    cache_key_step(ss, cmd, view);
+}
+
+int
+step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
+          struct lade_error *err)
+{
+    const struct copy_cmd *c = &cmd->u.copy;
+    bool is_add = cmd->in->kind == INSTR_ADD;
+    bool link = c->link && c->chmod == NULL;
+    const char *what = is_add ? "ADD" : "COPY";
+    struct copy_opts o = {.src_root = b->context_fd, .ignore = b->ignore, .dst_root = -1};
+    struct fs_step fs = {0}, from_fs = {0};
+    struct stage_state from_state = {0};
+    struct copy_sources cs = {0};
+    struct dockerignore *exclude = NULL;
+    cleanup_free char *dest = NULL, *hist = NULL;
+    cleanup_close int from_fd = -1;
+    bool dest_is_dir = false, keyed = false;
+    digest_t parent;
+    int rc = -1;
+
+    if (c->unsupported != NULL)
+        return lade_error_set(err, LADE_ERR_OTHER, "%s --%s is not implemented yet", what,
+                              c->unsupported);
+    for (size_t i = 0; is_add && i < c->nsrcs; i++) {
+        const char *src = c->srcs[i];
+        if (strncmp(src, "http://", 7) == 0 || strncmp(src, "https://", 8) == 0 ||
+            strncmp(src, "git@", 4) == 0)
+            return lade_error_set(err, LADE_ERR_OTHER,
+                                  "ADD from a URL (\"%s\") is not implemented yet", src);
+    }
+    if (c->excludes != NULL && dockerignore_new(c->excludes, &exclude, err) < 0)
+        return lade_error_prefix(err, "%s --exclude", what);
+    o.exclude = exclude;
+    dest = copy_dest(ss, c->dest, &dest_is_dir);
+    dest_is_dir = dest_is_dir || c->nsrcs + c->ndocs > 1 || c->parents;
+    /* the owner is resolved in the destination, after the key: the key has the spec */
+    o.chown = c->chown != NULL;
+    o.chmod = c->chmod != NULL;
+    o.mode = (mode_t) c->mode;
+    if (c->from != NULL) {
+        if (mount_from(b, c->from, &from_fs, &from_fd, &from_state, err) < 0)
+            goto out;
+        o.src_root = from_fd;
+        o.ignore = NULL;
+        o.keep_owner = true;
+    }
+    if (resolve_sources(&o, c, &cs, err) < 0)
+        goto out;
+    dest_is_dir = dest_is_dir || cs.several;
+
+    hist = copy_history(c, what);
+    if (link)
+        link_key_begin(b, ss, parent);
+    keyed = true;
+    if (copy_cache_key(b, ss, &o, cmd, &cs, dest, dest_is_dir, err) < 0 ||
+        stage_try_cache(b, ss, hist, &b->step_cached, err) < 0)
+        goto out;
+    if (b->step_cached) {
+        rc = 0;
+        goto out;
+    }
+
+    /* --link: into an empty tree, the stage's rootfs never read */
+    if (fs_step_begin(b, ss, !link, &fs, err) < 0)
+        goto out;
+    o.dst_root = open(link ? fs.upper : fs.merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (o.dst_root < 0) {
+        lade_error_sys(err, "open '%s'", link ? fs.upper : fs.merged);
+        goto out;
+    }
+    if (c->chown != NULL && rootfs_lookup_user(o.dst_root, c->chown, &o.uid, &o.gid, err) < 0)
+        goto out;
+    for (size_t i = 0; i < cs.n; i++)
+        if (copy_source(&o, &cs, i, is_add && c->unpack != 0, dest, dest_is_dir, err) < 0)
+            goto out;
+    if (copy_docs(b, &o, c, dest, dest_is_dir, err) < 0)
+        goto out;
+    close(o.dst_root);
+    o.dst_root = -1;
+    rc = fs_step_end(b, ss, &fs, true, hist, err);
+out:
+    if (link && keyed)
+        link_key_end(ss, cmd, parent);
+    if (o.dst_root >= 0)
+        close(o.dst_root);
+    fs_step_end(b, ss, &fs, false, NULL, NULL);
+    if (from_fd >= 0)
+        close(steal_fd(&from_fd));
+    fs_step_end(b, ss, &from_fs, false, NULL, NULL);
+    stage_state_release(&from_state);
+    dockerignore_free(exclude);
+    copy_sources_release(&cs);
+    return rc;
+}
