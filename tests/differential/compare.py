@@ -3,11 +3,12 @@
 """Compares the image lade built with the one docker BuildKit built from the same case.
 
   compare.py [--case NAME] [--accept FILE] LADE.tar DOCKER.tar
-  compare.py [--case NAME] --expect EXPECTED.json --bases DIR LADE.tar
+  compare.py [--case NAME] --expect EXPECTED.json --bases DIR [--var NAME=VALUE]... LADE.tar
 
 The second form compares lade's image with a hand-written expectation instead (expected.py
 describes the format; DIR holds the suite's saved base images, TAG with / as _ plus .tar), for
 what docker 20.10 cannot build; difference lines then say "expected" where they say "docker".
+--var replaces @NAME@ in the expectation (the runner passes the case's HTTP_PORT).
 
 Each archive is an OCI image archive (lade's `-o type=oci`) or a docker archive (`docker save`);
 the format is recognised by its contents, so either side may be either kind.
@@ -264,9 +265,9 @@ def against_docker(lade_tar, docker_tar, problems, diffs):
         compare_fs(describe(flatten(lade, problems)), describe(flatten(docker, problems)), diffs)
 
 
-def against_expectation(lade_tar, exp_path, bases_dir, problems, diffs):
+def against_expectation(lade_tar, exp_path, bases_dir, variables, problems, diffs):
     """Compares lade's image with a hand-written expectation (expected.py) over its base."""
-    exp = expected.load(exp_path)
+    exp = expected.load(exp_path, variables)
     base = expected.base_archive(exp, bases_dir)
     with tempfile.TemporaryDirectory() as ta, tempfile.TemporaryDirectory() as tb:
         lade = read_image(lade_tar, ta)
@@ -281,7 +282,7 @@ def against_expectation(lade_tar, exp_path, bases_dir, problems, diffs):
 
 
 def main(argv):
-    case, accept, exp, bases, args = "", None, None, "", []
+    case, accept, exp, bases, variables, args = "", None, None, "", {}, []
     it = iter(argv[1:])
     for a in it:
         if a == "--case":
@@ -292,6 +293,9 @@ def main(argv):
             exp = next(it)
         elif a == "--bases":
             bases = next(it)
+        elif a == "--var":
+            k, _, v = next(it).partition("=")
+            variables[k] = v
         else:
             args.append(a)
     if len(args) != (1 if exp else 2):
@@ -301,7 +305,7 @@ def main(argv):
     try:
         rules = load_accepted(accept)
         if exp:
-            against_expectation(args[0], exp, bases, problems, diffs)
+            against_expectation(args[0], exp, bases, variables, problems, diffs)
         else:
             against_docker(args[0], args[1], problems, diffs)
     except (ocitool.Bad, expected.Bad, OSError, ValueError, KeyError, IndexError, TypeError,

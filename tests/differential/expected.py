@@ -27,6 +27,8 @@ what the Dockerfile adds:
     }
   }
 
+"@HTTP_PORT@" anywhere stands for the port of the case's `http-serve` server.
+
 Defaults: type "file" (with "content", or "sha256" and "size"), "dir" or "symlink" ("target");
 mode 0644 for files, 0755 for directories, 0777 for symlinks; uid and gid 0; no xattrs, no hard
 links. A listed path's missing parent directories are 0755 0:0 (or the base's). Every other path
@@ -46,9 +48,13 @@ class Bad(Exception):
     """The expectation file is malformed."""
 
 
-def load(path):
+def load(path, variables=None):
+    """Reads the expectation, with each @NAME@ of VARIABLES (the runner's HTTP_PORT) replaced."""
     with open(path, encoding="utf-8") as f:
-        exp = json.load(f)
+        text = f.read()
+    for k, v in (variables or {}).items():
+        text = text.replace("@%s@" % k, v)
+    exp = json.loads(text)
     if not isinstance(exp, dict):
         raise Bad("%s: not a JSON object" % path)
     unknown = set(exp) - TOP_KEYS

@@ -30,7 +30,7 @@
 #                                    build args instead of the build-arg ones (repeatable), so a
 #                                    stale cache hit in the compared build shows
 #                 expect-fail        both builds must fail; there is nothing to compare
-#                 skip REASON        the case is not run
+#                 skip REASON        the case is not run (unless LADE_DIFF_NOSKIP is set)
 #   prepare.sh  run by sh inside a copy of the context before the builds, for what git cannot
 #               hold (modes, hard links, empty directories, generated files); $BUSYBOX is set
 #   expected.json  a hand-written expectation (expected.py): docker cannot build the case, so
@@ -226,7 +226,7 @@ run_case() {
 run_case_steps() {
     local name=$1 cw=$2 rc=0
     read_conf "$name" || return 1
-    if [ -n "$SKIP" ]; then
+    if [ -n "$SKIP" ] && [ -z "${LADE_DIFF_NOSKIP:-}" ]; then
         echo "skipped: $SKIP"
         return 77
     fi
@@ -267,7 +267,7 @@ run_case_builds() {
         }
         echo "== compare with the hand-written expected.json (docker not run)"
         python3 "$DIFF_DIR/compare.py" --case "$name" --expect "$exp" --bases "$DIFF_WORK/bases" \
-            "$cw/lade.tar"
+            --var "HTTP_PORT=${HTTP_PORT:-}" "$cw/lade.tar"
         return
     fi
     echo "== docker ${args[*]} $CTX_ARG (lade took $((SECONDS - t0))s)"
