@@ -146,7 +146,7 @@ start_services() {
     if [ -n "$HTTP_DIR" ]; then
         python3 "$DIFF_DIR/httpserve.py" "$ctx/$HTTP_DIR" "$cw/http.port" 2>"$cw/http.log" &
         HTTP_PID=$!
-        for ((i = 0; i < 100; i++)); do
+        for ((i = 0; i < 300; i++)); do
             [ -f "$cw/http.port" ] && break
             sleep 0.1
         done
