@@ -3,6 +3,12 @@
 """Compares the image lade built with the one docker BuildKit built from the same case.
 
   compare.py [--case NAME] [--accept FILE] LADE.tar DOCKER.tar
+  compare.py [--case NAME] --expect EXPECTED.json --bases DIR [--var NAME=VALUE]... LADE.tar
+
+The second form compares lade's image with a hand-written expectation instead (expected.py
+describes the format; DIR holds the suite's saved base images, TAG with / as _ plus .tar), for
+what docker 20.10 cannot build; difference lines then say "expected" where they say "docker".
+--var replaces @NAME@ in the expectation (the runner passes the case's HTTP_PORT).
 
 Each archive is an OCI image archive (lade's `-o type=oci`) or a docker archive (`docker save`);
 the format is recognised by its contents, so either side may be either kind.
@@ -40,6 +46,8 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
 import ocitool  # noqa: E402  (OCI layout reading: manifests, blobs, compressed layer streams)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import expected  # noqa: E402  (hand-written expectations, for what docker 20.10 cannot build)
 
 # Top-level config keys compared; everything else there is a timestamp or docker's own bookkeeping.
 IMAGE_KEYS = ("architecture", "os", "variant", "os.version", "os.features", "author")
@@ -175,16 +183,16 @@ def describe(tree):
     return out
 
 
-def compare_fs(a, b, diffs):
+def compare_fs(a, b, diffs, other="docker"):
     for p in sorted(set(a) | set(b)):
         if p not in b:
             diffs.append(("fs:%s:presence" % p, "only in lade (%s)" % a[p]["kind"]))
         elif p not in a:
-            diffs.append(("fs:%s:presence" % p, "only in docker (%s)" % b[p]["kind"]))
+            diffs.append(("fs:%s:presence" % p, "only in %s (%s)" % (other, b[p]["kind"])))
         else:
             for f in ("kind", "mode", "uid", "gid", "size", "sha256", "target", "rdev", "xattrs", "links"):
                 if a[p][f] != b[p][f]:
-                    diffs.append(("fs:%s:%s" % (p, f), "lade %s, docker %s" % (show(a[p][f]), show(b[p][f]))))
+                    diffs.append(("fs:%s:%s" % (p, f), "lade %s, %s %s" % (show(a[p][f]), other, show(b[p][f]))))
 
 
 # ---- config and history ----
@@ -198,30 +206,30 @@ def drop_nulls(d):
     return {k: v for k, v in (d or {}).items() if v is not None}
 
 
-def compare_config(a, b, diffs):
+def compare_config(a, b, diffs, other="docker"):
     for k in IMAGE_KEYS:
         if a.get(k) != b.get(k):
-            diffs.append(("image.%s" % k, "lade %s, docker %s" % (show(a.get(k)), show(b.get(k)))))
+            diffs.append(("image.%s" % k, "lade %s, %s %s" % (show(a.get(k)), other, show(b.get(k)))))
     ca, cb = drop_nulls(a.get("config")), drop_nulls(b.get("config"))
     for k in sorted(set(ca) | set(cb)):
         if ca.get(k) != cb.get(k):
-            diffs.append(("config.%s" % k, "lade %s, docker %s" % (show(ca.get(k)), show(cb.get(k)))))
+            diffs.append(("config.%s" % k, "lade %s, %s %s" % (show(ca.get(k)), other, show(cb.get(k)))))
     la, lb = a.get("rootfs", {}).get("diff_ids", []), b.get("rootfs", {}).get("diff_ids", [])
     if len(la) != len(lb):
-        diffs.append(("layers", "lade %d, docker %d" % (len(la), len(lb))))
+        diffs.append(("layers", "lade %d, %s %d" % (len(la), other, len(lb))))
     ha, hb = a.get("history", []), b.get("history", [])
     if len(ha) != len(hb):
-        diffs.append(("history", "lade %d entries, docker %d:\n      lade:   %s\n      docker: %s"
-                      % (len(ha), len(hb), show([h.get("created_by") for h in ha]),
-                         show([h.get("created_by") for h in hb]))))
+        diffs.append(("history", "lade %d entries, %s %d:\n      lade:   %s\n      %-7s %s"
+                      % (len(ha), other, len(hb), show([h.get("created_by") for h in ha]),
+                         other + ":", show([h.get("created_by") for h in hb]))))
         return
     for i, (x, y) in enumerate(zip(ha, hb)):
         if x.get("created_by") != y.get("created_by"):
-            diffs.append(("history[%d].created_by" % i, "lade %s, docker %s"
-                          % (show(x.get("created_by")), show(y.get("created_by")))))
+            diffs.append(("history[%d].created_by" % i, "lade %s, %s %s"
+                          % (show(x.get("created_by")), other, show(y.get("created_by")))))
         if bool(x.get("empty_layer")) != bool(y.get("empty_layer")):
-            diffs.append(("history[%d].empty_layer" % i, "lade %s, docker %s"
-                          % (bool(x.get("empty_layer")), bool(y.get("empty_layer")))))
+            diffs.append(("history[%d].empty_layer" % i, "lade %s, %s %s"
+                          % (bool(x.get("empty_layer")), other, bool(y.get("empty_layer")))))
 
 
 def glob(pattern, text):
@@ -250,27 +258,58 @@ def load_accepted(path):
     return rules
 
 
+def against_docker(lade_tar, docker_tar, problems, diffs):
+    with tempfile.TemporaryDirectory() as ta, tempfile.TemporaryDirectory() as tb:
+        lade, docker = read_image(lade_tar, ta), read_image(docker_tar, tb)
+        compare_config(lade.config, docker.config, diffs)
+        compare_fs(describe(flatten(lade, problems)), describe(flatten(docker, problems)), diffs)
+
+
+def against_expectation(lade_tar, exp_path, bases_dir, variables, problems, diffs):
+    """Compares lade's image with a hand-written expectation (expected.py) over its base."""
+    exp = expected.load(exp_path, variables)
+    base = expected.base_archive(exp, bases_dir)
+    with tempfile.TemporaryDirectory() as ta, tempfile.TemporaryDirectory() as tb:
+        lade = read_image(lade_tar, ta)
+        base_cfg, base_tree = None, {}
+        if base:
+            img = read_image(base, tb)
+            base_cfg, base_tree = img.config, describe(flatten(img, problems))
+        want, unchecked = expected.tree(exp, base_tree)
+        compare_config(lade.config, expected.image_config(exp, base_cfg), diffs, "expected")
+        got = expected.drop_below(describe(flatten(lade, problems)), unchecked)
+        compare_fs(got, expected.drop_below(want, unchecked), diffs, "expected")
+
+
 def main(argv):
-    case, accept, args = "", None, []
+    case, accept, exp, bases, variables, args = "", None, None, "", {}, []
     it = iter(argv[1:])
     for a in it:
         if a == "--case":
             case = next(it)
         elif a == "--accept":
             accept = next(it)
+        elif a == "--expect":
+            exp = next(it)
+        elif a == "--bases":
+            bases = next(it)
+        elif a == "--var":
+            k, _, v = next(it).partition("=")
+            variables[k] = v
         else:
             args.append(a)
-    if len(args) != 2:
+    if len(args) != (1 if exp else 2):
         print(__doc__, file=sys.stderr)
         return 2
     problems, diffs = [], []
     try:
         rules = load_accepted(accept)
-        with tempfile.TemporaryDirectory() as ta, tempfile.TemporaryDirectory() as tb:
-            lade, docker = read_image(args[0], ta), read_image(args[1], tb)
-            compare_config(lade.config, docker.config, diffs)
-            compare_fs(describe(flatten(lade, problems)), describe(flatten(docker, problems)), diffs)
-    except (ocitool.Bad, OSError, ValueError, KeyError, IndexError, tarfile.TarError) as e:
+        if exp:
+            against_expectation(args[0], exp, bases, variables, problems, diffs)
+        else:
+            against_docker(args[0], args[1], problems, diffs)
+    except (ocitool.Bad, expected.Bad, OSError, ValueError, KeyError, IndexError, TypeError,
+            AttributeError, tarfile.TarError) as e:
         print("compare: %s: %s" % (type(e).__name__, e), file=sys.stderr)
         return 2
     failed = 0
