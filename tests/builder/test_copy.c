@@ -173,6 +173,40 @@ test_copy_resolve_stays_in_root(void **state)
     fixture_free(&f);
 }
 
+/* COPY --parents' include pattern: "**" crosses directories, a matching directory is one
+ * source, .dockerignore still applies. */
+static void
+test_copy_match_below_double_star(void **state)
+{
+    struct fixture f = context_tree();
+    struct dockerignore *di = NULL;
+    struct lade_error err = {0};
+    const char *text = "other\n";
+    char **out = NULL;
+
+    (void) state;
+    assert_ok(dockerignore_parse(text, strlen(text), &di, &err), &err);
+    struct copy_opts o = {.src_root = f.fd, .dst_root = -1, .ignore = di};
+    assert_ok(copy_match_below(&o, "", "**/x.txt", &out, &err), &err);
+    assert_string_equal(out[0], "sub/x.txt");
+    assert_null(out[1]);
+    strv_free(out);
+    assert_ok(copy_match_below(&o, "", "**/*.txt", &out, &err), &err);
+    assert_int_equal(strv_len(out), 4);
+    assert_string_equal(out[0], "a.txt");
+    assert_string_equal(out[3], "sub/y.txt");
+    strv_free(out);
+    assert_ok(copy_match_below(&o, "", "s*", &out, &err), &err);
+    assert_string_equal(out[0], "sub");
+    assert_null(out[1]);
+    strv_free(out);
+    assert_ok(copy_match_below(&o, "missing", "*", &out, &err), &err);
+    assert_null(out[0]);
+    strv_free(out);
+    dockerignore_free(di);
+    fixture_free(&f);
+}
+
 static void
 test_copy_dest_names_dir(void **state)
 {
@@ -293,6 +327,7 @@ main(void)
         cmocka_unit_test(test_copy_resolve_missing_source_fails),
         cmocka_unit_test(test_copy_resolve_ignored_source_is_missing),
         cmocka_unit_test(test_copy_resolve_stays_in_root),
+        cmocka_unit_test(test_copy_match_below_double_star),
         cmocka_unit_test(test_copy_dest_names_dir),
         cmocka_unit_test(test_copy_has_wildcard),
         cmocka_unit_test(test_copy_tree_dest_rules),
