@@ -191,3 +191,13 @@ EOF_
     run_ok lade build --progress plain --build-arg B=2 -t link:3 "$WORK/ctx"
     assert_eq "DONE" "$(step_status "$ERR" 'COPY --link --chown=7:7 f /linked/f')"
 }
+
+# --link copies into an empty tree: no /etc/passwd to look a name up in (BuildKit: "invalid
+# user index -1"); ids work.
+t_copy_link_chown_name_fails() {
+    printf '%s\n' 'FROM scratch' 'COPY rootfs/ /' 'COPY --link --chown=app f /f' | write_context "$WORK/ctx"
+    echo f >"$WORK/ctx/f"
+    assert_exit 1 lade build --progress plain "$WORK/ctx"
+    assert_contains "$ERR" "Dockerfile:3"
+    assert_contains "$ERR" "app"
+}
