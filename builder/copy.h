@@ -76,6 +76,14 @@ bool copy_has_wildcard(const char *s);
  * dispatchCopy); COPY with several sources needs one, which the caller adds. */
 bool copy_dest_names_dir(const char *raw);
 
+/* COPY --parents with a wildcard after the pivot (BuildKit passes it as an include pattern, in
+ * .dockerignore syntax, so "**" crosses directories): the paths below base (relative to the
+ * source root, "" for the root) whose part below base matches pattern, in walk order; the
+ * contents of a matching directory come with it. A missing base matches nothing. *out is a
+ * NULL-terminated vector (strv_free). */
+int copy_match_below(const struct copy_opts *o, const char *base, const char *pattern, char ***out,
+                     struct lade_error *err);
+
 /* Writes each heredoc source as the file dirfd/NAME, mode 0644 (BuildKit's Mkfile in a
  * scratch state, owned 0:0; its mtime is the time of writing, clamped like any other in the
  * layer). The step then copies them from dirfd like files of a context. A name that is not a

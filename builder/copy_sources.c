@@ -14,6 +14,7 @@
 
 #include "rootfs.h"
 #include "common/cleanup.h"
+#include "common/fsutil.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
 
@@ -132,6 +133,69 @@ copy_resolve_sources(const struct copy_opts *o, char *const *patterns, size_t np
     return 0;
 }
 
+/* Walks dirfd (base/rel in the source root) in name order: a matching entry is a source (its
+ * contents come with it), a directory that does not match is searched. */
+static int
+match_below(const struct copy_opts *o, const struct dockerignore *m, int dirfd, const char *base,
+            const char *rel, char ***out, struct lade_error *err)
+{
+    struct dirent **list = NULL;
+    int n = dir_entries_sorted(dirfd, &list), rc = 0;
+
+    if (n < 0)
+        return lade_error_sys(err, "cannot read directory '%s'", rel[0] ? rel : base);
+    for (int i = 0; i < n && rc == 0; i++) {
+        const char *name = list[i]->d_name;
+        cleanup_free char *crel = rel[0] ? xasprintf("%s/%s", rel, name) : xstrdup(name);
+        cleanup_free char *full = base[0] ? xasprintf("%s/%s", base, crel) : xstrdup(crel);
+        bool hit = false, ignored = false;
+        struct stat st;
+        if (dockerignore_matches(m, crel, &hit, err) < 0 ||
+            copy_is_ignored(o, full, &ignored, err) < 0) {
+            rc = -1;
+            break;
+        }
+        if (ignored)
+            continue;
+        if (hit) {
+            *out = strv_push(*out, full);
+            continue;
+        }
+        if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode))
+            continue;
+        cleanup_close int sub =
+            openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (sub < 0)
+            rc = lade_error_sys(err, "cannot open '%s'", full);
+        else
+            rc = match_below(o, m, sub, base, crel, out, err);
+    }
+    dirents_free(list, n);
+    return rc;
+}
+
+int
+copy_match_below(const struct copy_opts *o, const char *base, const char *pattern, char ***out,
+                 struct lade_error *err)
+{
+    char *patterns[] = {(char *) pattern, NULL};
+    struct dockerignore *m = NULL;
+    char **found = NULL;
+
+    if (dockerignore_new(patterns, &m, err) < 0)
+        return lade_error_prefix(err, "pattern \"%s\"", pattern);
+    cleanup_close int dir =
+        rootfs_open(o->src_root, base[0] ? base : "/", O_RDONLY | O_DIRECTORY, 0, NULL);
+    int rc = dir < 0 ? 0 : match_below(o, m, dir, base, "", &found, err);
+    dockerignore_free(m);
+    if (rc < 0) {
+        strv_free(found);
+        return -1;
+    }
+    *out = found ? found : xcalloc(1, sizeof(char *));
+    return 0;
+}
+
 int
 copy_write_docs(int dirfd, const struct copy_doc *docs, size_t n, struct lade_error *err)
 {
@@ -143,16 +207,11 @@ copy_write_docs(int dirfd, const struct copy_doc *docs, size_t n, struct lade_er
                                   "heredoc \"%s\": its name is not a file name", name);
         cleanup_close int fd =
             openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-        size_t len = strlen(docs[i].data);
         /* 0644 whatever the umask: BuildKit's Mkfile(name, 0644, data) */
         if (fd < 0 || fchmod(fd, 0644) < 0)
             return lade_error_sys(err, "cannot create heredoc file '%s'", name);
-        for (size_t done = 0; done < len;) {
-            ssize_t w = write(fd, docs[i].data + done, len - done);
-            if (w < 0)
-                return lade_error_sys(err, "cannot write heredoc file '%s'", name);
-            done += (size_t) w;
-        }
+        if (write_all(fd, docs[i].data, strlen(docs[i].data)) < 0)
+            return lade_error_sys(err, "cannot write heredoc file '%s'", name);
     }
     return 0;
 }

@@ -173,18 +173,6 @@ copy_leaf(const struct copy_opts *o, int src_dir, const char *name, const struct
     return 0;
 }
 
-static int
-dirent_cmp(const struct dirent **a, const struct dirent **b)
-{
-    return strcmp((*a)->d_name, (*b)->d_name);
-}
-
-static int
-not_dots(const struct dirent *d)
-{
-    return strcmp(d->d_name, ".") && strcmp(d->d_name, "..");
-}
-
 /* Copies the contents of src_dir (source-relative path rel) into dst_dir (image path dpath, NULL
  * in hash mode), in name order: the hash needs a stable order, and the first of several hard
  * links is then the first in Go's filepath.Walk order, as in BuildKit. */
@@ -212,7 +200,7 @@ copy_dir_contents(const struct copy_opts *o, int src_dir, const char *rel, size_
                   const char *dpath, struct lade_error *err)
 {
     struct dirent **list = NULL;
-    int n = scandirat(src_dir, ".", &list, not_dots, dirent_cmp), rc = 0;
+    int n = dir_entries_sorted(src_dir, &list), rc = 0;
 
     if (n < 0)
         return lade_error_sys(err, "cannot read directory '%s'", rel[0] ? rel : ".");
@@ -268,9 +256,7 @@ copy_dir_contents(const struct copy_opts *o, int src_dir, const char *rel, size_
         if (rc == 0 && ex)
             unlinkat(dst_dir, name, AT_REMOVEDIR);
     }
-    for (int i = 0; i < n; i++)
-        free(list[i]);
-    free(list);
+    dirents_free(list, n);
     return rc;
 }
 

@@ -84,8 +84,23 @@ resolve_sources(const struct copy_opts *o, const struct copy_cmd *c, struct copy
         size_t skip = components(clean_base + 1), nfound = 0;
         char **found = NULL;
         bool several = false;
-        int rc =
-            copy_resolve_sources(o, &pattern, 1, c->from == NULL, &found, &nfound, &several, err);
+        int rc;
+        /* --parents: a wildcard after the pivot is BuildKit's include pattern ("**" too) */
+        if (c->parents && copy_has_wildcard(pivot ? pivot + 3 : src)) {
+            if (copy_has_wildcard(base)) {
+                free(pattern);
+                return lade_error_set(err, LADE_ERR_OTHER,
+                                      "COPY --parents \"%s\": wildcards both before and after "
+                                      "\"/./\" are not implemented yet",
+                                      src);
+            }
+            cleanup_free char *rest = path_clean_abs(pivot ? pivot + 3 : src);
+            rc = copy_match_below(o, clean_base + 1, rest + 1, &found, err);
+            several = rc == 0 && strv_len(found) > 1;
+        } else {
+            rc = copy_resolve_sources(o, &pattern, 1, c->from == NULL, &found, &nfound, &several,
+                                      err);
+        }
         free(pattern);
         if (rc < 0)
             return -1;

@@ -184,3 +184,30 @@ copy_fd(int in_fd, int out_fd, struct lade_error *err)
             return lade_error_sys(err, "write");
     }
 }
+
+static int
+dirent_name_cmp(const struct dirent **a, const struct dirent **b)
+{
+    return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+static int
+dirent_not_dots(const struct dirent *d)
+{
+    return strcmp(d->d_name, ".") && strcmp(d->d_name, "..");
+}
+
+int
+dir_entries_sorted(int dirfd, struct dirent ***list)
+{
+    *list = NULL;
+    return scandirat(dirfd, ".", list, dirent_not_dots, dirent_name_cmp);
+}
+
+void
+dirents_free(struct dirent **list, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(list[i]);
+    free(list);
+}

@@ -21,6 +21,11 @@ int read_file_at(int dirfd, const char *path, size_t max, char **out, size_t *le
 /* Reads fd from its offset to the end; same contract as read_file_at. */
 int read_fd_all(int fd, const char *what, size_t max, char **out, size_t *len,
                 struct lade_error *err);
+/* The entries of dirfd but "." and "..", sorted bytewise (Go's os.ReadDir order, which
+ * BuildKit's copy walks): their count, or -1 with errno. Free with dirents_free. */
+struct dirent;
+int dir_entries_sorted(int dirfd, struct dirent ***list);
+void dirents_free(struct dirent **list, int n);
 /* write(2) until done, retrying EINTR. */
 int write_all(int fd, const void *data, size_t len);
 /* Copies the whole of in_fd (from its current offset) to out_fd; uses copy_file_range where

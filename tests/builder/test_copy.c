@@ -173,6 +173,40 @@ test_copy_resolve_stays_in_root(void **state)
     fixture_free(&f);
 }
 
+/* COPY --parents' include pattern: "**" crosses directories, a matching directory is one
+ * source, .dockerignore still applies. */
+static void
+test_copy_match_below_double_star(void **state)
+{
+    struct fixture f = context_tree();
+    struct dockerignore *di = NULL;
+    struct lade_error err = {0};
+    const char *text = "other\n";
+    char **out = NULL;
+
+    (void) state;
+    assert_ok(dockerignore_parse(text, strlen(text), &di, &err), &err);
+    struct copy_opts o = {.src_root = f.fd, .dst_root = -1, .ignore = di};
+    assert_ok(copy_match_below(&o, "", "**/x.txt", &out, &err), &err);
+    assert_string_equal(out[0], "sub/x.txt");
+    assert_null(out[1]);
+    strv_free(out);
+    assert_ok(copy_match_below(&o, "", "**/*.txt", &out, &err), &err);
+    assert_int_equal(strv_len(out), 4);
+    assert_string_equal(out[0], "a.txt");
+    assert_string_equal(out[3], "sub/y.txt");
+    strv_free(out);
+    assert_ok(copy_match_below(&o, "", "s*", &out, &err), &err);
+    assert_string_equal(out[0], "sub");
+    assert_null(out[1]);
+    strv_free(out);
+    assert_ok(copy_match_below(&o, "missing", "*", &out, &err), &err);
+    assert_null(out[0]);
+    strv_free(out);
+    dockerignore_free(di);
+    fixture_free(&f);
+}
+
 static void
 test_copy_dest_names_dir(void **state)
 {
@@ -283,6 +317,82 @@ test_copy_hash_has_kept_owners(void **state)
     fixture_free(&f);
 }
 
+/* Heredoc files: 0644 whatever the umask; a name with a '/' is refused. */
+static void
+test_copy_write_docs(void **state)
+{
+    char *dir = test_tmpdir();
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char n1[] = "one", d1[] = "1\n", n2[] = "two", d2[] = "", n3[] = "a/b", d3[] = "x";
+    struct copy_doc docs[] = {{n1, d1}, {n2, d2}}, bad[] = {{n3, d3}};
+    struct lade_error err = {0};
+    struct stat st;
+    mode_t old = umask(077);
+
+    (void) state;
+    assert_ok(copy_write_docs(fd, docs, 2, &err), &err);
+    umask(old);
+    char *c = read_back(dir, "one", &st);
+    assert_string_equal(c, "1\n");
+    assert_int_equal(st.st_mode & 07777, 0644);
+    free(c);
+    c = read_back(dir, "two", &st);
+    assert_string_equal(c, "");
+    free(c);
+    assert_int_equal(copy_write_docs(fd, bad, 1, &err), -1);
+    assert_non_null(strstr(err.msg, "a/b"));
+    close(fd);
+    test_rm_rf(dir);
+    free(dir);
+}
+
+/* --parents: the kept path's directories get their source's mode. */
+static void
+test_copy_parents_keeps_directory_modes(void **state)
+{
+    struct fixture f = context_tree();
+    char *out = test_tmpdir(), *sub = xasprintf("%s/sub", f.dir);
+    int dst = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct copy_opts o = {.src_root = f.fd, .dst_root = dst};
+    struct lade_error err = {0};
+    struct stat st;
+
+    (void) state;
+    assert_int_equal(chmod(sub, 0710), 0);
+    assert_ok(copy_parents(&o, "", "sub/x.txt", "/p", &err), &err);
+    char *c = read_back(out, "p/sub/x.txt", &st);
+    assert_string_equal(c, "x");
+    free(c);
+    char *d = xasprintf("%s/p/sub", out);
+    assert_int_equal(stat(d, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0710);
+    free(d), free(sub);
+    close(dst);
+    test_rm_rf(out);
+    free(out);
+    fixture_free(&f);
+}
+
+/* ADD: a file that is not a tar is left to the caller (0); COPY's engine never unpacks. */
+static void
+test_copy_unpack_only_archives(void **state)
+{
+    struct fixture f = context_tree();
+    char *out = test_tmpdir();
+    int dst = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    struct copy_opts o = {.src_root = f.fd, .dst_root = dst};
+    struct lade_error err = {0};
+
+    (void) state;
+    assert_int_equal(copy_unpack(&o, "a.txt", "/x", &err), 0);
+    assert_int_equal(copy_unpack(&o, "sub", "/x", &err), 0);
+    assert_int_equal(copy_unpack(&o, "missing", "/x", &err), 0);
+    close(dst);
+    test_rm_rf(out);
+    free(out);
+    fixture_free(&f);
+}
+
 int
 main(void)
 {
@@ -293,10 +403,14 @@ main(void)
         cmocka_unit_test(test_copy_resolve_missing_source_fails),
         cmocka_unit_test(test_copy_resolve_ignored_source_is_missing),
         cmocka_unit_test(test_copy_resolve_stays_in_root),
+        cmocka_unit_test(test_copy_match_below_double_star),
         cmocka_unit_test(test_copy_dest_names_dir),
         cmocka_unit_test(test_copy_has_wildcard),
         cmocka_unit_test(test_copy_tree_dest_rules),
         cmocka_unit_test(test_copy_hash_has_kept_owners),
+        cmocka_unit_test(test_copy_write_docs),
+        cmocka_unit_test(test_copy_parents_keeps_directory_modes),
+        cmocka_unit_test(test_copy_unpack_only_archives),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -37,6 +37,7 @@ ADD gz.bin bz2 /multi/
 ADD --chown=7:8 archive.tar.xz /owned/
 ADD notatar.tar.gz /file/
 COPY plain.tar /copied/
+ADD --unpack=false plain.tar /kept/
 EOF_
     make_tar "$WORK/ctx" plain.tar w
     make_tar "$WORK/ctx" gz.bin w:gz
@@ -52,8 +53,8 @@ EOF_
         '/owned/d/l 777 7:8')" "$(tree_in addtar /owned)" "--chown applies to what is unpacked"
     assert_eq "$(printf '%s\n' '/file 755 0:0' '/file/notatar.tar.gz 644 0:0')" \
         "$(tree_in addtar /file)" "a .gz that is not a tar is copied"
-    run_ok lade run --rm addtar sh -c 'cat /plain/d/l /owned/d/f; tar tf /copied/plain.tar'
-    assert_eq "$(printf '%s\n' f f d/ d/f d/l)" "$OUT" "COPY never unpacks"
+    run_ok lade run --rm addtar sh -c 'cat /plain/d/l /owned/d/f; tar tf /copied/plain.tar; ls /kept'
+    assert_eq "$(printf '%s\n' f f d/ d/f d/l plain.tar)" "$OUT" "COPY never unpacks, nor ADD --unpack=false"
 }
 
 t_add_archive_escape_fails() {
@@ -137,6 +138,7 @@ COPY rootfs/ /
 COPY --parents x/a/f.txt y/*/g.txt /p/
 COPY --parents ./x/./a/f.txt /q/
 COPY --parents --chown=3:4 y/b /r
+COPY --parents ./**/*.txt /all/
 EOF_
     mkdir -p "$WORK/ctx/x/a" "$WORK/ctx/y/b"
     echo f >"$WORK/ctx/x/a/f.txt"
@@ -148,6 +150,8 @@ EOF_
         '/p/y 755 0:0' '/p/y/b 750 0:0' '/p/y/b/g.txt 644 0:0' '/q 755 0:0' '/q/a 700 0:0' \
         '/q/a/f.txt 644 0:0' '/r 755 0:0' '/r/y 755 3:4' '/r/y/b 750 3:4' '/r/y/b/g.txt 644 3:4')" \
         "$(tree_in parents /p /q /r)" "--parents keeps the path (after /./), parents as in the source"
+    run_ok lade run --rm parents sh -c 'cd / && find all -type f | sort'
+    assert_eq "$(printf '%s\n' all/x/a/f.txt all/y/b/g.txt)" "$OUT" "** crosses directories"
 }
 
 t_copy_parents_missing_source_fails() {
@@ -186,4 +190,14 @@ EOF_
     echo changed >"$WORK/ctx/f"
     run_ok lade build --progress plain --build-arg B=2 -t link:3 "$WORK/ctx"
     assert_eq "DONE" "$(step_status "$ERR" 'COPY --link --chown=7:7 f /linked/f')"
+}
+
+# --link copies into an empty tree: no /etc/passwd to look a name up in (BuildKit: "invalid
+# user index -1"); ids work.
+t_copy_link_chown_name_fails() {
+    printf '%s\n' 'FROM scratch' 'COPY rootfs/ /' 'COPY --link --chown=app f /f' | write_context "$WORK/ctx"
+    echo f >"$WORK/ctx/f"
+    assert_exit 1 lade build --progress plain "$WORK/ctx"
+    assert_contains "$ERR" "Dockerfile:3"
+    assert_contains "$ERR" "app"
 }
