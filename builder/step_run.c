@@ -103,7 +103,7 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
 
     if (in->nheredocs > 0)
         return lade_error_set(err, LADE_ERR_OTHER, "RUN with a heredoc is not implemented yet");
-    if (r->mounts != NULL)
+    if (r->nmounts > 0)
         return lade_error_set(err, LADE_ERR_OTHER, "RUN --mount is not implemented yet");
     if (r->security != NULL && strcmp(r->security, "insecure") == 0)
         return lade_error_set(err, LADE_ERR_OTHER,
