@@ -176,7 +176,7 @@ mount_sharing(struct run_mount *m, const char *v, struct lade_error *err)
 
     for (size_t i = 0; i < 3; i++)
         if (strcasecmp(v, names[i]) == 0)
-            return m->sharing = (enum run_mount_sharing) (i + 1), 0;
+            return m->sharing = (enum run_mount_sharing)(i + 1), 0;
     return lade_error_set(err, LADE_ERR_PARSE, "unsupported sharing value \"%s\"", v);
 }
 
@@ -191,8 +191,8 @@ only_for(const struct run_mount *m, const char *key, bool ok, struct lade_error 
 
 /* One key=value field, value already expanded. */
 static int
-mount_field(struct run_mount *m, const char *key, const char *v, const char *field,
-            bool *ro_auto, struct lade_error *err)
+mount_field(struct run_mount *m, const char *key, const char *v, const char *field, bool *ro_auto,
+            struct lade_error *err)
 {
     bool b;
     bool secret_or_ssh = m->type == RUN_MOUNT_SECRET || m->type == RUN_MOUNT_SSH;
@@ -247,12 +247,15 @@ static int
 mount_check(struct run_mount *m, bool ro_auto, struct lade_error *err)
 {
     const char *t = type_names[m->type];
-    bool file_info = m->type == RUN_MOUNT_SECRET || m->type == RUN_MOUNT_SSH ||
-                     m->type == RUN_MOUNT_CACHE;
+    bool file_info =
+        m->type == RUN_MOUNT_SECRET || m->type == RUN_MOUNT_SSH || m->type == RUN_MOUNT_CACHE;
 
     if (!file_info && (m->has_mode || m->has_uid || m->has_gid))
         return lade_error_set(err, LADE_ERR_PARSE, "%s not allowed for \"%s\" type mounts",
-                              m->has_mode ? "mode" : m->has_uid ? "uid" : "gid", t);
+                              m->has_mode  ? "mode"
+                              : m->has_uid ? "uid"
+                                           : "gid",
+                              t);
     if (ro_auto)
         m->readonly = m->type != RUN_MOUNT_CACHE && m->type != RUN_MOUNT_TMPFS;
     if (m->type == RUN_MOUNT_SECRET) {

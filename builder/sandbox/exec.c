@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "../common/cleanup.h"
 #include "../common/fsutil.h"
@@ -175,15 +176,31 @@ exec_argv(char *const *argv, char *const *envp, struct lade_error *err)
     return exec_search(argv, envp, err);
 }
 
-/* From here on the setup runs with what a root RUN process has: docker's capabilities only.
- * Without CAP_SYS_PTRACE, pid 1's /proc entries (which lead to lade's fds and the host) stay
- * closed while the image's paths (/etc/passwd, WORKDIR) are resolved. */
-static int
-enter_default_caps(struct lade_error *err)
+/* Every capability in this process's bounding set (what BuildKit's getAllCaps grants an
+ * insecure RUN): root's full set, up to the last one this kernel knows. */
+static uint64_t
+current_bounding_caps(void)
 {
-    if (caps_drop_bounding(SANDBOX_DEFAULT_CAPS, err) < 0)
+    uint64_t caps = 0;
+
+    for (unsigned cap = 0; cap < 64; cap++)
+        if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1)
+            caps |= 1ULL << cap;
+    return caps;
+}
+
+/* From here on the setup runs with what a root RUN process has: docker's capabilities only
+ * (all of them for --security=insecure). Without CAP_SYS_PTRACE, pid 1's /proc entries (which
+ * lead to lade's fds and the host) stay closed while the image's paths (/etc/passwd, WORKDIR)
+ * are resolved. */
+static int
+enter_caps(bool insecure, struct lade_error *err)
+{
+    uint64_t caps = insecure ? current_bounding_caps() : SANDBOX_DEFAULT_CAPS;
+
+    if (caps_drop_bounding(caps, err) < 0)
         return -1;
-    return caps_set(SANDBOX_DEFAULT_CAPS, err);
+    return caps_set(caps, err);
 }
 
 /* Root keeps docker's set across setuid(0); any other user gets none (moby clears them for
@@ -209,7 +226,7 @@ sandbox_exec(const struct sandbox_spec *spec, int err_fd, struct lade_error *err
         return lade_error_sys(err, "setsid");
     if (setup_stdio(spec, err) < 0 || close_other_fds(err_fd, err) < 0)
         return -1;
-    if (enter_default_caps(err) < 0 || sandbox_user_lookup(spec->user, &u, err) < 0)
+    if (enter_caps(spec->insecure, err) < 0 || sandbox_user_lookup(spec->user, &u, err) < 0)
         return -1;
     if (enter_cwd(spec->cwd, err) < 0)
         goto out;
