@@ -369,6 +369,14 @@ keeper_main(const struct sandbox_ctx *c, pid_t parent)
 
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
         _exit(127);
+    /* lade's other fds stay with lade: a flock held through one (a cache mount another
+     * thread's RUN holds) would otherwise last as long as this sandbox. */
+    const int keep[] = {c->err_fd, c->spec->stdin_fd, c->spec->stdout_fd, c->spec->stderr_fd, 0, 1,
+                        2};
+    if (sandbox_close_fds_except(keep, sizeof(keep) / sizeof(keep[0])) < 0) {
+        lade_error_sys(&err, "close_range");
+        child_fail(c->err_fd, &err);
+    }
     umask(022);               /* the process's umask, as runc's; also the stubs' modes */
     signal(SIGCHLD, SIG_DFL); /* an ignored SIGCHLD (inherited) would let no one reap */
     /* Out of lade's process group: a terminal's Ctrl-C then reaches the RUN once, forwarded
