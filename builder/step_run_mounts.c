@@ -263,17 +263,21 @@ cache_init(void *ud, const char *dir, struct lade_error *err)
     return 0;
 }
 
-/* The cache's name in the store: its id (default: the target) and, as in BuildKit, what it
- * starts from (from=, source=, mode, uid, gid). */
+/* The cache's name in the store: its id (default: the target as written, cleaned, as
+ * BuildKit's path.Clean(mount.Target)) and, as in BuildKit, what it starts from (from=,
+ * source=, mode, uid, gid). */
 static void
 cache_name(const struct run_mount_state *s, digest_t out)
 {
     const struct run_mount *m = s->m;
+    const char *t = m->target ? m->target : "";
+    cleanup_free char *id = m->id && m->id[0] ? xstrdup(m->id)
+                            : t[0] == '/'     ? path_clean_abs(t)
+                                              : xstrdup(t);
     cleanup_free char *text =
-        xasprintf("id=%s\nfrom=%s\nsource=%s\nmode=%d\nuid=%lld\ngid=%lld\n",
-                  m->id && m->id[0] ? m->id : s->target, s->from ? s->from->key : "", s->rel,
-                  m->has_mode ? (int) m->mode : -1, m->has_uid ? (long long) m->uid : -1LL,
-                  m->has_gid ? (long long) m->gid : -1LL);
+        xasprintf("id=%s\nfrom=%s\nsource=%s\nmode=%d\nuid=%lld\ngid=%lld\n", id,
+                  s->from ? s->from->key : "", s->rel, m->has_mode ? (int) m->mode : -1,
+                  m->has_uid ? (long long) m->uid : -1LL, m->has_gid ? (long long) m->gid : -1LL);
 
     digest_of_mem(text, strlen(text), out);
 }
@@ -296,6 +300,20 @@ cache_source(struct build *b, struct run_mount_state *s, struct lade_error *err)
                                   err) < 0)
         return NULL;
     return xstrdup(s->cache.dir);
+}
+
+/* BuildKit's ExecOp sorts its mounts by target (client/llb/exec.go), so /a is mounted before
+ * /a/b whatever the order of the --mount flags. Stable: equal targets keep their order. */
+static void
+sort_by_target(struct run_mounts *rm)
+{
+    for (size_t i = 1; i < rm->n; i++) {
+        struct sandbox_mount m = rm->v[i];
+        size_t j = i;
+        for (; j > 0 && strcmp(rm->v[j - 1].target, m.target) > 0; j--)
+            rm->v[j] = rm->v[j - 1];
+        rm->v[j] = m;
+    }
 }
 
 int
@@ -332,6 +350,7 @@ run_mounts_setup(struct build *b, struct run_mounts *rm, struct lade_error *err)
         v->source = source;
         rm->n++;
     }
+    sort_by_target(rm);
     return 0;
 }
 
@@ -355,6 +374,7 @@ run_mounts_add_inline(struct build *b, struct run_mounts *rm, const char *target
         .target = target_dir,
         .readonly = true,
     };
+    sort_by_target(rm);
     return 0;
 }
 

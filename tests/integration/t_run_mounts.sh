@@ -166,6 +166,18 @@ EOF
     assert_eq "" "$(layer_paths targets:1 1)" "the RUN's layer is empty"
 }
 
+# BuildKit mounts in target order (its ExecOp sorts them): /a before /a/f whatever the flags' order.
+t_run_mounts_sorted_by_target() {
+    write_context "$WORK/ctx" <<'EOF'
+FROM scratch
+COPY rootfs/ /
+RUN --mount=source=f.txt,target=/a/f --mount=type=tmpfs,target=/a cat /a/f > /seen.txt
+EOF
+    echo inner >"$WORK/ctx/f.txt"
+    run_ok lade build -t sorted:1 "$WORK/ctx"
+    assert_eq "inner" "$(image_file sorted:1 /seen.txt)" "the bind on /a/f is above the tmpfs on /a"
+}
+
 t_run_heredocs() {
     write_context "$WORK/ctx" <<'EOF2'
 FROM scratch

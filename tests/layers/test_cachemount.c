@@ -78,9 +78,9 @@ test_cachemount_created_once_and_kept(void **state)
     struct stat st;
     int calls = 0;
 
-    assert_ok(store_cache_mount_acquire(f->st, "abc", STORE_CACHE_SHARED, init_count, &calls, &a,
-                                        &err),
-              &err);
+    assert_ok(
+        store_cache_mount_acquire(f->st, "abc", STORE_CACHE_SHARED, init_count, &calls, &a, &err),
+        &err);
     assert_int_equal(calls, 1);
     char *want = xasprintf("%s/cachemounts/abc/data", f->root);
     assert_string_equal(a.dir, want);
@@ -89,16 +89,16 @@ test_cachemount_created_once_and_kept(void **state)
     assert_int_equal(st.st_mode & 07777, 0755);
     test_write_file(a.dir, "kept", "x", 0644);
     /* a second shared user while the first holds it */
-    assert_ok(store_cache_mount_acquire(f->st, "abc", STORE_CACHE_SHARED, init_count, &calls, &b,
-                                        &err),
-              &err);
+    assert_ok(
+        store_cache_mount_acquire(f->st, "abc", STORE_CACHE_SHARED, init_count, &calls, &b, &err),
+        &err);
     assert_int_equal(calls, 1);
     assert_string_equal(a.dir, b.dir);
     store_cache_mount_release(&b);
     store_cache_mount_release(&a);
-    assert_ok(store_cache_mount_acquire(f->st, "abc", STORE_CACHE_LOCKED, init_count, &calls, &a,
-                                        &err),
-              &err);
+    assert_ok(
+        store_cache_mount_acquire(f->st, "abc", STORE_CACHE_LOCKED, init_count, &calls, &a, &err),
+        &err);
     char *kept = xasprintf("%s/kept", a.dir);
     assert_int_equal(access(kept, F_OK), 0);
     free(kept);
@@ -117,15 +117,15 @@ test_cachemount_private_instances(void **state)
 
     assert_ok(store_cache_mount_acquire(f->st, "p", STORE_CACHE_SHARED, NULL, NULL, &a, &err),
               &err);
-    assert_ok(store_cache_mount_acquire(f->st, "p", STORE_CACHE_PRIVATE, init_count, &calls, &b,
-                                        &err),
-              &err);
+    assert_ok(
+        store_cache_mount_acquire(f->st, "p", STORE_CACHE_PRIVATE, init_count, &calls, &b, &err),
+        &err);
     assert_non_null(strstr(b.dir, "/cachemounts/p.1/data"));
     assert_int_equal(calls, 1);
     store_cache_mount_release(&a);
-    assert_ok(store_cache_mount_acquire(f->st, "p", STORE_CACHE_PRIVATE, init_count, &calls, &c,
-                                        &err),
-              &err);
+    assert_ok(
+        store_cache_mount_acquire(f->st, "p", STORE_CACHE_PRIVATE, init_count, &calls, &c, &err),
+        &err);
     assert_non_null(strstr(c.dir, "/cachemounts/p/data"));
     store_cache_mount_release(&b);
     store_cache_mount_release(&c);
@@ -184,14 +184,13 @@ test_cachemount_failed_init_leaves_nothing(void **state)
     assert_int_equal(access(inst, F_OK), -1);
     free(inst);
     memset(&err, 0, sizeof(err));
-    assert_ok(store_cache_mount_acquire(f->st, "x", STORE_CACHE_SHARED, init_count, &calls, &a,
-                                        &err),
-              &err);
+    assert_ok(
+        store_cache_mount_acquire(f->st, "x", STORE_CACHE_SHARED, init_count, &calls, &a, &err),
+        &err);
     assert_int_equal(calls, 1);
     store_cache_mount_release(&a);
-    assert_int_equal(store_cache_mount_acquire(f->st, "../x", STORE_CACHE_SHARED, NULL, NULL, &a,
-                                               &err),
-                     -1);
+    assert_int_equal(
+        store_cache_mount_acquire(f->st, "../x", STORE_CACHE_SHARED, NULL, NULL, &a, &err), -1);
 }
 
 int
