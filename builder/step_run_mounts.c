@@ -50,7 +50,7 @@ tmp_dir(struct build *b, struct run_mounts *rm, mode_t mode, struct lade_error *
     return dir; /* caller frees; rm->tmpdirs has its own copy */
 }
 
-/* from=: a stage of this build (built first: the plan knows the edge) or an image. */
+/* from=: a stage of this build (built first: the plan knows the edge), scratch or an image. */
 static int
 resolve_from(struct build *b, struct run_mount_state *s, struct lade_error *err)
 {
@@ -64,10 +64,12 @@ resolve_from(struct build *b, struct run_mount_state *s, struct lade_error *err)
                               "cannot mount from stage \"%s\" to \"%s\", stage needs to be "
                               "defined before current command",
                               from, s->target);
-    if (stage_load_image(b, &s->image, from, err) < 0)
-        return -1;
     s->from = &s->image;
-    return 0;
+    if (strcmp(from, "scratch") == 0) { /* BuildKit's emptyImageName: nothing */
+        stage_scratch_base(b, &s->image);
+        return 0;
+    }
+    return stage_load_image(b, &s->image, from, err);
 }
 
 /* The view of one mount: its resolved target and the identity of what it shows. */

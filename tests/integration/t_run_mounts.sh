@@ -146,10 +146,12 @@ COPY rootfs/ /
 RUN mkdir /scratch
 RUN --mount=type=tmpfs,target=/scratch,size=2m echo gone > /scratch/file && \
     grep ' /scratch ' /proc/mounts | grep -o 'size=2048k' > /size.txt
+RUN --mount=from=scratch,target=/empty ls -A /empty > /empty.txt
 EOF
     run_ok lade build -t tmpfsm:1 "$WORK/ctx"
     assert_eq "size=2048k" "$(image_file tmpfsm:1 /size.txt)"
     assert_eq "size.txt" "$(layer_paths tmpfsm:1 2)" "a tmpfs's files stay out of the layer"
+    assert_eq "" "$(image_file tmpfsm:1 /empty.txt)" "from=scratch is empty, as BuildKit's"
 }
 
 # FROM scratch has no /mnt, /etc, /dev: every target and parent the sandbox made goes again.

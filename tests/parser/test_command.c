@@ -199,20 +199,24 @@ test_command_workdir_and_healthcheck(void **state)
     dockerfile_free(df);
 }
 
-/* Expands one RUN line; -1 with err set on failure. */
+/* Expands one RUN line; -1 with err set on failure. The command borrows the parsed
+ * instruction: run_done releases both. */
+static struct dockerfile *run_df;
+
 static int
 run_line(const char *line, const char *const *env, struct command *cmd, struct lade_error *err)
 {
-    struct dockerfile *df = NULL;
-    int rc;
-
     memset(cmd, 0, sizeof(*cmd)); /* a parse error comes before command_expand */
-    rc = expand_line(line, env, &df, cmd, err);
+    run_df = NULL;
+    return expand_line(line, env, &run_df, cmd, err);
+}
 
-    if (rc < 0)
-        command_release(cmd);
-    dockerfile_free(df); /* the typed command owns its strings */
-    return rc;
+static void
+run_done(struct command *cmd)
+{
+    command_release(cmd);
+    dockerfile_free(run_df);
+    run_df = NULL;
 }
 
 static void
@@ -240,7 +244,7 @@ test_command_mount_every_key(void **state)
     assert_int_equal(m->gid, 100);
     assert_int_equal(m->sharing, RUN_SHARING_LOCKED);
     assert_true(m->readonly);
-    command_release(&cmd);
+    run_done(&cmd);
 }
 
 static void
@@ -269,7 +273,7 @@ test_command_mount_defaults(void **state)
     assert_int_equal(m[2].size, 64ULL << 20);
     assert_false(m[3].readonly);
     assert_true(m[4].readonly);
-    command_release(&cmd);
+    run_done(&cmd);
 }
 
 static void
@@ -296,7 +300,7 @@ test_command_mount_secret_and_ssh(void **state)
     assert_int_equal(m[1].type, RUN_MOUNT_SSH);
     assert_false(m[1].required);
     assert_null(m[1].id);
-    command_release(&cmd);
+    run_done(&cmd);
 }
 
 static void
@@ -309,7 +313,7 @@ test_command_mount_quoted_csv(void **state)
     (void) state;
     assert_ok(run_line("RUN --mount='type=bind,\"target=/a,b\"' true", env, &cmd, &err), &err);
     assert_string_equal(cmd.u.run.mounts[0].target, "/a,b");
-    command_release(&cmd);
+    run_done(&cmd);
 }
 
 /* BuildKit's parseMount messages, one invalid value each. */
@@ -344,7 +348,9 @@ test_command_mount_errors(void **state)
         struct lade_error err = {0};
         struct command cmd;
         snprintf(line, sizeof(line), "RUN --mount=%s true", cases[i][0]);
-        if (run_line(line, env, &cmd, &err) == 0)
+        int rc = run_line(line, env, &cmd, &err);
+        run_done(&cmd);
+        if (rc == 0)
             fail_msg("%s: accepted", cases[i][0]);
         assert_int_equal(err.code, LADE_ERR_PARSE);
         if (strstr(err.msg, cases[i][1]) == NULL)
