@@ -204,13 +204,20 @@ enter_caps(bool insecure, struct lade_error *err)
 }
 
 /* Root keeps docker's set across setuid(0); any other user gets none (moby clears them for
- * non-root), only the bounding set. PR_SET_NO_NEW_PRIVS stays off: docker's RUN lets setuid
- * programs such as sudo work. */
+ * non-root), only the bounding set. An insecure RUN's user keeps every capability: BuildKit's
+ * entitlement puts them in the ambient set too, so they survive the setuid and the exec.
+ * PR_SET_NO_NEW_PRIVS stays off: docker's RUN lets setuid programs such as sudo work. */
 static int
-switch_user(const struct sandbox_user *u, struct lade_error *err)
+switch_user(const struct sandbox_user *u, bool insecure, struct lade_error *err)
 {
+    bool keep = insecure && u->uid != 0;
+
+    if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return lade_error_sys(err, "cannot keep capabilities across setuid");
     if (sandbox_user_switch(u, err) < 0)
         return -1;
+    if (keep)
+        return caps_set_ambient(current_bounding_caps(), err);
     return u->uid == 0 ? 0 : caps_set(0, err);
 }
 
@@ -231,7 +238,7 @@ sandbox_exec(const struct sandbox_spec *spec, int err_fd, struct lade_error *err
     if (enter_cwd(spec->cwd, err) < 0)
         goto out;
     env = build_env(spec->envp, u.home);
-    if (switch_user(&u, err) < 0)
+    if (switch_user(&u, spec->insecure, err) < 0)
         goto out;
     /* Seccomp is not applied in this version: docker's default profile would be loaded
      * here, last, so that it need not allow the setup calls above (STYLE.md section 6). */

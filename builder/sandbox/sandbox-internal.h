@@ -249,6 +249,9 @@ int sandbox_user_switch(const struct sandbox_user *u, struct lade_error *err);
 int caps_drop_bounding(uint64_t keep, struct lade_error *err);
 /* Sets effective = permitted = caps, inheritable and ambient empty. */
 int caps_set(uint64_t caps, struct lade_error *err);
+/* Sets effective = permitted = inheritable = ambient = caps: they survive exec for any user
+ * (RUN --security=insecure, BuildKit's WithInsecureSpec). */
+int caps_set_ambient(uint64_t caps, struct lade_error *err);
 
 /* ---- exec.c: the process itself ---- */
 

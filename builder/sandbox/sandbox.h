@@ -50,9 +50,9 @@ struct sandbox_spec {
     enum sandbox_net net;
     const struct sandbox_mount *mounts; /* applied in order after /proc, /dev, /etc/hosts... */
     size_t nmounts;
-    /* RUN --security=insecure (BuildKit's security.insecure entitlement): every capability,
-     * nothing masked or read-only in /proc, /sys writable, the host's fuse, kvm, kmsg and cuse
-     * devices. The caller checks the entitlement. */
+    /* RUN --security=insecure (BuildKit's security.insecure entitlement): every capability
+     * (ambient: a USER other than root has them too), nothing masked or read-only in /proc, /sys
+     * writable, the host's fuse, kvm, kmsg and cuse devices. The caller checks the entitlement. */
     bool insecure;
 
     /* The process's stdio. stdin_fd < 0 means /dev/null (RUN steps pass -1). */

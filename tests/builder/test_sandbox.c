@@ -983,6 +983,13 @@ test_sandbox_insecure(void **state)
     snprintf(want, sizeof(want), "CapEff:\t%.16s\n", bnd + 8);
     assert_non_null(strstr(out, want));
     assert_non_null(strstr(out, "\n0\n"));
+    /* a non-root user keeps them too (ambient), as in BuildKit; without insecure, none */
+    struct run app = {RUN_DEFAULTS, .insecure = true, .user = "app"};
+    cleanup_free char *app_out = run_ok(f, &app, "grep CapEff /proc/self/status");
+    assert_non_null(strstr(app_out, want));
+    struct run plain = {RUN_DEFAULTS, .user = "app"};
+    cleanup_free char *plain_out = run_ok(f, &plain, "grep CapEff /proc/self/status");
+    assert_string_equal(plain_out, "CapEff:\t0000000000000000\n");
 }
 
 int
