@@ -90,6 +90,10 @@ lock_instance(struct store *st, int area_fd, const char *name, int how, store_ca
         if (errno != EINTR)
             return lade_error_sys(err, "cannot lock '%s/%s/%s'", st->root, CACHE_DIR, lock);
     }
+    /* The instance's mtime is its last use: lade prune --filter until=... reads it (gc.c). */
+    struct timespec now[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_nsec = UTIME_NOW}};
+    if (utimensat(area_fd, name, now, AT_SYMLINK_NOFOLLOW) < 0)
+        return lade_error_sys(err, "cannot touch '%s/%s/%s'", st->root, CACHE_DIR, name);
     out->dir = xasprintf("%s/%s/%s/data", st->root, CACHE_DIR, name);
     out->lock_fd = steal_fd(&fd);
     return 0;

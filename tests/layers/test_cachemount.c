@@ -104,6 +104,16 @@ test_cachemount_created_once_and_kept(void **state)
     free(kept);
     store_cache_mount_release(&a);
     assert_int_equal(a.lock_fd, -1);
+    /* each use refreshes the instance's mtime, which lade prune --filter until= reads */
+    char *inst = xasprintf("%s/cachemounts/abc", f->root);
+    struct timespec old[2] = {{.tv_sec = 1000}, {.tv_sec = 1000}};
+    assert_int_equal(utimensat(AT_FDCWD, inst, old, 0), 0);
+    assert_ok(store_cache_mount_acquire(f->st, "abc", STORE_CACHE_SHARED, NULL, NULL, &a, &err),
+              &err);
+    assert_int_equal(stat(inst, &st), 0);
+    assert_true(st.st_mtime > 1000);
+    free(inst);
+    store_cache_mount_release(&a);
 }
 
 /* A private user gets the main instance when it is free, another one when it is held. */
