@@ -30,6 +30,7 @@ struct build_opts {
     int64_t epoch; /* < 0: now (no clamp) */
     enum compression compression;
     enum sandbox_net net;
+    bool allow_insecure; /* --allow security.insecure: RUN --security=insecure may run */
     /* Registries: a base image not in the store is pulled with reg (its platform selects from
      * multi-platform images); --pull pulls every base image's tag again; --push pushes every tag
      * after the build. reg NULL: no registry access. */

@@ -47,6 +47,25 @@ put_int(struct sha256 *h, const char *tag, long long v)
     put(h, tag, buf);
 }
 
+/* Every option of a --mount after expansion (a secret by its id only: DESIGN.md). */
+static void
+put_mount(struct sha256 *h, const struct run_mount *m)
+{
+    put(h, "mount", run_mount_type_name(m->type));
+    put(h, "from", m->from);
+    put(h, "source", m->source);
+    put(h, "target", m->target);
+    put(h, "id", m->id);
+    put(h, "env", m->env);
+    put_int(h, "readonly", m->readonly);
+    put_int(h, "required", m->required);
+    put_int(h, "sharing", m->sharing);
+    put_int(h, "size", (long long) m->size);
+    put_int(h, "mode", m->has_mode ? (long long) m->mode : -1);
+    put_int(h, "uid", m->has_uid ? (long long) m->uid : -1);
+    put_int(h, "gid", m->has_gid ? (long long) m->gid : -1);
+}
+
 static void
 put_command(struct sha256 *h, const struct command *cmd)
 {
@@ -76,8 +95,8 @@ put_command(struct sha256 *h, const struct command *cmd)
         }
         return;
     case INSTR_RUN:
-        for (size_t i = 0; r->mounts && r->mounts[i]; i++)
-            put(h, "mount", r->mounts[i]);
+        for (size_t i = 0; i < r->nmounts; i++)
+            put_mount(h, &r->mounts[i]);
         put_int(h, "network", r->network);
         put(h, "security", r->security);
         return;

@@ -17,14 +17,19 @@ void cache_key_init(struct build *b, struct stage_state *ss, const char *base_id
  *   - the instruction kind and its typed command after expansion (command_expand): for COPY/ADD
  *     every source and the destination as expanded, --from, --chown, --chmod, --link,
  *     --parents, --exclude, --unpack, each heredoc's name and body as expanded; for RUN
- *     every --mount, --network and --security; WORKDIR's path; HEALTHCHECK's options; for the
- *     instructions without flags, the text as written (their expanded effect reaches later
- *     steps through the config, which those steps put in their view);
+ *     every option of every --mount (type, from, source, target, id, env, ro, required,
+ *     sharing, size, mode, uid, gid), --network and --security; WORKDIR's path; HEALTHCHECK's
+ *     options; for the instructions without flags, the text as written (their expanded effect
+ *     reaches later steps through the config, which those steps put in their view);
  *   - view: what the step can see and that changes its result, as "name=value" strings the step
  *     supplies: RUN its command after the SHELL prefix, its whole environment (ENV and the build
- *     args in scope), USER, WORKDIR and network mode; COPY/ADD the resolved destination, the
- *     content digest of its sources (paths, modes, owners as they will be set, hardlinks, file
- *     digests; never mtimes) or the key of the --from stage; WORKDIR the resolved path and USER.
+ *     args in scope), USER, WORKDIR and network mode, its heredocs' bodies, and per mount the
+ *     resolved target and what it shows: for a bind of the context the content digest of the
+ *     bound files (.dockerignore applied, as COPY's), for from= a stage or an image its key (a
+ *     cache mount's contents are never in the key, as in BuildKit); COPY/ADD the resolved
+ *     destination, the content digest of its sources (paths, modes, owners as they will be
+ *     set, hardlinks, file digests; never mtimes) or the key of the --from stage; WORKDIR the
+ *     resolved path and USER.
  * Build args that no ARG declares are not in any view, so they never change a key. */
 void cache_key_step(struct stage_state *ss, const struct command *cmd, char *const *view);
 

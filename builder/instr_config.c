@@ -56,14 +56,17 @@ shell_of(json_t *config)
 }
 
 char **
+shell_command(json_t *config, const char *text)
+{
+    return strv_push(shell_of(config), text);
+}
+
+char **
 instr_command(json_t *config, const struct instr *in)
 {
-    char **v = NULL;
-
     if (in->json)
         return strv_dup(in->args);
-    v = shell_of(config);
-    return strv_push(v, in->nargs ? in->args[0] : "");
+    return shell_command(config, in->nargs ? in->args[0] : "");
 }
 
 /* ENV key=value: one entry of the config's Env replaced or appended, and the index with it. */

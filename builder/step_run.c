@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "step_run_mounts.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/strv.h"
@@ -89,6 +90,103 @@ run_network(const struct build *b, const struct run_cmd *r)
     return b->opts->net;
 }
 
+/* RUN with heredocs, as dockerfile2llb's dispatchRun: a single heredoc that is the whole
+ * command runs as a script on /dev/pipes when it starts with "#!" (its *script_name and
+ * *script set), else as the shell command; otherwise the text is put back together (command
+ * line, then each body and its name) for the shell to read the heredocs itself. */
+static int
+run_heredoc_argv(json_t *config, const struct instr *in, char ***argv, const char **script_name,
+                 char **script, struct lade_error *err)
+{
+    const struct heredoc *h;
+    struct lade_buf text = LADE_BUF_INIT;
+
+    if (in->json || in->nargs != 1)
+        return lade_error_set(err, LADE_ERR_PARSE,
+                              "parsing produced an invalid run command: heredocs need the "
+                              "shell form");
+    h = instr_heredoc_for_arg(in, in->args[0]);
+    if (h == NULL) {
+        lade_buf_appends(&text, in->args[0]);
+        for (size_t i = 0; i < in->nheredocs; i++)
+            lade_buf_appendf(&text, "\n%s%s", in->heredocs[i].content, in->heredocs[i].name);
+        cleanup_free char *t = lade_buf_steal(&text);
+        *argv = shell_command(config, t);
+        return 0;
+    }
+    cleanup_free char *data = h->chomp ? heredoc_chomp(h->content) : xstrdup(h->content);
+    if (strncmp(data, "#!", 2) != 0) {
+        *argv = shell_command(config, data);
+        return 0;
+    }
+    cleanup_free char *path = xasprintf("/dev/pipes/%s", h->name);
+    *argv = shell_command(config, path);
+    *script_name = h->name;
+    *script = steal_ptr(&data);
+    return 0;
+}
+
+/* The view (cache.h): the command, the whole environment, USER, WORKDIR, network, the
+ * heredocs' bodies (a script runs from /dev/pipes, so its text is not in the command) and
+ * what each mount shows. */
+static void
+run_cache_key(struct stage_state *ss, const struct command *cmd, char *const *argv,
+              char *const *envp, enum sandbox_net net, char *const *mount_view)
+{
+    json_t *c = oci_config_container(ss->config);
+    const char *user = json_string_value(json_object_get(c, "User"));
+    const char *cwd = json_string_value(json_object_get(c, "WorkingDir"));
+    const struct instr *in = cmd->in;
+    char **view = NULL;
+
+    for (size_t i = 0; argv[i]; i++)
+        view = strv_push_take(view, xasprintf("arg=%s", argv[i]));
+    for (size_t i = 0; envp[i]; i++)
+        view = strv_push_take(view, xasprintf("env=%s", envp[i]));
+    view = strv_push_take(view, xasprintf("user=%s", user ? user : ""));
+    view = strv_push_take(view, xasprintf("cwd=%s", cwd ? cwd : ""));
+    view = strv_push_take(view, xasprintf("net=%d", (int) net));
+    for (size_t i = 0; i < in->nheredocs; i++)
+        view =
+            strv_push_take(view, xasprintf("heredoc=%s:%d:%s", in->heredocs[i].name,
+                                           (int) in->heredocs[i].chomp, in->heredocs[i].content));
+    for (size_t i = 0; mount_view && mount_view[i]; i++)
+        view = strv_push(view, mount_view[i]);
+    cache_key_step(ss, cmd, view);
+    strv_free(view);
+}
+
+/* Runs argv in the sandbox on fs, its output through the progress; 0 or -1 with err set
+ * (a non-zero exit is a LADE_ERR_RUN error with the output's tail). */
+static int
+run_sandboxed(struct build *b, struct sandbox_spec *spec, struct lade_error *err)
+{
+    int pipefd[2], status = 0, rc;
+
+    if (pipe2(pipefd, O_CLOEXEC) < 0)
+        return lade_error_sys(err, "pipe");
+    spec->stdin_fd = -1;
+    spec->stdout_fd = spec->stderr_fd = pipefd[1];
+    struct output_pump *pump = output_pump_start(&b->progress, pipefd[0]);
+    rc = sandbox_run(spec, &status, err);
+    close(pipefd[1]);
+    output_pump_finish(pump); /* closes pipefd[0] */
+    if (rc == 0 && status != 0) {
+        cleanup_free char *tail = progress_tail_text(&b->progress);
+        cleanup_free char *line = NULL;
+        struct lade_buf cb = LADE_BUF_INIT;
+        for (size_t i = 0; spec->argv[i]; i++)
+            lade_buf_appendf(&cb, "%s%s", i ? " " : "", spec->argv[i]);
+        line = lade_buf_steal(&cb);
+        return lade_error_set(err, LADE_ERR_RUN,
+                              "process \"%s\" did not complete successfully: exit status %d%s",
+                              line, status, tail);
+    }
+    if (rc < 0)
+        lade_error_recode(err, LADE_ERR_RUN);
+    return rc;
+}
+
 int
 step_run(struct build *b, struct stage_state *ss, const struct command *cmd, struct lade_error *err)
 {
@@ -96,52 +194,42 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
     const struct run_cmd *r = &cmd->u.run;
     json_t *c = oci_config_container(ss->config);
     char **argv = NULL, **envp = NULL, **lowers = NULL;
-    cleanup_free char *hist = NULL;
-    struct fs_step fs;
+    cleanup_free char *hist = NULL, *script = NULL;
+    const char *script_name = NULL;
+    struct fs_step fs = {0};
+    struct run_mounts rm = {0};
     enum sandbox_net net = run_network(b, r);
-    int pipefd[2] = {-1, -1}, status = 0, rc = -1;
+    bool insecure = r->security != NULL && strcmp(r->security, "insecure") == 0;
+    int rc = -1;
 
-    if (in->nheredocs > 0)
-        return lade_error_set(err, LADE_ERR_OTHER, "RUN with a heredoc is not implemented yet");
-    if (r->mounts != NULL)
-        return lade_error_set(err, LADE_ERR_OTHER, "RUN --mount is not implemented yet");
-    if (r->security != NULL && strcmp(r->security, "insecure") == 0)
+    if (insecure && !b->opts->allow_insecure)
         return lade_error_set(err, LADE_ERR_OTHER,
-                              "RUN --security=insecure is not implemented yet");
-    argv = instr_command(ss->config, in);
+                              "RUN --security=insecure needs the security.insecure entitlement: "
+                              "lade build --allow security.insecure");
+    if (in->nheredocs > 0) {
+        if (run_heredoc_argv(ss->config, in, &argv, &script_name, &script, err) < 0)
+            return -1;
+    } else {
+        argv = instr_command(ss->config, in);
+    }
     if (argv[0] == NULL) {
         strv_free(argv);
         return lade_error_set(err, LADE_ERR_PARSE, "RUN requires a command");
     }
     envp = stage_run_env(ss);
     hist = run_history(b, ss, argv);
-    {
-        /* the view (cache.h): the command, the whole environment, USER, WORKDIR, network */
-        const char *user = json_string_value(json_object_get(c, "User"));
-        const char *cwd = json_string_value(json_object_get(c, "WorkingDir"));
-        char **view = NULL;
-        for (size_t i = 0; argv[i]; i++)
-            view = strv_push_take(view, xasprintf("arg=%s", argv[i]));
-        for (size_t i = 0; envp[i]; i++)
-            view = strv_push_take(view, xasprintf("env=%s", envp[i]));
-        view = strv_push_take(view, xasprintf("user=%s", user ? user : ""));
-        view = strv_push_take(view, xasprintf("cwd=%s", cwd ? cwd : ""));
-        view = strv_push_take(view, xasprintf("net=%d", (int) net));
-        cache_key_step(ss, cmd, view);
-        strv_free(view);
-    }
+    if (run_mounts_prepare(b, ss, r, &rm, err) < 0)
+        goto out;
+    run_cache_key(ss, cmd, argv, envp, net, rm.view);
     envp = run_proxy_env(b, envp);
-    memset(&fs, 0, sizeof(fs));
     if (stage_try_cache(b, ss, hist, &b->step_cached, err) < 0 || b->step_cached) {
         rc = b->step_cached ? 0 : -1;
         goto out;
     }
-    if (fs_step_begin(b, ss, false, &fs, err) < 0)
+    if (fs_step_begin(b, ss, false, &fs, err) < 0 || run_mounts_setup(b, &rm, err) < 0 ||
+        (script != NULL &&
+         run_mounts_add_inline(b, &rm, "/dev/pipes", script_name, script, err) < 0))
         goto out;
-    if (pipe2(pipefd, O_CLOEXEC) < 0) {
-        lade_error_sys(err, "pipe");
-        goto out;
-    }
     lowers = stage_lowerdirs(ss);
     struct sandbox_spec spec = {
         .lowerdirs = lowers,
@@ -154,36 +242,17 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
         .user = json_string_value(json_object_get(c, "User")),
         .hostname = NULL,
         .net = net,
-        .stdin_fd = -1,
-        .stdout_fd = pipefd[1],
-        .stderr_fd = pipefd[1],
+        .mounts = rm.v,
+        .nmounts = rm.n,
+        .insecure = insecure,
     };
-    struct output_pump *pump = output_pump_start(&b->progress, pipefd[0]);
-    rc = sandbox_run(&spec, &status, err);
-    close(pipefd[1]);
-    output_pump_finish(pump); /* closes pipefd[0] */
-    pipefd[0] = pipefd[1] = -1;
-    if (rc == 0 && status != 0) {
-        cleanup_free char *tail = progress_tail_text(&b->progress);
-        cleanup_free char *line = NULL;
-        struct lade_buf cb = LADE_BUF_INIT;
-        for (size_t i = 0; argv[i]; i++)
-            lade_buf_appendf(&cb, "%s%s", i ? " " : "", argv[i]);
-        line = lade_buf_steal(&cb);
-        rc = lade_error_set(err, LADE_ERR_RUN,
-                            "process \"%s\" did not complete successfully: exit status %d%s", line,
-                            status, tail);
-    } else if (rc < 0) {
-        lade_error_recode(err, LADE_ERR_RUN);
-    }
+    rc = run_sandboxed(b, &spec, err);
+    run_mounts_release(b, &rm); /* unlocks the caches before the layer is written */
     if (rc == 0)
         rc = fs_step_end(b, ss, &fs, true, hist, err);
 out:
+    run_mounts_release(b, &rm);
     fs_step_end(b, ss, &fs, false, NULL, NULL);
-    if (pipefd[0] >= 0)
-        close(pipefd[0]);
-    if (pipefd[1] >= 0)
-        close(pipefd[1]);
     free(lowers);
     strv_free(argv);
     strv_free(envp);

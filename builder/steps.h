@@ -13,6 +13,8 @@ int step_run(struct build *b, struct stage_state *ss, const struct command *cmd,
 /* step_copy.c: COPY and ADD */
 int step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
               struct lade_error *err);
+/* step_run_mounts.c: RUN --mount */
+struct run_mounts;
 /* step_workdir.c: sets the working directory and creates it in a layer */
 int step_workdir(struct build *b, struct stage_state *ss, const struct command *cmd,
                  struct lade_error *err);
@@ -27,5 +29,7 @@ int step_config(struct build *b, struct stage_state *ss, const struct instr *in,
                 struct lade_error *err);
 /* The command of RUN/CMD/ENTRYPOINT: exec form as is, shell form prefixed by the SHELL. */
 char **instr_command(json_t *config, const struct instr *in);
+/* text run by the SHELL in force (BuildKit's withShell). */
+char **shell_command(json_t *config, const char *text);
 /* The process environment of a RUN: the stage's state environment (stage_vars), PATH defaulted. */
 char **stage_run_env(struct stage_state *ss);

@@ -115,15 +115,16 @@ run_expand(const struct instr *in, const struct expander *x, struct run_cmd *r,
     cleanup_free const char **mounts = instr_flag_all(in, IFLAG_MOUNT);
     const char *net = instr_flag_get(in, IFLAG_NETWORK);
     const char *sec = instr_flag_get(in, IFLAG_SECURITY);
-
     size_t n = 0;
 
     while (mounts[n])
         n++;
-    r->mounts = n ? xcalloc(n + 1, sizeof(*r->mounts)) : NULL;
-    for (size_t i = 0; i < n; i++)
-        if (expand_word(x, mounts[i], &r->mounts[i], err) < 0)
+    r->mounts = n ? xcalloc(n, sizeof(*r->mounts)) : NULL;
+    for (; r->nmounts < n; r->nmounts++)
+        if (run_mount_parse(mounts[r->nmounts], x, &r->mounts[r->nmounts], err) < 0) {
+            r->nmounts++; /* released by command_release */
             return -1;
+        }
     if (net == NULL)
         r->network = RUN_NET_UNSET;
     else if (strcmp(net, "default") == 0)
@@ -204,7 +205,9 @@ command_release(struct command *cmd)
         free(cmd->u.copy.docs);
         break;
     case INSTR_RUN:
-        strv_free(cmd->u.run.mounts);
+        for (size_t i = 0; i < cmd->u.run.nmounts; i++)
+            run_mount_release(&cmd->u.run.mounts[i]);
+        free(cmd->u.run.mounts);
         free(cmd->u.run.security);
         break;
     case INSTR_WORKDIR:

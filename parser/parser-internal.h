@@ -176,5 +176,11 @@ enum instr_flag_id {
 const char *instr_flag_get(const struct instr *in, enum instr_flag_id id);
 /* Every value of a repeatable flag (--mount, --exclude) in order; free the vector only. */
 const char **instr_flag_all(const struct instr *in, enum instr_flag_id id);
+/* run_mount.c: one --mount value into m. With x NULL (parse time, before any expansion) only
+ * what BuildKit checks then: the CSV itself and from= without a variable. Release m with
+ * run_mount_release, also after a failure. Errors: LADE_ERR_PARSE with BuildKit's message. */
+int run_mount_parse(const char *spec, const struct expander *x, struct run_mount *m,
+                    struct lade_error *err);
+void run_mount_release(struct run_mount *m);
 /* The flag's spelling without "--" ("start-period"), for messages. */
 const char *instr_flag_name(enum instr_flag_id id);

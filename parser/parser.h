@@ -154,8 +154,41 @@ struct copy_cmd {
     const char *unsupported;
 };
 
+/* RUN --mount=... (BuildKit's instructions/commands_runmount.go): one CSV of key=value per
+ * flag, each value expanded on its own, checked as BuildKit's parseMount checks it. */
+enum run_mount_type {
+    RUN_MOUNT_BIND = 0, /* the default type */
+    RUN_MOUNT_CACHE,
+    RUN_MOUNT_TMPFS,
+    RUN_MOUNT_SECRET,
+    RUN_MOUNT_SSH,
+};
+enum run_mount_sharing {
+    RUN_SHARING_UNSET = 0, /* shared */
+    RUN_SHARING_SHARED,
+    RUN_SHARING_PRIVATE,
+    RUN_SHARING_LOCKED,
+};
+struct run_mount {
+    enum run_mount_type type;
+    char *from;    /* from=: a stage name or index, or an image; NULL: absent */
+    char *source;  /* source=/src=; NULL: absent (the root of what is mounted) */
+    char *target;  /* target=/dst=/destination= as written; NULL: absent (secret, ssh) */
+    char *id;      /* id= (cache id, secret or ssh id); NULL: absent */
+    char *env;     /* env= (secret: the variable to set); NULL: absent */
+    bool readonly; /* ro/readonly/rw/readwrite, else read-only for bind, secret and ssh */
+    bool required; /* secret, ssh */
+    enum run_mount_sharing sharing;
+    unsigned long long size; /* tmpfs size= in bytes (docker's units: 64m, 1g); 0: default */
+    bool has_mode, has_uid, has_gid;
+    unsigned mode, uid, gid;
+};
+/* The name of a mount type as BuildKit spells it ("bind"). */
+const char *run_mount_type_name(enum run_mount_type t);
+
 struct run_cmd {
-    char **mounts; /* --mount values, expanded */
+    struct run_mount *mounts; /* --mount values, parsed and expanded; nmounts entries */
+    size_t nmounts;
     enum run_network network;
     char *security; /* --security value, or NULL */
 };

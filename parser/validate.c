@@ -411,6 +411,26 @@ exactly_one(const struct check *c, bool flags)
     return flags ? parse_flags(c, no_flags) : 0;
 }
 
+/* BuildKit parses each --mount at parse time too, before any expansion (runMountPostHook). */
+static int
+run_check(const struct check *c)
+{
+    cleanup_free const char **mounts = NULL;
+    struct lade_error merr = {0};
+
+    if (parse_flags(c, run_flags) < 0)
+        return -1;
+    mounts = instr_flag_all(c->in, IFLAG_MOUNT);
+    for (size_t i = 0; mounts[i]; i++) {
+        struct run_mount m;
+        int rc = run_mount_parse(mounts[i], NULL, &m, &merr);
+        run_mount_release(&m);
+        if (rc < 0)
+            return fail(c, "%s", merr.msg);
+    }
+    return 0;
+}
+
 static int
 check_instr(const struct check *c)
 {
@@ -440,7 +460,7 @@ check_instr(const struct check *c)
     case INSTR_ONBUILD:
         return onbuild(c);
     case INSTR_RUN:
-        return parse_flags(c, run_flags);
+        return run_check(c);
     case INSTR_CMD:
     case INSTR_ENTRYPOINT:
         return parse_flags(c, no_flags);

@@ -26,6 +26,7 @@ enum {
     OPT_PUSH,
     OPT_PLATFORM,
     OPT_JOBS,
+    OPT_ALLOW,
 };
 
 static const struct option build_options[] = {
@@ -45,6 +46,7 @@ static const struct option build_options[] = {
     {"push", no_argument, NULL, OPT_PUSH},
     {"platform", required_argument, NULL, OPT_PLATFORM},
     {"jobs", required_argument, NULL, OPT_JOBS},
+    {"allow", required_argument, NULL, OPT_ALLOW},
     CLI_REGISTRY_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -199,6 +201,17 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
             break;
         case OPT_PUSH:
             o.push = true;
+            break;
+        case OPT_ALLOW:
+            /* BuildKit's entitlements; network.host needs none here (--network host is
+             * allowed as it is) */
+            if (strcmp(optarg, "security.insecure") == 0)
+                o.allow_insecure = true;
+            else if (strcmp(optarg, "network.host") != 0) {
+                lade_error_set(err, LADE_ERR_USAGE,
+                               "--allow must be security.insecure or network.host: \"%s\"", optarg);
+                goto out;
+            }
             break;
         case OPT_PLATFORM:
             if (strchr(optarg, '/') == NULL) {

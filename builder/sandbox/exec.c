@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "../common/cleanup.h"
 #include "../common/fsutil.h"
@@ -175,25 +176,48 @@ exec_argv(char *const *argv, char *const *envp, struct lade_error *err)
     return exec_search(argv, envp, err);
 }
 
-/* From here on the setup runs with what a root RUN process has: docker's capabilities only.
- * Without CAP_SYS_PTRACE, pid 1's /proc entries (which lead to lade's fds and the host) stay
- * closed while the image's paths (/etc/passwd, WORKDIR) are resolved. */
-static int
-enter_default_caps(struct lade_error *err)
+/* Every capability in this process's bounding set (what BuildKit's getAllCaps grants an
+ * insecure RUN): root's full set, up to the last one this kernel knows. */
+static uint64_t
+current_bounding_caps(void)
 {
-    if (caps_drop_bounding(SANDBOX_DEFAULT_CAPS, err) < 0)
+    uint64_t caps = 0;
+
+    for (unsigned cap = 0; cap < 64; cap++)
+        if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 1)
+            caps |= 1ULL << cap;
+    return caps;
+}
+
+/* From here on the setup runs with what a root RUN process has: docker's capabilities only
+ * (all of them for --security=insecure). Without CAP_SYS_PTRACE, pid 1's /proc entries (which
+ * lead to lade's fds and the host) stay closed while the image's paths (/etc/passwd, WORKDIR)
+ * are resolved. */
+static int
+enter_caps(bool insecure, struct lade_error *err)
+{
+    uint64_t caps = insecure ? current_bounding_caps() : SANDBOX_DEFAULT_CAPS;
+
+    if (caps_drop_bounding(caps, err) < 0)
         return -1;
-    return caps_set(SANDBOX_DEFAULT_CAPS, err);
+    return caps_set(caps, err);
 }
 
 /* Root keeps docker's set across setuid(0); any other user gets none (moby clears them for
- * non-root), only the bounding set. PR_SET_NO_NEW_PRIVS stays off: docker's RUN lets setuid
- * programs such as sudo work. */
+ * non-root), only the bounding set. An insecure RUN's user keeps every capability: BuildKit's
+ * entitlement puts them in the ambient set too, so they survive the setuid and the exec.
+ * PR_SET_NO_NEW_PRIVS stays off: docker's RUN lets setuid programs such as sudo work. */
 static int
-switch_user(const struct sandbox_user *u, struct lade_error *err)
+switch_user(const struct sandbox_user *u, bool insecure, struct lade_error *err)
 {
+    bool keep = insecure && u->uid != 0;
+
+    if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+        return lade_error_sys(err, "cannot keep capabilities across setuid");
     if (sandbox_user_switch(u, err) < 0)
         return -1;
+    if (keep)
+        return caps_set_ambient(current_bounding_caps(), err);
     return u->uid == 0 ? 0 : caps_set(0, err);
 }
 
@@ -209,12 +233,12 @@ sandbox_exec(const struct sandbox_spec *spec, int err_fd, struct lade_error *err
         return lade_error_sys(err, "setsid");
     if (setup_stdio(spec, err) < 0 || close_other_fds(err_fd, err) < 0)
         return -1;
-    if (enter_default_caps(err) < 0 || sandbox_user_lookup(spec->user, &u, err) < 0)
+    if (enter_caps(spec->insecure, err) < 0 || sandbox_user_lookup(spec->user, &u, err) < 0)
         return -1;
     if (enter_cwd(spec->cwd, err) < 0)
         goto out;
     env = build_env(spec->envp, u.home);
-    if (switch_user(&u, err) < 0)
+    if (switch_user(&u, spec->insecure, err) < 0)
         goto out;
     /* Seccomp is not applied in this version: docker's default profile would be loaded
      * here, last, so that it need not allow the setup calls above (STYLE.md section 6). */

@@ -127,6 +127,8 @@ static const char *const proc_readonly[] = {"bus", "fs", "irq", "sys", "sysrq-tr
 /* Bound from the host; read-only binds still open for writing (the kernel skips the mount's
  * write check for device files) but refuse chmod/chown of the host's inodes. */
 static const char *const dev_nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+/* What BuildKit's insecure entitlement adds (util/entitlements/security), when the host has it. */
+static const char *const dev_insecure_nodes[] = {"kmsg", "cuse", "fuse", "kvm"};
 static const char *const dev_links[][2] = {
     {"ptmx", "pts/ptmx"},          {"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"},
     {"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
@@ -193,13 +195,15 @@ readonly_path(int base_fd, const char *base, const char *rel, struct lade_error 
 }
 
 static int
-mount_proc(int root_fd, struct lade_error *err)
+mount_proc(int root_fd, bool insecure, struct lade_error *err)
 {
     /* A proc of the new PID namespace: the process sees only its own tree. */
     cleanup_close int fd = mount_fs_at(root_fd, "proc", "proc", NULL, 0, KERNEL_FS_ATTRS, err);
 
     if (fd < 0)
         return -1;
+    if (insecure)
+        return 0;
     for (size_t i = 0; i < N(proc_masked); i++)
         if (mask_path(fd, "/proc", proc_masked[i], err) < 0)
             return -1;
@@ -212,13 +216,14 @@ mount_proc(int root_fd, struct lade_error *err)
 /* sysfs may be refused (it shows the mounting network namespace); /sys is then left empty,
  * which is what a RUN step can live with. */
 static void
-mount_sys(int root_fd)
+mount_sys(int root_fd, bool insecure)
 {
     struct lade_error ignored = {0};
-    cleanup_close int fd = mount_fs_at(root_fd, "sys", "sysfs", NULL, 0,
-                                       MOUNT_ATTR_RDONLY | KERNEL_FS_ATTRS, &ignored);
+    cleanup_close int fd =
+        mount_fs_at(root_fd, "sys", "sysfs", NULL, 0,
+                    (insecure ? 0 : MOUNT_ATTR_RDONLY) | KERNEL_FS_ATTRS, &ignored);
 
-    if (fd < 0)
+    if (fd < 0 || insecure)
         return;
     for (size_t i = 0; i < N(sys_masked); i++)
         mask_path(fd, "/sys", sys_masked[i], &ignored);
@@ -281,7 +286,7 @@ dev_mount_pts_shm(int dev_fd, struct lade_error *err)
 /* nodev on /dev itself matters: RUN keeps CAP_MKNOD (docker's default) and there is no
  * device cgroup here, so a node made in a dev-enabled tmpfs would open a host disk. */
 static int
-mount_dev(int root_fd, struct lade_error *err)
+mount_dev(int root_fd, bool insecure, struct lade_error *err)
 {
     static const struct mnt_opt opts[] = {{"mode", "0755"}, {"size", "65536k"}};
     cleanup_close int fd = mount_fs_at(root_fd, "dev", "tmpfs", opts, N(opts),
@@ -291,6 +296,9 @@ mount_dev(int root_fd, struct lade_error *err)
         return -1;
     for (size_t i = 0; i < N(dev_nodes); i++)
         if (dev_bind_node(fd, dev_nodes[i], err) < 0)
+            return -1;
+    for (size_t i = 0; insecure && i < N(dev_insecure_nodes); i++)
+        if (dev_bind_node(fd, dev_insecure_nodes[i], err) < 0)
             return -1;
     if (dev_mount_pts_shm(fd, err) < 0)
         return -1;
@@ -315,17 +323,64 @@ bind_file(int root_fd, const char *rel, const char *src, struct lade_error *err)
 }
 
 int
-sandbox_mount_all(int root_fd, const char *hosts_path, const char *resolv_path,
+sandbox_mount_all(int root_fd, const char *hosts_path, const char *resolv_path, bool insecure,
                   struct lade_error *err)
 {
-    if (mount_proc(root_fd, err) < 0)
+    if (mount_proc(root_fd, insecure, err) < 0)
         return -1;
-    mount_sys(root_fd);
-    if (mount_dev(root_fd, err) < 0)
+    mount_sys(root_fd, insecure);
+    if (mount_dev(root_fd, insecure, err) < 0)
         return -1;
     if (bind_file(root_fd, "etc/hosts", hosts_path, err) < 0)
         return -1;
     return bind_file(root_fd, "etc/resolv.conf", resolv_path, err);
+}
+
+/* One RUN mount, its target made when missing: the keeper made those on the rootfs already
+ * (and removes them after), so what is made here lies on a filesystem of the sandbox (/dev)
+ * or inside an earlier mount of the RUN (a tmpfs), as runc makes them. */
+static int
+mount_user_one(int root_fd, const struct sandbox_mount *m, struct lade_error *err)
+{
+    struct stub_list made = {0};
+    cleanup_close int target = -1, fd = -1;
+    const char *rel;
+    bool dir;
+    char size[32];
+
+    if (sandbox_mount_target(m, &rel, err) < 0 || sandbox_mount_is_dir(m, &dir, err) < 0)
+        return -1;
+    int rc = stub_ensure(root_fd, rel, dir, &made, err);
+    stubs_release(&made);
+    if (rc < 0 || (target = rootfs_open_mountpoint(root_fd, rel, dir, err)) < 0)
+        return -1;
+    switch (m->type) {
+    case SANDBOX_MOUNT_BIND:
+        /* nodev as the rootfs; recursive: a stage's rootfs is an overlay with mounts beneath */
+        fd = mnt_clone(AT_FDCWD, m->source,
+                       MOUNT_ATTR_NODEV | (m->readonly ? MOUNT_ATTR_RDONLY : 0), true, err);
+        break;
+    case SANDBOX_MOUNT_TMPFS: {
+        struct mnt_opt opt = {"size", size};
+        snprintf(size, sizeof(size), "%llu", m->size);
+        fd = mnt_new("tmpfs", &opt, m->size > 0,
+                     MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->readonly ? MOUNT_ATTR_RDONLY : 0),
+                     err);
+        break;
+    }
+    }
+    if (fd < 0 || mnt_attach(fd, target, m->target, err) < 0)
+        return lade_error_prefix(err, "cannot mount on '%s'", m->target);
+    return 0;
+}
+
+int
+sandbox_mount_user(int root_fd, const struct sandbox_spec *spec, struct lade_error *err)
+{
+    for (size_t i = 0; i < spec->nmounts; i++)
+        if (mount_user_one(root_fd, &spec->mounts[i], err) < 0)
+            return -1;
+    return 0;
 }
 
 int

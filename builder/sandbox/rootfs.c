@@ -6,12 +6,15 @@
 
 #include <errno.h>
 #include <dirent.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
 #include "../common/cleanup.h"
 #include "../common/fsutil.h"
+#include "../common/xalloc.h"
 
 /* Where the sandbox mounts something; a parent ("etc") is created when missing too. */
 const struct sandbox_mountpoint sandbox_mountpoints[] = {
@@ -37,18 +40,19 @@ rootfs_open_mountpoint(int root_fd, const char *rel, bool dir, struct lade_error
     return steal_fd(&fd);
 }
 
-/* Splits "etc/hosts" into "etc" and "hosts"; the parent of "proc" is ".". */
+/* Splits "etc/hosts" into "etc" and "hosts"; the parent of "proc" is "."; parent is
+ * PATH_MAX bytes. */
 static void
-split_path(const char *rel, char *parent, size_t size, const char **name)
+split_path(const char *rel, char *parent, const char **name)
 {
     const char *slash = strrchr(rel, '/');
 
     if (slash == NULL) {
-        snprintf(parent, size, ".");
+        snprintf(parent, PATH_MAX, ".");
         *name = rel;
         return;
     }
-    snprintf(parent, size, "%.*s", (int) (slash - rel), rel);
+    snprintf(parent, PATH_MAX, "%.*s", (int) (slash - rel), rel);
     *name = slash + 1;
 }
 
@@ -70,20 +74,17 @@ make_node(int parent_fd, const char *name, bool dir)
     return 0;
 }
 
-static int stub_ensure(int root_fd, const char *rel, bool dir, struct stub_list *stubs,
-                       struct lade_error *err);
-
 /* Creates the missing rel (its parent first) and records it. */
 static int
 stub_make(int root_fd, const char *rel, bool dir, struct stub_list *stubs, struct lade_error *err)
 {
-    char parent[sizeof(stubs->v[0].path)];
+    char parent[PATH_MAX];
     const char *name;
     struct stat before, after;
 
-    if (stubs->n == sizeof(stubs->v) / sizeof(stubs->v[0]) || strlen(rel) >= sizeof(parent))
-        return lade_error_set(err, LADE_ERR_OTHER, "too many mount points");
-    split_path(rel, parent, sizeof(parent), &name);
+    if (strlen(rel) >= sizeof(parent))
+        return lade_error_set(err, LADE_ERR_RUN, "mount point '/%.64s...' is too long", rel);
+    split_path(rel, parent, &name);
     if (strcmp(parent, ".") != 0 && stub_ensure(root_fd, parent, true, stubs, err) < 0)
         return -1;
     cleanup_close int pfd = open_parent(root_fd, parent);
@@ -97,16 +98,16 @@ stub_make(int root_fd, const char *rel, bool dir, struct stub_list *stubs, struc
     }
     if (fstat(pfd, &after) < 0)
         return lade_error_sys(err, "cannot stat '/%s'", parent);
+    stubs->v = xrealloc(stubs->v, (stubs->n + 1) * sizeof(*stubs->v));
     struct mount_stub *s = &stubs->v[stubs->n++];
-    snprintf(s->path, sizeof(s->path), "%s", rel);
-    s->dir = dir;
+    *s = (struct mount_stub){.path = xstrdup(rel), .dir = dir};
     s->parent_atime = before.st_atim;
     s->parent_mtime = before.st_mtim;
     s->parent_mtime_after = after.st_mtim;
     return 0;
 }
 
-static int
+int
 stub_ensure(int root_fd, const char *rel, bool dir, struct stub_list *stubs, struct lade_error *err)
 {
     int fd = sys_openat2(root_fd, rel, O_PATH | O_CLOEXEC, IN_ROOT);
@@ -120,12 +121,92 @@ stub_ensure(int root_fd, const char *rel, bool dir, struct stub_list *stubs, str
     return stub_make(root_fd, rel, dir, stubs, err);
 }
 
+void
+stubs_release(struct stub_list *stubs)
+{
+    for (size_t i = 0; i < stubs->n; i++)
+        free(stubs->v[i].path);
+    free(stubs->v);
+    memset(stubs, 0, sizeof(*stubs));
+}
+
 int
 stubs_create(int root_fd, struct stub_list *stubs, struct lade_error *err)
 {
     for (size_t i = 0; i < sandbox_nmountpoints; i++) {
         const struct sandbox_mountpoint *m = &sandbox_mountpoints[i];
         if (stub_ensure(root_fd, m->path, m->dir, stubs, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
+sandbox_mount_target(const struct sandbox_mount *m, const char **rel, struct lade_error *err)
+{
+    const char *t = m->target;
+
+    if (t == NULL || t[0] != '/')
+        return lade_error_set(err, LADE_ERR_RUN, "mount target '%s' is not absolute", t ? t : "");
+    while (*t == '/')
+        t++;
+    if (*t == '\0')
+        return lade_error_set(err, LADE_ERR_RUN, "invalid mount target \"/\"");
+    for (const char *c = t; *c;) {
+        size_t n = strcspn(c, "/");
+        if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+            return lade_error_set(err, LADE_ERR_RUN, "mount target '%s' is not clean", m->target);
+        c += n;
+        c += *c == '/';
+    }
+    *rel = t;
+    return 0;
+}
+
+int
+sandbox_mount_is_dir(const struct sandbox_mount *m, bool *dir, struct lade_error *err)
+{
+    struct stat st;
+
+    switch (m->type) {
+    case SANDBOX_MOUNT_TMPFS:
+        *dir = true;
+        return 0;
+    case SANDBOX_MOUNT_BIND:
+        break;
+    }
+    if (m->source == NULL || stat(m->source, &st) < 0)
+        return lade_error_sys(err, "cannot mount '%s' on '%s'", m->source ? m->source : "",
+                              m->target);
+    *dir = S_ISDIR(st.st_mode);
+    return 0;
+}
+
+/* /proc, /sys and /dev hold the sandbox's own filesystems when the mounts are made. */
+static bool
+under_special(const char *rel)
+{
+    static const char *const special[] = {"proc", "sys", "dev"};
+
+    for (size_t i = 0; i < 3; i++) {
+        size_t n = strlen(special[i]);
+        if (strncmp(rel, special[i], n) == 0 && (rel[n] == '/' || rel[n] == '\0'))
+            return true;
+    }
+    return false;
+}
+
+int
+stubs_create_for_mounts(int root_fd, const struct sandbox_spec *spec, struct stub_list *stubs,
+                        struct lade_error *err)
+{
+    for (size_t i = 0; i < spec->nmounts; i++) {
+        const struct sandbox_mount *m = &spec->mounts[i];
+        const char *rel;
+        bool dir;
+        if (sandbox_mount_target(m, &rel, err) < 0 || sandbox_mount_is_dir(m, &dir, err) < 0)
+            return -1;
+        if (!under_special(rel) && stub_ensure(root_fd, rel, dir, stubs, err) < 0)
             return -1;
     }
     return 0;
@@ -155,11 +236,11 @@ stub_unlink(int pfd, const char *name, bool dir)
 static void
 stub_remove(int root_fd, struct mount_stub *s)
 {
-    char parent[sizeof(s->path)];
+    char parent[PATH_MAX];
     const char *name;
     struct stat now;
 
-    split_path(s->path, parent, sizeof(parent), &name);
+    split_path(s->path, parent, &name);
     cleanup_close int pfd = open_parent(root_fd, parent);
     if (pfd < 0 || fstat(pfd, &now) < 0)
         return;
@@ -257,24 +338,23 @@ is_opaque(int fd)
     return fgetxattr(fd, "trusted.overlay.opaque", &v, 1) == 1 && v == 'y';
 }
 
-static void
+static bool
 prune_copy_up(int upper_fd, char *const *lowers, size_t nlower, const char *rel)
 {
-    char parent[sizeof(((struct mount_stub *) 0)->path)];
+    char parent[PATH_MAX];
     const char *name;
     cleanup_close int fd =
         sys_openat2(upper_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC, BENEATH_NO_LINKS);
     cleanup_close int lower_fd = -1, pfd = -1;
 
     if (fd < 0 || !dir_is_empty(fd) || is_opaque(fd))
-        return;
+        return false;
     lower_fd = open_lower_dir(lowers, nlower, rel);
     if (lower_fd < 0 || !same_dir(fd, lower_fd))
-        return;
-    split_path(rel, parent, sizeof(parent), &name);
+        return false;
+    split_path(rel, parent, &name);
     pfd = sys_openat2(upper_fd, parent, O_PATH | O_DIRECTORY | O_CLOEXEC, BENEATH_NO_LINKS);
-    if (pfd >= 0)
-        unlinkat(pfd, name, AT_REMOVEDIR);
+    return pfd >= 0 && unlinkat(pfd, name, AT_REMOVEDIR) == 0;
 }
 
 void
@@ -282,14 +362,19 @@ stubs_prune_copy_ups(const char *upper, char *const *lowers, size_t nlower,
                      const struct stub_list *stubs)
 {
     cleanup_close int upper_fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    char parent[sizeof(stubs->v[0].path)];
+    char parent[PATH_MAX], up[PATH_MAX];
     const char *name;
 
     for (size_t i = stubs->n; upper_fd >= 0 && i > 0; i--) {
         const struct mount_stub *s = &stubs->v[i - 1];
-        split_path(s->path, parent, sizeof(parent), &name);
-        if (s->removed && strcmp(parent, ".") != 0)
-            prune_copy_up(upper_fd, lowers, nlower, parent);
+        if (!s->removed)
+            continue;
+        split_path(s->path, parent, &name);
+        /* each pruned directory may have been its parent's only reason to be copied up */
+        while (strcmp(parent, ".") != 0 && prune_copy_up(upper_fd, lowers, nlower, parent)) {
+            snprintf(up, sizeof(up), "%s", parent);
+            split_path(up, parent, &name);
+        }
     }
 }
 

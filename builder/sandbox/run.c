@@ -240,7 +240,8 @@ init_setup(const struct sandbox_ctx *c, struct lade_error *err)
     cleanup_close int root_fd = open(c->merged, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (root_fd < 0)
         return lade_error_sys(err, "cannot open '%s'", c->merged);
-    if (sandbox_mount_all(root_fd, c->hosts, c->resolv, err) < 0)
+    if (sandbox_mount_all(root_fd, c->hosts, c->resolv, c->spec->insecure, err) < 0 ||
+        sandbox_mount_user(root_fd, c->spec, err) < 0)
         return -1;
     return sandbox_pivot_root(root_fd, err);
 }
@@ -347,6 +348,18 @@ keeper_rootfs(const struct sandbox_ctx *c, struct lade_error *err)
     return root_fd;
 }
 
+/* Removes the stubs; then, the overlay being mounted only in this namespace (init's is gone),
+ * unmounts it so the upper dir may be edited directly. */
+static void
+keeper_cleanup(const struct sandbox_ctx *c, int root_fd, struct stub_list *stubs)
+{
+    stubs_remove(root_fd, stubs);
+    close(root_fd);
+    if (umount2(c->merged, 0) == 0)
+        stubs_prune_copy_ups(c->spec->upperdir, c->spec->lowerdirs, c->spec->nlower, stubs);
+    stubs_release(stubs);
+}
+
 static _Noreturn void
 keeper_main(const struct sandbox_ctx *c, pid_t parent)
 {
@@ -356,6 +369,14 @@ keeper_main(const struct sandbox_ctx *c, pid_t parent)
 
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
         _exit(127);
+    /* lade's other fds stay with lade: a flock held through one (a cache mount another
+     * thread's RUN holds) would otherwise last as long as this sandbox. */
+    const int keep[] = {c->err_fd, c->spec->stdin_fd, c->spec->stdout_fd, c->spec->stderr_fd, 0, 1,
+                        2};
+    if (sandbox_close_fds_except(keep, sizeof(keep) / sizeof(keep[0])) < 0) {
+        lade_error_sys(&err, "close_range");
+        child_fail(c->err_fd, &err);
+    }
     umask(022);               /* the process's umask, as runc's; also the stubs' modes */
     signal(SIGCHLD, SIG_DFL); /* an ignored SIGCHLD (inherited) would let no one reap */
     /* Out of lade's process group: a terminal's Ctrl-C then reaches the RUN once, forwarded
@@ -363,26 +384,22 @@ keeper_main(const struct sandbox_ctx *c, pid_t parent)
     setpgid(0, 0);
     if (keeper_namespaces(c, &err) < 0 || (root_fd = keeper_rootfs(c, &err)) < 0)
         child_fail(c->err_fd, &err);
-    if (stubs_create(root_fd, &stubs, &err) < 0) {
-        stubs_remove(root_fd, &stubs);
+    if (stubs_create(root_fd, &stubs, &err) < 0 ||
+        stubs_create_for_mounts(root_fd, c->spec, &stubs, &err) < 0) {
+        keeper_cleanup(c, root_fd, &stubs);
         child_fail(c->err_fd, &err);
     }
     pid_t pid = fork(); /* pid 1 of the new PID namespace */
     if (pid < 0) {
         lade_error_sys(&err, "fork");
-        stubs_remove(root_fd, &stubs);
+        keeper_cleanup(c, root_fd, &stubs);
         child_fail(c->err_fd, &err);
     }
     if (pid == 0)
         init_main(c);
     if (wait_forwarding(pid, &c->fwd, &ws) < 0)
         ws = 127 << 8;
-    stubs_remove(root_fd, &stubs);
-    close(root_fd);
-    /* Mounted only in this namespace now that init's is gone: unmounted, the upper dir may
-     * be edited directly. */
-    if (umount2(c->merged, 0) == 0)
-        stubs_prune_copy_ups(c->spec->upperdir, c->spec->lowerdirs, c->spec->nlower, &stubs);
+    keeper_cleanup(c, root_fd, &stubs);
     _exit(shell_status(ws));
 }
 
@@ -399,6 +416,13 @@ spec_check(const struct sandbox_spec *s, struct lade_error *err)
         return lade_error_set(err, LADE_ERR_OTHER, "sandbox: no lower dirs");
     if (s->hostname != NULL && (s->hostname[0] == '\0' || strlen(s->hostname) > HOSTNAME_MAX))
         return lade_error_set(err, LADE_ERR_OTHER, "sandbox: invalid hostname '%s'", s->hostname);
+    for (size_t i = 0; i < s->nmounts; i++) {
+        const char *rel;
+        bool dir;
+        if (sandbox_mount_target(&s->mounts[i], &rel, err) < 0 ||
+            sandbox_mount_is_dir(&s->mounts[i], &dir, err) < 0)
+            return -1;
+    }
     return 0;
 }
 

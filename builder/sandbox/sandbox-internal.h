@@ -153,16 +153,17 @@ int overlay_legacy_options(char *const *lowers, size_t nlower, const char *upper
 /* A mount point the sandbox had to create; removed after the run when still empty, and its
  * parent's mtime restored when nothing else changed it (BuildKit removes such stubs too). */
 struct mount_stub {
-    char path[32]; /* relative to the rootfs: "proc", "etc/hosts" */
+    char *path; /* relative to the rootfs: "proc", "etc/hosts"; owned */
     bool dir;
     struct timespec parent_atime, parent_mtime; /* before the stub was made */
     struct timespec parent_mtime_after;         /* right after */
     bool removed;                               /* by stubs_remove */
 };
 struct stub_list {
-    struct mount_stub v[8];
+    struct mount_stub *v; /* owned; n entries */
     size_t n;
 };
+void stubs_release(struct stub_list *stubs);
 
 /* The sandbox's own mount points, relative to the rootfs. */
 struct sandbox_mountpoint {
@@ -175,12 +176,28 @@ extern const size_t sandbox_nmountpoints;
 /* Makes every sandbox mount point exist in the rootfs (root_fd: O_PATH of its root),
  * recording those it created. Resolves paths inside the rootfs only (RESOLVE_IN_ROOT). */
 int stubs_create(int root_fd, struct stub_list *stubs, struct lade_error *err);
+/* The same for the RUN's own mounts (spec->mounts) on the rootfs itself; targets under /proc,
+ * /sys and /dev are left to sandbox_mount_user, which makes them on the sandbox's own
+ * filesystems there. A missing target is a directory, or a file when the bind source is not a
+ * directory. */
+int stubs_create_for_mounts(int root_fd, const struct sandbox_spec *spec, struct stub_list *stubs,
+                            struct lade_error *err);
+/* Whether a mount's target is a directory (tmpfs, or a bind of a directory). */
+int sandbox_mount_is_dir(const struct sandbox_mount *m, bool *dir, struct lade_error *err);
+/* Checks a target: absolute, not "/", no "." or ".." component; *rel is target without the
+ * leading slashes. */
+int sandbox_mount_target(const struct sandbox_mount *m, const char **rel, struct lade_error *err);
+/* Makes rel exist inside the rootfs (its missing parents as directories), recording what it
+ * created in stubs. */
+int stub_ensure(int root_fd, const char *rel, bool dir, struct stub_list *stubs,
+                struct lade_error *err);
 /* Removes recorded stubs that are still empty, newest first. Best effort. */
 void stubs_remove(int root_fd, struct stub_list *stubs);
 /* Creating a stub made overlay copy its parent up (/etc for a missing /etc/hosts). Once the
  * stub is gone, such a copy that is empty, not opaque and identical to the visible lower dir
  * (mode, owner, mtime, xattrs but overlay's) is no change; left there, every RUN layer would
- * hold "etc/". Removed from the upper dir directly, so only after the overlay is unmounted. */
+ * hold "etc/". The same holds for the parent's own parents (/usr for a /usr/share/x target).
+ * Removed from the upper dir directly, so only after the overlay is unmounted. */
 void stubs_prune_copy_ups(const char *upper, char *const *lowers, size_t nlower,
                           const struct stub_list *stubs);
 /* O_PATH fd of rel inside the rootfs, checked to be a directory or not as dir says. */
@@ -192,9 +209,13 @@ int etc_files_write(const char *hosts_path, const char *resolv_path, const char 
 
 /* ---- mounts.c: the special mounts, run by the sandbox's init in its mount namespace ---- */
 
-/* /proc (masked and read-only paths), /sys, /dev, /etc/hosts and /etc/resolv.conf. */
-int sandbox_mount_all(int root_fd, const char *hosts_path, const char *resolv_path,
+/* /proc (masked and read-only paths), /sys, /dev, /etc/hosts and /etc/resolv.conf. insecure
+ * (RUN --security=insecure): nothing masked or read-only in /proc, /sys writable, and the
+ * host's fuse, kvm, kmsg and cuse devices bound into /dev, as BuildKit's insecure entitlement. */
+int sandbox_mount_all(int root_fd, const char *hosts_path, const char *resolv_path, bool insecure,
                       struct lade_error *err);
+/* The RUN's own mounts (spec->mounts), in order, after sandbox_mount_all. */
+int sandbox_mount_user(int root_fd, const struct sandbox_spec *spec, struct lade_error *err);
 /* pivot_root(".", ".") into root_fd and detach the old root (runc's way: no put_old dir). */
 int sandbox_pivot_root(int root_fd, struct lade_error *err);
 
@@ -228,6 +249,9 @@ int sandbox_user_switch(const struct sandbox_user *u, struct lade_error *err);
 int caps_drop_bounding(uint64_t keep, struct lade_error *err);
 /* Sets effective = permitted = caps, inheritable and ambient empty. */
 int caps_set(uint64_t caps, struct lade_error *err);
+/* Sets effective = permitted = inheritable = ambient = caps: they survive exec for any user
+ * (RUN --security=insecure, BuildKit's WithInsecureSpec). */
+int caps_set_ambient(uint64_t caps, struct lade_error *err);
 
 /* ---- exec.c: the process itself ---- */
 

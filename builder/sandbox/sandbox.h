@@ -9,6 +9,24 @@
 
 #include "../common/error.h"
 
+enum sandbox_mount_type {
+    SANDBOX_MOUNT_BIND,  /* source: a host path (directory, file or socket) bound on target */
+    SANDBOX_MOUNT_TMPFS, /* a fresh tmpfs on target; size in bytes, 0: the kernel's default */
+};
+
+/* One RUN --mount as the sandbox applies it. A target the sandbox had to create (and parents
+ * it created for it) is removed after the run when still empty, as BuildKit >= 0.11 does: a
+ * mount target never reaches the layer. Targets are resolved inside the rootfs (a symlink
+ * cannot lead out of it); a missing target is created as a directory, or as an empty file
+ * when source is not a directory. */
+struct sandbox_mount {
+    enum sandbox_mount_type type;
+    const char *source; /* BIND: the host path */
+    const char *target; /* absolute path inside the rootfs */
+    bool readonly;
+    unsigned long long size; /* TMPFS */
+};
+
 enum sandbox_net {
     SANDBOX_NET_HOST = 0, /* share the host's network namespace (lade's "default") */
     SANDBOX_NET_NONE,     /* a new, empty network namespace (loopback only) */
@@ -30,6 +48,12 @@ struct sandbox_spec {
                           /etc/passwd and /etc/group; a missing name is an error */
     const char *hostname; /* NULL: "lade" */
     enum sandbox_net net;
+    const struct sandbox_mount *mounts; /* applied in order after /proc, /dev, /etc/hosts... */
+    size_t nmounts;
+    /* RUN --security=insecure (BuildKit's security.insecure entitlement): every capability
+     * (ambient: a USER other than root has them too), nothing masked or read-only in /proc, /sys
+     * writable, the host's fuse, kvm, kmsg and cuse devices. The caller checks the entitlement. */
+    bool insecure;
 
     /* The process's stdio. stdin_fd < 0 means /dev/null (RUN steps pass -1). */
     int stdin_fd;

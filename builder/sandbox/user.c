@@ -309,3 +309,19 @@ caps_set(uint64_t caps, struct lade_error *err)
         return lade_error_sys(err, "cannot clear ambient capabilities");
     return 0;
 }
+
+int
+caps_set_ambient(uint64_t caps, struct lade_error *err)
+{
+    struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {0};
+
+    for (int i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+        data[i].effective = data[i].permitted = data[i].inheritable = (uint32_t) (caps >> (32 * i));
+    if (syscall(SYS_capset, &hdr, data) < 0)
+        return lade_error_sys(err, "capset");
+    for (unsigned cap = 0; cap < 64; cap++)
+        if ((caps & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+            return lade_error_sys(err, "cannot raise ambient capability %u", cap);
+    return 0;
+}

@@ -8,6 +8,9 @@
  *               with "diff" (the tree), "diff_id" and "blob" (the compressed digest) beside it
  *   cache/      build cache records
  *   sources/HEX the repositories a blob is known in (push mounts it from them)
+ *   cachemounts/NAME[.N]/{data,lock}  RUN --mount=type=cache directories (cachemount.c);
+ *               they persist between builds; lade prune removes idle ones (gc.c); an
+ *               instance's mtime is its last use
  *   tmp/        staging: every write lands here and is renamed into place after fsync
  *   use         flocked shared by every lade process from store_open to store_free, and
  *               exclusively by garbage collection (gc.c)
@@ -141,6 +144,23 @@ int store_blob_footprints(struct store *st, char ***digests, uint64_t **bytes,
 int store_cachemounts_prune(struct store *st, time_t used_before, bool dry,
                             struct store_gc_result *total, struct store_gc_result *freed,
                             struct lade_error *err);
+
+/* ---- RUN --mount=type=cache directories (cachemount.c) ---- */
+enum store_cache_sharing { STORE_CACHE_SHARED = 0, STORE_CACHE_PRIVATE, STORE_CACHE_LOCKED };
+struct store_cache_mount {
+    char *dir;   /* absolute path of the instance's data directory; owned */
+    int lock_fd; /* holds the instance's flock until store_cache_mount_release */
+};
+/* Fills a new instance's data directory dir (mode 0755, root-owned when called). */
+typedef int (*store_cache_init_fn)(void *ud, const char *dir, struct lade_error *err);
+/* The cache directory named name (a file name: the caller's hash of the mount's identity),
+ * created when missing (init fills it first; may be NULL), locked as sharing says: SHARED
+ * alongside other shared users, LOCKED alone (waits), PRIVATE alone without waiting (another
+ * instance when this one is held). Release with store_cache_mount_release. */
+int store_cache_mount_acquire(struct store *st, const char *name, enum store_cache_sharing sharing,
+                              store_cache_init_fn init, void *ud, struct store_cache_mount *out,
+                              struct lade_error *err);
+void store_cache_mount_release(struct store_cache_mount *m);
 
 /* ---- locking ---- */
 /* Exclusive lock on ROOT/lock for index updates and gc; released by store_unlock. */

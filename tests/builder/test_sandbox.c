@@ -138,6 +138,9 @@ struct run {
     char *const *lowers; /* NULL: the base rootfs */
     size_t nlower;
     char *const *argv; /* NULL: sh -c script */
+    const struct sandbox_mount *mounts;
+    size_t nmounts;
+    bool insecure;
 };
 
 #define RUN_DEFAULTS .stdin_fd = -1
@@ -174,6 +177,9 @@ run_full(struct fx *f, const struct run *r, const char *script, char **out, int 
         .stdin_fd = r->stdin_fd,
         .stdout_fd = p[1],
         .stderr_fd = p[1],
+        .mounts = r->mounts,
+        .nmounts = r->nmounts,
+        .insecure = r->insecure,
     };
     *status = -1;
     int rc = sandbox_run(&spec, status, err);
@@ -809,6 +815,183 @@ test_user_parse_rules(void **state)
     assert_int_equal(sandbox_user_parse("99999999999", pw, gr, &u, &err), -1);
 }
 
+/* ---- RUN --mount ---- */
+
+/* Binds: a read-only directory, a writable one (writes reach the source), a file; targets
+ * the sandbox had to make (with parents, under an existing /data too) leave no trace. */
+static void
+test_sandbox_mounts_bind(void **state)
+{
+    struct fx *f = fixture(state);
+    cleanup_free char *ro = xasprintf("%s/src-ro", f->tmp);
+    cleanup_free char *rw = xasprintf("%s/src-rw", f->tmp);
+    cleanup_free char *file = xasprintf("%s/src-file", f->tmp);
+    cleanup_free char *written = NULL;
+    struct lade_error err = {0};
+
+    test_write_file(ro, "a.txt", "from ro\n", 0644);
+    test_write_file(rw, "keep", "", 0644);
+    test_write_file(f->tmp, "src-file", "one file\n", 0644);
+    const struct sandbox_mount m[] = {
+        {.type = SANDBOX_MOUNT_BIND, .source = ro, .target = "/mnt/deep/ro", .readonly = true},
+        {.type = SANDBOX_MOUNT_BIND, .source = rw, .target = "/data/rw"},
+        {.type = SANDBOX_MOUNT_BIND, .source = file, .target = "/etc/one.conf", .readonly = true},
+    };
+    struct run r = {RUN_DEFAULTS, .mounts = m, .nmounts = 3};
+    cleanup_free char *out = run_ok(f, &r,
+                                    "cat /mnt/deep/ro/a.txt /etc/one.conf; "
+                                    "touch /mnt/deep/ro/x 2>/dev/null && echo ro-writable; "
+                                    "echo w > /data/rw/new");
+    assert_string_equal(out, "from ro\none file\n");
+    cleanup_free char *new_path = xasprintf("%s/new", rw);
+    assert_ok(read_file_at(AT_FDCWD, new_path, 0, &written, NULL, &err), &err);
+    assert_string_equal(written, "w\n");
+    assert_upper_empty(f);
+}
+
+/* A tmpfs (with a size), a mount inside it and one under the sandbox's /dev. */
+static void
+test_sandbox_mounts_tmpfs_nested_and_dev(void **state)
+{
+    struct fx *f = fixture(state);
+    cleanup_free char *src = xasprintf("%s/src-pipes", f->tmp);
+
+    test_write_file(src, "script", "#!/bin/sh\necho piped\n", 0755);
+    const struct sandbox_mount m[] = {
+        {.type = SANDBOX_MOUNT_TMPFS, .target = "/scratch", .size = 1 << 20},
+        {.type = SANDBOX_MOUNT_BIND, .source = src, .target = "/scratch/in", .readonly = true},
+        {.type = SANDBOX_MOUNT_BIND, .source = src, .target = "/dev/pipes", .readonly = true},
+    };
+    struct run r = {RUN_DEFAULTS, .mounts = m, .nmounts = 3};
+    cleanup_free char *out = run_ok(f, &r,
+                                    "echo gone > /scratch/f && /dev/pipes/script && "
+                                    "cat /scratch/in/script | head -1 && "
+                                    "grep ' /scratch ' /proc/self/mounts | grep -o size=1024k");
+    assert_string_equal(out, "piped\n#!/bin/sh\nsize=1024k\n");
+    assert_upper_empty(f);
+}
+
+/* FROM scratch: a rootfs without /etc or /mnt. */
+static void
+test_sandbox_mounts_on_bare_rootfs(void **state)
+{
+    struct fx *f = fixture(state);
+    char *const lowers[] = {f->bare, NULL};
+    const struct sandbox_mount m[] = {{.type = SANDBOX_MOUNT_TMPFS, .target = "/mnt/t"}};
+    struct run r = {RUN_DEFAULTS, .lowers = lowers, .nlower = 1, .mounts = m, .nmounts = 1};
+
+    free(run_ok(f, &r, "echo x > /mnt/t/x"));
+    assert_upper_empty(f);
+}
+
+/* A target the RUN filled is kept, as BuildKit keeps it. */
+static void
+test_sandbox_mount_target_with_content_is_kept(void **state)
+{
+    struct fx *f = fixture(state);
+    const struct sandbox_mount m[] = {{.type = SANDBOX_MOUNT_TMPFS, .target = "/work/t"}};
+    struct run r = {RUN_DEFAULTS, .mounts = m, .nmounts = 1};
+
+    free(run_ok(f, &r, "touch /work/kept"));
+    assert_true(upper_has(f, "work/kept"));
+    assert_false(upper_has(f, "work/t"));
+}
+
+static void
+expect_mount_error_run(struct fx *f, const struct run *r, const char *want)
+{
+    struct lade_error err = {0};
+    cleanup_free char *out = NULL;
+    int status;
+
+    assert_int_equal(run_full(f, r, "true", &out, &status, &err), -1);
+    if (strstr(err.msg, want) == NULL)
+        fail_msg("got \"%s\", want \"%s\"", err.msg, want);
+    assert_upper_empty(f);
+}
+
+static void
+expect_mount_error(struct fx *f, const struct sandbox_mount *m, size_t n, const char *want)
+{
+    struct run r = {RUN_DEFAULTS, .mounts = m, .nmounts = n};
+
+    expect_mount_error_run(f, &r, want);
+}
+
+static void
+test_sandbox_mount_errors(void **state)
+{
+    struct fx *f = fixture(state);
+    cleanup_free char *file = xasprintf("%s/src-err", f->tmp);
+    cleanup_free char *dir = xasprintf("%s/src-errdir", f->tmp);
+
+    test_write_file(f->tmp, "src-err", "x\n", 0644);
+    test_write_file(dir, "f", "x\n", 0644);
+    const struct sandbox_mount over_dir[] = {
+        {.type = SANDBOX_MOUNT_BIND, .source = file, .target = "/data", .readonly = true}};
+    expect_mount_error(f, over_dir, 1, "cannot mount on '/data': is a directory");
+    const struct sandbox_mount under_file[] = {
+        {.type = SANDBOX_MOUNT_TMPFS, .target = "/data/old.txt/x"}};
+    expect_mount_error(f, under_file, 1, "/data/old.txt/x");
+    const struct sandbox_mount in_ro[] = {
+        {.type = SANDBOX_MOUNT_BIND, .source = dir, .target = "/ro", .readonly = true},
+        {.type = SANDBOX_MOUNT_TMPFS, .target = "/ro/sub"}};
+    expect_mount_error(f, in_ro, 2, "Read-only file system");
+    const struct sandbox_mount root[] = {{.type = SANDBOX_MOUNT_TMPFS, .target = "/"}};
+    expect_mount_error(f, root, 1, "invalid mount target \"/\"");
+    const struct sandbox_mount dots[] = {{.type = SANDBOX_MOUNT_TMPFS, .target = "/a/../b"}};
+    expect_mount_error(f, dots, 1, "is not clean");
+}
+
+/* A symlink in the image cannot lead a target out of the rootfs. */
+static void
+test_sandbox_mount_target_symlink_stays_inside(void **state)
+{
+    struct fx *f = fixture(state);
+    cleanup_free char *outside = xasprintf("%s/outside", f->tmp);
+    cleanup_free char *link = xasprintf("%s/escape", f->base);
+    const struct sandbox_mount m[] = {{.type = SANDBOX_MOUNT_TMPFS, .target = "/escape/t"}};
+    struct run r = {RUN_DEFAULTS, .mounts = m, .nmounts = 1};
+    struct stat st;
+
+    assert_int_equal(mkdir(outside, 0755), 0);
+    assert_int_equal(symlink(outside, link), 0);
+    /* /escape is resolved in the rootfs, where its target does not exist */
+    expect_mount_error_run(f, &r, "cannot mount on '/escape': dangling symbolic link");
+    unlink(link);
+    cleanup_free char *t = xasprintf("%s/t", outside);
+    assert_int_equal(lstat(t, &st), -1);
+}
+
+/* --security=insecure: every capability, /proc unmasked. */
+static void
+test_sandbox_insecure(void **state)
+{
+    struct fx *f = fixture(state);
+    struct run r = {RUN_DEFAULTS, .insecure = true};
+    cleanup_free char *out = run_ok(
+        f, &r, "grep CapEff /proc/self/status; grep -c ' /proc/kcore ' /proc/self/mounts; true");
+
+    cleanup_free char *status = NULL;
+    struct lade_error err = {0};
+    char want[64];
+
+    /* all of lade's own: root on a test machine may lack some (CAP_SYS_RESOURCE) */
+    assert_ok(read_file_at(AT_FDCWD, "/proc/self/status", 0, &status, NULL, &err), &err);
+    const char *bnd = strstr(status, "CapBnd:\t");
+    assert_non_null(bnd);
+    snprintf(want, sizeof(want), "CapEff:\t%.16s\n", bnd + 8);
+    assert_non_null(strstr(out, want));
+    assert_non_null(strstr(out, "\n0\n"));
+    /* a non-root user keeps them too (ambient), as in BuildKit; without insecure, none */
+    struct run app = {RUN_DEFAULTS, .insecure = true, .user = "app"};
+    cleanup_free char *app_out = run_ok(f, &app, "grep CapEff /proc/self/status");
+    assert_non_null(strstr(app_out, want));
+    struct run plain = {RUN_DEFAULTS, .user = "app"};
+    cleanup_free char *plain_out = run_ok(f, &plain, "grep CapEff /proc/self/status");
+    assert_string_equal(plain_out, "CapEff:\t0000000000000000\n");
+}
+
 int
 main(void)
 {
@@ -818,6 +1001,13 @@ main(void)
         cmocka_unit_test(test_sandbox_output_and_exit_status),
         cmocka_unit_test(test_sandbox_changes_land_in_upper_with_whiteouts),
         cmocka_unit_test(test_sandbox_leaves_no_mount_stubs),
+        cmocka_unit_test(test_sandbox_mounts_bind),
+        cmocka_unit_test(test_sandbox_mounts_tmpfs_nested_and_dev),
+        cmocka_unit_test(test_sandbox_mounts_on_bare_rootfs),
+        cmocka_unit_test(test_sandbox_mount_target_with_content_is_kept),
+        cmocka_unit_test(test_sandbox_mount_errors),
+        cmocka_unit_test(test_sandbox_mount_target_symlink_stays_inside),
+        cmocka_unit_test(test_sandbox_insecure),
         cmocka_unit_test(test_sandbox_parent_changed_by_run_is_kept),
         cmocka_unit_test(test_sandbox_scratch_like_rootfs_keeps_upper_empty),
         cmocka_unit_test(test_sandbox_stub_with_content_is_kept),
