@@ -15,6 +15,8 @@
 enum progress_mode { PROGRESS_AUTO = 0, PROGRESS_PLAIN, PROGRESS_TTY };
 enum output_type { OUTPUT_NONE = 0, OUTPUT_OCI, OUTPUT_DOCKER };
 
+struct build_secrets; /* secrets.h */
+
 struct build_opts {
     const char *context;    /* directory */
     const char *dockerfile; /* path; NULL: CONTEXT/Dockerfile */
@@ -40,6 +42,8 @@ struct build_opts {
     /* Stages that do not depend on each other are built at once, up to jobs (0: one per CPU;
      * 1: one after the other). The image is the same either way. */
     unsigned jobs;
+    /* --secret and --ssh, for RUN --mount=type=secret|ssh; NULL: none given. Borrowed. */
+    const struct build_secrets *secrets;
 };
 
 struct plan;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../build.h"
+#include "../secrets.h"
 #include "../../parser/parser.h"
 #include "../common/strv.h"
 #include "../common/xalloc.h"
@@ -27,6 +28,8 @@ enum {
     OPT_PLATFORM,
     OPT_JOBS,
     OPT_ALLOW,
+    OPT_SECRET,
+    OPT_SSH,
 };
 
 static const struct option build_options[] = {
@@ -47,6 +50,8 @@ static const struct option build_options[] = {
     {"platform", required_argument, NULL, OPT_PLATFORM},
     {"jobs", required_argument, NULL, OPT_JOBS},
     {"allow", required_argument, NULL, OPT_ALLOW},
+    {"secret", required_argument, NULL, OPT_SECRET},
+    {"ssh", required_argument, NULL, OPT_SSH},
     CLI_REGISTRY_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -117,6 +122,7 @@ int
 cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     struct build_opts o = {.progress = PROGRESS_AUTO, .compression = COMPRESSION_GZIP};
+    struct build_secrets *secrets = build_secrets_new();
     char *dest = NULL;
     const char *epoch = getenv("SOURCE_DATE_EPOCH");
     digest_t manifest;
@@ -231,6 +237,14 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
             o.jobs = (unsigned) n;
             break;
         }
+        case OPT_SECRET:
+            if (build_secrets_add(secrets, optarg, err) < 0)
+                goto out;
+            break;
+        case OPT_SSH:
+            if (build_secrets_add_ssh(secrets, optarg, err) < 0)
+                goto out;
+            break;
         case CLI_OPT_INSECURE_REGISTRY:
         case CLI_OPT_RETRIES:
             if (cli_registry_option(cli, c, optarg, err) < 0)
@@ -251,6 +265,7 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
     }
     o.context = argv[optind];
     o.reg = &cli->reg;
+    o.secrets = secrets;
     o.epoch = 0;
     if (epoch != NULL && *epoch != '\0' && parse_epoch(epoch, &o.epoch, err) < 0)
         goto out;
@@ -262,6 +277,7 @@ out:
     strv_free(o.tags);
     strv_free(o.build_args);
     strv_free(o.labels);
+    build_secrets_free(secrets); /* zeroes the secrets, stops the agents lade started */
     free(dest);
     return rc;
 }

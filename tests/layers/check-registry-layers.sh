@@ -24,8 +24,8 @@ REGISTRY_LEVELS=(
 # builder/: a step never calls back into the driver (DESIGN.md, STYLE.md 9 "Calls go down").
 # Patterns are shell globs on the file name without .c.
 BUILDER_LEVELS=(
-    "paths: rootfs progress copy_links copy_tree copy_sources"  # paths in a rootfs, progress, the copy engine
-    "cache: cache"                                # keys and records; never history
+    "paths: rootfs progress copy_links copy_tree copy_sources secrets ssh_*" # paths in a rootfs, progress, the copy engine, --secret/--ssh
+    "cache: cache cache_prune"                    # keys and records, prune; never history
     "stage: stage base"                           # stage state, overlay step, FROM bases
     "steps: step_* instr_* image"                 # the instructions; the image's output
     "driver: build"                               # orders stages, dispatches
