@@ -64,8 +64,8 @@ csv_fields(const char *text, char ***out, struct lade_error *err)
             if (*p != ',' && *p != '\0') {
                 lade_buf_release(&f);
                 strv_free(v);
-                return lade_error_set(err, LADE_ERR_USAGE, "extraneous text after a quote in \"%s\"",
-                                      text);
+                return lade_error_set(err, LADE_ERR_USAGE,
+                                      "extraneous text after a quote in \"%s\"", text);
             }
         } else {
             size_t n = strcspn(p, ",");
@@ -211,15 +211,14 @@ build_secrets_free(struct build_secrets *s)
 
 /* The bytes of a secret file, at most SECRET_MAX_SIZE (buildx refuses larger ones). */
 static int
-read_secret_file(const char *id, const char *path, char **data, size_t *len,
-                 struct lade_error *err)
+read_secret_file(const char *id, const char *path, char **data, size_t *len, struct lade_error *err)
 {
     cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
 
     if (fd < 0 || fstat(fd, &st) < 0)
-        return lade_error_set(err, LADE_ERR_USAGE, "--secret id=%s: cannot read '%s': %s", id,
-                              path, strerror(errno));
+        return lade_error_set(err, LADE_ERR_USAGE, "--secret id=%s: cannot read '%s': %s", id, path,
+                              strerror(errno));
     if (st.st_size > (off_t) SECRET_MAX_SIZE)
         return lade_error_set(err, LADE_ERR_USAGE, "--secret id=%s: '%s' too big: max %u bytes", id,
                               path, SECRET_MAX_SIZE);
@@ -248,8 +247,7 @@ build_secrets_add(struct build_secrets *s, const char *text, struct lade_error *
         const char *v = getenv(spec.env);
         if (v == NULL) {
             lade_error_set(err, LADE_ERR_USAGE,
-                           "--secret id=%s: environment variable %s is not set", spec.id,
-                           spec.env);
+                           "--secret id=%s: environment variable %s is not set", spec.id, spec.env);
             secret_spec_release(&spec);
             return -1;
         }

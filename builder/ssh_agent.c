@@ -95,8 +95,7 @@ wait_for_socket(struct ssh_agent *a, struct lade_error *err)
         }
         nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
     }
-    return lade_error_set(err, LADE_ERR_USAGE, "ssh-agent did not open '%s' within 5 s",
-                          a->socket);
+    return lade_error_set(err, LADE_ERR_USAGE, "ssh-agent did not open '%s' within 5 s", a->socket);
 }
 
 /* ssh-add KEY...: never asks for a passphrase (no terminal, SSH_ASKPASS_REQUIRE=never). */

@@ -26,7 +26,7 @@ void ssh_agent_stop(struct ssh_agent *a);
  * readOnlyAgent allows; adding, removing or locking keys gets SSH_AGENT_FAILURE. The thread
  * blocks every signal. */
 struct ssh_forward;
-int ssh_forward_start(const char *agent_path, const char *path, unsigned mode, uid_t uid,
-                      gid_t gid, struct ssh_forward **out, struct lade_error *err);
+int ssh_forward_start(const char *agent_path, const char *path, unsigned mode, uid_t uid, gid_t gid,
+                      struct ssh_forward **out, struct lade_error *err);
 /* Stops the thread, closes every connection and removes the socket; NULL is fine. */
 void ssh_forward_stop(struct ssh_forward *f);

@@ -12,6 +12,7 @@
 
 #include "cache.h"
 #include "step_run_mounts.h"
+#include "step_run_secret.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/strv.h"
@@ -195,9 +196,12 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
     json_t *c = oci_config_container(ss->config);
     char **argv = NULL, **envp = NULL, **lowers = NULL;
     cleanup_free char *hist = NULL, *script = NULL;
+    cleanup_free struct sandbox_mount *mounts = NULL;
     const char *script_name = NULL;
     struct fs_step fs = {0};
     struct run_mounts rm = {0};
+    struct run_secret_mounts secrets = {0};
+    size_t nmounts = 0;
     enum sandbox_net net = run_network(b, r);
     bool insecure = r->security != NULL && strcmp(r->security, "insecure") == 0;
     int rc = -1;
@@ -216,7 +220,7 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
         strv_free(argv);
         return lade_error_set(err, LADE_ERR_PARSE, "RUN requires a command");
     }
-    envp = stage_run_env(ss);
+    envp = run_ssh_env(r, stage_run_env(ss));
     hist = run_history(b, ss, argv);
     if (run_mounts_prepare(b, ss, r, &rm, err) < 0)
         goto out;
@@ -228,8 +232,10 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
     }
     if (fs_step_begin(b, ss, false, &fs, err) < 0 || run_mounts_setup(b, &rm, err) < 0 ||
         (script != NULL &&
-         run_mounts_add_inline(b, &rm, "/dev/pipes", script_name, script, err) < 0))
+         run_mounts_add_inline(b, &rm, "/dev/pipes", script_name, script, err) < 0) ||
+        run_secrets_prepare(b, r, fs.dir, &envp, &secrets, err) < 0) /* after the key */
         goto out;
+    mounts = run_mounts_join(rm.v, rm.n, secrets.mounts, secrets.nmounts, &nmounts);
     lowers = stage_lowerdirs(ss);
     struct sandbox_spec spec = {
         .lowerdirs = lowers,
@@ -242,19 +248,22 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
         .user = json_string_value(json_object_get(c, "User")),
         .hostname = NULL,
         .net = net,
-        .mounts = rm.v,
-        .nmounts = rm.n,
+        .mounts = mounts,
+        .nmounts = nmounts,
         .insecure = insecure,
     };
     rc = run_sandboxed(b, &spec, err);
-    run_mounts_release(b, &rm); /* unlocks the caches before the layer is written */
+    run_mounts_release(b, &rm);    /* unlocks the caches before the layer is written */
+    run_secrets_release(&secrets); /* before the step directory goes */
     if (rc == 0)
         rc = fs_step_end(b, ss, &fs, true, hist, err);
 out:
     run_mounts_release(b, &rm);
+    run_secrets_release(&secrets);
     fs_step_end(b, ss, &fs, false, NULL, NULL);
     free(lowers);
     strv_free(argv);
+    run_secrets_wipe_env(envp); /* it may hold secret env= values */
     strv_free(envp);
     return rc;
 }

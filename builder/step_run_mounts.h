@@ -21,7 +21,7 @@ struct run_mounts {
 /* Resolves every --mount of r against the stage (relative targets against WORKDIR) and
  * computes its view: for a bind of the context the content digest of what it binds
  * (.dockerignore applied), for a stage or an image its key; a cache mount's contents are not
- * in the key, as in BuildKit. Types secret and ssh are refused as not implemented yet.
+ * in the key, as in BuildKit. Types secret and ssh are left to step_run_secret.h.
  * Release rm with run_mounts_release, also after a failure. */
 int run_mounts_prepare(struct build *b, struct stage_state *ss, const struct run_cmd *r,
                        struct run_mounts *rm, struct lade_error *err);
