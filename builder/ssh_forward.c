@@ -118,16 +118,29 @@ set_timeouts(int fd)
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+/* A unix socket and its address for path. A path longer than sun_path (a store under a deep
+ * directory) is reached through its directory's fd, /proc/self/fd/N/NAME; *dir_fd then holds
+ * that fd until the caller has bound or connected. */
 static int
-unix_socket(const char *path, struct sockaddr_un *sa)
+unix_socket(const char *path, struct sockaddr_un *sa, int *dir_fd)
 {
+    const char *slash = strrchr(path, '/');
+
     memset(sa, 0, sizeof(*sa));
     sa->sun_family = AF_UNIX;
-    if (strlen(path) >= sizeof(sa->sun_path)) {
-        errno = ENAMETOOLONG;
-        return -1;
+    *dir_fd = -1;
+    if (strlen(path) < sizeof(sa->sun_path)) {
+        memcpy(sa->sun_path, path, strlen(path) + 1);
+    } else {
+        cleanup_free char *dir = slash ? xstrndup(path, (size_t) (slash - path)) : NULL;
+        *dir_fd = dir ? open(dir[0] ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+        if (*dir_fd < 0 ||
+            (size_t) snprintf(sa->sun_path, sizeof(sa->sun_path), "/proc/self/fd/%d/%s", *dir_fd,
+                              slash + 1) >= sizeof(sa->sun_path)) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
     }
-    memcpy(sa->sun_path, path, strlen(path) + 1);
     return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 }
 
@@ -141,7 +154,8 @@ accept_one(struct ssh_forward *f)
     if (client < 0)
         return;
     if (f->nconns < MAX_CONNS) {
-        agent = unix_socket(f->agent_path, &sa);
+        cleanup_close int dir_fd = -1;
+        agent = unix_socket(f->agent_path, &sa, &dir_fd);
         if (agent >= 0 && connect(agent, (struct sockaddr *) &sa, sizeof(sa)) < 0) {
             close(agent);
             agent = -1;
@@ -199,12 +213,13 @@ ssh_forward_start(const char *agent_path, const char *path, unsigned mode, uid_t
 {
     struct ssh_forward *f = xcalloc(1, sizeof(*f));
     struct sockaddr_un sa;
+    cleanup_close int dir_fd = -1;
     sigset_t all, old;
 
     f->agent_path = xstrdup(agent_path);
     f->path = xstrdup(path);
     f->stop_pipe[0] = f->stop_pipe[1] = -1;
-    f->listen_fd = unix_socket(path, &sa);
+    f->listen_fd = unix_socket(path, &sa, &dir_fd);
     if (f->listen_fd < 0 || bind(f->listen_fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 ||
         chmod(path, mode & 0777) < 0 || chown(path, uid, gid) < 0 || listen(f->listen_fd, 16) < 0 ||
         pipe2(f->stop_pipe, O_CLOEXEC) < 0) {

@@ -252,6 +252,15 @@ test_ssh_agent_and_forward(void **state)
     close(fd);
     ssh_forward_stop(fwd);
     assert_int_equal(stat(fwd_path, &st), -1);
+    /* a path longer than sun_path (a store in a deep directory) works too */
+    char *deep = xasprintf("%s/%0120d", dir, 0), *deep_sock = xasprintf("%s/s.sock", deep);
+    assert_int_equal(mkdir(deep, 0700), 0);
+    assert_ok(ssh_forward_start(ssh_agent_socket(agent), deep_sock, 0600, 0, 0, &fwd, &err), &err);
+    assert_int_equal(stat(deep_sock, &st), 0);
+    assert_true(S_ISSOCK(st.st_mode));
+    ssh_forward_stop(fwd);
+    free(deep);
+    free(deep_sock);
     char *agent_dir = xstrdup(ssh_agent_socket(agent));
     *strrchr(agent_dir, '/') = '\0';
     ssh_agent_stop(agent);

@@ -40,7 +40,7 @@ FROM scratch
 COPY rootfs/ /
 RUN --mount=type=secret,id=tok,target=/etc/app/token,mode=0440,uid=1000,gid=1000 \
     stat -c '%a %u:%g' /etc/app/token > /stat && cat /etc/app/token > /copy
-RUN --mount=type=secret,id=tok,env=TOK sh -c 'echo "env=$TOK"; ls /run/secrets 2>&1' > /env-only
+RUN --mount=type=secret,id=tok,env=TOK sh -c 'echo "env=$TOK"; ls /run/secrets 2>&1; true' > /env-only
 RUN --mount=type=secret,id=tok,env=TOK,target=/t sh -c 'echo "env=$TOK file=$(cat /t)"' > /both
 RUN --mount=type=secret,source=tok cat /run/secrets/tok > /by-source
 RUN --mount=type=secret,target=/tok cat /tok > /by-target
@@ -54,8 +54,7 @@ v4lue" "$OUT" "target=, mode=, uid=, gid="
     assert_contains "$OUT" "No such file" "env= alone mounts no file (BuildKit)"
     run_ok lade run --rm sec:2 cat /both /by-source /by-target
     assert_eq "env=v4lue file=v4lue
-v4lue
-v4lue" "$OUT" "env= with target=, source= as the id, the id from the target's name"
+v4luev4lue" "$OUT" "env= with target=, source= as the id, the id from the target's name"
     run_ok lade run --rm sec:2 env
     assert_not_contains "$OUT" "TOK=" "the variable is not in the image's Env"
 }
@@ -249,16 +248,15 @@ RUN --mount=type=ssh,required=true ssh-add -l > /keys
 EOF
     assert_exit 2 env -u SSH_AUTH_SOCK "$LADE" --root "$ROOT" build "$WORK/ctx"
     assert_contains "$ERR" 'no SSH key "default" forwarded'
-    local pid
     eval "$(ssh-agent -s -a "$WORK/agent.sock")" >/dev/null
-    pid=$SSH_AGENT_PID
-    trap 'kill "$pid" 2>/dev/null || true' EXIT
-    ssh-add -q "$WORK/id" 2>/dev/null || { kill "$pid"; fail "ssh-add failed"; }
+    AGENT_PID=$SSH_AGENT_PID
+    trap 'kill "$AGENT_PID" 2>/dev/null || true' EXIT
+    ssh-add -q "$WORK/id" 2>/dev/null || fail "ssh-add failed"
     RC=0
     lade build --progress plain --ssh default -t ssh:2 "$WORK/ctx" >"$WORK/out" 2>&1 || RC=$?
     local keys_after
     keys_after=$(ssh-add -l 2>&1 || true)
-    kill "$pid"
+    kill "$AGENT_PID"
     [ "$RC" -eq 0 ] || fail "build with --ssh default failed" "$(cat "$WORK/out")"
     run_ok lade run --rm ssh:2 cat /keys
     assert_contains "$OUT" "$KEY_FP" "the caller's agent (\$SSH_AUTH_SOCK) in the RUN"
