@@ -135,6 +135,9 @@ add_keys(struct ssh_agent *a, char *const *keyfiles, struct lade_error *err)
         return 0;
     while (len > 0 && (msg[len - 1] == '\n' || msg[len - 1] == '\r'))
         msg[--len] = '\0';
+    for (size_t i = 0; i < len; i++) /* one line for the error message */
+        if (msg[i] == '\n' || msg[i] == '\r')
+            msg[i] = ' ';
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && len == 0)
         return lade_error_set(err, LADE_ERR_USAGE,
                               "cannot run ssh-add (is openssh-client installed?)");

@@ -21,6 +21,7 @@ static const char usage_text[] =
     "  build [-f FILE] [-t NAME[:TAG]]... [--build-arg K[=V]]... [--target STAGE] [--no-cache]\n"
     "        [-o type=oci,dest=F | type=docker,dest=F | type=registry] [--iidfile F]\n"
     "        [--progress plain|tty] [--pull] [--push] [--platform OS/ARCH[/VARIANT]]\n"
+    "        [--secret id=ID[,src=PATH|,env=VAR]]... [--ssh default|ID[=SOCKET|KEYFILE]]...\n"
     "        [--allow security.insecure] CONTEXT\n"
     "  plan [-f FILE] [--build-arg K=V]... [--target STAGE] CONTEXT\n"
     "  images | inspect NAME | tag SRC DST | rmi NAME...\n"
