@@ -20,12 +20,15 @@ FROM scratch
 COPY rootfs/ /
 RUN --mount=type=secret,id=tok sha256sum /run/secrets/tok | cut -d' ' -f1 > /sum && \
     stat -c '%a %u:%g' /run/secrets/tok > /stat && \
+    grep " /run/secrets/tok " /proc/self/mountinfo | sed "s/.* - //" | cut -d" " -f1 > /fstype && \
     if touch /run/secrets/tok 2>/dev/null; then echo writable > /ro; fi
 EOF
     run_ok lade build --progress plain --secret "id=tok,src=$src" -t sec:1 "$WORK/ctx"
     run_ok lade run --rm sec:1 cat /sum /stat
     assert_eq "$(sha_of "s3cr3t-value")
 400 0:0" "$OUT" "the RUN read the secret at /run/secrets/tok, 0400 root:root"
+    run_ok lade run --rm sec:1 cat /fstype
+    assert_eq "tmpfs" "$OUT" "the secret file is on a tmpfs, never on the store's disk"
     run_ok lade run --rm sec:1 sh -c 'ls /ro /run 2>&1; exit 0'
     assert_not_contains "$OUT" "writable" "the secret file is read-only"
     assert_contains "$OUT" "/run: No such file" "the mount target (and /run made for it) left in the image"
