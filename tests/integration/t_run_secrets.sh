@@ -47,6 +47,8 @@ RUN --mount=type=secret,id=tok,env=TOK sh -c 'echo "env=$TOK"; ls /run/secrets 2
 RUN --mount=type=secret,id=tok,env=TOK,target=/t sh -c 'echo "env=$TOK file=$(cat /t)"' > /both
 RUN --mount=type=secret,source=tok cat /run/secrets/tok > /by-source
 RUN --mount=type=secret,target=/tok cat /tok > /by-target
+RUN --mount=type=tmpfs,target=/run/sub --mount=type=secret,id=tok --mount=type=tmpfs,target=/run \
+    sh -c 'cat /run/secrets/tok; test -d /run/sub && echo " sub"' > /in-tmpfs
 EOF
     run_ok lade build --progress plain --secret "id=tok,src=$src" -t sec:2 "$WORK/ctx"
     run_ok lade run --rm sec:2 cat /stat /copy
@@ -58,6 +60,8 @@ v4lue" "$OUT" "target=, mode=, uid=, gid="
     run_ok lade run --rm sec:2 cat /both /by-source /by-target
     assert_eq "env=v4lue file=v4lue
 v4luev4lue" "$OUT" "env= with target=, source= as the id, the id from the target's name"
+    run_ok lade run --rm sec:2 cat /in-tmpfs
+    assert_eq "v4lue sub" "$OUT" "a secret under a tmpfs mount's target: mounts ordered by target"
     run_ok lade run --rm sec:2 env
     assert_not_contains "$OUT" "TOK=" "the variable is not in the image's Env"
 }
