@@ -17,6 +17,7 @@
 #                                    id=ID,env=VAR takes the value of an `env` variable)
 #                 label K=V          --label for both tools
 #                 env K=V            an environment variable of both builds (for secret env=)
+#                 ssh ID=KEYFILE     --ssh for both tools (KEYFILE in the context, 0600)
 #                 ssh default        an ssh-agent holding a generated key for the case, and
 #                                    --ssh default for both tools
 #                 http-serve DIR     serves the context's DIR on a free loopback port, passed
@@ -81,8 +82,13 @@ read_conf() {
         label) OPTS+=(--label "$val") ;;
         env) ENVS+=("$val") ;;
         ssh)
-            SSH_ID=$val
-            OPTS+=(--ssh "$val")
+            case $val in
+            *=*) OPTS+=(--ssh "${val/=/=@CTX@/}") ;;
+            *)
+                SSH_ID=$val
+                OPTS+=(--ssh "$val")
+                ;;
+            esac
             ;;
         http-serve)
             HTTP_DIR=$val
