@@ -47,7 +47,8 @@ static void
 test_mounts_join_orders_by_target(void **state)
 {
     struct sandbox_mount a[] = {{.target = "/run/sub"}, {.target = "/b", .size = 1}},
-                         b[] = {{.target = "/run/secrets/x"}, {.target = "/run"},
+                         b[] = {{.target = "/run/secrets/x"},
+                                {.target = "/run"},
                                 {.target = "/b", .size = 2}};
     size_t n = 0;
 
