@@ -250,9 +250,9 @@ RUN --mount=type=bind,target=/x,mode=0755 true
 EOF
     assert_exit 3 lade build "$WORK/ctx"
     assert_contains "$ERR" 'Dockerfile:3:1: mode not allowed for "bind" type mounts'
-    printf 'FROM scratch\nCOPY rootfs/ /\nRUN --mount=type=secret,id=tok true\n' >"$WORK/ctx/Dockerfile"
-    assert_exit 1 lade build "$WORK/ctx"
-    assert_contains "$ERR" "RUN --mount=type=secret is not implemented yet"
+    printf 'FROM scratch\nCOPY rootfs/ /\nRUN --mount=type=secret,id=tok,required=true true\n' >"$WORK/ctx/Dockerfile"
+    assert_exit 2 lade build "$WORK/ctx"
+    assert_contains "$ERR" "secret tok: not found"
     printf 'FROM scratch\nCOPY rootfs/ /\nRUN --mount=source=missing,target=/m true\n' >"$WORK/ctx/Dockerfile"
     assert_exit 1 lade build "$WORK/ctx"
     assert_contains "$ERR" 'source "/missing" not found in the build context'
