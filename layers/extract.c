@@ -3,9 +3,9 @@
  * ADD's local archive into its destination (tarball_unpack). The entries are made by
  * extract_entry.c, confined to the root: every name is cleaned, every parent directory is
  * opened with openat2 relative to the root, and the last component created with *at calls
- * that do not follow it. Layers use RESOLVE_BENEATH rather than RESOLVE_IN_ROOT: a symlink in
- * the layer that points outside ("a -> /" then "a/x") must be refused (layers.h), not silently
- * re-rooted; ADD resolves inside its destination as docker's chrooted Untar does. */
+ * that do not follow it. Both resolve symlinks inside the root (RESOLVE_IN_ROOT), as
+ * containerd's RootPath and docker's chrooted extraction do: "lib -> /usr/lib" then "lib/x"
+ * writes usr/lib/x in the layer; "a -> /" or "a -> ../.." then "a/x" writes x, never outside. */
 #include "extract-internal.h"
 
 #include <archive_entry.h>
@@ -82,7 +82,7 @@ int
 layer_extract(int in_fd, int dirfd, const char *expect_diff_id, digest_t diff_id_out,
               struct lade_error *err)
 {
-    struct extractor x = {.root = dirfd, .err = err, .resolve = RESOLVE_BENEATH};
+    struct extractor x = {.root = dirfd, .err = err, .resolve = RESOLVE_IN_ROOT};
 
     return extract(&x, in_fd, expect_diff_id, diff_id_out);
 }

@@ -69,13 +69,14 @@ int layer_write_dir(int dirfd, const struct layer_opts *opts, int out_fd, struct
 /* Extracts a layer blob (gzip, zstd or plain tar, detected from the bytes) read from in_fd into
  * the empty directory dirfd, as an overlay lower dir: ".wh.NAME" becomes a 0/0 character device
  * NAME, ".wh..wh..opq" sets trusted.overlay.opaque=y on its directory. Confined to dirfd:
- * absolute names, "..", and links that lead outside are refused (error, nothing outside is
- * touched). Owners, modes, mtimes, xattrs and hardlinks are restored; device nodes are created
- * when possible. When expect_diff_id is not NULL the uncompressed stream must hash to it.
- * Writes the uncompressed digest to diff_id_out when not NULL.
- * A symlink on an entry's path is followed only while it stays below dirfd (RESOLVE_BENEATH);
- * one that leads outside (absolute, or ".." above dirfd) fails the extraction. Files are
- * written before the digest is known: on error, discard dirfd's contents. */
+ * entry names that are absolute or climb with "..", and hardlinks named so, are refused (error,
+ * nothing outside is touched). Owners, modes, mtimes, xattrs and hardlinks are restored; device
+ * nodes are created when possible. When expect_diff_id is not NULL the uncompressed stream must
+ * hash to it. Writes the uncompressed digest to diff_id_out when not NULL.
+ * A symlink on an entry's path is resolved inside dirfd (RESOLVE_IN_ROOT), as containerd and
+ * docker extract layers: "lib -> /usr/lib" then "lib/x" writes usr/lib/x; "a -> /" then "a/x"
+ * writes x in the layer, never outside it. Files are written before the digest is known: on
+ * error, discard dirfd's contents. */
 int layer_extract(int in_fd, int dirfd, const char *expect_diff_id, digest_t diff_id_out,
                   struct lade_error *err);
 

@@ -375,12 +375,13 @@ test_extract_refuses_escapes(void **state)
         {"dot-dot", {{'f', "../x", "evil"}}, 1, "'..'"},
         {"inner dot-dot", {{'d', "a/", NULL}, {'f', "a/../../x", "evil"}}, 2, "'..'"},
         {"absolute", {{'f', "/abs", "evil"}}, 1, "absolute"},
-        {"symlink to /", {{'l', "a", "/"}, {'f', "a/escape", "evil"}}, 2, "outside"},
-        {"symlink up", {{'l', "a", "../.."}, {'f', "a/x", "evil"}}, 2, "outside"},
+        /* symlinks are resolved inside the layer: these write a/escape and x in it */
+        {"symlink to /", {{'l', "a", "/"}, {'f', "a/escape", "evil"}}, 2, NULL},
+        {"symlink up", {{'l', "a", "../.."}, {'f', "a/x", "evil"}}, 2, NULL},
         {"symlink chain", {{'l', "a", "b/.."}, {'l', "b", "."}, {'f', "a/x", "evil"}}, 3, NULL},
         {"hardlink up", {{'h', "h", escape_hl}}, 1, "'..'"},
         {"hardlink absolute", {{'h', "h", "/etc/passwd"}}, 1, "absolute"},
-        {"hardlink via symlink", {{'l', "s", "/etc"}, {'h', "h", "s/passwd"}}, 2, "outside"},
+        {"hardlink via symlink", {{'l', "s", "/etc"}, {'h', "h", "s/passwd"}}, 2, "not exist"},
     };
     /* "a -> /" is also the name the symlink-to-/ case would write outside */
     const char *escape_abs = "/escape";
@@ -506,6 +507,43 @@ test_extract_follows_symlinks_inside_the_layer(void **state)
     assert_int_equal(lstat(p, &st), 0);
     assert_true(S_ISLNK(st.st_mode));
     free(p);
+    unlink(blob);
+    test_rm_rf(top);
+    free(blob);
+    free(root);
+    free(top);
+}
+
+/* Absolute symlinks and ".." in symlinks resolve inside the layer, as containerd's RootPath:
+ * what docker and containerd accept is accepted, and lands where they put it. */
+static void
+test_extract_resolves_symlinks_in_root(void **state)
+{
+    char *top = test_tmpdir();
+    char *blob = pjoin(top, "blob"), *root = pjoin(top, "root");
+    struct lade_error err = {0};
+
+    (void) state;
+    const struct spec s[] = {
+        {'d', "usr/lib/", NULL},         {'l', "lib", "/usr/lib"},   {'f', "lib/x", "via /usr/lib"},
+        {'l', "up", "../../.."},         {'f', "up/top", "clamped"}, {'l', "abs", "/"},
+        {'f', "abs/usr/lib/y", "again"}, {'h', "hard", "lib/x"},
+    };
+    make_tar(blob, s, sizeof(s) / sizeof(s[0]), true);
+    assert_ok(extract(blob, root, NULL, NULL, &err), &err);
+    char *t = read_text(root, "usr/lib/x");
+    assert_string_equal(t, "via /usr/lib");
+    free(t);
+    t = read_text(root, "top");
+    assert_string_equal(t, "clamped");
+    free(t);
+    t = read_text(root, "usr/lib/y");
+    assert_string_equal(t, "again");
+    free(t);
+    t = read_text(root, "hard");
+    assert_string_equal(t, "via /usr/lib");
+    free(t);
+    assert_int_equal(count_entries(top), 2); /* blob and root: nothing beside them */
     unlink(blob);
     test_rm_rf(top);
     free(blob);
@@ -664,6 +702,7 @@ main(void)
         cmocka_unit_test(test_extract_refuses_escapes),
         cmocka_unit_test(test_extract_replaces_symlinks_without_following),
         cmocka_unit_test(test_extract_follows_symlinks_inside_the_layer),
+        cmocka_unit_test(test_extract_resolves_symlinks_in_root),
         cmocka_unit_test(test_extract_replace_and_merge),
         cmocka_unit_test(test_extract_checks_diff_id),
         cmocka_unit_test(test_extract_malformed_input_is_an_error),
