@@ -76,3 +76,42 @@ t_load_rejects_garbage() {
     assert_store_valid "$ROOT"
     assert_eq "" "$(store_refs "$ROOT")" "no tags from failed loads"
 }
+
+# A layer whose absolute symlink points inside the image (lib -> /usr/lib, then lib/x) extracts
+# as containerd and docker extract it: x lands in usr/lib, and the image runs.
+t_load_layer_with_absolute_symlink_inside() {
+    python3 - "$BUSYBOX" "$WORK/abs.tar" <<'PY'
+import hashlib, io, json, sys, tarfile
+busybox, out = sys.argv[1], sys.argv[2]
+layer = io.BytesIO()
+with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as t:
+    def add(name, kind, data=b"", target="", mode=0o755):
+        i = tarfile.TarInfo(name); i.type = kind; i.mode = mode; i.linkname = target
+        i.size = len(data) if kind == tarfile.REGTYPE else 0
+        t.addfile(i, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+    for d in ("bin", "usr", "usr/lib"):
+        add(d, tarfile.DIRTYPE)
+    add("bin/busybox", tarfile.REGTYPE, open(busybox, "rb").read())
+    add("bin/sh", tarfile.SYMTYPE, target="busybox")
+    add("bin/cat", tarfile.SYMTYPE, target="busybox")
+    add("lib", tarfile.SYMTYPE, target="/usr/lib", mode=0o777)
+    add("lib/x", tarfile.REGTYPE, b"through the absolute link\n", mode=0o644)
+data = layer.getvalue()
+diff_id = "sha256:" + hashlib.sha256(data).hexdigest()
+config = json.dumps({"architecture": "amd64", "os": "linux",
+                     "config": {"Cmd": ["/bin/cat", "/usr/lib/x"]},
+                     "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode()
+cname = hashlib.sha256(config).hexdigest() + ".json"
+manifest = json.dumps([{"Config": cname, "RepoTags": ["abslink:1"],
+                        "Layers": ["layer.tar"]}]).encode()
+with tarfile.open(out, "w") as t:
+    for name, body in (("layer.tar", data), (cname, config), ("manifest.json", manifest)):
+        i = tarfile.TarInfo(name); i.size = len(body); t.addfile(i, io.BytesIO(body))
+PY
+    run_ok lade load -i "$WORK/abs.tar"
+    run_ok lade run --rm abslink:1
+    assert_eq "through the absolute link" "$OUT" "lib/x was written to usr/lib/x"
+    run_ok lade run --rm abslink:1 cat /lib/x
+    assert_eq "through the absolute link" "$OUT" "and reads back through the link"
+    assert_store_valid "$ROOT"
+}
