@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -157,6 +158,20 @@ run_cache_key(struct stage_state *ss, const struct command *cmd, char *const *ar
     strv_free(view);
 }
 
+/* Whether the filesystem holding path is full, blocks or inodes: a RUN that failed then most
+ * likely failed for it (its writes go to the upper dir there), an I/O error of the build (exit
+ * 7) rather than of the command. */
+static bool
+store_disk_full(const char *path)
+{
+    struct statvfs sv;
+
+    if (path == NULL || statvfs(path, &sv) < 0)
+        return false;
+    return (uint64_t) sv.f_bavail * sv.f_frsize < (4u << 20) ||
+           (sv.f_files > 0 && sv.f_favail == 0);
+}
+
 /* Runs argv in the sandbox on fs, its output through the progress; 0 or -1 with err set
  * (a non-zero exit is a LADE_ERR_RUN error with the output's tail). */
 static int
@@ -179,6 +194,11 @@ run_sandboxed(struct build *b, struct sandbox_spec *spec, struct lade_error *err
         for (size_t i = 0; spec->argv[i]; i++)
             lade_buf_appendf(&cb, "%s%s", i ? " " : "", spec->argv[i]);
         line = lade_buf_steal(&cb);
+        if (store_disk_full(spec->upperdir))
+            return lade_error_set(err, LADE_ERR_IO,
+                                  "process \"%s\" did not complete successfully: exit status %d: "
+                                  "no space left on the store's disk (%s)%s",
+                                  line, status, spec->upperdir, tail);
         return lade_error_set(err, LADE_ERR_RUN,
                               "process \"%s\" did not complete successfully: exit status %d%s",
                               line, status, tail);

@@ -176,3 +176,19 @@ t_error_values_bound() {
     assert_contains "$ERR" "exceed 16 MiB" "why"
     after_failure
 }
+
+# A RUN that fails because the store's disk is full is an I/O error of the build (exit 7, "no
+# space left"), not a failing command (4). The store is a 32 MiB tmpfs.
+t_error_run_store_disk_full() {
+    local small="$WORK/small"
+    mkdir -p "$small"
+    mount -t tmpfs -o size=32m tmpfs "$small" || skip "cannot mount a tmpfs here"
+    make_busybox_context "$WORK/ctx"
+    printf 'FROM scratch\nCOPY rootfs/ /\nRUN dd if=/dev/zero of=/fill bs=1M count=64\n' \
+        >"$WORK/ctx/Dockerfile"
+    assert_exit 7 "$LADE" --root "$small/store" build "$WORK/ctx"
+    assert_contains "$ERR" "no space left" "the error says the disk is full"
+    printf 'FROM scratch\nCOPY rootfs/ /\nRUN exit 3\n' >"$WORK/ctx/Dockerfile"
+    assert_exit 4 "$LADE" --root "$small/store" build "$WORK/ctx"
+    umount "$small"
+}
