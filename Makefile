@@ -66,16 +66,15 @@ $(B)/%.a:
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-# `lade version` names the commit it was built from (with -dirty for local changes); the header
-# is rewritten only when that changes, so main.c is recompiled only then.
-$(B)/commit.h: FORCE
-	@mkdir -p $(B); c=$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown); \
-	d=$$(git diff --quiet HEAD -- 2>/dev/null || echo -dirty); \
-	printf '#define LADE_COMMIT "%s%s"\n' "$$c" "$$d" >$@.tmp; \
-	cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+# `lade version` names the commit it was built from (with -dirty for local changes). The header
+# is written when make reads this file, and rewritten only when the commit changes, so main.c
+# is recompiled (and lade relinked) only then.
+LADE_COMMIT := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell \
+               git rev-parse HEAD >/dev/null 2>&1 && ! git diff --quiet HEAD -- 2>/dev/null && echo -dirty)
+$(shell mkdir -p $(B) && printf '#define LADE_COMMIT "%s"\n' '$(LADE_COMMIT)' >$(B)/commit.h.tmp && \
+        { cmp -s $(B)/commit.h.tmp $(B)/commit.h && rm -f $(B)/commit.h.tmp || mv $(B)/commit.h.tmp $(B)/commit.h; })
 $(B)/obj/builder/cmd/main.o: $(B)/commit.h
 $(B)/obj/builder/cmd/main.o: ALL_CFLAGS += -include $(B)/commit.h
-FORCE:
 
 $(LADE): $(call obj,builder/cmd/main.c) $(LIBBUILDER) $(LIBLAYERS) $(LIBPARSER) $(LIBCOMMON)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
