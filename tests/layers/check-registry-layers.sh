@@ -25,7 +25,7 @@ REGISTRY_LEVELS=(
 # Patterns are shell globs on the file name without .c.
 BUILDER_LEVELS=(
     "paths: rootfs progress copy_links copy_tree copy_sources secrets ssh_*" # paths in a rootfs, progress, the copy engine, --secret/--ssh
-    "fetch: fetch_* context"                      # remote sources, build contexts
+    "fetch: fetch_* context*"                     # remote sources, build contexts
     "cache: cache cache_prune"                    # keys and records, prune; never history
     "stage: stage base"                           # stage state, overlay step, FROM bases
     "steps: step_* instr_* image"                 # the instructions; the image's output
