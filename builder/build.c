@@ -147,8 +147,16 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
     int rc = 0;
 
     label = stage_label(b, s, buf, sizeof(buf));
-    progress_step(&b->progress, "[%s1/%zu] FROM %s", label, s->ninstrs + 1, s->base);
-    if (s->base_stage >= 0)
+    /* a named context replaces a stage of its name, or else the image FROM names (BuildKit) */
+    const struct named_context *nc = s->name ? named_context_find(&b->named, s->name) : NULL;
+    bool replaced = nc != NULL;
+    if (nc == NULL && s->base_stage < 0)
+        nc = named_context_find(&b->named, s->base);
+    progress_step(&b->progress, "[%s1/%zu] FROM %s%s", label, s->ninstrs + 1, nc ? "context " : "",
+                  nc ? nc->name : s->base);
+    if (nc != NULL)
+        rc = step_from_named_context(b, ss, nc, err);
+    else if (s->base_stage >= 0)
         stage_init_from(ss, &b->stages[s->base_stage]);
     else if (strcmp(s->base, "scratch") == 0)
         stage_scratch_base(b, ss);
@@ -157,6 +165,10 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
     if (rc < 0 || run_onbuild_triggers(b, ss, label, err) < 0)
         return error_at(b, s->from, err);
     progress_done(&b->progress);
+    if (replaced) {
+        ss->built = true;
+        return 0;
+    }
 
     for (size_t i = 0; i < s->ninstrs; i++) {
         const struct instr *in = s->instrs[i];

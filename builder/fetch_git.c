@@ -303,7 +303,7 @@ int
 git_checkout(const struct git_ref *r, const char *commit, bool keep_git_dir, const char *dir,
              struct lade_error *err)
 {
-    const char *init[] = {"git", "init", "-q", dir, NULL};
+    const char *init[] = {"git", "init", "-q", "--template=", dir, NULL};
     const char *remote[] = {"git", "remote", "add", "origin", r->remote, NULL};
     const char *want = r->ref[0] ? r->ref : "HEAD";
     const char *shallow[] = {"git", "fetch", "-q", "--depth", "1", "origin", want, NULL};

@@ -13,6 +13,10 @@ int step_run(struct build *b, struct stage_state *ss, const struct command *cmd,
 /* step_copy.c: COPY and ADD */
 int step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
               struct lade_error *err);
+/* step_context.c: a stage's base (FROM NAME) or a whole stage replaced by a named context
+ * (--build-context): an image, or a directory as one layer on scratch. */
+int step_from_named_context(struct build *b, struct stage_state *ss, const struct named_context *nc,
+                            struct lade_error *err);
 /* step_run_mounts.c: RUN --mount */
 struct run_mounts;
 /* step_workdir.c: sets the working directory and creates it in a layer */
