@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """A static HTTP server for lade's integration tests (standard library only).
 
-  httpserve.py DIR PORTFILE LOG
+  registry/httpserve.py DIR PORTFILE LOG
 
 Serves DIR on a free loopback port (written to PORTFILE once listening). Every file gets an
 ETag (its sha256, quoted) and a Last-Modified (its mtime); a GET whose If-None-Match names the
