@@ -154,6 +154,7 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
         nc = named_context_find(&b->named, s->base);
     progress_step(&b->progress, "[%s1/%zu] FROM %s%s", label, s->ninstrs + 1, nc ? "context " : "",
                   nc ? nc->name : s->base);
+    b->step_cached = false;
     if (nc != NULL)
         rc = step_from_named_context(b, ss, nc, err);
     else if (s->base_stage >= 0)
@@ -162,9 +163,13 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
         stage_scratch_base(b, ss);
     else
         rc = stage_load_image(b, ss, s->base, err);
+    bool from_cached = b->step_cached; /* a directory context's layer came from the cache */
     if (rc < 0 || run_onbuild_triggers(b, ss, label, err) < 0)
         return error_at(b, s->from, err);
-    progress_done(&b->progress);
+    if (from_cached)
+        progress_cached(&b->progress);
+    else
+        progress_done(&b->progress);
     if (replaced) {
         ss->built = true;
         return 0;

@@ -21,6 +21,7 @@
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/strv.h"
 #include "rootfs.h"
 #include "common/xalloc.h"
 
@@ -192,24 +193,29 @@ run_git(const char *const argv[], const char *cwd, char **out, struct lade_error
 
     if (errfd < 0 || pipe2(pipefd, O_CLOEXEC) < 0)
         return lade_error_sys(err, "cannot run git");
+    char **envp = strv_dup(environ);
+    envp = strv_env_set(envp, "GIT_TERMINAL_PROMPT", "0");
+    envp = strv_env_set(envp, "LC_ALL", "C");
     pid = fork();
     if (pid < 0) {
+        strv_free(envp);
         close(pipefd[0]);
         close(pipefd[1]);
         return lade_error_sys(err, "cannot run git");
     }
-    if (pid == 0) {
+    if (pid == 0) { /* async-signal-safe calls only: other threads may hold malloc's lock */
         int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
         umask(022);
         if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(pipefd[1], 1) < 0 || dup2(errfd, 2) < 0 ||
             (cwd != NULL && chdir(cwd) < 0))
             _exit(127);
-        setenv("GIT_TERMINAL_PROMPT", "0", 1);
-        setenv("LC_ALL", "C", 1);
-        execvp("git", (char *const *) argv);
-        dprintf(2, "cannot run git: %s (install the git package)\n", strerror(errno));
+        execvpe("git", (char *const *) argv, envp);
+        static const char msg[] = "cannot run git (install the git package)\n";
+        ssize_t w = write(2, msg, sizeof(msg) - 1);
+        (void) w;
         _exit(127);
     }
+    strv_free(envp);
     close(pipefd[1]);
     lade_buf_init(&ob, GIT_OUTPUT_MAX);
     char buf[8192];

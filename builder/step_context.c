@@ -42,8 +42,11 @@ step_from_named_context(struct build *b, struct stage_state *ss, const struct na
     cleanup_free char *identity = xasprintf("context %s", content);
     cleanup_free char *created_by = xasprintf("context %s", nc->name);
     cache_key_init(b, ss, identity);
-    if (stage_try_cache(b, ss, created_by, &hit, err) < 0 || hit)
-        return hit ? 0 : -1;
+    if (stage_try_cache(b, ss, created_by, &hit, err) < 0)
+        return -1;
+    b->step_cached = hit;
+    if (hit)
+        return 0;
     if (fs_step_begin(b, ss, false, &fs, err) < 0)
         goto fail;
     dst = open(fs.upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
