@@ -196,6 +196,9 @@ run_git(const char *const argv[], const char *cwd, char **out, struct lade_error
     char **envp = strv_dup(environ);
     envp = strv_env_set(envp, "GIT_TERMINAL_PROMPT", "0");
     envp = strv_env_set(envp, "LC_ALL", "C");
+    /* ssh must not ask on the terminal either (host keys, passphrases): it fails instead */
+    if (getenv("GIT_SSH_COMMAND") == NULL && getenv("GIT_SSH") == NULL)
+        envp = strv_env_set(envp, "GIT_SSH_COMMAND", "ssh -o BatchMode=yes");
     pid = fork();
     if (pid < 0) {
         strv_free(envp);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../build.h"
@@ -340,8 +341,13 @@ cmd_plan(struct cli *cli, int argc, char **argv, struct lade_error *err)
         lade_error_set(err, LADE_ERR_USAGE, "plan: exactly one CONTEXT expected");
         goto out;
     }
-    struct store *st = cli_store(cli, err);
-    if (st == NULL || context_prepare(st, &cli->reg, argv[optind], o.dockerfile, &bc, err) < 0)
+    /* a local directory needs no store: plan works without a writable --root */
+    const char *spec = argv[optind];
+    struct stat sb;
+    struct store *st = NULL;
+    if ((strcmp(spec, "-") == 0 || stat(spec, &sb) < 0) && (st = cli_store(cli, err)) == NULL)
+        goto out;
+    if (context_prepare(st, &cli->reg, spec, o.dockerfile, &bc, err) < 0)
         goto out;
     use_context(&o, &bc);
     if (build_load_plan(&o, &plan, err) < 0)
