@@ -22,32 +22,6 @@
 #include "common/strv.h"
 #include "common/xalloc.h"
 
-/* The rootfs of COPY --from: a stage of this build (built before this one: the plan knows the
- * edge) or an image in the store, mounted read-only on a step directory of its own. */
-static int
-mount_from(struct build *b, const char *from, struct fs_step *fs, int *rootfd,
-           struct stage_state *tmp_state, struct lade_error *err)
-{
-    const struct named_context *nc = named_context_find(&b->named, from);
-    const struct stage_state *src = stage_find_built(b, from);
-
-    if (nc != NULL && nc->kind == NAMED_IMAGE) {
-        if (stage_load_image(b, tmp_state, nc->image, err) < 0)
-            return lade_error_prefix(err, "--build-context %s", nc->name);
-        return fs_step_mount_ro(b, tmp_state, fs, rootfd, err);
-    }
-    if (src == NULL && plan_find_stage(b->plan, from) >= 0)
-        return lade_error_set(err, LADE_ERR_OTHER,
-                              "internal: stage \"%s\" is not built before the step that needs it",
-                              from);
-    if (src == NULL) {
-        if (stage_load_image(b, tmp_state, from, err) < 0)
-            return -1;
-        src = tmp_state;
-    }
-    return fs_step_mount_ro(b, src, fs, rootfd, err);
-}
-
 /* The resolved sources of one COPY/ADD: paths in the source root and, with --parents, where
  * the part kept under the destination starts (cut; NO_CUT without --parents). */
 #define NO_CUT ((size_t) -1)
@@ -343,12 +317,11 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
     bool link = c->link && c->chmod == NULL;
     const char *what = is_add ? "ADD" : "COPY";
     struct copy_opts o = {.src_root = b->context_fd, .ignore = b->ignore, .dst_root = -1};
-    struct fs_step fs = {0}, from_fs = {0};
-    struct stage_state from_state = {0};
+    struct fs_step fs = {0};
+    struct from_root from = {.fd = -1};
     struct copy_sources cs = {0};
     struct dockerignore *exclude = NULL;
     cleanup_free char *dest = NULL, *hist = NULL, *remote_view = NULL;
-    cleanup_close int from_fd = -1;
     struct remote_source *remotes = NULL;
     size_t nremotes = 0;
     bool dest_is_dir = false, keyed = false;
@@ -369,16 +342,12 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
     o.chown = c->chown != NULL;
     o.chmod = c->chmod != NULL;
     o.mode = (mode_t) c->mode;
-    const struct named_context *nc = c->from ? named_context_find(&b->named, c->from) : NULL;
-    if (nc != NULL && nc->kind == NAMED_DIR) { /* a directory: read as the build context is */
-        o.src_root = nc->dir_fd;
-        o.ignore = nc->ignore;
-    } else if (c->from != NULL) {
-        if (mount_from(b, c->from, &from_fs, &from_fd, &from_state, err) < 0)
+    if (c->from != NULL) {
+        if (from_root_open(b, c->from, &from, err) < 0)
             goto out;
-        o.src_root = from_fd;
-        o.ignore = NULL;
-        o.keep_owner = true;
+        o.src_root = from.fd;
+        o.ignore = from.ignore;
+        o.keep_owner = from.keep_owner;
     }
     if (resolve_sources(&o, c, &cs, err) < 0 ||
         resolve_remotes(b, c, &remotes, &nremotes, &remote_view, err) < 0)
@@ -424,10 +393,7 @@ out:
     if (o.dst_root >= 0)
         close(o.dst_root);
     fs_step_end(b, ss, &fs, false, NULL, NULL);
-    if (from_fd >= 0)
-        close(steal_fd(&from_fd));
-    fs_step_end(b, ss, &from_fs, false, NULL, NULL);
-    stage_state_release(&from_state);
+    from_root_close(b, ss, &from);
     dockerignore_free(exclude);
     copy_sources_release(&cs);
     for (size_t i = 0; i < nremotes; i++)
