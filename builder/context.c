@@ -18,49 +18,6 @@
 #include "common/xalloc.h"
 
 #define DOCKERFILE_MAX (64u << 20)
-#define SNIFF_LEN 512
-
-enum sniffed { SNIFF_TEXT, SNIFF_TAR, SNIFF_COMPRESSED, SNIFF_UNSUPPORTED };
-
-/* A tar header block: its checksum (bytes summed with the checksum field as spaces) matches
- * the octal number stored in that field, as Go's tar reader checks it. */
-static bool
-is_tar_header(const unsigned char *h, size_t n)
-{
-    unsigned long sum = 0, want = 0;
-    size_t i;
-
-    if (n < 512)
-        return false;
-    for (i = 0; i < 512; i++)
-        sum += (i >= 148 && i < 156) ? ' ' : h[i];
-    for (i = 148; i < 156 && h[i] == ' '; i++)
-        ;
-    if (i == 156 || h[i] < '0' || h[i] > '7')
-        return false;
-    for (; i < 156 && h[i] >= '0' && h[i] <= '7'; i++)
-        want = want * 8 + (unsigned long) (h[i] - '0');
-    return sum == want;
-}
-
-/* What the first bytes of a context say it is (docker's IsArchive). */
-static enum sniffed
-sniff(int fd)
-{
-    unsigned char h[SNIFF_LEN] = {0};
-    ssize_t n = pread(fd, h, sizeof(h), 0);
-
-    if (n >= 3 && h[0] == 0x1f && h[1] == 0x8b && h[2] == 0x08)
-        return SNIFF_COMPRESSED;
-    if (n >= 4 && memcmp(h, "\x28\xb5\x2f\xfd", 4) == 0)
-        return SNIFF_COMPRESSED;
-    if ((n >= 3 && memcmp(h, "BZh", 3) == 0) || (n >= 6 && memcmp(h,
-                                                                  "\xfd"
-                                                                  "7zXZ\0",
-                                                                  6) == 0))
-        return SNIFF_UNSUPPORTED;
-    return n > 0 && is_tar_header(h, (size_t) n) ? SNIFF_TAR : SNIFF_TEXT;
-}
 
 char *
 context_default_dockerfile(const char *dir)
@@ -92,7 +49,8 @@ stdin_to_file(struct store *st, int *out_fd, struct lade_error *err)
     return 0;
 }
 
-/* Extracts the (possibly compressed) tar fd into a new directory DIR/sub, confined to it. */
+/* Unpacks the (possibly compressed) tar fd into a new directory DIR/sub, confined to it: no
+ * name or symlink in the archive leads out (tarball_unpack, as ADD's archives). */
 static int
 unpack_into(int fd, const char *dir, const char *sub, char **out, struct lade_error *err)
 {
@@ -101,7 +59,8 @@ unpack_into(int fd, const char *dir, const char *sub, char **out, struct lade_er
 
     if (mkdir(path, 0755) < 0 || (dfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
         return lade_error_sys(err, "cannot create '%s'", path);
-    if (lseek(fd, 0, SEEK_SET) < 0 || layer_extract(fd, dfd, NULL, NULL, err) < 0)
+    struct unpack_opts uo = {0};
+    if (lseek(fd, 0, SEEK_SET) < 0 || tarball_unpack(fd, dfd, &uo, err) < 0)
         return lade_error_prefix(err, "cannot unpack the context");
     *out = steal_ptr(&path);
     return 0;
@@ -112,14 +71,9 @@ unpack_into(int fd, const char *dir, const char *sub, char **out, struct lade_er
 static int
 context_from_fd(struct build_context *c, int fd, const char *what, struct lade_error *err)
 {
-    enum sniffed kind = sniff(fd);
-
-    if (kind == SNIFF_UNSUPPORTED)
-        return lade_error_set(err, LADE_ERR_USAGE,
-                              "%s: a bzip2 or xz compressed context is not implemented yet (use "
-                              "gzip, zstd or a plain tar)",
-                              what);
-    if (kind != SNIFF_TEXT)
+    if (lseek(fd, 0, SEEK_SET) < 0)
+        return lade_error_sys(err, "reading %s", what);
+    if (tarball_detect(fd)) /* plain, gzip, bzip2, xz or zstd */
         return unpack_into(fd, c->tmp, "context", &c->dir, err);
     c->dir = xasprintf("%s/context", c->tmp);
     if (mkdir(c->dir, 0755) < 0)

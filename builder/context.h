@@ -4,7 +4,7 @@
 /* Build contexts as docker build and buildx take them: a directory, "-" (a tar, plain or
  * compressed, or a bare Dockerfile on stdin), a git reference or an http(s) URL of a tarball
  * or of a Dockerfile; and the named contexts of --build-context NAME=VALUE. Remote and stdin
- * contexts are unpacked into the store's tmp/ (with layer extraction's confinement) and
+ * contexts are unpacked into the store's tmp/ (confined as ADD's archives are) and
  * removed with the build. */
 
 #include <stdbool.h>

@@ -49,11 +49,13 @@ t_context_stdin_dockerfile_and_tar() {
     assert_eq "0 file in-tar" "$(_files stdin:2)"
     run_ok lade build -t stdin:3 - <"$WORK/ctx.tar"
     assert_eq "0 file in-tar" "$(_files stdin:3)"
-    if command -v zstd >/dev/null; then
-        zstd -q "$WORK/ctx.tar" -o "$WORK/ctx.tar.zst"
-        run_ok lade build -t stdin:4 - <"$WORK/ctx.tar.zst"
-        assert_eq "0 file in-tar" "$(_files stdin:4)"
-    fi
+    local z
+    for z in zstd bzip2 xz; do
+        command -v $z >/dev/null || continue
+        $z -c "$WORK/ctx.tar" >"$WORK/ctx.tar.$z"
+        run_ok lade build -t stdin:$z - <"$WORK/ctx.tar.$z"
+        assert_eq "0 file in-tar" "$(_files stdin:$z)" "a $z compressed context"
+    done
     # -f names a file inside the tar
     printf 'FROM scratch\nCOPY sub/f /other\n' >"$WORK/ctx/Other.df"
     tar -C "$WORK/ctx" -cf "$WORK/ctx2.tar" .
