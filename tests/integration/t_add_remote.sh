@@ -41,6 +41,14 @@ EOF
     assert_contains "$OUT" "two/hello.txt 600 0:0 1614834367 13" "mode 0600, 0:0, Last-Modified"
     run_ok python3 "$OCITOOL" layer-cat "$layout" $img renamed
     assert_eq "hello remote" "$OUT"
+    # --unpack=true extracts a downloaded archive (BuildKit's AttemptUnpack)
+    mkdir -p "$WORK/tarsrc" && echo inner >"$WORK/tarsrc/inner.txt"
+    tar -C "$WORK/tarsrc" -czf "$WORK/srv/d/real.tar.gz" inner.txt
+    printf 'FROM scratch\nADD --unpack=true http://%s/d/real.tar.gz /u/\nADD http://%s/d/real.tar.gz /k/\n' \
+        "$HTTP_HOST" "$HTTP_HOST" >"$WORK/ctx/Dockerfile"
+    run_ok lade build -t addurl:3 "$WORK/ctx"
+    assert_eq "$(printf '%s\n' '0 dir u' '0 file u/inner.txt' '1 dir k' '1 file k/real.tar.gz')" \
+        "$(python3 "$OCITOOL" layer-entries "$layout" docker.io/library/addurl:3 | tr '\t' ' ')"
     # --chmod/--chown apply to the download
     cat >"$WORK/ctx/Dockerfile" <<EOF
 FROM scratch
