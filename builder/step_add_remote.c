@@ -8,6 +8,7 @@
 #include "step_add_remote.h"
 
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,20 @@
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/xalloc.h"
+
+/* A line under the running step, as BuildKit shows what a source resolved to. */
+__attribute__((format(printf, 2, 3))) static void
+say(struct build *b, const char *fmt, ...)
+{
+    char line[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        progress_output_line(&b->progress, line, strlen(line));
+}
 
 bool
 add_source_is_remote(const char *src)
@@ -51,6 +66,7 @@ remote_source_resolve(struct build *b, const char *src, const struct copy_cmd *c
             return lade_error_set(err, LADE_ERR_OTHER,
                                   "%s: commit %s does not match the checksum %s", src, rs->commit,
                                   c->checksum);
+        say(b, "%s#%s: commit %s", rs->git.remote, rs->git.ref, rs->commit);
         rs->rel = xstrdup(rs->git.subdir);
         rs->key = xasprintf("git=%s commit=%s subdir=%s keep-git-dir=%d", rs->git.remote,
                             rs->commit, rs->git.subdir, rs->keep_git_dir);
@@ -59,6 +75,8 @@ remote_source_resolve(struct build *b, const char *src, const struct copy_cmd *c
     rs->url = xstrdup(src);
     if (fetch_url(b->st, b->opts->reg, src, c->checksum, &rs->file, err) < 0)
         return -1;
+    say(b, "%s: %s %s", src, rs->file.from_store ? "unchanged, stored copy" : "downloaded",
+        rs->file.digest);
     rs->rel = fetch_url_file_name(src);
     /* BuildKit's key: the file name, its mode, the content digest and Last-Modified */
     rs->key = xasprintf("url name=%s mode=0600 digest=%s mtime=%lld", rs->rel, rs->file.digest,
