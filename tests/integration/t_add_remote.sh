@@ -29,15 +29,18 @@ ADD http://$HTTP_HOST/hello.txt /renamed
 ADD http://$HTTP_HOST/d/arch.tar.gz /x/
 ADD http://$HTTP_HOST/redirect/hello.txt?v=1 /r/
 ADD http://$HTTP_HOST/hello.txt http://$HTTP_HOST/d/arch.tar.gz /two/
+ADD http://$HTTP_HOST/disposition/hello.txt /cd/
 EOF
     run_ok lade build --source-date-epoch $EPOCH -t addurl:1 "$WORK/ctx"
     local layout="$ROOT/oci" img=docker.io/library/addurl:1
     run_ok python3 "$OCITOOL" layer-entries "$layout" $img
     assert_eq "$(printf '%s\n' '0	dir	dl' '0	file	dl/hello.txt' '1	file	renamed' '2	dir	x' \
         '2	file	x/arch.tar.gz' '3	dir	r' '3	file	r/hello.txt' '4	dir	two' \
-        '4	file	two/arch.tar.gz' '4	file	two/hello.txt')" "$OUT" \
-        "the URL's last path element names the file; an archive is not extracted"
-    run_ok python3 "$OCITOOL" top-layer "$layout" $img
+        '4	file	two/arch.tar.gz' '4	file	two/hello.txt' '5	dir	cd' '5	file	cd/hello.txt')" "$OUT" \
+        "the URL's last path element names the file (not Content-Disposition); no extraction"
+    # the last layer holds the two files of one ADD
+    run_ok lade build --source-date-epoch $EPOCH -t addurl:1b - <<<"$(printf 'FROM scratch\nADD http://%s/hello.txt http://%s/d/arch.tar.gz /two/\n' "$HTTP_HOST" "$HTTP_HOST")"
+    run_ok python3 "$OCITOOL" top-layer "$layout" docker.io/library/addurl:1b
     assert_contains "$OUT" "two/hello.txt 600 0:0 1614834367 13" "mode 0600, 0:0, Last-Modified"
     run_ok python3 "$OCITOOL" layer-cat "$layout" $img renamed
     assert_eq "hello remote" "$OUT"

@@ -6,7 +6,8 @@
 
 Serves DIR on a free loopback port (written to PORTFILE once listening). Every file gets an
 ETag (its sha256, quoted) and a Last-Modified (its mtime); a GET whose If-None-Match names the
-current ETag is answered 304. A missing file is 404, "/redirect/PATH" a 302 to "/PATH". Each
+current ETag is answered 304. A missing file is 404, "/redirect/PATH" a 302 to "/PATH",
+"/disposition/PATH" serves PATH with `Content-Disposition: attachment; filename="other.bin"`. Each
 request is appended to LOG as "METHOD PATH STATUS". Dumb-HTTP git repositories (after
 `git update-server-info`) are static files, so they are served too.
 """
@@ -34,6 +35,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.record(302)
             return
+        disposition = path.startswith("/disposition/")
+        if disposition:
+            path = path[len("/disposition"):]
         fs = os.path.join(Handler.root, path.lstrip("/"))
         if not os.path.isfile(fs):
             body = b"not found\n"
@@ -57,6 +61,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.send_header("ETag", etag)
         self.send_header("Last-Modified", mtime)
+        if disposition:
+            self.send_header("Content-Disposition", 'attachment; filename="other.bin"')
         self.end_headers()
         self.wfile.write(data)
         self.record(200)
