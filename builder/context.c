@@ -171,10 +171,13 @@ context_prepare(struct store *st, const struct registry_opts *reg, const char *s
     if (df_stdin && strcmp(spec, "-") == 0)
         return lade_error_set(err, LADE_ERR_USAGE,
                               "cannot read both the context and the Dockerfile from stdin");
-    kind = strcmp(spec, "-") == 0 ? 1 : git_ref_parse(spec, true, &g, err);
+    /* docker's order: stdin, an existing directory, a git reference, a URL */
+    struct stat sb;
+    bool local = strcmp(spec, "-") != 0 && stat(spec, &sb) == 0 && S_ISDIR(sb.st_mode);
+    kind = strcmp(spec, "-") == 0 || local ? 1 : git_ref_parse(spec, true, &g, err);
     if (kind < 0)
         return lade_error_recode(err, LADE_ERR_USAGE);
-    if (kind == 0 && !fetch_is_http_url(spec)) { /* a local directory */
+    if (local || (kind == 0 && !fetch_is_http_url(spec))) { /* a local directory */
         c.dir = xstrdup(spec);
         if (df_stdin)
             rc = read_stdin_dockerfile(&c, err);

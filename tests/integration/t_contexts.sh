@@ -30,6 +30,12 @@ t_context_default_dockerfile_names() {
     printf 'FROM scratch\nBOGUS\n' >"$WORK/ctx/Dockerfile"
     assert_exit 3 lade build "$WORK/ctx"
     assert_contains "$ERR" "Dockerfile:2:1"
+    # an existing directory is a local context even when it reads as a git reference (docker)
+    mkdir -p "$WORK/git@host.invalid:r.git"
+    cp "$WORK/ctx/f" "$WORK/git@host.invalid:r.git/f"
+    printf 'FROM scratch\nCOPY f /local\n' >"$WORK/git@host.invalid:r.git/Dockerfile"
+    (cd "$WORK" && run_ok lade build -t names:4 "git@host.invalid:r.git")
+    assert_eq "0 file local" "$(_files names:4)"
     rm "$WORK/ctx/Dockerfile" "$WORK/ctx/Containerfile" "$WORK/ctx/dockerfile"
     assert_exit 3 lade build "$WORK/ctx"
     assert_contains "$ERR" "cannot read Dockerfile"
