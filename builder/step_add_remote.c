@@ -108,28 +108,22 @@ write_url_file(const struct remote_source *rs, struct lade_error *err)
 int
 remote_source_materialize(struct build *b, struct remote_source *rs, struct lade_error *err)
 {
-    if (store_tmp_dir(b->st, &rs->root, err) < 0)
+    if (store_tmp_dir(b->st, &rs->tmp, err) < 0)
         return -1;
-    if (!rs->is_git)
+    if (!rs->is_git) {
+        rs->root = xstrdup(rs->tmp);
         return write_url_file(rs, err);
-    cleanup_free char *repo = xasprintf("%s/repo", rs->root);
-    if (git_checkout(&rs->git, rs->commit, rs->keep_git_dir, repo, err) < 0)
-        return -1;
-    free(rs->root);
-    rs->root = steal_ptr(&repo);
-    return 0;
+    }
+    rs->root = xasprintf("%s/repo", rs->tmp);
+    return git_checkout(&rs->git, rs->commit, rs->keep_git_dir, rs->root, err);
 }
 
 void
 remote_source_release(struct remote_source *rs)
 {
-    if (rs->root != NULL) {
-        /* root may be TMP/repo: remove the tmp/ directory it is in */
-        char *slash = rs->is_git ? strrchr(rs->root, '/') : NULL;
-        if (slash != NULL)
-            *slash = '\0';
-        rm_rf_at(AT_FDCWD, rs->root, NULL);
-    }
+    if (rs->tmp != NULL)
+        rm_rf_at(AT_FDCWD, rs->tmp, NULL);
+    free(rs->tmp);
     git_ref_release(&rs->git);
     fetched_url_release(&rs->file);
     free(rs->root);

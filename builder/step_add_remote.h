@@ -16,7 +16,8 @@ struct remote_source {
     char commit[41];         /* git: the resolved commit */
     bool keep_git_dir;
     char *key;  /* the source's identity for the step's cache key */
-    char *root; /* after remote_source_materialize: the directory to copy from */
+    char *tmp;  /* the directory of the store's tmp/ that remote_source_release removes */
+    char *root; /* after remote_source_materialize: the directory to copy from (in tmp) */
     char *rel;  /* the source inside root: the file name, or the repository's subdir ("" top) */
 };
 

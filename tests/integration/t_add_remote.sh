@@ -189,6 +189,14 @@ t_add_git_failures() {
     printf 'FROM scratch\nADD http://%s/gone.git /x\n' "$HTTP_HOST" >"$WORK/ctx/Dockerfile"
     assert_exit 5 lade build "$WORK/ctx"
     assert_contains "$ERR" "git repository http://$HTTP_HOST/gone.git"
+    # a commit id the remote lacks fails at the checkout; only that step's staging goes
+    mkdir -p "$ROOT/tmp"
+    echo keep >"$ROOT/tmp/other-build-staging"
+    printf 'FROM scratch\nADD http://%s/repo.git#%s /x\n' "$HTTP_HOST" \
+        0123456789abcdef0123456789abcdef01234567 >"$WORK/ctx/Dockerfile"
+    assert_exit 5 lade build "$WORK/ctx"
+    assert_contains "$ERR" "commit 0123456789abcdef0123456789abcdef01234567"
+    assert_exists "$ROOT/tmp/other-build-staging" "the store's tmp/ survives a failed checkout"
     # a Dockerfile cannot reach the host's repositories through file://
     printf 'FROM scratch\nADD file://%s/srv/repo.git /x\n' "$WORK" >"$WORK/ctx/Dockerfile"
     assert_exit 1 lade build "$WORK/ctx"
