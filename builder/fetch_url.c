@@ -277,6 +277,11 @@ fetch_url(struct store *st, const struct registry_opts *reg, const char *url, co
     if (rc < 0)
         goto out;
     rc = -1;
+    if (res.status == 304 && !known) {
+        lade_error_set(err, LADE_ERR_NET, "GET %s: 304 Not Modified to a request without a copy",
+                       url);
+        goto out;
+    }
     if (res.status == 304) {
         if (check_checksum(url, checksum, have.digest, err) < 0)
             goto out;
