@@ -168,3 +168,36 @@ EOF
     assert_exit 7 lade build --build-context "x=$WORK/nothere" "$WORK/ctx"
     assert_contains "$ERR" "cannot open directory"
 }
+
+t_build_context_run_mount_from() {
+    write_context "$WORK/ctx" <<'EOF'
+FROM scratch
+COPY rootfs/ /
+RUN --mount=type=bind,from=extra,target=/mnt cat /mnt/x /mnt/sub/y >/out; ls /mnt >/list
+RUN --mount=type=bind,from=img,source=/f,target=/f cp /f /from-img
+EOF
+    mkdir -p "$WORK/extra/sub" "$WORK/base"
+    echo hidden >"$WORK/extra/secret"
+    echo secret >"$WORK/extra/.dockerignore"
+    echo ex >"$WORK/extra/x"
+    echo why >"$WORK/extra/sub/y"
+    echo base >"$WORK/base/f"
+    printf 'FROM scratch\nCOPY f /f\n' >"$WORK/base/Dockerfile"
+    run_ok lade build -t rmbase:1 "$WORK/base"
+    run_ok lade build --progress plain -t rmount:1 --build-context extra="$WORK/extra" \
+        --build-context img=docker-image://rmbase:1 "$WORK/ctx"
+    run_ok python3 "$OCITOOL" layer-cat "$ROOT/oci" docker.io/library/rmount:1 out
+    assert_eq "$(printf 'ex\nwhy')" "$OUT" "RUN --mount from= a directory context"
+    run_ok python3 "$OCITOOL" layer-cat "$ROOT/oci" docker.io/library/rmount:1 list
+    assert_not_contains "$OUT" "secret" "the context's .dockerignore applies"
+    run_ok python3 "$OCITOOL" layer-cat "$ROOT/oci" docker.io/library/rmount:1 from-img
+    assert_eq base "$OUT" "RUN --mount from= an image context"
+    # the key follows the directory's content
+    run_ok lade build --progress plain -t rmount:1 --build-context extra="$WORK/extra" \
+        --build-context img=docker-image://rmbase:1 "$WORK/ctx"
+    assert_eq 3 "$(printf '%s\n' "$ERR" | grep -c CACHED)"
+    echo changed >"$WORK/extra/x"
+    run_ok lade build --progress plain -t rmount:1 --build-context extra="$WORK/extra" \
+        --build-context img=docker-image://rmbase:1 "$WORK/ctx"
+    assert_eq 1 "$(printf '%s\n' "$ERR" | grep -c CACHED)" "only COPY rootfs stays cached"
+}
