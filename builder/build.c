@@ -147,16 +147,33 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
     int rc = 0;
 
     label = stage_label(b, s, buf, sizeof(buf));
-    progress_step(&b->progress, "[%s1/%zu] FROM %s", label, s->ninstrs + 1, s->base);
-    if (s->base_stage >= 0)
+    /* a named context replaces a stage of its name, or else the image FROM names (BuildKit) */
+    const struct named_context *nc = s->name ? named_context_find(&b->named, s->name) : NULL;
+    bool replaced = nc != NULL;
+    if (nc == NULL && s->base_stage < 0)
+        nc = named_context_find(&b->named, s->base);
+    progress_step(&b->progress, "[%s1/%zu] FROM %s%s", label, s->ninstrs + 1, nc ? "context " : "",
+                  nc ? nc->name : s->base);
+    b->step_cached = false;
+    if (nc != NULL)
+        rc = step_from_named_context(b, ss, nc, err);
+    else if (s->base_stage >= 0)
         stage_init_from(ss, &b->stages[s->base_stage]);
     else if (strcmp(s->base, "scratch") == 0)
         stage_scratch_base(b, ss);
     else
         rc = stage_load_image(b, ss, s->base, err);
+    bool from_cached = b->step_cached; /* a directory context's layer came from the cache */
     if (rc < 0 || run_onbuild_triggers(b, ss, label, err) < 0)
         return error_at(b, s->from, err);
-    progress_done(&b->progress);
+    if (from_cached)
+        progress_cached(&b->progress);
+    else
+        progress_done(&b->progress);
+    if (replaced) {
+        ss->built = true;
+        return 0;
+    }
 
     for (size_t i = 0; i < s->ninstrs; i++) {
         const struct instr *in = s->instrs[i];
@@ -364,18 +381,22 @@ build_stages(struct build *b, const size_t *order, size_t n, struct lade_error *
 int
 build_load_plan(const struct build_opts *o, struct plan **out, struct lade_error *err)
 {
-    cleanup_free char *path =
-        o->dockerfile ? xstrdup(o->dockerfile) : xasprintf("%s/Dockerfile", o->context);
-    cleanup_free char *text = NULL;
+    cleanup_free char *path = NULL, *text = NULL;
     struct dockerfile *df = NULL;
-    size_t len = 0;
+    size_t len = o->dockerfile_len;
+    const char *name = o->dockerfile_name;
 
-    if (read_file_at(AT_FDCWD, path, 64u << 20, &text, &len, err) < 0) {
-        lade_error_recode(err, LADE_ERR_PARSE);
-        return lade_error_prefix(err, "cannot read Dockerfile");
+    if (o->dockerfile_text == NULL) {
+        path = o->dockerfile ? xstrdup(o->dockerfile) : context_default_dockerfile(o->context);
+        if (read_file_at(AT_FDCWD, path, 64u << 20, &text, &len, err) < 0) {
+            lade_error_recode(err, LADE_ERR_PARSE);
+            return lade_error_prefix(err, "cannot read Dockerfile");
+        }
+        if (name == NULL)
+            name = o->dockerfile ? o->dockerfile : strrchr(path, '/') + 1;
     }
-    const char *name = o->dockerfile ? o->dockerfile : "Dockerfile";
-    if (dockerfile_parse_mem(text, len, name, 0, &df, err) < 0)
+    if (dockerfile_parse_mem(text ? text : o->dockerfile_text, len, name ? name : "Dockerfile", 0,
+                             &df, err) < 0)
         return -1;
     char **args = build_platform_args(o);
     int rc = plan_new(df, args, o->target, out, err);
@@ -387,7 +408,7 @@ static int
 load_dockerignore(const struct build_opts *o, struct dockerignore **out, struct lade_error *err)
 {
     cleanup_free char *per_file =
-        o->dockerfile ? xasprintf("%s.dockerignore", o->dockerfile) : NULL;
+        o->dockerfile && !o->dockerfile_text ? xasprintf("%s.dockerignore", o->dockerfile) : NULL;
     cleanup_free char *path = xasprintf("%s/.dockerignore", o->context);
     cleanup_free char *text = NULL;
     size_t len = 0;
@@ -427,6 +448,7 @@ build_release(struct build *b)
         close(b->context_fd);
     plan_free(b->plan);
     strv_free(b->shared->pulled);
+    named_contexts_release(&b->named);
     progress_release(&b->progress);
 }
 
@@ -450,7 +472,8 @@ build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out
         lade_error_sys(err, "cannot open build context '%s'", opts->context);
         goto out;
     }
-    if (sandbox_unshare(err) < 0)
+    if (named_contexts_prepare(st, opts->reg, opts->named_contexts, &b.named, err) < 0 ||
+        sandbox_unshare(err) < 0)
         goto out;
     b.clamp = opts->epoch;
     oci_time_format(opts->epoch >= 0 ? opts->epoch : (int64_t) time(NULL), b.created,

@@ -18,11 +18,15 @@ enum output_type { OUTPUT_NONE = 0, OUTPUT_OCI, OUTPUT_DOCKER };
 struct build_secrets; /* secrets.h */
 
 struct build_opts {
-    const char *context;    /* directory */
-    const char *dockerfile; /* path; NULL: CONTEXT/Dockerfile */
-    char **tags;            /* full normalised names */
-    char **build_args;      /* "K=V" (K alone resolved from the environment by the CLI) */
-    char **labels;          /* --label "K=V" */
+    const char *context;         /* directory (context.h prepares remote and stdin contexts) */
+    const char *dockerfile;      /* path; NULL: CONTEXT/Dockerfile, Containerfile or dockerfile */
+    const char *dockerfile_text; /* the Dockerfile itself (stdin, remote): dockerfile unused */
+    size_t dockerfile_len;
+    const char *dockerfile_name; /* for messages; NULL: from dockerfile */
+    char **named_contexts;       /* --build-context "NAME=VALUE" */
+    char **tags;                 /* full normalised names */
+    char **build_args;           /* "K=V" (K alone resolved from the environment by the CLI) */
+    char **labels;               /* --label "K=V" */
     const char *target;
     bool no_cache;
     enum output_type output;

@@ -93,6 +93,10 @@ put_command(struct sha256 *h, const struct command *cmd)
             put(h, "doc", c->docs[i].name);
             put(h, "data", c->docs[i].data);
         }
+        if (c->checksum != NULL) /* only when given: older keys stay valid */
+            put(h, "checksum", c->checksum);
+        if (c->keep_git_dir >= 0)
+            put_int(h, "keep-git-dir", c->keep_git_dir);
         return;
     case INSTR_RUN:
         for (size_t i = 0; i < r->nmounts; i++)

@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "build.h"
+#include "context.h"
 #include "progress.h"
 #include "common/strv.h"
 #include "../parser/parser.h"
@@ -62,6 +63,7 @@ struct build {
     int64_t clamp;    /* layer mtime clamp (< 0: none) */
     bool step_cached; /* the step just run was a cache hit */
     struct build_shared *shared;
+    struct named_contexts named; /* --build-context (read only once prepared) */
 };
 
 /* ---- stage.c ---- */

@@ -15,31 +15,12 @@
 #include "cache.h"
 #include "copy.h"
 #include "rootfs.h"
+#include "step_add_remote.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
-
-/* The rootfs of COPY --from: a stage of this build (built before this one: the plan knows the
- * edge) or an image in the store, mounted read-only on a step directory of its own. */
-static int
-mount_from(struct build *b, const char *from, struct fs_step *fs, int *rootfd,
-           struct stage_state *tmp_state, struct lade_error *err)
-{
-    const struct stage_state *src = stage_find_built(b, from);
-
-    if (src == NULL && plan_find_stage(b->plan, from) >= 0)
-        return lade_error_set(err, LADE_ERR_OTHER,
-                              "internal: stage \"%s\" is not built before the step that needs it",
-                              from);
-    if (src == NULL) {
-        if (stage_load_image(b, tmp_state, from, err) < 0)
-            return -1;
-        src = tmp_state;
-    }
-    return fs_step_mount_ro(b, src, fs, rootfd, err);
-}
 
 /* The resolved sources of one COPY/ADD: paths in the source root and, with --parents, where
  * the part kept under the destination starts (cut; NO_CUT without --parents). */
@@ -78,6 +59,8 @@ resolve_sources(const struct copy_opts *o, const struct copy_cmd *c, struct copy
 {
     for (size_t i = 0; i < c->nsrcs; i++) {
         const char *src = c->srcs[i], *pivot = c->parents ? strstr(src, "/./") : NULL;
+        if (add_source_is_remote(src))
+            continue; /* ADD's remote sources: step_add_remote.c */
         cleanup_free char *base = pivot ? xstrndup(src, (size_t) (pivot - src)) : xstrdup("");
         cleanup_free char *clean_base = path_clean_abs(base);
         char *pattern = pivot ? xasprintf("%s/%s", base, pivot + 3) : xstrdup(src);
@@ -147,15 +130,15 @@ copy_source(const struct copy_opts *o, const struct copy_sources *cs, size_t i, 
  * every flag as expanded) goes in through cache_key_step. */
 static int
 copy_cache_key(struct build *b, struct stage_state *ss, struct copy_opts *o,
-               const struct command *cmd, const struct copy_sources *cs, const char *dest,
-               bool dest_is_dir, struct lade_error *err)
+               const struct command *cmd, const struct copy_sources *cs, const char *remote_view,
+               const char *dest, bool dest_is_dir, struct lade_error *err)
 {
     const struct copy_cmd *c = &cmd->u.copy;
     const struct stage_state *from = c->from ? stage_find_built(b, c->from) : NULL;
     cleanup_free char *v_dest = xasprintf("dest=%s%s", dest, dest_is_dir ? "/" : "");
     char content[sizeof(digest_t) + 16];
     digest_t d;
-    char *view[3] = {v_dest, content, NULL};
+    char *view[4] = {v_dest, content, (char *) remote_view, NULL};
 
     if (from != NULL) {
         snprintf(content, sizeof(content), "stage=%s", from->key);
@@ -240,6 +223,70 @@ copy_docs(struct build *b, const struct copy_opts *o, const struct copy_cmd *c, 
     return rc;
 }
 
+/* BuildKit's checks of ADD's remote-only flags, and that COPY takes no remote source. */
+static int
+check_remote_flags(const struct copy_cmd *c, bool is_add, struct lade_error *err)
+{
+    for (size_t i = 0; !is_add && i < c->nsrcs; i++)
+        if (add_source_is_remote(c->srcs[i]))
+            return lade_error_set(err, LADE_ERR_PARSE, "source can't be a %s for COPY",
+                                  fetch_is_http_url(c->srcs[i]) ? "URL" : "git ref");
+    if (c->checksum == NULL)
+        return 0;
+    if (c->nsrcs + c->ndocs != 1)
+        return lade_error_set(err, LADE_ERR_PARSE,
+                              "checksum can't be specified for multiple sources");
+    if (c->nsrcs != 1 || !add_source_is_remote(c->srcs[0]))
+        return lade_error_set(err, LADE_ERR_PARSE, "checksum requires HTTP(S) or Git sources");
+    return 0;
+}
+
+/* ADD's remote sources, resolved (downloaded, or the git ref resolved to its commit) before the
+ * key, which gets their identities as one view entry. */
+static int
+resolve_remotes(struct build *b, const struct copy_cmd *c, struct remote_source **out, size_t *n,
+                char **view, struct lade_error *err)
+{
+    struct lade_buf v = LADE_BUF_INIT;
+
+    for (size_t i = 0; i < c->nsrcs; i++) {
+        if (!add_source_is_remote(c->srcs[i]))
+            continue;
+        *out = xrealloc(*out, (*n + 1) * sizeof(**out));
+        if (remote_source_resolve(b, c->srcs[i], c, &(*out)[(*n)++], err) < 0) {
+            lade_buf_release(&v);
+            return -1;
+        }
+        lade_buf_appendf(&v, "%s%s", v.len ? " " : "remote=", (*out)[*n - 1].key);
+    }
+    *view = v.len ? lade_buf_steal(&v) : NULL;
+    lade_buf_release(&v);
+    return 0;
+}
+
+/* A remote source copied as a local tree: owned by 0:0 unless --chown; a download is unpacked
+ * only with --unpack=true (BuildKit's AttemptUnpack for URLs). */
+static int
+copy_remote(struct build *b, const struct copy_opts *o, struct remote_source *rs, bool unpack,
+            const char *dest, bool dest_is_dir, struct lade_error *err)
+{
+    struct copy_opts r = *o;
+
+    if (remote_source_materialize(b, rs, err) < 0)
+        return -1;
+    cleanup_close int root = open(rs->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0)
+        return lade_error_sys(err, "open '%s'", rs->root);
+    r.src_root = root;
+    r.ignore = NULL;
+    r.keep_owner = false;
+    r.links = NULL;
+    int unpacked = unpack && !rs->is_git ? copy_unpack(&r, rs->rel, dest, err) : 0;
+    if (unpacked != 0)
+        return unpacked < 0 ? -1 : 0;
+    return copy_tree(&r, rs->rel, dest, dest_is_dir, err);
+}
+
 /* --link (BuildKit: a copy into scratch merged onto the stage, unless --chmod is given): the
  * key of the copy leaves the stage out, so the layer is found again on another base; the
  * stage's key then chains that key. Before the lookup *parent keeps the stage's key and
@@ -270,12 +317,13 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
     bool link = c->link && c->chmod == NULL;
     const char *what = is_add ? "ADD" : "COPY";
     struct copy_opts o = {.src_root = b->context_fd, .ignore = b->ignore, .dst_root = -1};
-    struct fs_step fs = {0}, from_fs = {0};
-    struct stage_state from_state = {0};
+    struct fs_step fs = {0};
+    struct from_root from = {.fd = -1};
     struct copy_sources cs = {0};
     struct dockerignore *exclude = NULL;
-    cleanup_free char *dest = NULL, *hist = NULL;
-    cleanup_close int from_fd = -1;
+    cleanup_free char *dest = NULL, *hist = NULL, *remote_view = NULL;
+    struct remote_source *remotes = NULL;
+    size_t nremotes = 0;
     bool dest_is_dir = false, keyed = false;
     digest_t parent;
     int rc = -1;
@@ -283,13 +331,8 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
     if (c->unsupported != NULL)
         return lade_error_set(err, LADE_ERR_OTHER, "%s --%s is not implemented yet", what,
                               c->unsupported);
-    for (size_t i = 0; is_add && i < c->nsrcs; i++) {
-        const char *src = c->srcs[i];
-        if (strncmp(src, "http://", 7) == 0 || strncmp(src, "https://", 8) == 0 ||
-            strncmp(src, "git@", 4) == 0)
-            return lade_error_set(err, LADE_ERR_OTHER,
-                                  "ADD from a URL (\"%s\") is not implemented yet", src);
-    }
+    if (check_remote_flags(c, is_add, err) < 0)
+        return -1;
     if (c->excludes != NULL && dockerignore_new(c->excludes, &exclude, err) < 0)
         return lade_error_prefix(err, "%s --exclude", what);
     o.exclude = exclude;
@@ -300,13 +343,14 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
     o.chmod = c->chmod != NULL;
     o.mode = (mode_t) c->mode;
     if (c->from != NULL) {
-        if (mount_from(b, c->from, &from_fs, &from_fd, &from_state, err) < 0)
+        if (from_root_open(b, c->from, &from, err) < 0)
             goto out;
-        o.src_root = from_fd;
-        o.ignore = NULL;
-        o.keep_owner = true;
+        o.src_root = from.fd;
+        o.ignore = from.ignore;
+        o.keep_owner = from.keep_owner;
     }
-    if (resolve_sources(&o, c, &cs, err) < 0)
+    if (resolve_sources(&o, c, &cs, err) < 0 ||
+        resolve_remotes(b, c, &remotes, &nremotes, &remote_view, err) < 0)
         goto out;
     dest_is_dir = dest_is_dir || cs.several;
 
@@ -314,7 +358,7 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
     if (link)
         link_key_begin(b, ss, parent);
     keyed = true;
-    if (copy_cache_key(b, ss, &o, cmd, &cs, dest, dest_is_dir, err) < 0 ||
+    if (copy_cache_key(b, ss, &o, cmd, &cs, remote_view, dest, dest_is_dir, err) < 0 ||
         stage_try_cache(b, ss, hist, &b->step_cached, err) < 0)
         goto out;
     if (b->step_cached) {
@@ -335,6 +379,9 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
     for (size_t i = 0; i < cs.n; i++)
         if (copy_source(&o, &cs, i, is_add && c->unpack != 0, dest, dest_is_dir, err) < 0)
             goto out;
+    for (size_t i = 0; i < nremotes; i++)
+        if (copy_remote(b, &o, &remotes[i], c->unpack == 1, dest, dest_is_dir, err) < 0)
+            goto out;
     if (copy_docs(b, &o, c, dest, dest_is_dir, err) < 0)
         goto out;
     close(o.dst_root);
@@ -346,11 +393,11 @@ out:
     if (o.dst_root >= 0)
         close(o.dst_root);
     fs_step_end(b, ss, &fs, false, NULL, NULL);
-    if (from_fd >= 0)
-        close(steal_fd(&from_fd));
-    fs_step_end(b, ss, &from_fs, false, NULL, NULL);
-    stage_state_release(&from_state);
+    from_root_close(b, ss, &from);
     dockerignore_free(exclude);
     copy_sources_release(&cs);
+    for (size_t i = 0; i < nremotes; i++)
+        remote_source_release(&remotes[i]);
+    free(remotes);
     return rc;
 }

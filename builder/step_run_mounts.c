@@ -29,6 +29,8 @@ struct run_mount_state {
     const struct stage_state *from; /* from=: a built stage, or &image; NULL: none */
     struct stage_state image;       /* from= naming an image */
     struct fs_step from_fs;         /* from's rootfs, mounted read-only */
+    /* from= naming a directory context (--build-context): read as the build context is */
+    const struct named_context *named;
     int from_fd;
     struct fs_step rw_fs; /* rw bind of a stage's directory: overlay, upper thrown away */
     struct store_cache_mount cache;
@@ -55,7 +57,23 @@ static int
 resolve_from(struct build *b, struct run_mount_state *s, struct lade_error *err)
 {
     const char *from = s->m->from;
+    const struct named_context *nc = named_context_find(&b->named, from);
 
+    if (nc != NULL && nc->kind == NAMED_IMAGE) {
+        s->from = &s->image;
+        if (stage_load_image(b, &s->image, nc->image, err) < 0)
+            return lade_error_prefix(err, "--build-context %s", nc->name);
+        return 0;
+    }
+    if (nc != NULL) {
+        if (s->m->type != RUN_MOUNT_BIND)
+            return lade_error_set(err, LADE_ERR_OTHER,
+                                  "RUN --mount from=%s: a cache from a directory context is not "
+                                  "implemented yet",
+                                  from);
+        s->named = nc;
+        return 0;
+    }
     s->from = stage_find_built(b, from);
     if (s->from != NULL)
         return 0;
@@ -87,23 +105,26 @@ mount_view(struct build *b, struct run_mounts *rm, size_t i, struct lade_error *
     if (s->m->type != RUN_MOUNT_BIND)
         return 0; /* a cache's contents are not in the key; a tmpfs starts empty */
     bool excluded = false;
-    cleanup_close int probe = rootfs_open(b->context_fd, s->rel[0] ? s->rel : "/", O_PATH, 0, NULL);
-    if (b->ignore != NULL && s->rel[0] != '\0' &&
-        dockerignore_matches(b->ignore, s->rel, &excluded, err) < 0)
+    int root = s->named ? s->named->dir_fd : b->context_fd;
+    const struct dockerignore *ignore = s->named ? s->named->ignore : b->ignore;
+    cleanup_close int probe = rootfs_open(root, s->rel[0] ? s->rel : "/", O_PATH, 0, NULL);
+    if (ignore != NULL && s->rel[0] != '\0' &&
+        dockerignore_matches(ignore, s->rel, &excluded, err) < 0)
         return -1;
     if (probe < 0 || excluded)
         return lade_error_set(err, LADE_ERR_OTHER,
-                              "RUN --mount: source \"/%s\" not found in the build context (or "
+                              "RUN --mount: source \"/%s\" not found in the %s (or "
                               "excluded by .dockerignore)",
-                              s->rel);
-    struct copy_opts hash = {.src_root = b->context_fd, .ignore = b->ignore, .dst_root = -1};
+                              s->rel, s->named ? "named context" : "build context");
+    struct copy_opts hash = {.src_root = root, .ignore = ignore, .dst_root = -1};
     hash.hash = sha256_new();
     int rc = copy_tree(&hash, s->rel, "/", true, err);
     sha256_final(hash.hash, d);
     sha256_free(hash.hash);
     if (rc < 0)
         return lade_error_prefix(err, "RUN --mount source \"/%s\"", s->rel);
-    rm->view = strv_push_take(rm->view, xasprintf("mount%zu.context=%s", i, d));
+    rm->view = strv_push_take(
+        rm->view, xasprintf("mount%zu.%s=%s", i, s->named ? "named-context" : "context", d));
     return 0;
 }
 
@@ -222,6 +243,8 @@ static char *
 bind_source(struct build *b, struct run_mounts *rm, struct run_mount_state *s,
             struct lade_error *err)
 {
+    if (s->named != NULL)
+        return stage_copy(b, rm, s->named->dir_fd, s->rel, s->named->ignore, false, err);
     if (s->from == NULL)
         return stage_copy(b, rm, b->context_fd, s->rel, b->ignore, false, err);
     if (mount_from_rootfs(b, s, err) < 0)

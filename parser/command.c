@@ -65,13 +65,9 @@ static int
 copy_expand(const struct instr *in, const struct expander *x, struct copy_cmd *c,
             struct lade_error *err)
 {
-    static const enum instr_flag_id later[] = {IFLAG_CHECKSUM, IFLAG_KEEP_GIT_DIR};
     const char *kw = in->kind == INSTR_ADD ? "ADD" : "COPY";
     const char *unpack = instr_flag_get(in, IFLAG_UNPACK);
 
-    for (size_t i = 0; c->unsupported == NULL && i < sizeof(later) / sizeof(later[0]); i++)
-        if (instr_flag_get(in, later[i]) != NULL)
-            c->unsupported = instr_flag_name(later[i]);
     if (in->nargs < 2)
         return lade_error_set(err, LADE_ERR_PARSE, "%s requires at least two arguments", kw);
     c->srcs = xcalloc(in->nargs, sizeof(*c->srcs));
@@ -86,7 +82,8 @@ copy_expand(const struct instr *in, const struct expander *x, struct copy_cmd *c
     if (expand_word(x, in->args[in->nargs - 1], &c->dest, err) < 0 ||
         expand_flag(in, IFLAG_FROM, x, &c->from, err) < 0 ||
         expand_flag(in, IFLAG_CHOWN, x, &c->chown, err) < 0 ||
-        expand_flag(in, IFLAG_CHMOD, x, &c->chmod, err) < 0)
+        expand_flag(in, IFLAG_CHMOD, x, &c->chmod, err) < 0 ||
+        expand_flag(in, IFLAG_CHECKSUM, x, &c->checksum, err) < 0)
         return -1;
     if (c->chmod != NULL && parse_mode(c->chmod, &c->mode, err) < 0)
         return -1;
@@ -105,6 +102,8 @@ copy_expand(const struct instr *in, const struct expander *x, struct copy_cmd *c
     for (size_t i = 0; ex[i]; i++)
         c->excludes = strv_push(c->excludes, ex[i]);
     c->unpack = unpack == NULL ? -1 : flag_true(in, IFLAG_UNPACK);
+    c->keep_git_dir =
+        instr_flag_get(in, IFLAG_KEEP_GIT_DIR) == NULL ? -1 : flag_true(in, IFLAG_KEEP_GIT_DIR);
     return 0;
 }
 
@@ -203,6 +202,7 @@ command_release(struct command *cmd)
             free(cmd->u.copy.docs[i].data);
         }
         free(cmd->u.copy.docs);
+        free(cmd->u.copy.checksum);
         break;
     case INSTR_RUN:
         for (size_t i = 0; i < cmd->u.run.nmounts; i++)

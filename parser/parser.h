@@ -141,16 +141,18 @@ struct copy_cmd {
     size_t nsrcs;
     struct copy_doc *docs; /* heredoc sources, in order; they come after srcs, as in BuildKit */
     size_t ndocs;
-    char *dest;      /* expanded destination as written; "" means the working directory */
-    char *from;      /* --from expanded, or NULL: the build context */
-    char *chown;     /* --chown expanded, or NULL */
-    char *chmod;     /* --chmod expanded, or NULL */
-    unsigned mode;   /* --chmod as an octal mode (when chmod != NULL) */
-    bool link;       /* --link */
-    bool parents;    /* COPY --parents */
-    char **excludes; /* --exclude patterns as written (BuildKit does not expand them), or NULL */
-    int unpack;      /* ADD --unpack: -1 not given, else 0 or 1 */
-    /* A flag the parser accepts but lade does not implement yet ("--checksum"), or NULL. */
+    char *dest;       /* expanded destination as written; "" means the working directory */
+    char *from;       /* --from expanded, or NULL: the build context */
+    char *chown;      /* --chown expanded, or NULL */
+    char *chmod;      /* --chmod expanded, or NULL */
+    unsigned mode;    /* --chmod as an octal mode (when chmod != NULL) */
+    bool link;        /* --link */
+    bool parents;     /* COPY --parents */
+    char **excludes;  /* --exclude patterns as written (BuildKit does not expand them), or NULL */
+    int unpack;       /* ADD --unpack: -1 not given, else 0 or 1 */
+    char *checksum;   /* ADD --checksum expanded, or NULL */
+    int keep_git_dir; /* ADD --keep-git-dir: -1 when not given, else 0 or 1 */
+    /* A flag the parser accepts but lade does not implement yet, or NULL (none now). */
     const char *unsupported;
 };
 

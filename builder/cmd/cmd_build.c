@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../build.h"
 #include "../secrets.h"
+#include "../context.h"
 #include "../../parser/parser.h"
 #include "../common/strv.h"
 #include "../common/xalloc.h"
@@ -30,6 +32,7 @@ enum {
     OPT_ALLOW,
     OPT_SECRET,
     OPT_SSH,
+    OPT_BUILD_CONTEXT,
 };
 
 static const struct option build_options[] = {
@@ -52,6 +55,7 @@ static const struct option build_options[] = {
     {"allow", required_argument, NULL, OPT_ALLOW},
     {"secret", required_argument, NULL, OPT_SECRET},
     {"ssh", required_argument, NULL, OPT_SSH},
+    {"build-context", required_argument, NULL, OPT_BUILD_CONTEXT},
     CLI_REGISTRY_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -118,12 +122,24 @@ parse_epoch(const char *s, int64_t *out, struct lade_error *err)
     return 0;
 }
 
+/* The prepared context (context.h) as the build's options. */
+static void
+use_context(struct build_opts *o, const struct build_context *bc)
+{
+    o->context = bc->dir;
+    o->dockerfile = bc->dockerfile;
+    o->dockerfile_text = bc->text;
+    o->dockerfile_len = bc->len;
+    o->dockerfile_name = bc->name;
+}
+
 int
 cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     struct build_opts o = {.progress = PROGRESS_AUTO, .compression = COMPRESSION_GZIP};
     struct build_secrets *secrets = build_secrets_new();
     char *dest = NULL;
+    struct build_context bc = {0};
     const char *epoch = getenv("SOURCE_DATE_EPOCH");
     digest_t manifest;
     int c, rc = -1;
@@ -219,6 +235,9 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
                 goto out;
             }
             break;
+        case OPT_BUILD_CONTEXT:
+            o.named_contexts = strv_push(o.named_contexts, optarg);
+            break;
         case OPT_PLATFORM:
             if (strchr(optarg, '/') == NULL) {
                 lade_error_set(err, LADE_ERR_USAGE, "--platform must be OS/ARCH[/VARIANT]: \"%s\"",
@@ -256,24 +275,29 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
         }
     }
     if (optind != argc - 1) {
-        lade_error_set(err, LADE_ERR_USAGE, "build: exactly one CONTEXT directory expected");
+        lade_error_set(err, LADE_ERR_USAGE,
+                       "build: exactly one CONTEXT expected (a directory, -, a git or http URL)");
         goto out;
     }
     if (o.push && o.tags == NULL) {
         lade_error_set(err, LADE_ERR_USAGE, "--push and -o type=registry need a name: -t NAME");
         goto out;
     }
-    o.context = argv[optind];
     o.reg = &cli->reg;
     o.secrets = secrets;
     o.epoch = 0;
     if (epoch != NULL && *epoch != '\0' && parse_epoch(epoch, &o.epoch, err) < 0)
         goto out;
     struct store *st = cli_store(cli, err);
-    if (st == NULL || build_run(st, &o, manifest, err) < 0)
+    if (st == NULL || context_prepare(st, o.reg, argv[optind], o.dockerfile, &bc, err) < 0)
+        goto out;
+    use_context(&o, &bc);
+    if (build_run(st, &o, manifest, err) < 0)
         goto out;
     rc = 0;
 out:
+    context_release(&bc);
+    strv_free(o.named_contexts);
     strv_free(o.tags);
     strv_free(o.build_args);
     strv_free(o.labels);
@@ -292,10 +316,10 @@ cmd_plan(struct cli *cli, int argc, char **argv, struct lade_error *err)
         {NULL, 0, NULL, 0},
     };
     struct build_opts o = {0};
+    struct build_context bc = {0};
     struct plan *plan = NULL;
     int c, rc = -1;
 
-    (void) cli;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
         if (c == 'f')
@@ -314,10 +338,18 @@ cmd_plan(struct cli *cli, int argc, char **argv, struct lade_error *err)
         }
     }
     if (optind != argc - 1) {
-        lade_error_set(err, LADE_ERR_USAGE, "plan: exactly one CONTEXT directory expected");
+        lade_error_set(err, LADE_ERR_USAGE, "plan: exactly one CONTEXT expected");
         goto out;
     }
-    o.context = argv[optind];
+    /* a local directory needs no store: plan works without a writable --root */
+    const char *spec = argv[optind];
+    struct stat sb;
+    struct store *st = NULL;
+    if ((strcmp(spec, "-") == 0 || stat(spec, &sb) < 0) && (st = cli_store(cli, err)) == NULL)
+        goto out;
+    if (context_prepare(st, &cli->reg, spec, o.dockerfile, &bc, err) < 0)
+        goto out;
+    use_context(&o, &bc);
     if (build_load_plan(&o, &plan, err) < 0)
         goto out;
     char *json = plan_to_json(plan);
@@ -325,6 +357,7 @@ cmd_plan(struct cli *cli, int argc, char **argv, struct lade_error *err)
     free(json);
     rc = 0;
 out:
+    context_release(&bc);
     plan_free(plan);
     strv_free(o.build_args);
     return rc;

@@ -85,6 +85,10 @@ on_header(char *data, size_t size, size_t n, void *ctx)
         set_header(&t->resp->docker_upload_uuid, v, vl);
     else if (IS("Content-Length"))
         t->resp->content_length = strtoll(v, NULL, 10);
+    else if (IS("ETag"))
+        set_header(&t->resp->etag, v, vl);
+    else if (IS("Last-Modified"))
+        set_header(&t->resp->last_modified, v, vl);
     else if (IS("Retry-After"))
         set_header(&t->res->retry_after, v, vl);
     else if (IS("WWW-Authenticate")) {
@@ -296,6 +300,8 @@ reg_response_release(struct reg_response *r)
     free(r->docker_content_digest);
     free(r->range);
     free(r->docker_upload_uuid);
+    free(r->etag);
+    free(r->last_modified);
     free(r->body);
     memset(r, 0, sizeof(*r));
     r->content_length = -1;

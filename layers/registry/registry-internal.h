@@ -13,7 +13,7 @@
  *   3 http         http.c outcome.c       one exchange; what its outcome means, retry policy
  *   4 auth         challenge.c auth.c     WWW-Authenticate, tokens (fetched via level 3), Basic
  *   5 retry        retry.c                reg_do: the attempts of one request
- *   6 operations   platform.c jobs.c resolve.c pull.c push.c login.c   (image-internal.h)
+ *   6 operations   platform.c jobs.c resolve.c pull.c push.c login.c urlget.c (image-internal.h)
  * client.h has the inside of levels 2 to 4 and reg_client itself. */
 
 #include <pthread.h>
@@ -67,6 +67,7 @@ struct reg_request {
     void *sink_ctx;
 
     bool no_retry;      /* one attempt: the caller recovers (a chunked upload) */
+    bool no_auth;       /* a plain URL, not the registry API: no credentials, a 401 is final */
     bool follow;        /* follow redirects (blob GETs); Authorization is not sent across hosts */
     uint64_t *progress; /* when set, bytes sent or received so far are stored here */
 };
@@ -78,8 +79,9 @@ struct reg_response {
     char *docker_content_digest;
     char *range; /* "0-1234" of an upload */
     char *docker_upload_uuid;
-    int64_t content_length; /* -1 when absent */
-    char *body;             /* NUL-terminated; NULL when sunk or empty */
+    char *etag, *last_modified; /* for plain URL downloads (registry_url_get) */
+    int64_t content_length;     /* -1 when absent */
+    char *body;                 /* NUL-terminated; NULL when sunk or empty */
     size_t body_len;
 };
 void reg_response_release(struct reg_response *r);

@@ -85,3 +85,25 @@ int registry_login(const char *server, const char *user, const char *password,
 /* Removes the saved credentials of server (from its helper or from "auths"); an error when there
  * were none. */
 int registry_logout(const char *server, const struct registry_opts *opts, struct lade_error *err);
+
+/* A plain HTTP(S) download (ADD of a URL, a remote build context), with the registries'
+ * transport rules: proxies from the environment, the system CAs plus certs.d/HOST[:PORT]/,
+ * redirects followed, retries on network failures, 5xx and 429 (opts->retries). No credentials
+ * are ever sent. if_none_match (an ETag, or NULL) asks for a revalidation: *status is 304 when
+ * the server says the copy is current. A 2xx body goes to sink (sink_reset, may be NULL, starts
+ * it over before a retry). Any other status is an error (LADE_ERR_NET) naming the status and
+ * the URL. *etag and *last_modified (caller frees; NULL when absent) are the response's. */
+struct url_get {
+    const char *url;
+    const char *if_none_match;
+    int (*sink)(void *ctx, const void *data, size_t n, struct lade_error *err);
+    int (*sink_reset)(void *ctx, struct lade_error *err);
+    void *sink_ctx;
+};
+struct url_got {
+    long status;
+    char *etag, *last_modified;
+};
+int registry_url_get(const struct url_get *rq, const struct registry_opts *opts,
+                     struct url_got *out, struct lade_error *err);
+void url_got_release(struct url_got *g);

@@ -42,7 +42,8 @@ reg_do(struct reg_client *c, const struct reg_request *rq, struct reg_response *
     for (;;) {
         reg_wipe_free(auth);
         auth = NULL;
-        if (reg_same_origin(c, url) && reg_auth_header(c, rq->scope, &auth, err) < 0)
+        if (!rq->no_auth && reg_same_origin(c, url) &&
+            reg_auth_header(c, rq->scope, &auth, err) < 0)
             goto out;
         int xrc = http_exchange(c, h, rq, method, url, auth, resp, &res, err);
         if (xrc < 0)
@@ -50,7 +51,8 @@ reg_do(struct reg_client *c, const struct reg_request *rq, struct reg_response *
 
         long s = resp->status;
         if (res.code == CURLE_OK) {
-            if (s == 401 && res.www_authenticate != NULL && reg_same_origin(c, url)) {
+            if (s == 401 && !rq->no_auth && res.www_authenticate != NULL &&
+                reg_same_origin(c, url)) {
                 if (answered) {
                     reg_auth_refused(c, resp, err);
                     goto out;

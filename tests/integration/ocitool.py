@@ -17,6 +17,8 @@
                               atime/ctime, mtimes <= MAX_MTIME (default 0), directories before
                               their contents, no duplicates, no sandbox mount points)
   layer-entries DIR NAME      "INDEX<TAB>TYPE<TAB>PATH" for every entry of every layer of NAME
+  top-layer DIR NAME          "PATH MODE UID:GID MTIME SIZE" for every entry of the last layer of NAME
+  layer-cat DIR NAME PATH     the content of PATH in the last layer of NAME that has it
   elf-static FILE             exit 1 if FILE is not an ELF file or is dynamically linked
 
 FILE "-" is stdin. NAME may be "" when index.json holds exactly one manifest.
@@ -320,6 +322,21 @@ def main(argv):
             for i, d in enumerate(m["layers"]):
                 for ti in layer_entries(args[0], d).entries:
                     print("%d\t%s\t%s" % (i, TYPES.get(ti.type, "other"), norm(ti.name)))
+        elif cmd == "top-layer":
+            m = image_manifest(args[0], args[1])
+            for ti in layer_entries(args[0], m["layers"][-1]).entries:
+                print("%s %o %d:%d %d %d" % (norm(ti.name), ti.mode, ti.uid, ti.gid, ti.mtime, ti.size))
+        elif cmd == "layer-cat":
+            m = image_manifest(args[0], args[1])
+            found = None
+            for d in m["layers"]:
+                with layer_stream(args[0], d) as raw, tarfile.open(fileobj=raw, mode="r|") as tf:
+                    for ti in tf:
+                        if norm(ti.name) == norm(args[2]) and ti.isfile():
+                            found = tf.extractfile(ti).read()
+            if found is None:
+                raise Bad("%s: no file %s" % (args[1], args[2]))
+            sys.stdout.buffer.write(found)
         else:
             print("ocitool: unknown command %s" % cmd, file=sys.stderr)
             return 2

@@ -29,6 +29,15 @@
 #   proxy_stat KEY                   a number from $PROXY_STATS, KEY a python expression over the
 #                                    parsed stats `s`, e.g. 'upload_bytes' or 'body_bytes.get("PATCH", 0)'
 #   random_file PATH BYTES [SEED]    incompressible bytes, deterministic per SEED
+#   http_start DIR                   a static HTTP server (registry/httpserve.py: ETag, 304,
+#                                    Last-Modified, 404, /redirect/PATH) for DIR on a free loopback
+#                                    port; sets and exports HTTP_HOST (127.0.0.1:PORT), HTTP_LOG
+#                                    ("METHOD PATH STATUS" per request), HTTP_PID
+#   http_count ERE                   how many lines of $HTTP_LOG match ERE
+#   make_git_repo DIR                a git repository DIR/repo (branch main: a.txt, sub/b.txt
+#                                    executable; tag v1; then c.txt) and its bare clone
+#                                    DIR/srv/repo.git prepared for dumb HTTP; sets GIT_V1 and
+#                                    GIT_MAIN (commit ids)
 #   registry_stop_all                stops every server started here (also done when the
 #                                    sourcing shell exits, see _reg_spawn)
 #
@@ -254,4 +263,37 @@ with open(sys.argv[1], "wb") as f:
         n = min(left, 1 << 20)
         f.write(r.randbytes(n))
         left -= n' "$1" "$2" "${3:-1}"
+}
+
+http_start() {
+    _REG_SEQ=$((_REG_SEQ + 1))
+    local d="$WORK/http$_REG_SEQ"
+    mkdir -p "$d"
+    HTTP_LOG="$d/requests.log"
+    : >"$HTTP_LOG"
+    _reg_spawn "$d/server.log" python3 "$REG_TOOLS_DIR/httpserve.py" "$1" "$d/port" "$HTTP_LOG"
+    HTTP_PID=$_REG_SPAWNED
+    _reg_wait_file "$d/port" "$HTTP_PID" || fail "httpserve.py did not start" "$(cat "$d/server.log")"
+    HTTP_HOST="127.0.0.1:$(cat "$d/port")"
+    export HTTP_HOST HTTP_LOG HTTP_PID
+}
+
+http_count() { grep -cE -- "$1" "$HTTP_LOG" || true; }
+
+make_git_repo() {
+    _reg_need git git
+    local r="$1/repo" g=(git -c user.name=lade -c user.email=lade@test.invalid -c init.defaultBranch=main)
+    mkdir -p "$r/sub" "$1/srv"
+    "${g[@]}" init -q "$r"
+    echo one >"$r/a.txt"
+    printf '#!/bin/sh\necho two\n' >"$r/sub/b.txt"
+    chmod 0644 "$r/a.txt"
+    chmod 0755 "$r/sub/b.txt"
+    "${g[@]}" -C "$r" add . && "${g[@]}" -C "$r" commit -qm one && "${g[@]}" -C "$r" tag v1
+    echo three >"$r/c.txt"
+    "${g[@]}" -C "$r" add . && "${g[@]}" -C "$r" commit -qm two
+    git clone -q --bare "$r" "$1/srv/repo.git"
+    git -C "$1/srv/repo.git" update-server-info
+    GIT_V1=$(git -C "$r" rev-parse v1^{commit})
+    GIT_MAIN=$(git -C "$r" rev-parse main)
 }

@@ -18,13 +18,14 @@ REGISTRY_LEVELS=(
     "http: http outcome"                                  # one exchange; what its outcome means
     "auth: challenge auth"                                # WWW-Authenticate, tokens via http
     "retry: retry"                                        # reg_do
-    "operations: platform jobs resolve pull push login"   # what the builder calls
+    "operations: platform jobs resolve pull push login urlget" # what the builder calls
 )
 
 # builder/: a step never calls back into the driver (DESIGN.md, STYLE.md 9 "Calls go down").
 # Patterns are shell globs on the file name without .c.
 BUILDER_LEVELS=(
     "paths: rootfs progress copy_links copy_tree copy_sources secrets ssh_*" # paths in a rootfs, progress, the copy engine, --secret/--ssh
+    "fetch: fetch_* context*"                     # remote sources, build contexts
     "cache: cache cache_prune"                    # keys and records, prune; never history
     "stage: stage base"                           # stage state, overlay step, FROM bases
     "steps: step_* instr_* image"                 # the instructions; the image's output

@@ -67,7 +67,7 @@ test_command_copy_empty_words_stay_empty(void **state)
 }
 
 static void
-test_command_copy_bad_chmod_and_later_flags(void **state)
+test_command_copy_bad_chmod_and_remote_flags(void **state)
 {
     const char *env[] = {"M=9z", NULL};
     struct lade_error err = {0};
@@ -81,8 +81,11 @@ test_command_copy_bad_chmod_and_later_flags(void **state)
     command_release(&cmd);
     dockerfile_free(df);
     memset(&err, 0, sizeof(err));
-    assert_ok(expand_line("ADD --checksum=sha256:00 a b", env, &df, &cmd, &err), &err);
-    assert_string_equal(cmd.u.copy.unsupported, "checksum");
+    assert_ok(expand_line("ADD --checksum=sha256:$M --keep-git-dir a b", env, &df, &cmd, &err),
+              &err);
+    assert_null(cmd.u.copy.unsupported);
+    assert_string_equal(cmd.u.copy.checksum, "sha256:9z"); /* expanded, as BuildKit does */
+    assert_int_equal(cmd.u.copy.keep_git_dir, 1);
     command_release(&cmd);
     dockerfile_free(df);
 }
@@ -380,7 +383,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_command_copy_expands_every_flag_and_word),
         cmocka_unit_test(test_command_copy_empty_words_stay_empty),
-        cmocka_unit_test(test_command_copy_bad_chmod_and_later_flags),
+        cmocka_unit_test(test_command_copy_bad_chmod_and_remote_flags),
         cmocka_unit_test(test_command_copy_typed_flags),
         cmocka_unit_test(test_command_copy_heredocs),
         cmocka_unit_test(test_command_run_network_and_mounts),
