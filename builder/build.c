@@ -415,6 +415,8 @@ load_dockerignore(const struct build_opts *o, struct dockerignore **out, struct 
     const char *use = path;
 
     *out = NULL;
+    if (o->no_dockerignore)
+        return 0;
     /* BuildKit prefers Dockerfile-specific ignore files (FILE.dockerignore next to FILE). */
     if (per_file != NULL && access(per_file, F_OK) == 0)
         use = per_file;

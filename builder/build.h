@@ -21,6 +21,7 @@ struct build_opts {
     const char *context;         /* directory (context.h prepares remote and stdin contexts) */
     const char *dockerfile;      /* path; NULL: CONTEXT/Dockerfile, Containerfile or dockerfile */
     const char *dockerfile_text; /* the Dockerfile itself (stdin, remote): dockerfile unused */
+    bool no_dockerignore;        /* the context's .dockerignore is not applied (a stdin tar) */
     size_t dockerfile_len;
     const char *dockerfile_name; /* for messages; NULL: from dockerfile */
     char **named_contexts;       /* --build-context "NAME=VALUE" */

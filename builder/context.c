@@ -195,6 +195,7 @@ context_prepare(struct store *st, const struct registry_opts *reg, const char *s
         cleanup_close int fd = -1;
         if (stdin_to_file(st, &fd, err) < 0 || (known = context_from_fd(&c, fd, "stdin", err)) < 0)
             goto out;
+        c.no_ignore = true;
     } else if (g.remote != NULL) {
         if (context_from_git(&g, c.tmp, false, &c.dir, err) < 0)
             goto out;

@@ -18,8 +18,9 @@ struct build_context {
     char *dockerfile; /* the Dockerfile's path, or NULL when text holds it */
     char *text;       /* the Dockerfile read from stdin or from inside a remote context */
     size_t len;
-    char *name; /* the Dockerfile's name for messages */
-    char *tmp;  /* a directory of the store's tmp/ to remove, or NULL */
+    char *name;     /* the Dockerfile's name for messages */
+    char *tmp;      /* a directory of the store's tmp/ to remove, or NULL */
+    bool no_ignore; /* a tar on stdin: used as it is, its .dockerignore not applied (BuildKit) */
 };
 /* spec: the CONTEXT argument; dockerfile: -f (NULL: Dockerfile, else Containerfile, else
  * dockerfile in the context; "-": stdin). For a local directory -f is a path from here, for a

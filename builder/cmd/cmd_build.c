@@ -131,6 +131,7 @@ use_context(struct build_opts *o, const struct build_context *bc)
     o->dockerfile_text = bc->text;
     o->dockerfile_len = bc->len;
     o->dockerfile_name = bc->name;
+    o->no_dockerignore = bc->no_ignore;
 }
 
 int
