@@ -172,7 +172,8 @@ cache_prune(struct store *st, const struct prune_opts *o, struct prune_report *r
     if (store_index_blobs(st, &keep, err) < 0)
         return -1;
     r = list_records(st, dir, &n);
-    qsort(r, n, sizeof(*r), cmp_used);
+    if (n > 0) /* r is NULL when there is no record */
+        qsort(r, n, sizeof(*r), cmp_used);
     for (size_t i = 0; i < n; i++)
         r[i].remove = r[i].damaged || o->all || (o->until > 0 && r[i].used < now - o->until);
     if (o->all)

@@ -187,7 +187,8 @@ store_gc(struct store *st, char *const *keep, bool dry, struct store_gc_result *
     cleanup_strv char **blobs = list_dir(st->blobs_fd, ".");
     cleanup_strv char **layers = list_dir(st->layers_fd, ".");
 
-    qsort(sorted, n, sizeof(char *), cmp_str);
+    if (n > 0) /* NULL vectors when empty */
+        qsort(sorted, n, sizeof(char *), cmp_str);
     memset(total, 0, sizeof(*total));
     memset(freed, 0, sizeof(*freed));
     for (size_t i = 0; blobs && blobs[i]; i++) {
@@ -270,7 +271,8 @@ store_blob_footprints(struct store *st, char ***digests, uint64_t **bytes, struc
     uint64_t *b = xcalloc(n + 1, sizeof(uint64_t));
 
     (void) err;
-    qsort(blobs, n, sizeof(char *), cmp_str);
+    if (n > 0)
+        qsort(blobs, n, sizeof(char *), cmp_str);
     for (size_t i = 0; i < n; i++) {
         struct stat sb;
         d[i] = xasprintf("sha256:%s", blobs[i]);
