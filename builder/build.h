@@ -30,6 +30,7 @@ struct build_opts {
     char **labels;               /* --label "K=V" */
     const char *target;
     bool no_cache;
+    bool no_cache_record; /* steps record no cache result (build --verify's rebuild) */
     enum output_type output;
     const char *output_dest;
     const char *iidfile;
@@ -59,3 +60,8 @@ int build_load_plan(const struct build_opts *opts, struct plan **out, struct lad
  * *image_digest_out (may be NULL) receives the manifest digest. */
 int build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out,
               struct lade_error *err);
+/* --verify: builds opts again without the cache (tagging, exporting and recording nothing)
+ * and compares with manifest, the first build's. Prints "reproducible: DIGEST" on stdout, or
+ * fails naming the first step, files and fields that differ. */
+int build_verify(struct store *st, const struct build_opts *opts, const char *manifest,
+                 struct lade_error *err);

@@ -188,6 +188,8 @@ int
 cache_record(struct build *b, const struct stage_state *ss, const struct layer_state *l,
              struct lade_error *err)
 {
+    if (b->opts->no_cache_record)
+        return 0;
     cleanup_free char *name = record_name(ss);
     json_t *rec = json_object();
 

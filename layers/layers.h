@@ -80,6 +80,28 @@ int layer_write_dir(int dirfd, const struct layer_opts *opts, int out_fd, struct
 int layer_extract(int in_fd, int dirfd, const char *expect_diff_id, digest_t diff_id_out,
                   struct lade_error *err);
 
+/* ---- listing a layer (layers/tar_list.c) ---- */
+
+struct layer_entry {
+    const char *path; /* cleaned: "etc/passwd", "" for the root; whiteouts as named (".wh.x") */
+    char type;        /* 'f' file, 'd' dir, 'l' symlink, 'h' hardlink, 'c', 'b', 'p' */
+    unsigned mode;    /* permission bits with setuid, setgid, sticky */
+    int64_t uid, gid;
+    int64_t mtime;
+    long mtime_nsec;
+    uint64_t size;
+    const char *link; /* symlink target, hardlink's first path (as named), or NULL */
+    unsigned long rdev_major, rdev_minor;
+    digest_t content; /* regular files: sha256 of the data; else "" */
+    digest_t xattrs;  /* sha256 of the xattrs in tar order, "" when none */
+};
+/* Called once per entry, in tar order; e and its strings are valid during the call. */
+typedef int (*layer_list_fn)(void *ctx, const struct layer_entry *e, struct lade_error *err);
+/* Reads a layer blob (gzip, zstd or plain) from in_fd and reports every entry, writing nothing.
+ * diff_id_out (may be NULL) gets the digest of the uncompressed stream. */
+int layer_list(int in_fd, layer_list_fn fn, void *ctx, digest_t diff_id_out,
+               struct lade_error *err);
+
 /* ---- ADD's local archives (layers/extract.c) ---- */
 
 /* Whether fd (a regular file, read from its offset) holds a tar archive, plain or compressed

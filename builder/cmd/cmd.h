@@ -56,4 +56,5 @@ int cmd_push(struct cli *cli, int argc, char **argv, struct lade_error *err);
 int cmd_login(struct cli *cli, int argc, char **argv, struct lade_error *err);
 int cmd_logout(struct cli *cli, int argc, char **argv, struct lade_error *err);
 int cmd_prune(struct cli *cli, int argc, char **argv, struct lade_error *err);
+int cmd_diff(struct cli *cli, int argc, char **argv, struct lade_error *err);
 int cmd_system(struct cli *cli, int argc, char **argv, struct lade_error *err);

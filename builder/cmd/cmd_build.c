@@ -33,6 +33,7 @@ enum {
     OPT_SECRET,
     OPT_SSH,
     OPT_BUILD_CONTEXT,
+    OPT_VERIFY,
 };
 
 static const struct option build_options[] = {
@@ -56,6 +57,7 @@ static const struct option build_options[] = {
     {"secret", required_argument, NULL, OPT_SECRET},
     {"ssh", required_argument, NULL, OPT_SSH},
     {"build-context", required_argument, NULL, OPT_BUILD_CONTEXT},
+    {"verify", no_argument, NULL, OPT_VERIFY},
     CLI_REGISTRY_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -142,6 +144,7 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
     char *dest = NULL;
     struct build_context bc = {0};
     const char *epoch = getenv("SOURCE_DATE_EPOCH");
+    bool verify = false;
     digest_t manifest;
     int c, rc = -1;
 
@@ -257,6 +260,9 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
             o.jobs = (unsigned) n;
             break;
         }
+        case OPT_VERIFY:
+            verify = true;
+            break;
         case OPT_SECRET:
             if (build_secrets_add(secrets, optarg, err) < 0)
                 goto out;
@@ -293,7 +299,7 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
     if (st == NULL || context_prepare(st, o.reg, argv[optind], o.dockerfile, &bc, err) < 0)
         goto out;
     use_context(&o, &bc);
-    if (build_run(st, &o, manifest, err) < 0)
+    if (build_run(st, &o, manifest, err) < 0 || (verify && build_verify(st, &o, manifest, err) < 0))
         goto out;
     rc = 0;
 out:

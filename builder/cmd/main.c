@@ -30,6 +30,7 @@ static const char usage_text[] =
     "  pull [--platform OS/ARCH] NAME | push NAME\n"
     "  login [-u USER] [--password-stdin] [SERVER] | logout [SERVER]\n"
     "  prune [--all] [--filter until=DURATION] [--keep-storage SIZE] | system df\n"
+    "  diff [-q] IMAGE_A IMAGE_B  (names, IDs or archive paths; exit 1 when they differ)\n"
     "  version | help\n"
     "\n"
     "global: --root DIR (default /var/lib/lade as root, else $XDG_DATA_HOME/lade); env LADE_ROOT\n"
@@ -45,7 +46,7 @@ static const struct subcommand subcommands[] = {
     {"build", cmd_build},   {"plan", cmd_plan},   {"images", cmd_images}, {"inspect", cmd_inspect},
     {"tag", cmd_tag},       {"rmi", cmd_rmi},     {"save", cmd_save},     {"load", cmd_load},
     {"run", cmd_run},       {"pull", cmd_pull},   {"push", cmd_push},     {"login", cmd_login},
-    {"logout", cmd_logout}, {"prune", cmd_prune}, {"system", cmd_system},
+    {"logout", cmd_logout}, {"prune", cmd_prune}, {"system", cmd_system}, {"diff", cmd_diff},
 };
 
 static char *
@@ -122,6 +123,8 @@ dispatch(struct cli *cli, char **root, int argc, char **argv)
 out:
     if (rc == 0)
         return 0;
+    if (rc > 0 && !lade_error_is_set(&err)) /* a status the command chose: lade diff's 1 */
+        return rc;
     if (!lade_error_is_set(&err))
         lade_error_set(&err, LADE_ERR_OTHER, "failed");
     fflush(stdout);

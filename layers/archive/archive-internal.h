@@ -57,6 +57,7 @@ struct import_small {
 struct import {
     struct store *st;
     const char *archive_path;
+    bool no_tags; /* store the images only: every manifest goes to untagged_out */
     struct import_file *files;
     size_t nfiles, files_cap;
     struct import_small *smalls;

@@ -24,3 +24,7 @@ int archive_import(struct store *st, const char *path, char ***names_out, struct
  * only. Caller frees both strvs. */
 int archive_import_ex(struct store *st, const char *path, char ***names_out, char ***untagged_out,
                       struct lade_error *err);
+/* Stores the archive's images without tagging any (nothing in the store is renamed): their
+ * manifest digests in manifests_out (strv, caller frees). lade prune removes them later. */
+int archive_import_manifests(struct store *st, const char *path, char ***manifests_out,
+                             struct lade_error *err);

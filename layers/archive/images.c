@@ -325,9 +325,11 @@ tag_all(struct import *im, struct found_list *l, char ***names_out, char ***unta
     char **names = NULL, **untagged = NULL;
 
     for (size_t i = 0; i < l->n; i++) {
-        if (l->v[i].names == NULL)
+        if (l->v[i].names == NULL || im->no_tags) {
             untagged = strv_push(untagged, l->v[i].manifest.digest);
-        for (size_t k = 0; l->v[i].names && l->v[i].names[k]; k++) {
+            continue;
+        }
+        for (size_t k = 0; l->v[i].names[k]; k++) {
             if (store_tag_set(im->st, l->v[i].names[k], &l->v[i].manifest, err) < 0) {
                 strv_free(names);
                 strv_free(untagged);

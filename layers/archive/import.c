@@ -312,12 +312,12 @@ import_entry(struct import *im, struct archive *a, struct archive_entry *e, stru
     return 0;
 }
 
-int
-archive_import_ex(struct store *st, const char *path, char ***names_out, char ***untagged_out,
-                  struct lade_error *err)
+static int
+import_archive(struct store *st, const char *path, bool no_tags, char ***names_out,
+               char ***untagged_out, struct lade_error *err)
 {
     cleanup_archive_read struct archive *a = archive_read_new();
-    struct import im = {.st = st, .archive_path = path};
+    struct import im = {.st = st, .archive_path = path, .no_tags = no_tags};
     struct archive_entry *e;
     int r, rc = -1;
 
@@ -341,6 +341,20 @@ out:
         lade_error_prefix(err, "cannot load '%s'", path);
     import_release(&im);
     return rc;
+}
+
+int
+archive_import_ex(struct store *st, const char *path, char ***names_out, char ***untagged_out,
+                  struct lade_error *err)
+{
+    return import_archive(st, path, false, names_out, untagged_out, err);
+}
+
+int
+archive_import_manifests(struct store *st, const char *path, char ***manifests_out,
+                         struct lade_error *err)
+{
+    return import_archive(st, path, true, NULL, manifests_out, err);
 }
 
 int
