@@ -24,7 +24,8 @@ layer_step(const json_t *config, size_t index)
     const json_t *h = json_object_get(config, "history"), *e;
     size_t i, n = 0;
 
-    json_array_foreach(h, i, e) {
+    json_array_foreach(h, i, e)
+    {
         if (json_is_true(json_object_get(e, "empty_layer")))
             continue;
         if (n++ != index)
@@ -47,8 +48,7 @@ struct found {
 };
 
 static void
-note_file(void *ctx, char kind, const struct fs_file *a, const struct fs_file *b,
-          const char *what)
+note_file(void *ctx, char kind, const struct fs_file *a, const struct fs_file *b, const char *what)
 {
     struct found *f = ctx;
 
@@ -75,13 +75,13 @@ note_field(void *ctx, const char *path, const char *old, const char *new)
 
 /* Fills f with what differs between the images a and b (manifests differ). */
 static int
-explain(struct store *st, const struct store_image *a, const struct store_image *b,
-        struct found *f, struct lade_error *err)
+explain(struct store *st, const struct store_image *a, const struct store_image *b, struct found *f,
+        struct lade_error *err)
 {
     const json_t *ida = json_object_get(json_object_get(a->config, "rootfs"), "diff_ids");
     const json_t *idb = json_object_get(json_object_get(b->config, "rootfs"), "diff_ids");
-    size_t n = a->manifest.nlayers < b->manifest.nlayers ? a->manifest.nlayers
-                                                            : b->manifest.nlayers;
+    size_t n =
+        a->manifest.nlayers < b->manifest.nlayers ? a->manifest.nlayers : b->manifest.nlayers;
 
     for (size_t i = 0; i < n; i++) {
         if (json_equal(json_array_get(ida, i), json_array_get(idb, i)))

@@ -348,8 +348,7 @@ json_diff_child(const json_t *a, const json_t *b, struct lade_buf *path, json_ch
 }
 
 static size_t
-json_diff_at(const json_t *a, const json_t *b, struct lade_buf *path, json_change_fn fn,
-             void *ctx)
+json_diff_at(const json_t *a, const json_t *b, struct lade_buf *path, json_change_fn fn, void *ctx)
 {
     const char *key;
     json_t *va, *vb;
@@ -358,18 +357,17 @@ json_diff_at(const json_t *a, const json_t *b, struct lade_buf *path, json_chang
     if (a != NULL && b != NULL && json_equal(a, b))
         return 0;
     if (json_is_object(a) && json_is_object(b)) {
-        json_object_foreach((json_t *) a, key, va)
-            n += json_diff_child(va, json_object_get(b, key), path, fn, ctx, ".", key);
-        json_object_foreach((json_t *) b, key, vb)
-            if (json_object_get(a, key) == NULL)
-                n += json_diff_child(NULL, vb, path, fn, ctx, ".", key);
+        json_object_foreach((json_t *) a, key, va) n +=
+            json_diff_child(va, json_object_get(b, key), path, fn, ctx, ".", key);
+        json_object_foreach((json_t *) b, key, vb) if (json_object_get(a, key) == NULL) n +=
+            json_diff_child(NULL, vb, path, fn, ctx, ".", key);
         return n;
     }
     if (json_is_array(a) && json_is_array(b)) { /* elements past the shorter one are absent */
         size_t na = json_array_size(a), nb = json_array_size(b);
         for (size_t i = 0; i < (na > nb ? na : nb); i++)
-            n += json_diff_child(json_array_get(a, i), json_array_get(b, i), path, fn, ctx, "[",
-                                 &i);
+            n +=
+                json_diff_child(json_array_get(a, i), json_array_get(b, i), path, fn, ctx, "[", &i);
         return n;
     }
     cleanup_free char *sa = a ? json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;

@@ -36,8 +36,8 @@ struct fs_view {
 /* Adds the layer blob desc from the store on top of v. merge: whiteouts and opaque markers
  * delete what lower layers put there, as an overlay mount shows it; !merge: the layer's own
  * entries, whiteouts kept as files (comparing two layers). */
-int fs_view_add_layer(struct fs_view *v, struct store *st, const struct oci_desc *desc,
-                      bool merge, struct lade_error *err);
+int fs_view_add_layer(struct fs_view *v, struct store *st, const struct oci_desc *desc, bool merge,
+                      struct lade_error *err);
 /* Every layer of m, merged. */
 int fs_view_load(struct fs_view *v, struct store *st, const struct oci_manifest *m,
                  struct lade_error *err);
@@ -45,11 +45,10 @@ void fs_view_release(struct fs_view *v);
 
 /* kind: 'A' only in b, 'D' only in a, 'C' in both with the fields in what ("content",
  * "mode 0644 -> 0755", ...). a or b is NULL for A and D. */
-typedef void (*fs_change_fn)(void *ctx, char kind, const struct fs_file *a,
-                             const struct fs_file *b, const char *what);
+typedef void (*fs_change_fn)(void *ctx, char kind, const struct fs_file *a, const struct fs_file *b,
+                             const char *what);
 /* Calls fn for each difference in path order; returns how many there were. */
-size_t fs_view_diff(const struct fs_view *a, const struct fs_view *b, fs_change_fn fn,
-                    void *ctx);
+size_t fs_view_diff(const struct fs_view *a, const struct fs_view *b, fs_change_fn fn, void *ctx);
 
 /* path: ".config.Env", ".history[2].created_by"; old or new NULL when the field is missing on
  * that side. Values are compact JSON. */

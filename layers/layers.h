@@ -94,6 +94,8 @@ struct layer_entry {
     unsigned long rdev_major, rdev_minor;
     digest_t content; /* regular files: sha256 of the data; else "" */
     digest_t xattrs;  /* sha256 of the xattrs in tar order, "" when none */
+    const char *data; /* layer_list_data: a wanted file's bytes (NUL-terminated), else NULL */
+    size_t data_len;
 };
 /* Called once per entry, in tar order; e and its strings are valid during the call. */
 typedef int (*layer_list_fn)(void *ctx, const struct layer_entry *e, struct lade_error *err);
@@ -101,6 +103,12 @@ typedef int (*layer_list_fn)(void *ctx, const struct layer_entry *e, struct lade
  * diff_id_out (may be NULL) gets the digest of the uncompressed stream. */
 int layer_list(int in_fd, layer_list_fn fn, void *ctx, digest_t diff_id_out,
                struct lade_error *err);
+/* Whether the data of the regular file at path (size bytes) should be given to the callback. */
+typedef bool (*layer_want_fn)(void *ctx, const char *path, uint64_t size);
+/* layer_list, also giving the data of the files want asks for (up to 64 MiB each: package
+ * databases and other metadata, read into memory). */
+int layer_list_data(int in_fd, layer_want_fn want, layer_list_fn fn, void *ctx,
+                    digest_t diff_id_out, struct lade_error *err);
 
 /* ---- ADD's local archives (layers/extract.c) ---- */
 

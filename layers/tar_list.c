@@ -15,7 +15,12 @@
 struct lister {
     struct layer_source *src;
     struct lade_error *err;
+    layer_want_fn want; /* NULL: no file's data is kept */
 };
+
+/* The data of a wanted file is kept in memory for the callback: small metadata files (package
+ * databases), never layer-sized data. */
+#define KEPT_MAX (64u << 20)
 
 static la_ssize_t
 list_read_cb(struct archive *a, void *ctx, const void **buf)
@@ -90,16 +95,21 @@ xattrs_digest(struct archive_entry *e, struct sha256 *h, digest_t out)
     sha256_final(h, out);
 }
 
+/* Hashes the entry's data; keep (may be NULL) gets a copy of it too. */
 static int
-content_digest(struct archive *a, struct sha256 *h, digest_t out, struct lade_error *err)
+content_digest(struct archive *a, struct sha256 *h, digest_t out, struct lade_buf *keep,
+               struct lade_error *err)
 {
     const void *data;
     size_t n;
     la_int64_t off;
     int r;
 
-    while ((r = archive_read_data_block(a, &data, &n, &off)) == ARCHIVE_OK)
+    while ((r = archive_read_data_block(a, &data, &n, &off)) == ARCHIVE_OK) {
         sha256_update(h, data, n);
+        if (keep != NULL)
+            lade_buf_append(keep, data, n);
+    }
     if (r != ARCHIVE_EOF && lade_error_is_set(err)) /* the source: compression or read */
         return lade_error_prefix(err, "bad layer");
     if (r != ARCHIVE_EOF)
@@ -111,12 +121,13 @@ content_digest(struct archive *a, struct sha256 *h, digest_t out, struct lade_er
 static int
 list_all(struct lister *l, struct archive *a, layer_list_fn fn, void *ctx, digest_t diff_id)
 {
-    struct lade_buf path;
+    struct lade_buf path, kept;
     struct sha256 *h = sha256_new();
     struct archive_entry *e;
     int r, rc = -1;
 
     lade_buf_init(&path, 0);
+    lade_buf_init(&kept, 0);
     while ((r = archive_read_next_header(a, &e)) == ARCHIVE_OK || r == ARCHIVE_WARN) {
         struct layer_entry le = {.type = entry_type(e)};
         clean_path(archive_entry_pathname(e), &path);
@@ -131,8 +142,15 @@ list_all(struct lister *l, struct archive *a, layer_list_fn fn, void *ctx, diges
         le.rdev_minor = archive_entry_rdevminor(e);
         le.link = le.type == 'h' ? archive_entry_hardlink(e) : archive_entry_symlink(e);
         xattrs_digest(e, h, le.xattrs);
-        if (le.type == 'f' && content_digest(a, h, le.content, l->err) < 0)
+        bool keep = le.type == 'f' && le.size <= KEPT_MAX && l->want != NULL &&
+                    l->want(ctx, le.path, le.size);
+        lade_buf_reset(&kept);
+        if (le.type == 'f' && content_digest(a, h, le.content, keep ? &kept : NULL, l->err) < 0)
             goto out;
+        if (keep) {
+            le.data = kept.data != NULL ? kept.data : "";
+            le.data_len = kept.len;
+        }
         if (fn(ctx, &le, l->err) < 0)
             goto out;
     }
@@ -147,13 +165,21 @@ list_all(struct lister *l, struct archive *a, layer_list_fn fn, void *ctx, diges
 out:
     sha256_free(h);
     lade_buf_release(&path);
+    lade_buf_release(&kept);
     return rc;
 }
 
 int
 layer_list(int in_fd, layer_list_fn fn, void *ctx, digest_t diff_id_out, struct lade_error *err)
 {
-    struct lister l = {.err = err};
+    return layer_list_data(in_fd, NULL, fn, ctx, diff_id_out, err);
+}
+
+int
+layer_list_data(int in_fd, layer_want_fn want, layer_list_fn fn, void *ctx, digest_t diff_id_out,
+                struct lade_error *err)
+{
+    struct lister l = {.err = err, .want = want};
     digest_t diff_id;
     struct archive *a = NULL;
     int rc = -1;

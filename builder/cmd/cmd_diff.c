@@ -15,8 +15,8 @@
 #include "../../layers/archive/archive.h"
 
 #define USAGE                                                                                      \
-    "usage: lade diff [--quiet] IMAGE_A IMAGE_B\n"                                              \
-    "  IMAGE: a name or ID in the store, or the path of an OCI or docker archive\n"               \
+    "usage: lade diff [--quiet] IMAGE_A IMAGE_B\n"                                                 \
+    "  IMAGE: a name or ID in the store, or the path of an OCI or docker archive\n"                \
     "  --quiet, -q  print nothing; the exit status says whether they differ"
 
 /* An archive's path: it exists as a regular file and looks like a path, so that an image
@@ -41,8 +41,8 @@ load_image(struct store *st, const char *what, struct store_image *img, struct l
     if (archive_import_manifests(st, what, &manifests, err) < 0)
         return -1;
     if (strv_len(manifests) != 1)
-        rc = lade_error_set(err, LADE_ERR_USAGE, "'%s' holds %zu images; lade diff wants one",
-                            what, strv_len(manifests));
+        rc = lade_error_set(err, LADE_ERR_USAGE, "'%s' holds %zu images; lade diff wants one", what,
+                            strv_len(manifests));
     else
         rc = store_image_load(st, manifests[0], img, err);
     strv_free(manifests);
@@ -54,8 +54,7 @@ struct printer {
 };
 
 static void
-print_file(void *ctx, char kind, const struct fs_file *a, const struct fs_file *b,
-           const char *what)
+print_file(void *ctx, char kind, const struct fs_file *a, const struct fs_file *b, const char *what)
 {
     struct printer *p = ctx;
 
@@ -90,7 +89,8 @@ diff_images(struct store *st, struct store_image *a, struct store_image *b, bool
             printf("identical: %s\n", a->manifest_desc.digest);
         return 0;
     }
-    if (fs_view_load(&va, st, &a->manifest, err) < 0 || fs_view_load(&vb, st, &b->manifest, err) < 0)
+    if (fs_view_load(&va, st, &a->manifest, err) < 0 ||
+        fs_view_load(&vb, st, &b->manifest, err) < 0)
         goto out;
     n = fs_view_diff(&va, &vb, print_file, &p);
     n += json_diff(a->config, b->config, print_field, &p);

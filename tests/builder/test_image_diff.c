@@ -14,7 +14,7 @@
 
 struct tar_entry {
     const char *path;
-    char type; /* 'f', 'd', 'l' */
+    char type;        /* 'f', 'd', 'l' */
     const char *data; /* file content or symlink target */
     unsigned mode;
     int uid;
@@ -65,8 +65,7 @@ record(void *ctx, char kind, const struct fs_file *a, const struct fs_file *b, c
 {
     struct seen *s = ctx;
 
-    lade_buf_appendf(&s->text, "%c %s%s%s\n", kind, a ? a->path : b->path, *what ? ": " : "",
-                     what);
+    lade_buf_appendf(&s->text, "%c %s%s%s\n", kind, a ? a->path : b->path, *what ? ": " : "", what);
 }
 
 static void
@@ -81,15 +80,15 @@ static void
 test_whiteouts_and_opaque_dirs_delete_what_is_below(void **state)
 {
     static const struct tar_entry base[] = {
-        {"a/", 'd', NULL, 0755, 0},     {"a/b", 'f', "1", 0, 0},   {"a/b-c", 'f', "2", 0, 0},
-        {"a/b/", 'd', NULL, 0755, 0},   {"a/b/x", 'f', "3", 0, 0}, {"o/", 'd', NULL, 0755, 0},
-        {"o/old", 'f', "4", 0, 0},      {"keep", 'f', "5", 0, 0},  {NULL, 0, NULL, 0, 0},
+        {"a/", 'd', NULL, 0755, 0},   {"a/b", 'f', "1", 0, 0},   {"a/b-c", 'f', "2", 0, 0},
+        {"a/b/", 'd', NULL, 0755, 0}, {"a/b/x", 'f', "3", 0, 0}, {"o/", 'd', NULL, 0755, 0},
+        {"o/old", 'f', "4", 0, 0},    {"keep", 'f', "5", 0, 0},  {NULL, 0, NULL, 0, 0},
     };
     /* a/b (a directory by now) and its subtree go; "a/b-c" sorts between them and stays;
      * o is emptied of the lower layer's files, not of this layer's own */
     static const struct tar_entry top[] = {
-        {"a/.wh.b", 'f', "", 0, 0},     {"o/", 'd', NULL, 0755, 0}, {"o/.wh..wh..opq", 'f', "", 0, 0},
-        {"o/new", 'f', "6", 0, 0},      {NULL, 0, NULL, 0, 0},
+        {"a/.wh.b", 'f', "", 0, 0}, {"o/", 'd', NULL, 0755, 0}, {"o/.wh..wh..opq", 'f', "", 0, 0},
+        {"o/new", 'f', "6", 0, 0},  {NULL, 0, NULL, 0, 0},
     };
     struct lade_error err = {0};
     char *root = test_tmpdir();
@@ -124,13 +123,13 @@ static void
 test_changed_files_name_their_fields(void **state)
 {
     static const struct tar_entry one[] = {
-        {"same", 'f', "x", 0, 0}, {"content", 'f', "ab", 0, 0}, {"mode", 'f', "m", 0644, 0},
-        {"owner", 'f', "o", 0, 0}, {"gone", 'f', "g", 0, 0},    {"link", 'l', "t1", 0777, 0},
+        {"same", 'f', "x", 0, 0},  {"content", 'f', "ab", 0, 0}, {"mode", 'f', "m", 0644, 0},
+        {"owner", 'f', "o", 0, 0}, {"gone", 'f', "g", 0, 0},     {"link", 'l', "t1", 0777, 0},
         {NULL, 0, NULL, 0, 0},
     };
     static const struct tar_entry two[] = {
-        {"same", 'f', "x", 0, 0},   {"content", 'f', "abc", 0, 0}, {"mode", 'f', "m", 0755, 0},
-        {"owner", 'f', "o", 0, 1000}, {"link", 'l', "t2", 0777, 0}, {"new", 'd', NULL, 0755, 0},
+        {"same", 'f', "x", 0, 0},     {"content", 'f', "abc", 0, 0}, {"mode", 'f', "m", 0755, 0},
+        {"owner", 'f', "o", 0, 1000}, {"link", 'l', "t2", 0777, 0},  {"new", 'd', NULL, 0755, 0},
         {NULL, 0, NULL, 0, 0},
     };
     struct lade_error err = {0};
@@ -164,8 +163,8 @@ test_changed_files_name_their_fields(void **state)
 static void
 test_configs_differ_by_field(void **state)
 {
-    json_t *a = json_pack("{s:{s:[s,s]}, s:[{s:s}], s:s}", "config", "Env", "A=1", "B=2",
-                          "history", "created_by", "RUN x", "os", "linux");
+    json_t *a = json_pack("{s:{s:[s,s]}, s:[{s:s}], s:s}", "config", "Env", "A=1", "B=2", "history",
+                          "created_by", "RUN x", "os", "linux");
     json_t *b = json_pack("{s:{s:[s,s,s]}, s:[{s:s}], s:s}", "config", "Env", "A=1", "B=3", "C=4",
                           "history", "created_by", "RUN x", "architecture", "arm64");
     struct seen s = {LADE_BUF_INIT};
