@@ -26,8 +26,8 @@ provenance_predicate(const struct provenance_input *in)
         const char *eq = strchr(in->build_args[i], '=');
         if (eq == NULL)
             continue;
-        cleanup_free char *key = xasprintf("build-arg:%.*s", (int) (eq - in->build_args[i]),
-                                           in->build_args[i]);
+        cleanup_free char *key =
+            xasprintf("build-arg:%.*s", (int) (eq - in->build_args[i]), in->build_args[i]);
         json_object_set_new(args, key, json_string(eq + 1));
     }
     if (in->target != NULL)
@@ -36,24 +36,23 @@ provenance_predicate(const struct provenance_input *in)
         const char *at = strrchr(in->bases[i], '@');
         if (at == NULL)
             continue;
-        cleanup_free char *uri = xasprintf("pkg:docker/%.*s?platform=%s",
-                                           (int) (at - in->bases[i]), in->bases[i], in->platform);
-        json_array_append_new(deps, json_pack("{s:s, s:o}", "uri", uri, "digest",
-                                              digest_set(at + 1)));
+        cleanup_free char *uri = xasprintf("pkg:docker/%.*s?platform=%s", (int) (at - in->bases[i]),
+                                           in->bases[i], in->platform);
+        json_array_append_new(deps,
+                              json_pack("{s:s, s:o}", "uri", uri, "digest", digest_set(at + 1)));
     }
     return json_pack(
         "{s:{s:s, s:{s:{s:s, s:o}, s:{s:s, s:o}}, s:{s:s}, s:o}, s:{s:{s:s, s:{s:s}}}}",
-        "buildDefinition", "buildType", "https://lade.invalid/dockerfile@v1",
-        "externalParameters", "configSource", "path", in->dockerfile_name, "digest",
-        digest_set(in->dockerfile_digest), "request", "frontend", "dockerfile.v0", "args", args,
-        "internalParameters", "platform", in->platform, "resolvedDependencies", deps,
-        "runDetails", "builder", "id", "https://lade.invalid/lade", "version", "lade",
-        in->version);
+        "buildDefinition", "buildType", "https://lade.invalid/dockerfile@v1", "externalParameters",
+        "configSource", "path", in->dockerfile_name, "digest", digest_set(in->dockerfile_digest),
+        "request", "frontend", "dockerfile.v0", "args", args, "internalParameters", "platform",
+        in->platform, "resolvedDependencies", deps, "runDetails", "builder", "id",
+        "https://lade.invalid/lade", "version", "lade", in->version);
 }
 
 json_t *
-attest_statement(const char *subject_name, const char *subject_digest,
-                 const char *predicate_type, json_t *predicate)
+attest_statement(const char *subject_name, const char *subject_digest, const char *predicate_type,
+                 json_t *predicate)
 {
     return json_pack("{s:s, s:s, s:[{s:s, s:o}], s:o}", "_type",
                      "https://in-toto.io/Statement/v0.1", "predicateType", predicate_type,
@@ -76,30 +75,28 @@ put_json(struct store *st, const json_t *v, const char *mt, struct oci_desc *d,
 }
 
 int
-attest_manifest(struct store *st, const struct oci_desc *image, json_t *const *statements,
-                size_t n, json_t **entry, struct lade_error *err)
+attest_manifest(struct store *st, const struct oci_desc *image, json_t *const *statements, size_t n,
+                json_t **entry, struct lade_error *err)
 {
-    json_auto_t *layers = json_array(), *diff_ids = json_array(), *config = NULL,
-                *manifest = NULL;
+    json_auto_t *layers = json_array(), *diff_ids = json_array(), *config = NULL, *manifest = NULL;
     struct oci_desc d, cdesc, mdesc;
 
     for (size_t i = 0; i < n; i++) {
         if (put_json(st, statements[i], MT_IN_TOTO, &d, err) < 0)
             return -1;
         json_t *layer = oci_desc_json(&d);
-        json_object_set_new(
-            layer, "annotations",
-            json_pack("{s:O}", "in-toto.io/predicate-type",
-                      json_object_get(statements[i], "predicateType")));
+        json_object_set_new(layer, "annotations",
+                            json_pack("{s:O}", "in-toto.io/predicate-type",
+                                      json_object_get(statements[i], "predicateType")));
         json_array_append_new(layers, layer);
         json_array_append_new(diff_ids, json_string(d.digest));
     }
-    config = json_pack("{s:s, s:s, s:{}, s:{s:s, s:O}}", "architecture", "unknown", "os",
-                       "unknown", "config", "rootfs", "type", "layers", "diff_ids", diff_ids);
+    config = json_pack("{s:s, s:s, s:{}, s:{s:s, s:O}}", "architecture", "unknown", "os", "unknown",
+                       "config", "rootfs", "type", "layers", "diff_ids", diff_ids);
     if (put_json(st, config, MT_OCI_CONFIG, &cdesc, err) < 0)
         return -1;
-    manifest = json_pack("{s:i, s:s, s:o, s:O}", "schemaVersion", 2, "mediaType",
-                         MT_OCI_MANIFEST, "config", oci_desc_json(&cdesc), "layers", layers);
+    manifest = json_pack("{s:i, s:s, s:o, s:O}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST,
+                         "config", oci_desc_json(&cdesc), "layers", layers);
     if (put_json(st, manifest, MT_OCI_MANIFEST, &mdesc, err) < 0)
         return -1;
     *entry = oci_desc_json(&mdesc);

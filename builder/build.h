@@ -37,6 +37,7 @@ struct build_opts {
     enum progress_mode progress;
     int64_t epoch; /* < 0: now (no clamp) */
     enum compression compression;
+    int compression_level; /* 0: the default of the compression (layer_default_level) */
     enum sandbox_net net;
     bool allow_insecure; /* --allow security.insecure: RUN --security=insecure may run */
     /* Registries: a base image not in the store is pulled with reg (its platform selects from

@@ -19,7 +19,13 @@ cache_key_init(struct build *b, struct stage_state *ss, const char *base_identit
 
     sha256_update(h, "lade-cache-v2\n", 14);
     sha256_update(h, base_identity, strlen(base_identity) + 1);
-    int n = snprintf(buf, sizeof(buf), "%lld/%d", (long long) b->clamp, (int) b->opts->compression);
+    int level = b->opts->compression_level;
+    /* the default level adds nothing, so keys made before levels could be chosen still hit */
+    int n = level == 0 || level == layer_default_level(b->opts->compression)
+                ? snprintf(buf, sizeof(buf), "%lld/%d", (long long) b->clamp,
+                           (int) b->opts->compression)
+                : snprintf(buf, sizeof(buf), "%lld/%d/%d", (long long) b->clamp,
+                           (int) b->opts->compression, level);
     sha256_update(h, buf, (size_t) n + 1);
     sha256_final(h, ss->key);
     sha256_free(h);

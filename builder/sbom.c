@@ -31,7 +31,8 @@ enum record_kind { REC_NONE, REC_DPKG, REC_APK, REC_OS, REC_PYTHON, REC_NPM };
 static enum record_kind
 record_kind(const char *path)
 {
-    if (strcmp(path, "var/lib/dpkg/status") == 0 || strncmp(path, "var/lib/dpkg/status.d/", 22) == 0)
+    if (strcmp(path, "var/lib/dpkg/status") == 0 ||
+        strncmp(path, "var/lib/dpkg/status.d/", 22) == 0)
         return REC_DPKG;
     if (strcmp(path, "lib/apk/db/installed") == 0)
         return REC_APK;
@@ -130,8 +131,8 @@ collect(void *ctx, const struct layer_entry *e, struct lade_error *err)
         sc->cap = sc->cap ? sc->cap * 2 : 16;
         sc->v = xrealloc(sc->v, sc->cap * sizeof(*sc->v));
     }
-    sc->v[sc->n++] = (struct record){xstrdup(e->path), xstrndup(e->data, e->data_len),
-                                     e->data_len, sc->layer};
+    sc->v[sc->n++] =
+        (struct record){xstrdup(e->path), xstrndup(e->data, e->data_len), e->data_len, sc->layer};
     return 0;
 }
 
@@ -142,8 +143,7 @@ by_path(const void *a, const void *b)
 }
 
 int
-sbom_scan(struct store *st, const struct oci_manifest *m, struct sbom *out,
-          struct lade_error *err)
+sbom_scan(struct store *st, const struct oci_manifest *m, struct sbom *out, struct lade_error *err)
 {
     struct scan sc = {0};
     int rc = -1;

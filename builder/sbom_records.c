@@ -149,9 +149,9 @@ sbom_parse_os_release(struct sbom *s, const char *text, size_t len)
     for (const char *p = text; p < end;) {
         const char *nl = memchr(p, '\n', (size_t) (end - p));
         const char *eol = nl != NULL ? nl : end;
-        char **dst = strncmp(p, "ID=", 3) == 0           ? &s->distro_id
+        char **dst = strncmp(p, "ID=", 3) == 0            ? &s->distro_id
                      : strncmp(p, "VERSION_ID=", 11) == 0 ? &s->distro_version
-                                                           : NULL;
+                                                          : NULL;
         if (dst != NULL && *dst == NULL) {
             const char *v = memchr(p, '=', (size_t) (eol - p)) + 1;
             size_t n = (size_t) (eol - v);
@@ -241,19 +241,18 @@ sbom_spdx(const struct sbom *s, const char *subject_name, const char *subject_di
         cleanup_free char *id = xasprintf("SPDXRef-Package-%s-%zu", p->type, i + 1);
         cleanup_free char *locator = purl(s, p);
         json_array_append_new(
-            pkgs, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:[{s:s, s:s, s:s}]}", "name",
-                            p->name, "SPDXID", id, "versionInfo", p->version,
-                            "downloadLocation", "NOASSERTION", "filesAnalyzed", 0,
-                            "licenseConcluded", "NOASSERTION", "licenseDeclared",
-                            "NOASSERTION", "externalRefs", "referenceCategory",
-                            "PACKAGE-MANAGER", "referenceType", "purl", "referenceLocator",
-                            locator));
+            pkgs,
+            json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:[{s:s, s:s, s:s}]}", "name", p->name,
+                      "SPDXID", id, "versionInfo", p->version, "downloadLocation", "NOASSERTION",
+                      "filesAnalyzed", 0, "licenseConcluded", "NOASSERTION", "licenseDeclared",
+                      "NOASSERTION", "externalRefs", "referenceCategory", "PACKAGE-MANAGER",
+                      "referenceType", "purl", "referenceLocator", locator));
         if (p->license != NULL) /* free text, not an SPDX expression: kept as a comment */
             json_object_set_new(json_array_get(pkgs, i), "comment",
                                 json_sprintf("declared license: %s", p->license));
-        json_array_append_new(rels, json_pack("{s:s, s:s, s:s}", "spdxElementId",
-                                              "SPDXRef-DOCUMENT", "relationshipType",
-                                              "DESCRIBES", "relatedSpdxElement", id));
+        json_array_append_new(rels,
+                              json_pack("{s:s, s:s, s:s}", "spdxElementId", "SPDXRef-DOCUMENT",
+                                        "relationshipType", "DESCRIBES", "relatedSpdxElement", id));
     }
     cleanup_free char *ns = xasprintf("https://lade.invalid/spdx/%s", subject_digest);
     cleanup_free char *tool = xasprintf("Tool: lade-%s", tool_version);

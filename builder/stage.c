@@ -152,8 +152,10 @@ int
 stage_commit_layer(struct build *b, struct stage_state *ss, const char *upper_path,
                    const char *created_by, struct lade_error *err)
 {
-    struct layer_opts lo = {
-        .epoch = b->clamp, .compression = b->opts->compression, .overlay_upper = true};
+    struct layer_opts lo = {.epoch = b->clamp,
+                            .compression = b->opts->compression,
+                            .level = b->opts->compression_level,
+                            .overlay_upper = true};
     struct layer_info info;
     struct layer_state l = {0};
     cleanup_free char *tmp = NULL;

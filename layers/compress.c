@@ -122,8 +122,24 @@ gzip_threads(void)
     return n > 1 ? (unsigned) n : 0;
 }
 
+int
+layer_default_level(enum compression c)
+{
+    return c == COMPRESSION_GZIP ? LAYER_GZIP_LEVEL : c == COMPRESSION_ZSTD ? LAYER_ZSTD_LEVEL : 0;
+}
+
+bool
+layer_level_valid(enum compression c, int level)
+{
+    if (c == COMPRESSION_GZIP)
+        return level >= 1 && level <= 9;
+    if (c == COMPRESSION_ZSTD)
+        return level >= 1 && level <= 19;
+    return false;
+}
+
 static int
-sink_open_zstd(struct layer_sink *s, struct lade_error *err)
+sink_open_zstd(struct layer_sink *s, int level, struct lade_error *err)
 {
     char opts[64];
     int r;
@@ -134,7 +150,7 @@ sink_open_zstd(struct layer_sink *s, struct lade_error *err)
     /* Anything but ARCHIVE_OK means libarchive fell back to an external program, whose output
      * we do not control (a gzip header with a name and a time). */
     r = archive_write_add_filter_zstd(s->z);
-    snprintf(opts, sizeof(opts), "zstd:compression-level=%d", LAYER_ZSTD_LEVEL);
+    snprintf(opts, sizeof(opts), "zstd:compression-level=%d", level);
     if (r != ARCHIVE_OK)
         return sink_fail(s, err, "cannot set up the layer compressor");
     if (archive_write_set_options(s->z, opts) != ARCHIVE_OK ||
@@ -156,20 +172,23 @@ sink_open_zstd(struct layer_sink *s, struct lade_error *err)
 }
 
 struct layer_sink *
-layer_sink_new(enum compression c, int out_fd, struct lade_error *err)
+layer_sink_new(enum compression c, int level, int out_fd, struct lade_error *err)
 {
     struct layer_sink *s = xcalloc(1, sizeof(*s));
+
+    if (level == 0)
+        level = layer_default_level(c);
 
     s->out_fd = out_fd;
     s->tar_sum = sha256_new();
     switch (c) {
     case COMPRESSION_GZIP:
         s->blob_sum = sha256_new();
-        s->gz = pgzip_new(LAYER_GZIP_LEVEL, gzip_threads(), sink_gz_out, s);
+        s->gz = pgzip_new(level, gzip_threads(), sink_gz_out, s);
         break;
     case COMPRESSION_ZSTD:
         s->blob_sum = sha256_new();
-        if (sink_open_zstd(s, err) < 0) {
+        if (sink_open_zstd(s, level, err) < 0) {
             layer_sink_free(s);
             return NULL;
         }

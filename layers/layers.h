@@ -41,6 +41,7 @@ enum compression { COMPRESSION_GZIP = 0, COMPRESSION_ZSTD, COMPRESSION_NONE };
 struct layer_opts {
     int64_t epoch; /* mtimes later than this are clamped to it; < 0: no clamp */
     enum compression compression;
+    int level;          /* compressor level; 0: the default (layer_default_level) */
     bool overlay_upper; /* the tree is an overlay upper dir: convert whiteouts (0/0 char
                            devices -> .wh.NAME) and opaque dirs (-> DIR/.wh..wh..opq) */
 };
@@ -51,6 +52,12 @@ struct layer_info {
     uint64_t size;    /* compressed size in bytes */
     uint64_t entries; /* number of tar entries written (0: the tree was empty) */
 };
+
+/* The level lade compresses at when none is asked for: gzip 1, zstd 3 (tar-internal.h says
+ * why), 0 for none. */
+int layer_default_level(enum compression c);
+/* Whether level is one the compressor takes: gzip 1-9, zstd 1-19; none takes none. */
+bool layer_level_valid(enum compression c, int level);
 
 /* The OCI media type of a layer with this compression. */
 const char *layer_media_type(enum compression c);

@@ -21,7 +21,9 @@
 /* tar bytes -> sha256 (diff_id) -> compressor -> sha256 (digest) -> out_fd, in one pass with
  * fixed buffers. After a failed write the sink refuses further writes. */
 struct layer_sink;
-struct layer_sink *layer_sink_new(enum compression c, int out_fd, struct lade_error *err);
+/* level 0: layer_default_level(c). */
+struct layer_sink *layer_sink_new(enum compression c, int level, int out_fd,
+                                  struct lade_error *err);
 int layer_sink_write(struct layer_sink *s, const void *data, size_t n, struct lade_error *err);
 /* Flushes the compressor and fills info's digests and size (not entries). */
 int layer_sink_finish(struct layer_sink *s, struct layer_info *info, struct lade_error *err);

@@ -385,7 +385,7 @@ layer_write_dir(int dirfd, const struct layer_opts *opts, int out_fd, struct lay
     struct layer_info out = {0};
     int rc = -1;
 
-    t.sink = layer_sink_new(opts->compression, out_fd, err);
+    t.sink = layer_sink_new(opts->compression, opts->level, out_fd, err);
     if (t.sink == NULL)
         return lade_error_prefix(err, "layer");
     t.a = archive_write_new();

@@ -34,6 +34,7 @@ enum {
     OPT_SSH,
     OPT_BUILD_CONTEXT,
     OPT_VERIFY,
+    OPT_COMPRESSION_LEVEL,
 };
 
 static const struct option build_options[] = {
@@ -58,6 +59,7 @@ static const struct option build_options[] = {
     {"ssh", required_argument, NULL, OPT_SSH},
     {"build-context", required_argument, NULL, OPT_BUILD_CONTEXT},
     {"verify", no_argument, NULL, OPT_VERIFY},
+    {"compression-level", required_argument, NULL, OPT_COMPRESSION_LEVEL},
     CLI_REGISTRY_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -222,6 +224,17 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
                 goto out;
             }
             break;
+        case OPT_COMPRESSION_LEVEL: {
+            char *end;
+            long v = strtol(optarg, &end, 10);
+            if (*optarg == '\0' || *end != '\0' || v < 1 || v > 99) {
+                lade_error_set(err, LADE_ERR_USAGE,
+                               "--compression-level wants a number, not \"%s\"", optarg);
+                goto out;
+            }
+            o.compression_level = (int) v;
+            break;
+        }
         case OPT_PULL:
             o.pull = true;
             break;
@@ -288,6 +301,12 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
     }
     if (o.push && o.tags == NULL) {
         lade_error_set(err, LADE_ERR_USAGE, "--push and -o type=registry need a name: -t NAME");
+        goto out;
+    }
+    if (o.compression_level != 0 && !layer_level_valid(o.compression, o.compression_level)) {
+        lade_error_set(err, LADE_ERR_USAGE,
+                       "--compression-level %d: gzip takes 1 to 9, zstd 1 to 19, none no level",
+                       o.compression_level);
         goto out;
     }
     o.reg = &cli->reg;

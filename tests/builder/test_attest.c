@@ -22,13 +22,12 @@ test_provenance_names_inputs(void **state)
 
     (void) state;
     const char *uri = NULL, *dig = NULL, *arg = NULL, *target = NULL, *cfg = NULL;
-    assert_int_equal(json_unpack_ex(p, &jerr, 0,
-                                    "{s:{s:{s:{s:{s:s}}, s:{s:{s:s, s:s}}}, s:[{s:s, s:{s:s}}]}}",
-                                    "buildDefinition", "externalParameters", "configSource",
-                                    "digest", "sha256", &cfg, "request", "args", "build-arg:V",
-                                    &arg, "target", &target, "resolvedDependencies", "uri", &uri,
-                                    "digest", "sha256", &dig),
-                     0);
+    assert_int_equal(
+        json_unpack_ex(p, &jerr, 0, "{s:{s:{s:{s:{s:s}}, s:{s:{s:s, s:s}}}, s:[{s:s, s:{s:s}}]}}",
+                       "buildDefinition", "externalParameters", "configSource", "digest", "sha256",
+                       &cfg, "request", "args", "build-arg:V", &arg, "target", &target,
+                       "resolvedDependencies", "uri", &uri, "digest", "sha256", &dig),
+        0);
     assert_string_equal(cfg, D2 + 7);
     assert_string_equal(arg, "2");
     assert_string_equal(target, "final");
