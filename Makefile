@@ -4,7 +4,7 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 B       := build
-PKGS    := libarchive libcurl jansson libpcre2-8 openssl zlib
+PKGS    := libarchive libcurl jansson libpcre2-8 openssl zlib libseccomp
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -MMD -MP -Wall -Wextra -Wshadow -Wstrict-prototypes \
@@ -26,10 +26,10 @@ ALL_CFLAGS = $(CFLAGS) $(PKG_CFLAGS)
 
 # Debian packages: libraries to build, tools the tests run against (DESIGN.md "Real parts").
 DEB_BUILD := gcc make pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev libjansson-dev \
-             libpcre2-dev libcmocka-dev zlib1g-dev
+             libpcre2-dev libcmocka-dev zlib1g-dev libseccomp-dev
 DEB_TEST  := skopeo umoci oci-image-tool podman runc busybox-static docker-registry docker.io \
              apache2-utils openssl uidmap iptables ca-certificates python3 openssh-client \
-             openssh-server git zstd
+             openssh-server git zstd keyutils
 DEB_CHECK = dpkg-query -W -f='$${Status}\n' $(1) 2>/dev/null | grep -c 'ok installed'
 
 COMMON_SRC  := $(wildcard builder/common/*.c)

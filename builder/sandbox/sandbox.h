@@ -86,6 +86,9 @@ int sandbox_run(const struct sandbox_spec *spec, int *status, struct lade_error 
 
 /* Whether this process can create the sandbox (root, overlayfs, namespaces); for tests. */
 bool sandbox_available(void);
+/* 1 when RUN steps get docker's default seccomp profile here (libseccomp knows this arch and
+ * the kernel has seccomp filters), else 0; for `lade info` and tests. */
+int sandbox_seccomp_available(void);
 
 /* Overlay mounts for the builder's own use (COPY writes through one), with the new mount API so
  * that any number of lower dirs fits (fsconfig lowerdir+, kernel 6.8+), and always
