@@ -35,7 +35,12 @@ enum {
     OPT_BUILD_CONTEXT,
     OPT_VERIFY,
     OPT_COMPRESSION_LEVEL,
+    OPT_MEMORY, /* the four resource limits, in limit_flags' order */
+    OPT_CPUS,
+    OPT_CPU_QUOTA,
+    OPT_PIDS_LIMIT,
 };
+static const char *const limit_flags[] = {"memory", "cpus", "cpu-quota", "pids-limit"};
 
 static const struct option build_options[] = {
     {"file", required_argument, NULL, 'f'},
@@ -60,6 +65,10 @@ static const struct option build_options[] = {
     {"build-context", required_argument, NULL, OPT_BUILD_CONTEXT},
     {"verify", no_argument, NULL, OPT_VERIFY},
     {"compression-level", required_argument, NULL, OPT_COMPRESSION_LEVEL},
+    {"memory", required_argument, NULL, OPT_MEMORY},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"cpu-quota", required_argument, NULL, OPT_CPU_QUOTA},
+    {"pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
     CLI_REGISTRY_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -289,6 +298,13 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
             if (cli_registry_option(cli, c, optarg, err) < 0)
                 goto out;
             break;
+        case OPT_MEMORY:
+        case OPT_CPUS:
+        case OPT_CPU_QUOTA:
+        case OPT_PIDS_LIMIT:
+            if (sandbox_limits_set(&o.limits, limit_flags[c - OPT_MEMORY], optarg, err) < 0)
+                goto out;
+            break;
         default:
             lade_error_set(err, LADE_ERR_USAGE, "build: invalid option (see 'lade help')");
             goto out;
@@ -299,6 +315,8 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
                        "build: exactly one CONTEXT expected (a directory, -, a git or http URL)");
         goto out;
     }
+    if (sandbox_limits_check(&o.limits, err) < 0)
+        goto out;
     if (o.push && o.tags == NULL) {
         lade_error_set(err, LADE_ERR_USAGE, "--push and -o type=registry need a name: -t NAME");
         goto out;

@@ -287,3 +287,22 @@ int profile_verdict(const char *name, unsigned arch, uint64_t caps);
 /* Loads the profile for caps (the capabilities the RUN will have) into this thread, without
  * PR_SET_NO_NEW_PRIVS: the caller must still have CAP_SYS_ADMIN. */
 int sandbox_seccomp_load(uint64_t caps, struct lade_error *err);
+
+/* ---- cgroup.c: a RUN step's own cgroup ---- */
+
+struct cgroup_step {
+    char *dirs[3]; /* owned: one (v2) or one per controller (v1) */
+    size_t n;
+    bool v2;
+    const char *memory_dir; /* one of dirs, or NULL: no memory limit */
+};
+/* Creates the step's cgroup(s) with the limits written (nothing when none apply). Explicit
+ * limits that cannot be applied are an error; the default pids limit is dropped silently. */
+int cgroup_step_create(const struct sandbox_limits *l, struct cgroup_step *cg,
+                       struct lade_error *err);
+/* Moves the calling process into the step's cgroups (the keeper, before it forks). */
+int cgroup_step_enter(const struct cgroup_step *cg, struct lade_error *err);
+/* Whether the kernel killed a process of the step for exceeding its memory limit. */
+bool cgroup_step_oom_killed(const struct cgroup_step *cg);
+/* Removes the step's cgroups (they must be empty) and frees cg. */
+void cgroup_step_remove(struct cgroup_step *cg);

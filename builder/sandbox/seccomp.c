@@ -30,58 +30,57 @@ static const char *const allowed_always[] = {
     /* files and directories */
     "access", "chdir", "chmod", "chown", "chown32", "close", "close_range", "copy_file_range",
     "creat", "dup", "dup2", "dup3", "faccessat", "faccessat2", "fadvise64", "fadvise64_64",
-    "fallocate", "fanotify_mark", "fchdir", "fchmod", "fchmodat", "fchmodat2", "fchown",
-    "fchown32", "fchownat", "fcntl", "fcntl64", "fdatasync", "flock", "fstat", "fstat64",
-    "fstatat64", "fstatfs", "fstatfs64", "fsync", "ftruncate", "ftruncate64", "futimesat",
-    "getcwd", "getdents", "getdents64", "lchown", "lchown32", "link", "linkat", "_llseek", "lseek",
-    "lstat", "lstat64", "mkdir", "mkdirat", "mknod", "mknodat", "name_to_handle_at", "newfstatat",
-    "open", "openat", "openat2", "pread64", "preadv", "preadv2", "pwrite64", "pwritev",
-    "pwritev2", "read", "readahead", "readlink", "readlinkat", "readv", "rename", "renameat",
-    "renameat2", "rmdir", "sendfile", "sendfile64", "splice", "stat", "stat64", "statfs",
-    "statfs64", "statx", "symlink", "symlinkat", "sync", "sync_file_range", "syncfs", "tee",
-    "truncate", "truncate64", "umask", "unlink", "unlinkat", "utime", "utimensat",
-    "utimensat_time64", "utimes", "vmsplice", "write", "writev", "cachestat",
+    "fallocate", "fanotify_mark", "fchdir", "fchmod", "fchmodat", "fchmodat2", "fchown", "fchown32",
+    "fchownat", "fcntl", "fcntl64", "fdatasync", "flock", "fstat", "fstat64", "fstatat64",
+    "fstatfs", "fstatfs64", "fsync", "ftruncate", "ftruncate64", "futimesat", "getcwd", "getdents",
+    "getdents64", "lchown", "lchown32", "link", "linkat", "_llseek", "lseek", "lstat", "lstat64",
+    "mkdir", "mkdirat", "mknod", "mknodat", "name_to_handle_at", "newfstatat", "open", "openat",
+    "openat2", "pread64", "preadv", "preadv2", "pwrite64", "pwritev", "pwritev2", "read",
+    "readahead", "readlink", "readlinkat", "readv", "rename", "renameat", "renameat2", "rmdir",
+    "sendfile", "sendfile64", "splice", "stat", "stat64", "statfs", "statfs64", "statx", "symlink",
+    "symlinkat", "sync", "sync_file_range", "syncfs", "tee", "truncate", "truncate64", "umask",
+    "unlink", "unlinkat", "utime", "utimensat", "utimensat_time64", "utimes", "vmsplice", "write",
+    "writev", "cachestat",
     /* extended attributes */
     "fgetxattr", "flistxattr", "fremovexattr", "fsetxattr", "getxattr", "lgetxattr", "listxattr",
     "llistxattr", "lremovexattr", "lsetxattr", "removexattr", "setxattr",
     /* polling, events, timers, clocks */
     "epoll_create", "epoll_create1", "epoll_ctl", "epoll_ctl_old", "epoll_pwait", "epoll_pwait2",
     "epoll_wait", "epoll_wait_old", "eventfd", "eventfd2", "inotify_add_watch", "inotify_init",
-    "inotify_init1", "inotify_rm_watch", "io_cancel", "io_destroy", "io_getevents",
-    "io_pgetevents", "io_pgetevents_time64", "io_setup", "io_submit", "poll", "ppoll",
-    "ppoll_time64", "pselect6", "pselect6_time64", "select", "_newselect", "pause", "alarm",
-    "nanosleep", "clock_nanosleep", "clock_nanosleep_time64", "clock_getres",
-    "clock_getres_time64", "clock_gettime", "clock_gettime64", "clock_adjtime",
-    "clock_adjtime64", "adjtimex", "gettimeofday", "time", "times", "getitimer", "setitimer",
-    "timer_create", "timer_delete", "timer_getoverrun", "timer_gettime", "timer_gettime64",
-    "timer_settime", "timer_settime64", "timerfd_create", "timerfd_gettime", "timerfd_gettime64",
-    "timerfd_settime", "timerfd_settime64",
+    "inotify_init1", "inotify_rm_watch", "io_cancel", "io_destroy", "io_getevents", "io_pgetevents",
+    "io_pgetevents_time64", "io_setup", "io_submit", "poll", "ppoll", "ppoll_time64", "pselect6",
+    "pselect6_time64", "select", "_newselect", "pause", "alarm", "nanosleep", "clock_nanosleep",
+    "clock_nanosleep_time64", "clock_getres", "clock_getres_time64", "clock_gettime",
+    "clock_gettime64", "clock_adjtime", "clock_adjtime64", "adjtimex", "gettimeofday", "time",
+    "times", "getitimer", "setitimer", "timer_create", "timer_delete", "timer_getoverrun",
+    "timer_gettime", "timer_gettime64", "timer_settime", "timer_settime64", "timerfd_create",
+    "timerfd_gettime", "timerfd_gettime64", "timerfd_settime", "timerfd_settime64",
     /* memory */
     "brk", "madvise", "membarrier", "memfd_create", "memfd_secret", "mincore", "mlock", "mlock2",
     "mlockall", "mmap", "mmap2", "mprotect", "mremap", "msync", "munlock", "munlockall", "munmap",
     "pkey_alloc", "pkey_free", "pkey_mprotect", "remap_file_pages", "map_shadow_stack",
     /* processes, threads, signals */
     "capget", "capset", "execve", "execveat", "exit", "exit_group", "fork", "vfork", "futex",
-    "futex_time64", "futex_waitv", "futex_wait", "futex_wake", "futex_requeue", "getcpu",
-    "getpgid", "getpgrp", "getpid", "getppid", "getpriority", "getrandom", "getrlimit",
-    "get_robust_list", "getrusage", "getsid", "get_thread_area", "gettid", "ioprio_get",
-    "ioprio_set", "kill", "pidfd_open", "pidfd_send_signal", "prctl", "prlimit64",
-    "process_mrelease", "restart_syscall", "rseq", "rt_sigaction", "rt_sigpending",
-    "rt_sigprocmask", "rt_sigqueueinfo", "rt_sigreturn", "rt_sigsuspend", "rt_sigtimedwait",
-    "rt_sigtimedwait_time64", "rt_tgsigqueueinfo", "sched_getaffinity", "sched_getattr",
-    "sched_getparam", "sched_get_priority_max", "sched_get_priority_min", "sched_getscheduler",
-    "sched_rr_get_interval", "sched_rr_get_interval_time64", "sched_setaffinity",
-    "sched_setattr", "sched_setparam", "sched_setscheduler", "sched_yield", "seccomp",
-    "setpgid", "setpriority", "setrlimit", "set_robust_list", "setsid", "set_thread_area",
-    "set_tid_address", "sigaltstack", "signalfd", "signalfd4", "sigprocmask", "sigreturn",
-    "sysinfo", "tgkill", "tkill", "ugetrlimit", "uname", "wait4", "waitid", "waitpid",
-    "landlock_add_rule", "landlock_create_ruleset", "landlock_restrict_self",
+    "futex_time64", "futex_waitv", "futex_wait", "futex_wake", "futex_requeue", "getcpu", "getpgid",
+    "getpgrp", "getpid", "getppid", "getpriority", "getrandom", "getrlimit", "get_robust_list",
+    "getrusage", "getsid", "get_thread_area", "gettid", "ioprio_get", "ioprio_set", "kill",
+    "pidfd_open", "pidfd_send_signal", "prctl", "prlimit64", "process_mrelease", "restart_syscall",
+    "rseq", "rt_sigaction", "rt_sigpending", "rt_sigprocmask", "rt_sigqueueinfo", "rt_sigreturn",
+    "rt_sigsuspend", "rt_sigtimedwait", "rt_sigtimedwait_time64", "rt_tgsigqueueinfo",
+    "sched_getaffinity", "sched_getattr", "sched_getparam", "sched_get_priority_max",
+    "sched_get_priority_min", "sched_getscheduler", "sched_rr_get_interval",
+    "sched_rr_get_interval_time64", "sched_setaffinity", "sched_setattr", "sched_setparam",
+    "sched_setscheduler", "sched_yield", "seccomp", "setpgid", "setpriority", "setrlimit",
+    "set_robust_list", "setsid", "set_thread_area", "set_tid_address", "sigaltstack", "signalfd",
+    "signalfd4", "sigprocmask", "sigreturn", "sysinfo", "tgkill", "tkill", "ugetrlimit", "uname",
+    "wait4", "waitid", "waitpid", "landlock_add_rule", "landlock_create_ruleset",
+    "landlock_restrict_self",
     /* credentials */
     "getegid", "getegid32", "geteuid", "geteuid32", "getgid", "getgid32", "getgroups",
     "getgroups32", "getresgid", "getresgid32", "getresuid", "getresuid32", "getuid", "getuid32",
     "setfsgid", "setfsgid32", "setfsuid", "setfsuid32", "setgid", "setgid32", "setgroups",
-    "setgroups32", "setregid", "setregid32", "setresgid", "setresgid32", "setresuid",
-    "setresuid32", "setreuid", "setreuid32", "setuid", "setuid32",
+    "setgroups32", "setregid", "setregid32", "setresgid", "setresgid32", "setresuid", "setresuid32",
+    "setreuid", "setreuid32", "setuid", "setuid32",
     /* sockets (socket itself is filtered by family below), pipes, SysV and POSIX IPC */
     "accept", "accept4", "bind", "connect", "getpeername", "getsockname", "getsockopt", "listen",
     "recv", "recvfrom", "recvmmsg", "recvmmsg_time64", "recvmsg", "send", "sendmmsg", "sendmsg",
@@ -253,8 +252,8 @@ scmp_error(struct lade_error *err, int rc, const char *what, const char *name)
 /* One rule for the syscall name on ctx's single arch. A name the arch lacks is skipped; one
  * unknown to libseccomp too, unless it is in raw_syscalls (then only the native arch). */
 static int
-add_syscall(scmp_filter_ctx ctx, bool native, const char *name, enum rule_arg arg,
-            int errno_result, struct lade_error *err)
+add_syscall(scmp_filter_ctx ctx, bool native, const char *name, enum rule_arg arg, int errno_result,
+            struct lade_error *err)
 {
     uint32_t action = errno_result ? SCMP_ACT_ERRNO((uint32_t) errno_result) : SCMP_ACT_ALLOW;
     int nr = seccomp_syscall_resolve_name(name), rc = 0;
@@ -272,7 +271,8 @@ add_syscall(scmp_filter_ctx ctx, bool native, const char *name, enum rule_arg ar
         rc = seccomp_rule_add(ctx, action, nr, 0);
         break;
     case ARG_CLONE_NO_NS:
-        rc = seccomp_rule_add(ctx, action, nr, 1, SCMP_CMP(flag_arg, SCMP_CMP_MASKED_EQ, NS_FLAGS, 0));
+        rc = seccomp_rule_add(ctx, action, nr, 1,
+                              SCMP_CMP(flag_arg, SCMP_CMP_MASKED_EQ, NS_FLAGS, 0));
         break;
     case ARG_SOCKET_FAMILY:
         rc = seccomp_rule_add(ctx, action, nr, 1, SCMP_A0(SCMP_CMP_LT, AF_ALG_));
@@ -332,8 +332,7 @@ build_arch(unsigned arch, uint32_t token, uint64_t caps, struct lade_error *err)
         if (add_syscall(ctx, native, allowed_always[i], ARG_NONE, 0, err) < 0)
             return NULL;
     for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
-        if (rule_applies(&rules[i], arch, caps) &&
-            add_named_rule(ctx, native, &rules[i], err) < 0)
+        if (rule_applies(&rules[i], arch, caps) && add_named_rule(ctx, native, &rules[i], err) < 0)
             return NULL;
     scmp_filter_ctx out = ctx;
     ctx = NULL;
