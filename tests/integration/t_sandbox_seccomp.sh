@@ -142,8 +142,9 @@ t_sandbox_cgroup_default_pids_and_cleanup() {
     done
     wait "$BUILD_PID" || fail "the build failed" "$(cat "$WORK/build.log")"
     assert_eq "4096" "$max" "pids.max of the RUN step's cgroup"
-    [ ! -d "/sys/fs/cgroup/pids$path" ] && [ ! -d "/sys/fs/cgroup$path" ] ||
+    if [ -d "/sys/fs/cgroup/pids$path" ] || [ -d "/sys/fs/cgroup$path" ]; then
         fail "the step's cgroup $path was not removed"
+    fi
 }
 
 # No usable cgroups (an empty tmpfs over /sys/fs/cgroup in a private mount namespace): a build
