@@ -72,8 +72,7 @@ sandbox_parse_cpus(const char *s, unsigned long long *quota_us, struct lade_erro
 
     errno = 0;
     double cpus = strtod(s, &end);
-    if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || !(cpus >= 0.01) ||
-        cpus > 65536)
+    if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || !(cpus >= 0.01) || cpus > 65536)
         return lade_error_set(err, LADE_ERR_USAGE,
                               "invalid --cpus \"%s\": a number of CPUs from 0.01, such as 1.5", s);
     *quota_us = (unsigned long long) (cpus * (double) CPU_PERIOD_US + 0.5);
@@ -114,7 +113,8 @@ read_key(const char *dir, const char *file, const char *key)
 
     if (read_file_at(AT_FDCWD, path, 1 << 16, &text, NULL, NULL) < 0)
         return 0;
-    for (char *line = text; line != NULL && *line != '\0'; line = strchr(line, '\n'), line += !!line)
+    for (char *line = text; line != NULL && *line != '\0';
+         line = strchr(line, '\n'), line += !!line)
         if (strncmp(line, key, len) == 0 && line[len] == ' ')
             return strtoull(line + len + 1, NULL, 10);
     return 0;
@@ -377,8 +377,7 @@ step_add_controller(struct cgroup_step *cg, const struct sandbox_limits *l, size
 }
 
 int
-cgroup_step_create(const struct sandbox_limits *l, struct cgroup_step *cg,
-                   struct lade_error *err)
+cgroup_step_create(const struct sandbox_limits *l, struct cgroup_step *cg, struct lade_error *err)
 {
     *cg = (struct cgroup_step){0};
     for (size_t i = 0; i < 3; i++)
@@ -403,8 +402,8 @@ cgroup_step_oom_killed(const struct cgroup_step *cg)
 {
     if (cg->memory_dir == NULL)
         return false;
-    return read_key(cg->memory_dir, cg->v2 ? "memory.events" : "memory.oom_control",
-                    "oom_kill") > 0;
+    return read_key(cg->memory_dir, cg->v2 ? "memory.events" : "memory.oom_control", "oom_kill") >
+           0;
 }
 
 /* The step's processes are gone when sandbox_run returns, but the kernel may still be

@@ -130,7 +130,8 @@ test_cgroup_step_made_and_removed(void **state)
         test_skip(why);
     assert_ok(cgroup_step_create(&l, &cg, &err), &err);
     assert_true(cg.n >= 1 && cg.memory_dir != NULL);
-    cleanup_free char *mem = read_limit(cg.memory_dir, cg.v2 ? "memory.max" : "memory.limit_in_bytes");
+    cleanup_free char *mem =
+        read_limit(cg.memory_dir, cg.v2 ? "memory.max" : "memory.limit_in_bytes");
     assert_string_equal(mem, "67108864");
     bool found_pids = false;
     for (size_t i = 0; i < cg.n; i++) {
