@@ -231,6 +231,10 @@ controller_parent(const char *ctrl, bool *v2, char *why, size_t size)
         return NULL;
     }
     if (*v2 && !v2_controller_enabled(dir, ctrl)) {
+        /* lade's cgroup holds processes (a systemd session scope): no controller can be
+         * enabled below it. Root may use the hierarchy's root, as runc and podman do. */
+        if (strcmp(dir, CGROUP_ROOT) != 0 && v2_controller_enabled(CGROUP_ROOT, ctrl))
+            return xstrdup(CGROUP_ROOT);
         snprintf(why, size, "the %s controller cannot be enabled in %s", ctrl, dir);
         return NULL;
     }
@@ -373,6 +377,8 @@ step_add_controller(struct cgroup_step *cg, const struct sandbox_limits *l, size
     }
     if (ctrl == 0)
         cg->memory_dir = dir;
+    if (ctrl == 1)
+        cg->pids_dir = dir;
     return 0;
 }
 
@@ -397,13 +403,22 @@ cgroup_step_enter(const struct cgroup_step *cg, struct lade_error *err)
     return 0;
 }
 
-bool
-cgroup_step_oom_killed(const struct cgroup_step *cg)
+int
+cgroup_step_explain(const struct cgroup_step *cg, const struct sandbox_limits *l, int status,
+                    struct lade_error *err)
 {
-    if (cg->memory_dir == NULL)
-        return false;
-    return read_key(cg->memory_dir, cg->v2 ? "memory.events" : "memory.oom_control", "oom_kill") >
-           0;
+    if (cg->memory_dir != NULL &&
+        read_key(cg->memory_dir, cg->v2 ? "memory.events" : "memory.oom_control", "oom_kill") > 0)
+        return lade_error_set(err, LADE_ERR_RUN,
+                              "killed for exceeding the step's memory limit (--memory %llu "
+                              "bytes; exit status %d)",
+                              l->memory, status);
+    if (cg->pids_dir != NULL && read_key(cg->pids_dir, "pids.events", "max") > 0)
+        return lade_error_set(err, LADE_ERR_RUN,
+                              "failed after reaching the step's limit of %lld processes and "
+                              "threads (--pids-limit; exit status %d)",
+                              pids_limit(l), status);
+    return 0;
 }
 
 /* The step's processes are gone when sandbox_run returns, but the kernel may still be

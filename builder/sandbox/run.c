@@ -528,11 +528,8 @@ sandbox_run(const struct sandbox_spec *spec, int *status, struct lade_error *err
     rc = ctx_init(&c, spec, err);
     if (rc == 0)
         rc = run_with_pipe(&c, status, err);
-    if (rc == 0 && *status != 0 && cgroup_step_oom_killed(&c.cg))
-        rc = lade_error_set(err, LADE_ERR_RUN,
-                            "killed for exceeding the step's memory limit (--memory %llu "
-                            "bytes; exit status %d)",
-                            spec->limits->memory, *status);
+    if (rc == 0 && *status != 0)
+        rc = cgroup_step_explain(&c.cg, spec->limits, *status, err);
     cgroup_step_remove(&c.cg);
     ctx_release(&c);
     return rc;

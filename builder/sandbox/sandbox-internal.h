@@ -295,6 +295,7 @@ struct cgroup_step {
     size_t n;
     bool v2;
     const char *memory_dir; /* one of dirs, or NULL: no memory limit */
+    const char *pids_dir;   /* one of dirs, or NULL: no pids limit */
 };
 /* Creates the step's cgroup(s) with the limits written (nothing when none apply). Explicit
  * limits that cannot be applied are an error; the default pids limit is dropped silently. */
@@ -302,7 +303,9 @@ int cgroup_step_create(const struct sandbox_limits *l, struct cgroup_step *cg,
                        struct lade_error *err);
 /* Moves the calling process into the step's cgroups (the keeper, before it forks). */
 int cgroup_step_enter(const struct cgroup_step *cg, struct lade_error *err);
-/* Whether the kernel killed a process of the step for exceeding its memory limit. */
-bool cgroup_step_oom_killed(const struct cgroup_step *cg);
+/* For a step that failed with status: -1 with err saying so when the kernel killed one of
+ * its processes for the memory limit, or a fork failed at the pids limit; else 0. */
+int cgroup_step_explain(const struct cgroup_step *cg, const struct sandbox_limits *l, int status,
+                        struct lade_error *err);
 /* Removes the step's cgroups (they must be empty) and frees cg. */
 void cgroup_step_remove(struct cgroup_step *cg);
