@@ -39,8 +39,9 @@ struct build_opts {
     enum compression compression;
     int compression_level; /* 0: the default of the compression (layer_default_level) */
     enum sandbox_net net;
-    bool allow_insecure;          /* --allow security.insecure: RUN --security=insecure may run */
-    struct sandbox_limits limits; /* --memory, --cpus, --cpu-quota, --pids-limit per RUN step */
+    bool allow_insecure; /* --allow security.insecure: RUN --security=insecure may run */
+    /* --memory, --cpus, --cpu-quota, --pids-limit: each RUN step's */
+    struct sandbox_limits limits;
     /* Registries: a base image not in the store is pulled with reg (its platform selects from
      * multi-platform images); --pull pulls every base image's tag again; --push pushes every tag
      * after the build. reg NULL: no registry access. */

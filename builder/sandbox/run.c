@@ -44,9 +44,10 @@ struct sandbox_ctx {
     char *merged; /* STEP/merged: the overlay's mount point */
     char *hosts;  /* STEP/hosts and STEP/resolv.conf: sources of the /etc binds */
     char *resolv;
-    int err_fd;            /* write end of the error pipe, above 2 so that stdio setup keeps it */
-    sigset_t fwd;          /* SIGINT, SIGTERM: blocked from before the fork, forwarded */
-    struct cgroup_step cg; /* the step's resource limits (cgroup.c); the keeper enters it */
+    int err_fd;   /* write end of the error pipe, above 2 so that stdio setup keeps it */
+    sigset_t fwd; /* SIGINT, SIGTERM: blocked from before the fork, forwarded */
+    /* the step's resource limits (cgroup.c); the keeper enters it */
+    struct cgroup_step cg;
 };
 
 static void
