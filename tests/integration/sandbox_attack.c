@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 #include <linux/sched.h>
 
@@ -69,6 +70,17 @@ clone3_plain(void)
     return rc;
 }
 
+/* What Debian's iputils postinst does with setcap: cap_net_raw+ep on a file (v2 format). */
+static long
+set_cap_net_raw(const char *path)
+{
+    struct {
+        unsigned magic_etc, perm0, inh0, perm1, inh1;
+    } cap = {0x02000000 | 1 /* revision 2, effective */, 1u << 13 /* CAP_NET_RAW */, 0, 0, 0};
+
+    return setxattr(path, "security.capability", &cap, sizeof(cap), 0);
+}
+
 static void
 attack(const char *name, const char *arg)
 {
@@ -115,6 +127,10 @@ attack(const char *name, const char *arg)
         rc = ptrace(PTRACE_ATTACH, 1, 0, 0);
     else if (strcmp(name, "ptrace-child") == 0)
         rc = ptrace_child();
+    else if (strcmp(name, "setcap-net-raw") == 0)
+        rc = set_cap_net_raw(arg);
+    else if (strcmp(name, "raw-socket") == 0) /* needs CAP_NET_RAW, as ping */
+        rc = socket(AF_INET, SOCK_RAW, 1 /* ICMP */);
     else if (strcmp(name, "socket-alg") == 0)
         rc = socket(38 /* AF_ALG */, SOCK_SEQPACKET, 0);
     else if (strcmp(name, "euid") == 0) {

@@ -81,18 +81,23 @@ EOF
     assert_contains "$OUT$ERR" "unshare-cmd: ok"
 }
 
-# Docker sets no no_new_privs: a setuid-root program still raises a USER's privileges in RUN.
+# Docker sets no no_new_privs: a setuid-root program still raises a USER's privileges in RUN,
+# and a file capability (ping's cap_net_raw) still works for it.
 t_sandbox_seccomp_setuid_works() {
     attack_context "$WORK/ctx" <<'EOF'
 FROM scratch
 COPY rootfs/ /
-RUN cp /bin/attack /bin/attack-suid && chmod 4755 /bin/attack-suid
+RUN cp /bin/attack /bin/attack-suid && chmod 4755 /bin/attack-suid && \
+    cp /bin/attack /bin/attack-raw && attack setcap-net-raw=/bin/attack-raw
 USER app
-RUN attack euid; attack-suid euid
+RUN attack euid raw-socket; attack-suid euid; attack-raw raw-socket | sed 's/^/file-cap /'
 EOF
     run_ok lade build --progress plain "$WORK/ctx"
+    assert_contains "$OUT$ERR" "setcap-net-raw: ok" "root may set a file capability (CAP_SETFCAP)"
     assert_contains "$OUT$ERR" "euid: 1000"
     assert_contains "$OUT$ERR" "euid: 0" "a setuid-root program runs as root for USER app"
+    assert_contains "$OUT$ERR" "raw-socket: EPERM" "USER app has no CAP_NET_RAW of its own"
+    assert_contains "$OUT$ERR" "file-cap raw-socket: ok" "cap_net_raw+ep works for USER app"
 }
 
 t_sandbox_memory_limit_kills() {
