@@ -12,7 +12,7 @@
 #include "../layers/registry/registry.h"
 #include "../layers/store/store.h"
 
-enum progress_mode { PROGRESS_AUTO = 0, PROGRESS_PLAIN, PROGRESS_TTY };
+enum progress_mode { PROGRESS_AUTO = 0, PROGRESS_PLAIN, PROGRESS_TTY, PROGRESS_QUIET };
 enum output_type { OUTPUT_NONE = 0, OUTPUT_OCI, OUTPUT_DOCKER };
 
 struct build_secrets; /* secrets.h */

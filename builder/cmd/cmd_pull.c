@@ -7,9 +7,14 @@
 
 #include "../progress.h"
 
-#define USAGE "usage: lade pull [--platform OS/ARCH[/VARIANT]] NAME[:TAG|@DIGEST]"
+static const struct cli_opt pull_opts[] = {
+    {CLI_OPT_PLATFORM, "platform", 0, "OS/ARCH[/VARIANT]",
+     "The image of this platform from a multi-platform index (default: this machine's)"},
+    CLI_REGISTRY_OPTIONS,
+    {0},
+};
 
-int
+static int
 cmd_pull(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     struct image_ref ref;
@@ -17,7 +22,7 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct lade_error *err)
     struct store *st;
     int rc;
 
-    if ((rc = cli_transfer_args(cli, argc, argv, USAGE, true, &ref, err)) != 0)
+    if ((rc = cli_transfer_args(cli, &pull_command, argc, argv, &ref, err)) != 0)
         return rc > 0 ? 0 : -1;
     if ((st = cli_store(cli, err)) == NULL) {
         image_ref_release(&ref);
@@ -38,3 +43,11 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct lade_error *err)
     image_ref_release(&ref);
     return rc;
 }
+
+const struct cli_command pull_command = {
+    .name = "pull",
+    .synopsis = "[OPTIONS] NAME[:TAG|@DIGEST]",
+    .summary = "Pull an image from a registry into the store",
+    .opts = pull_opts,
+    .run = cmd_pull,
+};
