@@ -365,7 +365,7 @@ const struct cli_command build_command = {
         "  lade build . -t app:1 --build-arg VERSION=2\n"
         "  id=$(lade build -q .)\n"
         "\n"
-        "--build-arg SOURCE_DATE_EPOCH=N sets the epoch, as BuildKit does. A --build-arg no\n"
+        "--build-arg SOURCE_DATE_EPOCH=N sets the epoch, as BuildKit does. A --build-arg that no\n"
         "ARG of the Dockerfile declares gives a warning, as docker does.",
     .opts = build_opts,
     .foreign = build_docker_flags,

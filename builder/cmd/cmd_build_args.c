@@ -58,18 +58,18 @@ build_epoch_resolve(struct build_opts *o, const char *flag, struct lade_error *e
     const char *env = getenv("SOURCE_DATE_EPOCH");
 
     o->epoch = 0;
-    if (flag != NULL)
-        return parse_epoch(flag, "--source-date-epoch", &o->epoch, err);
     /* BuildKit's frontend takes the epoch from the build arg (buildx passes the environment's
-     * SOURCE_DATE_EPOCH as that build arg), so ARG SOURCE_DATE_EPOCH sees the same value */
-    if (arg != NULL && *arg != '\0')
+     * SOURCE_DATE_EPOCH as that build arg), so ARG SOURCE_DATE_EPOCH sees the same value
+     * however the epoch was given */
+    if (flag == NULL && arg != NULL && *arg != '\0')
         return parse_epoch(arg, "--build-arg SOURCE_DATE_EPOCH", &o->epoch, err);
-    if (env == NULL || *env == '\0')
+    const char *given = flag ? flag : env;
+    if (given == NULL || (flag == NULL && *env == '\0'))
         return 0;
-    if (parse_epoch(env, "SOURCE_DATE_EPOCH", &o->epoch, err) < 0)
+    if (parse_epoch(given, flag ? "--source-date-epoch" : "SOURCE_DATE_EPOCH", &o->epoch, err) < 0)
         return -1;
     if (arg == NULL && o->epoch >= 0)
-        o->build_args = strv_env_set(o->build_args, "SOURCE_DATE_EPOCH", env);
+        o->build_args = strv_env_set(o->build_args, "SOURCE_DATE_EPOCH", given);
     return 0;
 }
 
