@@ -53,6 +53,8 @@ const struct cli_foreign build_docker_flags[] = {
     {"no-cache-filter", 0, true, false, NOT_YET "; --no-cache rebuilds every stage", NULL},
     {"shm-size", 0, true, false, NOT_YET, NULL},
     {"ulimit", 0, true, false, NOT_YET, NULL},
+    {"root", 0, true, false,
+     "buildx's server root; lade's store is a global option: lade --root DIR build ...", NULL},
     {"stream", 0, false, false,
      "an experimental docker API that lade, without a daemon, has no use for", NULL},
     {0},
