@@ -11,6 +11,7 @@
 #include "../build.h"
 #include "../secrets.h"
 #include "../context.h"
+#include "../progress.h"
 #include "../../parser/parser.h"
 #include "../common/strv.h"
 #include "../common/xalloc.h"
@@ -196,12 +197,10 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
             o.iidfile = optarg;
             break;
         case OPT_PROGRESS:
-            if (strcmp(optarg, "plain") == 0)
-                o.progress = PROGRESS_PLAIN;
-            else if (strcmp(optarg, "tty") == 0)
-                o.progress = PROGRESS_TTY;
-            else if (strcmp(optarg, "auto") != 0) {
-                lade_error_set(err, LADE_ERR_USAGE, "--progress must be auto, plain or tty");
+            o.progress = progress_mode_parse(optarg);
+            if (o.progress == PROGRESS_INVALID) {
+                lade_error_set(err, LADE_ERR_USAGE,
+                               "--progress must be auto, plain, tty, json, rawjson or quiet");
                 goto out;
             }
             break;
