@@ -15,12 +15,14 @@
 
 #define VALUE_MAX 40 /* longer values are cut in a reason */
 
-/* value for a reason: "unset" for NULL, cut to VALUE_MAX characters. Caller frees. */
+/* value for a reason: "unset" for NULL, "" quoted, cut to VALUE_MAX characters. Caller frees. */
 static char *
 shown(const char *v)
 {
     if (v == NULL)
         return xstrdup("unset");
+    if (v[0] == '\0')
+        return xstrdup("\"\"");
     if (strlen(v) <= VALUE_MAX)
         return xstrdup(v);
     return xasprintf("%.*s...", VALUE_MAX - 3, v);
@@ -71,9 +73,9 @@ cmd_diff(const json_t *prev, const json_t *cur)
         else
             yv = NULL;
         cleanup_free char *name = xstrndup(entry, tag);
-        if (x == NULL || y == NULL || strncmp(x, y, tag + 1) != 0 ||
-            strcmp(name, "kind") == 0 || strcmp(name, "text") == 0 || strcmp(name, "src") == 0 ||
-            strcmp(name, "doc") == 0 || strcmp(name, "data") == 0)
+        if (x == NULL || y == NULL || strncmp(x, y, tag + 1) != 0 || strcmp(name, "kind") == 0 ||
+            strcmp(name, "text") == 0 || strcmp(name, "src") == 0 || strcmp(name, "doc") == 0 ||
+            strcmp(name, "data") == 0)
             return xstrdup("instruction changed");
         if (strcmp(name, "dest") == 0)
             return changed("destination", xv, yv);
@@ -146,9 +148,15 @@ view_name(const char *tag)
 {
     static const struct {
         const char *tag, *name;
-    } names[] = {{"user", "USER"},    {"cwd", "WORKDIR"},           {"net", "network mode"},
-                 {"path", "WORKDIR"}, {"dest", "destination"},      {"heredoc", "heredoc"},
-                 {"remote", "remote source"}, {"stage", "--from stage"}, {"link", "copied files"},
+    } names[] = {{"user", "USER"},
+                 {"cwd", "WORKDIR"},
+                 {"net", "network mode"},
+                 {"path", "WORKDIR"},
+                 {"dest", "destination"},
+                 {"heredoc", "heredoc"},
+                 {"remote", "remote source"},
+                 {"stage", "--from stage"},
+                 {"link", "copied files"},
                  {"content", "sources"}};
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -239,11 +247,10 @@ view_diff(const json_t *prev, const json_t *cur, const struct envmap *arg_names)
         if (strcmp(tag, "content") == 0 && nfiles > CACHE_EXPLAIN_MAX_FILES)
             return xasprintf("%s: sources changed (%lld files, too many to compare one by one)",
                              what ? what : "COPY", (long long) nfiles);
-        if (strcmp(tag, "content") == 0 || strcmp(tag, "link") == 0 ||
-            strcmp(tag, "stage") == 0 || strcmp(tag, "remote") == 0)
+        if (strcmp(tag, "content") == 0 || strcmp(tag, "link") == 0 || strcmp(tag, "stage") == 0 ||
+            strcmp(tag, "remote") == 0)
             return xasprintf("%s: %s changed", what ? what : "COPY", view_name(tag));
-        if (strcmp(tag, "heredoc") == 0 || strncmp(tag, "mount", 5) == 0 ||
-            strcmp(tag, "net") == 0)
+        if (strcmp(tag, "heredoc") == 0 || strncmp(tag, "mount", 5) == 0 || strcmp(tag, "net") == 0)
             return xasprintf("%s changed", view_name(tag));
         return changed(view_name(tag), xv, yv);
     }
@@ -252,8 +259,8 @@ view_diff(const json_t *prev, const json_t *cur, const struct envmap *arg_names)
 
 /* A step whose own inputs are the same missed for what came before it. */
 static char *
-parent_diff(const json_t *prev, const json_t *cur, const json_t *prev_base,
-            const json_t *cur_base, bool earlier_miss)
+parent_diff(const json_t *prev, const json_t *cur, const json_t *prev_base, const json_t *cur_base,
+            bool earlier_miss)
 {
     const char *pa = json_string_value(json_object_get(prev, "parent"));
     const char *pb = json_string_value(json_object_get(cur, "parent"));

@@ -23,5 +23,4 @@
  * arg from an ENV. Caller frees. Inputs are {"parent", "what", "cmd": ["tag=value"...],
  * "view": ["name=value"...], "files": {path: hash}, "nfiles": N}. */
 char *cache_explain_diff(const json_t *prev, const json_t *cur, const json_t *prev_base,
-                         const json_t *cur_base, bool earlier_miss,
-                         const struct envmap *arg_names);
+                         const json_t *cur_base, bool earlier_miss, const struct envmap *arg_names);

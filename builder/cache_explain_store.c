@@ -115,8 +115,7 @@ stage_identity(const struct build *b, const struct stage_state *ss)
 
     if (realpath(o->context, ctx) == NULL)
         snprintf(ctx, sizeof(ctx), "%s", o->context);
-    if (o->dockerfile_text != NULL || o->dockerfile == NULL ||
-        realpath(o->dockerfile, df) == NULL)
+    if (o->dockerfile_text != NULL || o->dockerfile == NULL || realpath(o->dockerfile, df) == NULL)
         snprintf(df, sizeof(df), "%s", b->plan->df->filename);
     if (ss->stage->name != NULL)
         return xasprintf("context=%s\nfile=%s\nstage=%s", ctx, df, ss->stage->name);

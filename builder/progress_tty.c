@@ -69,7 +69,8 @@ put_step(struct lade_buf *out, const struct progress_step *st, double now, int c
     if (st->reason != NULL)
         lade_buf_appendf(&text, " (%s)", st->reason);
     if (st->state != PSTEP_CACHED)
-        snprintf(secs, sizeof(secs), "%.1fs", (st->state == PSTEP_RUNNING ? now : st->end) - st->start);
+        snprintf(secs, sizeof(secs), "%.1fs",
+                 (st->state == PSTEP_RUNNING ? now : st->end) - st->start);
     size_t room = (size_t) cols - 1 - strlen(secs) - (secs[0] ? 1 : 0);
     size_t used = put_text(out, text.data, room);
     if (secs[0] != '\0') {
@@ -126,14 +127,13 @@ render(struct progress_sink *s, bool final)
         put_step(&out, st, now, cols);
         lines++;
         if (st->state == PSTEP_RUNNING && !final && tail_room > 0) {
-            size_t k = put_tail(&out, st, tail_room < TTY_TAIL_LINES ? tail_room : TTY_TAIL_LINES,
-                                cols);
+            size_t k =
+                put_tail(&out, st, tail_room < TTY_TAIL_LINES ? tail_room : TTY_TAIL_LINES, cols);
             lines += k;
             tail_room -= k;
         }
     }
-    lade_buf_appendf(&out, "[+] Building %.1fs (%zu/%zu)%s\033[K\n", now - s->start, finished,
-                     s->n,
+    lade_buf_appendf(&out, "[+] Building %.1fs (%zu/%zu)%s\033[K\n", now - s->start, finished, s->n,
                      !final        ? ""
                      : s->failed   ? " ERROR"
                      : running > 0 ? ""
