@@ -217,8 +217,8 @@ cache_explain_stage_end(struct build *b, struct stage_state *ss, bool failed)
 {
     struct cache_explain *x = ss->explain;
 
-    if (x == NULL || !x->missed)
-        return; /* a fully cached stage writes nothing */
+    if (x == NULL || !x->missed || b->opts->no_cache_record)
+        return; /* a fully cached stage writes nothing, nor a build that records nothing */
     size_t n = json_array_size(x->keys);
     if (failed && n > 0 && !x->recorded) /* the failed step's key has no record */
         json_array_remove(x->keys, n - 1);

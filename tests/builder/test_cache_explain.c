@@ -56,10 +56,10 @@ static void
 test_explain_build_arg_and_env(void **state)
 {
     const char *cmd = "[\"kind=run\", \"network=0\"]";
-    json_auto_t *a = inputs("p", "RUN", cmd, "[\"arg=/bin/sh\", \"env=VERSION=1\", \"env=X=a\"]",
-                            NULL);
-    json_auto_t *b = inputs("p", "RUN", cmd, "[\"arg=/bin/sh\", \"env=VERSION=2\", \"env=X=a\"]",
-                            NULL);
+    json_auto_t *a =
+        inputs("p", "RUN", cmd, "[\"arg=/bin/sh\", \"env=VERSION=1\", \"env=X=a\"]", NULL);
+    json_auto_t *b =
+        inputs("p", "RUN", cmd, "[\"arg=/bin/sh\", \"env=VERSION=2\", \"env=X=a\"]", NULL);
     json_auto_t *c = inputs("p", "RUN", cmd, "[\"arg=/bin/sh\", \"env=VERSION=2\"]", NULL);
     struct envmap args = {0};
 
@@ -81,10 +81,10 @@ test_explain_command_and_flags(void **state)
     json_auto_t *a = inputs("p", "RUN", "[\"kind=run\"]", "[\"arg=echo a\", \"user=\"]", NULL);
     json_auto_t *b = inputs("p", "RUN", "[\"kind=run\"]", "[\"arg=echo b\", \"user=\"]", NULL);
     json_auto_t *c = inputs("p", "RUN", "[\"kind=run\"]", "[\"arg=echo b\", \"user=app\"]", NULL);
-    json_auto_t *d = inputs("p", "COPY a", "[\"kind=copy\", \"src=a\", \"chown=1000\"]", "[]",
-                            NULL);
-    json_auto_t *e = inputs("p", "COPY a", "[\"kind=copy\", \"src=a\", \"chown=2000\"]", "[]",
-                            NULL);
+    json_auto_t *d =
+        inputs("p", "COPY a", "[\"kind=copy\", \"src=a\", \"chown=1000\"]", "[]", NULL);
+    json_auto_t *e =
+        inputs("p", "COPY a", "[\"kind=copy\", \"src=a\", \"chown=2000\"]", "[]", NULL);
 
     (void) state;
     assert_reason(a, b, false, "command changed");
