@@ -225,6 +225,7 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
         return error_at(b, s->from, err);
     }
     if (replaced) {
+        cache_explain_stage_end(b, ss, false);
         ss->built = true;
         return 0;
     }

@@ -179,9 +179,11 @@ reason(struct build *b, struct stage_state *ss, struct cache_explain *x, bool ea
                            : "a step the last build did not have");
     if (strcmp(prev, ss->key) == 0)
         return xstrdup("same inputs as the last build, whose cache record is gone");
+    if (x->inputs == NULL) /* a key made of the base alone: a --build-context directory */
+        return xstrdup("the context's content changed");
     cleanup_free char *path = xasprintf("cache/.explain/%s", digest_hex(prev));
     json_auto_t *inputs = load_json(b, path);
-    if (inputs == NULL || x->inputs == NULL)
+    if (inputs == NULL)
         return xstrdup("the last build's record of this step is gone");
     return cache_explain_diff(inputs, x->inputs, json_object_get(x->last, "base"), x->base,
                               earlier_miss, &ss->arg_names);

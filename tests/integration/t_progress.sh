@@ -183,3 +183,18 @@ EOF_
     assert_match "$ERR" '^#3 ERROR: process .* exit status 1$' "the step's ERROR line has the cause"
     assert_match "$ERR" '^lade: error: .*exit status 1$'
 }
+
+t_progress_miss_named_context_changed() {
+    write_context "$WORK/ctx" <<'EOF_'
+FROM scratch AS base
+COPY rootfs/ /
+FROM base
+RUN cat /etc/motd
+EOF_
+    echo one >"$WORK/ctx/rootfs/etc/motd"
+    run_ok lade build --progress plain --build-context "base=$WORK/ctx/rootfs" "$WORK/ctx"
+    echo two >"$WORK/ctx/rootfs/etc/motd"
+    run_ok lade build --progress plain --build-context "base=$WORK/ctx/rootfs" "$WORK/ctx"
+    assert_eq "the context's content changed" "$(miss_reason "$ERR" 'FROM context base')"
+    assert_eq "base stage changed" "$(miss_reason "$ERR" 'RUN cat /etc/motd')"
+}
