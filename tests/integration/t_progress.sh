@@ -133,10 +133,13 @@ RUN echo started-sleeping; sleep 3; echo woke-up
 EOF_
     local ts="$WORK/typescript"
     script -qfec "stty cols 160 rows 40; $LADE --root $ROOT build --progress tty $WORK/ctx" "$ts" </dev/null >/dev/null &
-    local pid=$!
-    sleep 2
-    local mid
-    mid=$(tr '\r' '\n' <"$ts")
+    local pid=$! mid="" i
+    # the screen while the RUN sleeps: poll, the machine may be slow to get there
+    for ((i = 0; i < 100; i++)); do
+        mid=$(tr '\r' '\n' <"$ts" 2>/dev/null || true)
+        [[ $mid == *" => => # started-sleeping"* && $mid =~ woke-up\ \(no\ previous\ build\)\ +[12]\.[0-9]s ]] && break
+        sleep 0.1
+    done
     wait "$pid" || fail "the build under script failed" "$(cat -v "$ts")"
     assert_match "$mid" 'RUN echo started-sleeping; sleep 3; echo woke-up \(no previous build\) +[12]\.[0-9]s' \
         "a running step with its elapsed time"
@@ -144,7 +147,7 @@ EOF_
     assert_contains "$mid" $'\e[' "redrawn with ANSI sequences"
     assert_not_contains "$mid" "FINISHED"
     local end
-    end=$(tr '\r' '\n' <"$ts" | tail -n 8)
+    end=$(tr '\r' '\n' <"$ts" | tail -n 40)
     assert_match "$end" 'Building [0-9.]+s \(4/4\) FINISHED'
     assert_match "$end" ' => \[3/3\] RUN echo started-sleeping; sleep 3; echo woke-up .* [3-9]\.[0-9]s'
 }
