@@ -189,6 +189,7 @@ tty_stop(struct progress_sink *s)
         pthread_join(s->ticker, NULL);
     s->ticker_running = false;
     pthread_mutex_lock(&s->mu);
-    render(s, true);
+    if (s->n > 0 || s->drawn > 0) /* a build that failed before its first step shows nothing */
+        render(s, true);
     pthread_mutex_unlock(&s->mu);
 }
