@@ -92,15 +92,56 @@ dispatch(struct build *b, struct stage_state *ss, const struct instr *in, struct
     return rc;
 }
 
+/* Where a step comes from, for the progress's events. */
+static void
+step_pos(const struct build *b, const struct stage *s, const struct instr *in, const char *step,
+         char *stage_buf, size_t len, struct progress_pos *pos)
+{
+    if (s->name != NULL)
+        snprintf(stage_buf, len, "%s", s->name);
+    else
+        snprintf(stage_buf, len, "stage-%zu", s->index);
+    *pos = (struct progress_pos){.stage = stage_buf,
+                                 .step = step,
+                                 .file = b->plan->df->filename,
+                                 .line = in->pos.line,
+                                 .instruction = in->original};
+}
+
+/* Runs one instruction as a step of the progress: CACHED, DONE with the layer it made, or
+ * ERROR. */
+static int
+run_step(struct build *b, struct stage_state *ss, const struct instr *in, struct lade_error *err)
+{
+    size_t nlayers = ss->nlayers;
+
+    b->step_cached = false;
+    if (dispatch(b, ss, in, err) < 0) {
+        progress_error(&b->progress, err->msg);
+        return -1;
+    }
+    if (ss->nlayers > nlayers)
+        progress_layer(&b->progress, ss->layers[ss->nlayers - 1].blob.digest);
+    if (b->step_cached)
+        progress_cached(&b->progress);
+    else
+        progress_done(&b->progress);
+    return 0;
+}
+
 /* The base's ONBUILD triggers run first, as instructions of this stage, and leave the new
- * image's config (BuildKit). Each is parsed as a one-line Dockerfile. */
+ * image's config (BuildKit). Each is parsed as a one-line Dockerfile and is a step of its own,
+ * CACHED or DONE as any other. */
 static int
 run_onbuild_triggers(struct build *b, struct stage_state *ss, const char *label,
                      struct lade_error *err)
 {
     json_t *c = oci_config_container(ss->config);
     json_t *ob = json_incref(json_object_get(c, "OnBuild"));
-    size_t i;
+    const struct stage *s = ss->stage;
+    char stage_name[80], step[32];
+    struct progress_pos pos;
+    size_t i, n = 0;
     json_t *t;
     int rc = 0;
 
@@ -121,15 +162,19 @@ run_onbuild_triggers(struct build *b, struct stage_state *ss, const char *label,
         ss->triggers[ss->ntriggers++] = df;
         for (size_t k = 1; rc == 0 && k < df->n; k++) {
             const struct instr *in = &df->instrs[k];
-            progress_done(&b->progress);
-            progress_step(&b->progress, "[%sONBUILD] %s", label, in->original);
+            snprintf(step, sizeof(step), "onbuild-%zu", ++n);
+            step_pos(b, s, s->from, step, stage_name, sizeof(stage_name), &pos);
+            pos.instruction = in->original;
+            progress_step(&b->progress, &pos, "[%sONBUILD] %s", label, in->original);
             if (in->kind == INSTR_FROM || in->kind == INSTR_ONBUILD || in->kind == INSTR_MAINTAINER)
                 rc = lade_error_set(err, LADE_ERR_PARSE, "%s isn't allowed as an ONBUILD trigger",
                                     in->keyword);
             else
-                rc = dispatch(b, ss, in, err);
-            if (rc < 0)
+                rc = run_step(b, ss, in, err);
+            if (rc < 0) {
+                progress_error(&b->progress, err->msg);
                 lade_error_prefix(err, "base image ONBUILD trigger \"%s\"", text);
+            }
         }
     }
     json_decref(ob);
@@ -142,7 +187,8 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
 {
     struct stage_state *ss = &b->stages[idx];
     const struct stage *s = &b->plan->stages[idx];
-    char buf[80];
+    char buf[80], stage_name[80], step[32];
+    struct progress_pos pos;
     const char *label;
     int rc = 0;
 
@@ -152,8 +198,9 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
     bool replaced = nc != NULL;
     if (nc == NULL && s->base_stage < 0)
         nc = named_context_find(&b->named, s->base);
-    progress_step(&b->progress, "[%s1/%zu] FROM %s%s", label, s->ninstrs + 1, nc ? "context " : "",
-                  nc ? nc->name : s->base);
+    step_pos(b, s, s->from, "1", stage_name, sizeof(stage_name), &pos);
+    progress_step(&b->progress, &pos, "[%s1/%zu] FROM %s%s", label, s->ninstrs + 1,
+                  nc ? "context " : "", nc ? nc->name : s->base);
     b->step_cached = false;
     if (nc != NULL)
         rc = step_from_named_context(b, ss, nc, err);
@@ -163,31 +210,38 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
         stage_scratch_base(b, ss);
     else
         rc = stage_load_image(b, ss, s->base, err);
-    bool from_cached = b->step_cached; /* a directory context's layer came from the cache */
-    if (rc < 0 || run_onbuild_triggers(b, ss, label, err) < 0)
+    if (rc < 0) {
+        progress_error(&b->progress, err->msg);
         return error_at(b, s->from, err);
-    if (from_cached)
+    }
+    /* the FROM ends before its base's triggers start (a directory context's layer may have
+     * come from the cache) */
+    if (b->step_cached)
         progress_cached(&b->progress);
     else
         progress_done(&b->progress);
+    if (run_onbuild_triggers(b, ss, label, err) < 0) {
+        cache_explain_stage_end(b, ss, true);
+        return error_at(b, s->from, err);
+    }
     if (replaced) {
+        cache_explain_stage_end(b, ss, false);
         ss->built = true;
         return 0;
     }
 
     for (size_t i = 0; i < s->ninstrs; i++) {
         const struct instr *in = s->instrs[i];
-        progress_step(&b->progress, "[%s%zu/%zu] %s", label, i + 2, s->ninstrs + 1, in->original);
-        b->step_cached = false;
-        if (dispatch(b, ss, in, err) < 0) {
-            progress_error(&b->progress, err->msg);
+        snprintf(step, sizeof(step), "%zu", i + 2);
+        step_pos(b, s, in, step, stage_name, sizeof(stage_name), &pos);
+        progress_step(&b->progress, &pos, "[%s%zu/%zu] %s", label, i + 2, s->ninstrs + 1,
+                      in->original);
+        if (run_step(b, ss, in, err) < 0) {
+            cache_explain_stage_end(b, ss, true);
             return error_at(b, in, err);
         }
-        if (b->step_cached)
-            progress_cached(&b->progress);
-        else
-            progress_done(&b->progress);
     }
+    cache_explain_stage_end(b, ss, false);
     ss->built = true;
     return 0;
 }
@@ -495,6 +549,8 @@ build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out
         memcpy(manifest_out, mdesc.digest, sizeof(digest_t));
     rc = 0;
 out:
+    if (b.progress.sink != NULL)
+        progress_build_done(&b.progress, rc < 0 ? err : NULL);
     build_release(&b);
     return rc;
 }

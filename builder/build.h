@@ -12,7 +12,16 @@
 #include "../layers/registry/registry.h"
 #include "../layers/store/store.h"
 
-enum progress_mode { PROGRESS_AUTO = 0, PROGRESS_PLAIN, PROGRESS_TTY, PROGRESS_QUIET };
+/* --progress: auto (tty when stderr is a terminal, else plain), plain, tty, json (also
+ * "rawjson"), quiet. progress_mode_parse (progress.h) maps the option's string. */
+enum progress_mode {
+    PROGRESS_INVALID = -1,
+    PROGRESS_AUTO = 0,
+    PROGRESS_PLAIN,
+    PROGRESS_TTY,
+    PROGRESS_JSON,
+    PROGRESS_QUIET
+};
 enum output_type { OUTPUT_NONE = 0, OUTPUT_OCI, OUTPUT_DOCKER };
 
 struct build_secrets; /* secrets.h */

@@ -2,13 +2,16 @@
 /* The local build cache: keys (what goes in is written down in cache.h) and records. */
 #include "cache.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/strv.h"
 #include "common/xalloc.h"
 
 void
@@ -29,23 +32,31 @@ cache_key_init(struct build *b, struct stage_state *ss, const char *base_identit
     sha256_update(h, buf, (size_t) n + 1);
     sha256_final(h, ss->key);
     sha256_free(h);
+    cache_explain_base(ss, base_identity, buf);
 }
+
+/* A key being made: the hash, and its fields as "tag=value" for the cache explanations. */
+struct keyer {
+    struct sha256 *h;
+    char **fields;
+};
 
 /* Each field is its tag and its value, NUL-terminated, so no two commands hash alike; an
  * absent optional field is a tag alone ("chown" vs "chown=" for an empty value). */
 static void
-put(struct sha256 *h, const char *tag, const char *value)
+put(struct keyer *k, const char *tag, const char *value)
 {
-    sha256_update(h, tag, strlen(tag));
+    sha256_update(k->h, tag, strlen(tag));
     if (value != NULL) {
-        sha256_update(h, "=", 1);
-        sha256_update(h, value, strlen(value));
+        sha256_update(k->h, "=", 1);
+        sha256_update(k->h, value, strlen(value));
     }
-    sha256_update(h, "", 1);
+    sha256_update(k->h, "", 1);
+    k->fields = strv_push_take(k->fields, value ? xasprintf("%s=%s", tag, value) : xstrdup(tag));
 }
 
 static void
-put_int(struct sha256 *h, const char *tag, long long v)
+put_int(struct keyer *h, const char *tag, long long v)
 {
     char buf[32];
 
@@ -55,7 +66,7 @@ put_int(struct sha256 *h, const char *tag, long long v)
 
 /* Every option of a --mount after expansion (a secret by its id only: DESIGN.md). */
 static void
-put_mount(struct sha256 *h, const struct run_mount *m)
+put_mount(struct keyer *h, const struct run_mount *m)
 {
     put(h, "mount", run_mount_type_name(m->type));
     put(h, "from", m->from);
@@ -73,7 +84,7 @@ put_mount(struct sha256 *h, const struct run_mount *m)
 }
 
 static void
-put_command(struct sha256 *h, const struct command *cmd)
+put_command(struct keyer *h, const struct command *cmd)
 {
     const struct instr *in = cmd->in;
     const struct copy_cmd *c = &cmd->u.copy;
@@ -126,17 +137,40 @@ put_command(struct sha256 *h, const struct command *cmd)
     put(h, "text", in->original);
 }
 
+/* "COPY src/ lib/": what a reason about a COPY's files names. Caller frees. */
+static char *
+step_what(const struct command *cmd)
+{
+    const struct copy_cmd *c = &cmd->u.copy;
+    struct lade_buf b = LADE_BUF_INIT;
+
+    for (const char *k = cmd->in->keyword; *k; k++)
+        lade_buf_appendc(&b, (char) toupper((unsigned char) *k));
+    if (cmd->in->kind == INSTR_COPY || cmd->in->kind == INSTR_ADD)
+        for (size_t i = 0; i < c->nsrcs; i++)
+            lade_buf_appendf(&b, " %s", c->srcs[i]);
+    return lade_buf_steal(&b);
+}
+
 void
 cache_key_step(struct stage_state *ss, const struct command *cmd, char *const *view)
 {
-    struct sha256 *h = sha256_new();
+    struct keyer k = {.h = sha256_new()};
+    cleanup_free char *what = step_what(cmd);
+    digest_t parent;
 
-    sha256_update(h, ss->key, strlen(ss->key) + 1);
-    put_command(h, cmd);
+    memcpy(parent, ss->key, sizeof(parent));
+    sha256_update(k.h, ss->key, strlen(ss->key) + 1);
+    put_command(&k, cmd);
+    char **fields = k.fields;
+    k.fields = NULL;
     for (size_t i = 0; view && view[i]; i++)
-        put(h, "view", view[i]);
-    sha256_final(h, ss->key);
-    sha256_free(h);
+        put(&k, "view", view[i]);
+    sha256_final(k.h, ss->key);
+    sha256_free(k.h);
+    strv_free(k.fields); /* the view's are kept as the view itself */
+    cache_explain_inputs(ss, parent, what, fields, view);
+    strv_free(fields);
 }
 
 static char *
@@ -210,5 +244,7 @@ cache_record(struct build *b, const struct stage_state *ss, const struct layer_s
     json_decref(rec);
     int rc = write_file_atomic_at(store_root_fd(b->st), name, text, strlen(text), 0644, err);
     free(text);
+    if (rc == 0)
+        cache_explain_record(b, ss);
     return rc;
 }

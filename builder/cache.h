@@ -41,6 +41,26 @@ bool cache_lookup(struct build *b, const struct stage_state *ss, struct layer_st
 int cache_record(struct build *b, const struct stage_state *ss, const struct layer_state *l,
                  struct lade_error *err);
 
+/* ---- why a key missed (cache_explain_store.c; cache_explain.h has the comparison) ---- */
+struct cache_explain;
+void cache_explain_free(struct cache_explain *x);
+/* The stage's base, for "base image changed": the first call of a stage counts (the key's
+ * init calls it; a stage FROM a stage gives "stage KEY"). */
+void cache_explain_base(struct stage_state *ss, const char *identity, const char *build);
+/* The named inputs of the key cache_key_step just made (it calls this). */
+void cache_explain_inputs(struct stage_state *ss, const char *parent, const char *what, char **cmd,
+                          char *const *view);
+/* For copy_opts.on_entry (ctx: the stage_state): a COPY's entry, listed in the next key's
+ * inputs (up to CACHE_EXPLAIN_MAX_FILES). */
+void cache_explain_copy_entry(void *ctx, const char *rel, const char *meta, const char *extra);
+/* After a lookup of ss's key: on a miss, why, in plain words (caller frees); NULL on a hit. */
+char *cache_explain_lookup(struct build *b, struct stage_state *ss, bool hit);
+/* Beside the record of ss's key (cache_record calls it): its inputs. */
+void cache_explain_record(struct build *b, const struct stage_state *ss);
+/* At a stage's end, built or failed: when a step missed, its keys become the stage's last
+ * build. */
+void cache_explain_stage_end(struct build *b, struct stage_state *ss, bool failed);
+
 /* ---- lade prune, lade system df (cache_prune.c) ---- */
 struct prune_opts {
     bool all;             /* every cache record and idle cache mount */

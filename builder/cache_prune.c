@@ -197,6 +197,10 @@ cache_prune(struct store *st, const struct prune_opts *o, struct prune_report *r
                 lade_error_sys(err, "cannot remove cache record %s", r[i].name);
                 goto out;
             }
+            if (!o->dry) { /* its inputs, kept for why a key missed (cache_explain_store.c) */
+                cleanup_free char *inputs = xasprintf(".explain/%s", r[i].name);
+                unlinkat(dir, inputs, 0);
+            }
             rep->records_freed.count++;
             rep->records_freed.bytes += r[i].bytes;
         } else if (r[i].blob != NULL) {

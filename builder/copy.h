@@ -34,6 +34,10 @@ struct copy_opts {
     /* Hash mode (the cache key): nothing is written; each entry's path, mode, owner as it
      * will be set, content digest or link target, and hard links go into hash. */
     struct sha256 *hash;
+    /* Hash mode: each entry is also told here, with what of it went into the hash (the cache
+     * explanations name the files that changed); NULL: not told. */
+    void (*on_entry)(void *ctx, const char *rel, const char *meta, const char *extra);
+    void *on_entry_ctx;
     /* Hard links among the copied files (copy_links.h). NULL: one map per copy_tree call; a
      * caller that shares one between sources links files across them, as BuildKit does. */
     struct inomap *links;

@@ -46,6 +46,8 @@ hash_entry(const struct copy_opts *o, const char *rel, const struct stat *st, co
     sha256_update(o->hash, rel, strlen(rel) + 1);
     sha256_update(o->hash, buf, (size_t) n + 1);
     sha256_update(o->hash, extra, strlen(extra) + 1);
+    if (o->on_entry != NULL)
+        o->on_entry(o->on_entry_ctx, rel, buf, extra);
 }
 
 int

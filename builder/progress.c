@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "progress.h"
+/* Build progress: the steps and their events, shown as the sink's mode says (progress.h). Each
+ * event takes the sink's mutex, so stages built at once interleave whole lines and the tty
+ * view reads a consistent state. */
+#include "progress_core.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <pthread.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/buf.h"
+#include "common/cleanup.h"
 #include "common/xalloc.h"
 
 double
@@ -24,92 +27,190 @@ progress_now(void)
     return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
+enum progress_mode
+progress_mode_parse(const char *s)
+{
+    static const struct {
+        const char *name;
+        enum progress_mode mode;
+    } names[] = {{"auto", PROGRESS_AUTO}, {"plain", PROGRESS_PLAIN},  {"tty", PROGRESS_TTY},
+                 {"json", PROGRESS_JSON}, {"rawjson", PROGRESS_JSON}, {"quiet", PROGRESS_QUIET}};
+
+    for (size_t i = 0; s != NULL && i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(s, names[i].name) == 0)
+            return names[i].mode;
+    return PROGRESS_INVALID;
+}
+
+/* auto is tty on a terminal that can move its cursor, else plain. */
+static enum progress_mode
+resolve_mode(enum progress_mode mode)
+{
+    const char *term = getenv("TERM");
+
+    if (mode != PROGRESS_AUTO)
+        return mode;
+    return isatty(2) && term != NULL && strcmp(term, "dumb") != 0 ? PROGRESS_TTY : PROGRESS_PLAIN;
+}
+
 void
 progress_init(struct progress *p, enum progress_mode mode)
 {
+    struct progress_sink *s = xcalloc(1, sizeof(*s));
+
     memset(p, 0, sizeof(*p));
-    p->mode = mode;
-    atomic_init(&p->own_steps, 0);
-    p->steps = &p->own_steps;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    s->mode = resolve_mode(mode);
+    s->start = progress_now();
+    p->sink = s;
+    p->own_sink = true;
+    if (s->mode == PROGRESS_TTY)
+        tty_start(s);
 }
 
 void
 progress_fork(struct progress *child, struct progress *parent)
 {
-    progress_init(child, parent->mode);
-    child->steps = parent->steps;
+    memset(child, 0, sizeof(*child));
+    child->sink = parent->sink;
 }
 
 static void
-tail_clear(struct progress *p)
+tail_clear(struct progress_step *st)
 {
     for (size_t i = 0; i < PROGRESS_TAIL_LINES; i++) {
-        free(p->tail[i]);
-        p->tail[i] = NULL;
+        free(st->tail[i]);
+        st->tail[i] = NULL;
     }
-    p->tail_next = 0;
+    st->tail_next = 0;
+}
+
+static void
+step_free(struct progress_step *st)
+{
+    tail_clear(st);
+    free(st->title);
+    free(st->id);
+    free(st->stage);
+    free(st->file);
+    free(st->instruction);
+    free(st->reason);
+    free(st->digest);
+    free(st->error);
+    free(st);
+}
+
+/* Ends st (the caller holds the mutex); a step ends once. Plain prints its status line. */
+static void
+finish(struct progress_sink *s, struct progress_step *st, enum progress_state state,
+       const char *msg)
+{
+    if (st == NULL || st->state != PSTEP_RUNNING)
+        return;
+    st->state = state;
+    st->end = progress_now();
+    if (msg != NULL)
+        st->error = xstrdup(msg);
+    if (state != PSTEP_ERROR)
+        tail_clear(st); /* kept only to report a failure */
+    s->dirty = true;
+    switch (s->mode) {
+    case PROGRESS_PLAIN:
+        if (state == PSTEP_CACHED)
+            fprintf(stderr, "#%u CACHED\n", st->num);
+        else if (state == PSTEP_DONE)
+            fprintf(stderr, "#%u DONE %.1fs\n", st->num, st->end - st->start);
+        else if (state == PSTEP_ERROR)
+            fprintf(stderr, "#%u ERROR: %.*s\n", st->num, (int) strcspn(msg, "\n"), msg);
+        fflush(stderr);
+        break;
+    case PROGRESS_JSON:
+        json_event(s,
+                   state == PSTEP_CACHED ? "step.cached"
+                   : state == PSTEP_DONE ? "step.done"
+                                         : "step.error",
+                   st, NULL, NULL);
+        break;
+    case PROGRESS_INVALID:
+    case PROGRESS_AUTO:
+    case PROGRESS_TTY:
+    case PROGRESS_QUIET:
+        break;
+    }
 }
 
 void
 progress_release(struct progress *p)
 {
-    tail_clear(p);
+    struct progress_sink *s = p->sink;
+
+    if (s == NULL)
+        return;
+    pthread_mutex_lock(&s->mu);
+    if (p->cur != NULL && p->cur->note) /* an export note left running ends with the build */
+        finish(s, p->cur, PSTEP_DONE, NULL);
+    pthread_mutex_unlock(&s->mu);
+    p->cur = NULL;
+    if (!p->own_sink)
+        return;
+    if (s->mode == PROGRESS_TTY)
+        tty_stop(s);
+    for (size_t i = 0; i < s->n; i++)
+        step_free(s->steps[i]);
+    free(s->steps);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    free(s);
+    p->sink = NULL;
 }
 
 static void
-vstart(struct progress *p, const char *fmt, va_list ap)
+vstart(struct progress *p, const struct progress_pos *pos, const char *fmt, va_list ap)
 {
-    struct lade_buf line = LADE_BUF_INIT;
+    struct progress_sink *s = p->sink;
+    struct progress_step *st = xcalloc(1, sizeof(*st));
+    struct lade_buf title = LADE_BUF_INIT;
 
-    p->step = atomic_fetch_add(p->steps, 1) + 1;
-    p->step_start = progress_now();
-    lade_buf_appendvf(&line, fmt, ap);
-    /* one write per line: stages built at once interleave whole lines only */
-    fprintf(stderr, "#%u %s\n", p->step, line.data ? line.data : "");
-    fflush(stderr);
-    lade_buf_release(&line);
+    lade_buf_appendvf(&title, fmt, ap);
+    st->title = lade_buf_steal(&title);
+    st->exit_code = -1;
+    if (pos != NULL) {
+        st->id = xasprintf("%s/%s", pos->stage, pos->step);
+        st->stage = xstrdup(pos->stage);
+        st->file = pos->file ? xstrdup(pos->file) : NULL;
+        st->line = pos->line;
+        st->instruction = pos->instruction ? xstrdup(pos->instruction) : NULL;
+    }
+    pthread_mutex_lock(&s->mu);
+    if (p->cur != NULL && p->cur->note)
+        finish(s, p->cur, PSTEP_DONE, NULL);
+    st->num = ++s->last_num;
+    st->start = progress_now();
+    st->note = pos == NULL;
+    if (pos == NULL)
+        st->id = xasprintf("export/%u", st->num);
+    s->steps = xrealloc(s->steps, (s->n + 1) * sizeof(*s->steps));
+    s->steps[s->n++] = st;
+    p->cur = st;
+    s->dirty = true;
+    if (s->mode == PROGRESS_PLAIN) {
+        fprintf(stderr, "#%u %s\n", st->num, st->title);
+        fflush(stderr);
+    } else if (s->mode == PROGRESS_JSON) {
+        json_event(s, "step.start", st, NULL, NULL);
+    }
+    pthread_mutex_unlock(&s->mu);
 }
 
 void
-progress_step(struct progress *p, const char *fmt, ...)
+progress_step(struct progress *p, const struct progress_pos *pos, const char *fmt, ...)
 {
     va_list ap;
 
-    tail_clear(p);
     va_start(ap, fmt);
-    vstart(p, fmt, ap);
+    vstart(p, pos, fmt, ap);
     va_end(ap);
-}
-
-void
-progress_cached(struct progress *p)
-{
-    fprintf(stderr, "#%u CACHED\n", p->step);
-    fflush(stderr);
-}
-
-void
-progress_done(struct progress *p)
-{
-    fprintf(stderr, "#%u DONE %.1fs\n", p->step, progress_now() - p->step_start);
-    fflush(stderr);
-}
-
-void
-progress_error(struct progress *p, const char *msg)
-{
-    fprintf(stderr, "#%u ERROR: %s\n", p->step, msg);
-    fflush(stderr);
-}
-
-void
-progress_output_line(struct progress *p, const char *line, size_t len)
-{
-    fprintf(stderr, "#%u %.3f %.*s\n", p->step, progress_now() - p->step_start, (int) len, line);
-    fflush(stderr);
-    free(p->tail[p->tail_next]);
-    p->tail[p->tail_next] = xstrndup(line, len);
-    p->tail_next = (p->tail_next + 1) % PROGRESS_TAIL_LINES;
 }
 
 void
@@ -118,21 +219,176 @@ progress_note(struct progress *p, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    vstart(p, fmt, ap);
+    vstart(p, NULL, fmt, ap);
     va_end(ap);
+}
+
+/* Sets *field of the running step to a copy of value. */
+static void
+set_field(struct progress *p, size_t offset, const char *value)
+{
+    struct progress_sink *s = p->sink;
+
+    pthread_mutex_lock(&s->mu);
+    if (p->cur != NULL) {
+        char **field = (char **) ((char *) p->cur + offset);
+        free(*field);
+        *field = xstrdup(value);
+        if (offset == offsetof(struct progress_step, reason) && s->mode == PROGRESS_PLAIN) {
+            fprintf(stderr, "#%u cache miss: %s\n", p->cur->num, value);
+            fflush(stderr);
+        }
+        s->dirty = true;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void
+progress_reason(struct progress *p, const char *reason)
+{
+    set_field(p, offsetof(struct progress_step, reason), reason);
+}
+
+void
+progress_layer(struct progress *p, const char *digest)
+{
+    set_field(p, offsetof(struct progress_step, digest), digest);
+}
+
+void
+progress_exit_code(struct progress *p, int status)
+{
+    pthread_mutex_lock(&p->sink->mu);
+    if (p->cur != NULL)
+        p->cur->exit_code = status;
+    pthread_mutex_unlock(&p->sink->mu);
+}
+
+static void
+end(struct progress *p, enum progress_state state, const char *msg)
+{
+    pthread_mutex_lock(&p->sink->mu);
+    finish(p->sink, p->cur, state, msg);
+    pthread_mutex_unlock(&p->sink->mu);
+}
+
+void
+progress_cached(struct progress *p)
+{
+    end(p, PSTEP_CACHED, NULL);
+}
+
+void
+progress_done(struct progress *p)
+{
+    end(p, PSTEP_DONE, NULL);
+}
+
+void
+progress_error(struct progress *p, const char *msg)
+{
+    end(p, PSTEP_ERROR, msg ? msg : "failed");
+}
+
+/* A line of the running step: kept in its tail, and shown as the mode says. */
+static void
+step_line(struct progress *p, const char *line, size_t len, bool output)
+{
+    struct progress_sink *s = p->sink;
+    struct progress_step *st = p->cur;
+
+    pthread_mutex_lock(&s->mu);
+    if (st == NULL) {
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    if (output || s->mode == PROGRESS_TTY) {
+        free(st->tail[st->tail_next]);
+        st->tail[st->tail_next] = xstrndup(line, len);
+        st->tail_next = (st->tail_next + 1) % PROGRESS_TAIL_LINES;
+    }
+    s->dirty = true;
+    if (s->mode == PROGRESS_PLAIN) {
+        if (output)
+            fprintf(stderr, "#%u %.3f %.*s\n", st->num, progress_now() - st->start, (int) len,
+                    line);
+        else
+            fprintf(stderr, "#%u %.*s\n", st->num, (int) len, line);
+        fflush(stderr);
+    } else if (s->mode == PROGRESS_JSON) {
+        cleanup_free char *data = xstrndup(line, len);
+        json_event(s, "step.log", st, data, output ? "stdout" : "progress");
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void
+progress_output_line(struct progress *p, const char *line, size_t len)
+{
+    step_line(p, line, len, true);
+}
+
+void
+progress_message(struct progress *p, const char *fmt, ...)
+{
+    struct lade_buf b = LADE_BUF_INIT;
+    va_list ap;
+
+    va_start(ap, fmt);
+    lade_buf_appendvf(&b, fmt, ap);
+    va_end(ap);
+    step_line(p, b.data ? b.data : "", b.len, false);
+    lade_buf_release(&b);
+}
+
+void
+progress_build_done(struct progress *p, const struct lade_error *err)
+{
+    struct progress_sink *s = p->sink;
+
+    pthread_mutex_lock(&s->mu);
+    if (p->cur != NULL && p->cur->note)
+        finish(s, p->cur, err ? PSTEP_ERROR : PSTEP_DONE, err ? err->msg : NULL);
+    s->finished = true;
+    s->failed = err != NULL;
+    s->dirty = true;
+    if (s->mode == PROGRESS_JSON)
+        json_event(s, "build.done", NULL, err ? err->msg : NULL, NULL);
+    pthread_mutex_unlock(&s->mu);
 }
 
 char *
 progress_tail_text(const struct progress *p)
 {
     struct lade_buf b = LADE_BUF_INIT;
+    const struct progress_step *st = p->cur;
 
-    for (size_t i = 0; i < PROGRESS_TAIL_LINES; i++) {
-        const char *l = p->tail[(p->tail_next + i) % PROGRESS_TAIL_LINES];
+    pthread_mutex_lock(&p->sink->mu);
+    for (size_t i = 0; st != NULL && i < PROGRESS_TAIL_LINES; i++) {
+        const char *l = st->tail[(st->tail_next + i) % PROGRESS_TAIL_LINES];
         if (l != NULL)
             lade_buf_appendf(&b, "\n  > %s", l);
     }
+    pthread_mutex_unlock(&p->sink->mu);
     return lade_buf_steal(&b);
+}
+
+/* ---- the output of a RUN ---- */
+
+int
+progress_thread_create(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+    sigset_t block, old;
+
+    /* The thread inherits a mask blocking SIGINT/SIGTERM, so the kernel delivers them to the
+     * thread that forwards them to the sandbox. */
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int rc = pthread_create(t, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
 }
 
 struct output_pump {
@@ -173,19 +429,10 @@ struct output_pump *
 output_pump_start(struct progress *p, int read_fd)
 {
     struct output_pump *pump = xcalloc(1, sizeof(*pump));
-    sigset_t block, old;
 
     pump->p = p;
     pump->fd = read_fd;
-    /* The thread inherits a mask blocking SIGINT/SIGTERM, so the kernel delivers them to the
-     * thread that forwards them to the sandbox. */
-    sigemptyset(&block);
-    sigaddset(&block, SIGINT);
-    sigaddset(&block, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &block, &old);
-    int rc = pthread_create(&pump->thread, NULL, pump_main, pump);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
+    if (progress_thread_create(&pump->thread, pump_main, pump) != 0) {
         fprintf(stderr, "lade: fatal: cannot start a thread\n");
         abort();
     }
@@ -198,189 +445,4 @@ output_pump_finish(struct output_pump *pump)
     pthread_join(pump->thread, NULL);
     close(pump->fd);
     free(pump);
-}
-
-/* ---- registry transfers ---- */
-
-struct transfer_blob {
-    digest_t digest;
-    uint64_t done, total;
-    double start;
-    const char *state; /* NULL while moving, else "done", "already exists", "mounted" */
-};
-
-void
-human_size(uint64_t n, char *out, size_t len)
-{
-    static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-    double v = (double) n;
-    size_t u = 0;
-
-    while (v >= 1000 && u + 1 < sizeof(units) / sizeof(units[0])) {
-        v /= 1000;
-        u++;
-    }
-    snprintf(out, len, "%.3g%s", v, units[u]);
-}
-
-void
-transfer_progress_init(struct transfer_progress *tp, enum progress_mode mode,
-                       struct progress *build)
-{
-    memset(tp, 0, sizeof(*tp));
-    pthread_mutex_init(&tp->mu, NULL);
-    tp->build = build;
-    tp->tty = build == NULL && (mode == PROGRESS_TTY || (mode == PROGRESS_AUTO && isatty(2)));
-}
-
-void
-transfer_progress_release(struct transfer_progress *tp)
-{
-    free(tp->blobs);
-    tp->blobs = NULL;
-    tp->n = tp->drawn = 0;
-    pthread_mutex_destroy(&tp->mu);
-}
-
-static struct transfer_blob *
-blob_get(struct transfer_progress *tp, const char *digest)
-{
-    for (size_t i = 0; i < tp->n; i++)
-        if (strcmp(tp->blobs[i].digest, digest) == 0)
-            return &tp->blobs[i];
-    tp->blobs = xrealloc(tp->blobs, (tp->n + 1) * sizeof(*tp->blobs));
-    struct transfer_blob *b = &tp->blobs[tp->n++];
-    memset(b, 0, sizeof(*b));
-    snprintf(b->digest, sizeof(b->digest), "%s", digest);
-    b->start = progress_now();
-    return b;
-}
-
-/* "sha256:" and the first 12 hex digits, as docker shortens IDs. */
-static const char *
-short_digest(const char *digest, char *out, size_t len)
-{
-    snprintf(out, len, "%.19s", digest);
-    return out;
-}
-
-static void
-tty_line(const struct transfer_blob *b)
-{
-    char id[24], done[16], total[16], rate[16];
-
-    short_digest(b->digest, id, sizeof(id));
-    human_size(b->done, done, sizeof(done));
-    human_size(b->total, total, sizeof(total));
-    if (b->state != NULL && strcmp(b->state, "done") == 0)
-        fprintf(stderr, "\r\033[K%s: done %s\n", id, total);
-    else if (b->state != NULL)
-        fprintf(stderr, "\r\033[K%s: %s\n", id, b->state);
-    else {
-        double secs = progress_now() - b->start;
-        human_size(secs > 0.01 ? (uint64_t) ((double) b->done / secs) : 0, rate, sizeof(rate));
-        fprintf(stderr, "\r\033[K%s: %s / %s %s/s\n", id, done, total, rate);
-    }
-}
-
-static void
-tty_draw(struct transfer_progress *tp)
-{
-    if (tp->drawn > 0)
-        fprintf(stderr, "\033[%zuA", tp->drawn);
-    for (size_t i = 0; i < tp->n; i++)
-        tty_line(&tp->blobs[i]);
-    tp->drawn = tp->n;
-    tp->last_draw = progress_now();
-    fflush(stderr);
-}
-
-/* A line of text below the table; the table above it stays as it is. */
-static void
-text_line(struct transfer_progress *tp, const char *digest, const char *text)
-{
-    char id[24];
-
-    if (tp->tty && tp->n > 0) {
-        tty_draw(tp);
-        tp->n = tp->drawn = 0;
-    }
-    if (tp->build != NULL)
-        fprintf(stderr, "#%u %s%s%s\n", tp->build->step, digest ? digest : "", digest ? " " : "",
-                text);
-    else if (digest != NULL)
-        fprintf(stderr, "%s: %s\n", short_digest(digest, id, sizeof(id)), text);
-    else
-        fprintf(stderr, "%s\n", text);
-    fflush(stderr);
-}
-
-static void
-plain_finished(struct transfer_progress *tp, const struct transfer_blob *b)
-{
-    char id[24], total[16];
-
-    human_size(b->total, total, sizeof(total));
-    if (tp->build != NULL) {
-        char done[16];
-        human_size(b->done, done, sizeof(done));
-        fprintf(stderr, "#%u %s %s / %s %.1fs %s\n", tp->build->step, b->digest, done, total,
-                progress_now() - b->start, b->state);
-    } else if (strcmp(b->state, "done") == 0) {
-        fprintf(stderr, "%s: done %s\n", short_digest(b->digest, id, sizeof(id)), total);
-    } else {
-        fprintf(stderr, "%s: %s\n", short_digest(b->digest, id, sizeof(id)), b->state);
-    }
-    fflush(stderr);
-}
-
-static void
-blob_event(struct transfer_progress *tp, const struct registry_event *ev)
-{
-    struct transfer_blob *b = blob_get(tp, ev->digest);
-    double now = progress_now();
-
-    b->total = ev->total;
-    if (ev->kind == REG_EV_START) {
-        b->start = now;
-        b->done = 0;
-    }
-    if (ev->done > b->done || ev->kind == REG_EV_RETRY)
-        b->done = ev->done;
-    if (ev->kind == REG_EV_DONE)
-        b->state = "done";
-    else if (ev->kind == REG_EV_EXISTS)
-        b->state = "already exists";
-    else if (ev->kind == REG_EV_MOUNTED)
-        b->state = "mounted";
-    if (tp->tty) {
-        if (ev->kind != REG_EV_BYTES || now - tp->last_draw >= 0.1)
-            tty_draw(tp);
-    } else if (b->state != NULL && !(tp->build != NULL && ev->kind == REG_EV_EXISTS)) {
-        plain_finished(tp, b); /* in a build, blobs the store has are not news */
-    }
-}
-
-void
-transfer_progress_event(void *ctx, const struct registry_event *ev)
-{
-    struct transfer_progress *tp = ctx;
-
-    pthread_mutex_lock(&tp->mu);
-    switch (ev->kind) {
-    case REG_EV_START:
-    case REG_EV_BYTES:
-    case REG_EV_EXISTS:
-    case REG_EV_MOUNTED:
-    case REG_EV_DONE:
-        if (ev->digest != NULL)
-            blob_event(tp, ev);
-        break;
-    case REG_EV_RETRY:
-    case REG_EV_NOTE:
-        if (ev->text != NULL)
-            text_line(tp, ev->digest, ev->text);
-        break;
-    }
-    pthread_mutex_unlock(&tp->mu);
 }

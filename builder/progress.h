@@ -1,14 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Build progress on stderr, in BuildKit's plain style:
- *   #3 [2/4] RUN make
- *   #3 0.412 compiling...
- *   #3 DONE 1.2s
- * tty mode is the same stream for now. */
+/* Build progress on stderr, in one of four forms (--progress):
+ *   plain  BuildKit's plain stream, one line per event:
+ *            #3 [2/4] RUN make
+ *            #3 cache miss: src/main.c changed
+ *            #3 0.412 compiling...
+ *            #3 DONE 1.2s
+ *   tty    BuildKit's live view (progress_tty.c): the steps in flight with their elapsed time
+ *          and last output lines, finished ones collapsed to one line, redrawn in place at most
+ *          10 times a second.
+ *   json   one event per line (progress_json.c; the schema is in README.md and
+ *          tests/integration/progress-schema.json).
+ *   quiet  nothing.
+ * Stages built at once each have a struct progress (progress_fork) on one shared sink, whose
+ * mutex orders every event: the functions here may be called from any thread. */
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -17,32 +25,63 @@
 
 #define PROGRESS_TAIL_LINES 10
 
-struct progress {
-    enum progress_mode mode;
-    atomic_uint *steps; /* the last step number given out: own_steps, or a parent's */
-    atomic_uint own_steps;
-    unsigned step;     /* current step number (#N) */
-    double step_start; /* monotonic seconds */
-    /* The last lines of the running step's output, for a failure report. */
-    char *tail[PROGRESS_TAIL_LINES];
-    size_t tail_next;
+/* Where a step comes from, for the json events ("id" is STAGE/STEP). */
+struct progress_pos {
+    const char *stage;       /* the stage's name, or "stage-N" */
+    const char *step;        /* "3" (its number in the stage), "onbuild-1" */
+    const char *file;        /* the Dockerfile's name */
+    unsigned line;           /* 0: none */
+    const char *instruction; /* as written */
 };
 
+enum progress_state { PSTEP_RUNNING, PSTEP_CACHED, PSTEP_DONE, PSTEP_ERROR };
+
+/* One step as shown; owned by the sink (progress_core.h has the sink). */
+struct progress_step;
+struct progress_sink;
+
+struct progress {
+    struct progress_sink *sink;
+    bool own_sink;
+    struct progress_step *cur; /* the step this progress runs; NULL before the first */
+};
+
+/* The mode for an option's string ("auto", "plain", "tty", "json", "rawjson", "quiet"), or
+ * PROGRESS_INVALID. */
+enum progress_mode progress_mode_parse(const char *s);
+
 void progress_init(struct progress *p, enum progress_mode mode);
-/* A progress for a stage built alongside others: its own current step and output tail, step
- * numbers from parent's sequence (which must outlive it). Release with progress_release. */
+/* A progress for a stage built alongside others: its own current step, step numbers and output
+ * from parent's sink (which must outlive it). Release with progress_release. */
 void progress_fork(struct progress *child, struct progress *parent);
+/* The sink's owner draws the final screen (tty) here. */
 void progress_release(struct progress *p);
-/* Starts step #N with its title ("[2/4] RUN make"). */
-void progress_step(struct progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Starts step #N with its title ("[2/4] RUN make"); pos may be NULL (a note of the export). */
+void progress_step(struct progress *p, const struct progress_pos *pos, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Why the running step's cache key missed, in plain words ("ARG V changed (1 -> 2)"). */
+void progress_reason(struct progress *p, const char *reason);
+/* The layer the running step produced or found (json "digest"). */
+void progress_layer(struct progress *p, const char *digest);
+/* The exit status of the running step's process (json "exit_code" on error). */
+void progress_exit_code(struct progress *p, int status);
+/* Ends the running step; a step ends once, a second call is ignored. */
 void progress_cached(struct progress *p);
 void progress_done(struct progress *p);
+/* Ends it as failed; plain shows msg's first line (the rest, the output's tail, is in the
+ * error lade prints last). */
 void progress_error(struct progress *p, const char *msg);
 /* A line of output of the running step (without '\n'). */
 void progress_output_line(struct progress *p, const char *line, size_t len);
-/* A free-form message line ("#9 exporting to image"). */
+/* A line about the running step that is not its output (a blob transfer). */
+void progress_message(struct progress *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A free-form step ("#9 exporting to image"), finished by the next step of p or by
+ * progress_done. */
 void progress_note(struct progress *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Appends the tail lines (oldest first) to buf-like text, each prefixed by "  ". Caller frees. */
+/* The build's end: json's "build.done", tty's last status line. err NULL: success. */
+void progress_build_done(struct progress *p, const struct lade_error *err);
+/* The running step's last output lines (oldest first), each as "\n  > LINE". Caller frees. */
 char *progress_tail_text(const struct progress *p);
 double progress_now(void);
 /* Decimal units with three significant digits, as docker and BuildKit print sizes ("12.3MB"). */
@@ -54,11 +93,12 @@ struct output_pump *output_pump_start(struct progress *p, int read_fd);
 /* Waits for EOF (the writer side must be closed) and frees the pump. */
 void output_pump_finish(struct output_pump *pump);
 
-/* Registry transfers (pull, push) shown as progress, fed by transfer_progress_event (a
- * registry_progress_fn; thread-safe). Inside a build (build != NULL) in BuildKit's plain style
- * under the running step: "#2 sha256:HEX 3.40MB / 3.40MB 0.2s done". Alone (lade pull/push) on
- * stderr: plain, one line per blob ("sha256:0123456789ab: done 12.3MB"); tty, a line per blob
- * with bytes and rate updated in place. */
+/* ---- progress_transfer.c ----
+ * Registry transfers (pull, push) shown as progress, fed by transfer_progress_event (a
+ * registry_progress_fn; thread-safe). Inside a build (build != NULL) as messages of the
+ * running step ("#2 sha256:HEX 3.40MB / 3.40MB 0.2s done" in plain). Alone (lade pull/push)
+ * on stderr: plain, one line per blob ("sha256:0123456789ab: done 12.3MB"); tty, a line per
+ * blob with bytes and rate updated in place. */
 struct transfer_blob;
 struct transfer_progress {
     pthread_mutex_t mu;

@@ -107,6 +107,8 @@ stage_init_from(struct stage_state *ss, const struct stage_state *src)
     }
     ss->nlayers = src->nlayers;
     memcpy(ss->key, src->key, sizeof(ss->key));
+    cleanup_free char *base = xasprintf("stage %s", src->key);
+    cache_explain_base(ss, base, "");
     envmap_copy(&ss->args, &src->args);
     envmap_copy(&ss->arg_names, &src->arg_names);
     envmap_copy(&ss->vars, &src->vars);
@@ -127,6 +129,7 @@ stage_state_release(struct stage_state *ss)
     for (size_t i = 0; i < ss->ntriggers; i++)
         dockerfile_free(ss->triggers[i]);
     free(ss->triggers);
+    cache_explain_free(ss->explain);
     memset(ss, 0, sizeof(*ss));
 }
 
@@ -193,6 +196,9 @@ stage_try_cache(struct build *b, struct stage_state *ss, const char *created_by,
     struct layer_state l = {0};
 
     *hit = cache_lookup(b, ss, &l);
+    cleanup_free char *why = cache_explain_lookup(b, ss, *hit);
+    if (why != NULL)
+        progress_reason(&b->progress, why);
     if (!*hit)
         return 0;
     if (l.diff_id[0] == '\0') {

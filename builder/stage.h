@@ -38,7 +38,8 @@ struct stage_state {
     const json_t *env_json;       /* the Env array that env mirrors */
     struct dockerfile **triggers; /* parsed ONBUILD triggers of the base, kept for positions */
     size_t ntriggers;
-    digest_t key; /* build cache key after the last instruction */
+    digest_t key;                  /* build cache key after the last instruction */
+    struct cache_explain *explain; /* the inputs of its keys, for why one missed (cache.h) */
     bool cmd_set; /* CMD given in this stage (ENTRYPOINT clears an inherited CMD only) */
     bool built;
 };

@@ -144,6 +144,8 @@ copy_cache_key(struct build *b, struct stage_state *ss, struct copy_opts *o,
         snprintf(content, sizeof(content), "stage=%s", from->key);
     } else {
         o->hash = sha256_new();
+        o->on_entry = cache_explain_copy_entry; /* names the files that changed on a miss */
+        o->on_entry_ctx = ss;
         int rc = 0;
         for (size_t i = 0; rc == 0 && i < cs->n; i++) {
             sha256_update(o->hash, cs->rel[i], strlen(cs->rel[i]) + 1);
@@ -153,6 +155,7 @@ copy_cache_key(struct build *b, struct stage_state *ss, struct copy_opts *o,
         sha256_final(o->hash, d);
         sha256_free(o->hash);
         o->hash = NULL;
+        o->on_entry = NULL;
         if (rc < 0)
             return -1;
         snprintf(content, sizeof(content), "content=%s", d);

@@ -188,6 +188,7 @@ run_sandboxed(struct build *b, struct sandbox_spec *spec, struct lade_error *err
     close(pipefd[1]);
     output_pump_finish(pump); /* closes pipefd[0] */
     if (rc == 0 && status != 0) {
+        progress_exit_code(&b->progress, status);
         cleanup_free char *tail = progress_tail_text(&b->progress);
         cleanup_free char *line = NULL;
         struct lade_buf cb = LADE_BUF_INIT;

@@ -10,6 +10,7 @@
 #include "../build.h"
 #include "../secrets.h"
 #include "../context.h"
+#include "../progress.h"
 #include "../../parser/parser.h"
 #include "../common/strv.h"
 #include "../common/xalloc.h"
@@ -56,7 +57,8 @@ static const struct cli_opt build_opts[] = {
     {OPT_PULL, "pull", 0, NULL, "Pull every base image again"},
     {OPT_PUSH, "push", 0, NULL, "Push every -t name after the build"},
     {OPT_IIDFILE, "iidfile", 0, "FILE", "Write the image ID to FILE"},
-    {OPT_PROGRESS, "progress", 0, "MODE", "Progress output: auto, plain, tty or quiet"},
+    {OPT_PROGRESS, "progress", 0, "MODE",
+     "Progress output: auto, plain, tty, json, rawjson or quiet"},
     {OPT_LABEL, "label", 0, "K=V", "Set an image label (repeatable)"},
     {OPT_NETWORK, "network", 0, "MODE", "Network of RUN steps: default (host), host or none"},
     {OPT_PLATFORM, "platform", 0, "OS/ARCH[/VARIANT]",
@@ -191,14 +193,10 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
             o.iidfile = a.value;
             break;
         case OPT_PROGRESS:
-            if (strcmp(a.value, "plain") == 0)
-                o.progress = PROGRESS_PLAIN;
-            else if (strcmp(a.value, "tty") == 0)
-                o.progress = PROGRESS_TTY;
-            else if (strcmp(a.value, "quiet") == 0)
-                o.progress = PROGRESS_QUIET;
-            else if (strcmp(a.value, "auto") != 0) {
-                lade_error_set(err, LADE_ERR_USAGE, "--progress must be auto, plain, tty or quiet");
+            o.progress = progress_mode_parse(a.value);
+            if (o.progress == PROGRESS_INVALID) {
+                lade_error_set(err, LADE_ERR_USAGE,
+                               "--progress must be auto, plain, tty, json, rawjson or quiet");
                 goto out;
             }
             break;
@@ -324,6 +322,8 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
                        o.compression_level);
         goto out;
     }
+    if (quiet) /* -q wins over any --progress, as docker build -q does */
+        o.progress = PROGRESS_QUIET;
     o.reg = &cli->reg;
     o.secrets = secrets;
     if (build_epoch_resolve(&o, epoch, err) < 0)

@@ -25,6 +25,7 @@ key_of(const char *line, const char *const *env, char *const *view, digest_t out
     snprintf(ss.key, sizeof(ss.key), "sha256:%064d", 7);
     cache_key_step(&ss, &cmd, view);
     memcpy(out, ss.key, sizeof(digest_t));
+    cache_explain_free(ss.explain);
     command_release(&cmd);
     dockerfile_free(df);
 }

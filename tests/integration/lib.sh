@@ -210,9 +210,12 @@ store_refs() { if [ -e "$1/oci" ]; then python3 "$OCITOOL" refs "$1/oci"; fi; }
 # store_digest ROOT NAME: the manifest digest the store's index.json gives for NAME (full name).
 store_digest() { python3 "$OCITOOL" ref-digest "$1/oci" "$2"; }
 
-# step_status PROGRESS TEXT: the line after the step whose title ends in TEXT, e.g. "CACHED".
+# step_status PROGRESS TEXT: how the step whose title ends in TEXT ended: CACHED, DONE or ERROR
+# (its "#N cache miss:" and output lines skipped).
 step_status() {
-    printf '%s\n' "$1" | grep -F -A1 -- "] $2" | sed -n '2s/^#[0-9]* //p' | cut -d' ' -f1
+    printf '%s\n' "$1" | awk -v t="] $2" '
+        n == "" && index($0, t) > 0 && substr($0, length($0) - length(t) + 1) == t { n = $1; next }
+        n != "" && $1 == n && ($2 == "CACHED" || $2 == "DONE" || $2 ~ /^ERROR/) { sub(/:$/, "", $2); print $2; exit }'
 }
 
 # ---- contexts ----

@@ -24,9 +24,9 @@ REGISTRY_LEVELS=(
 # builder/: a step never calls back into the driver (DESIGN.md, STYLE.md 9 "Calls go down").
 # Patterns are shell globs on the file name without .c.
 BUILDER_LEVELS=(
-    "paths: rootfs progress copy_links copy_tree copy_sources secrets ssh_* image_diff sbom sbom_records attest" # paths in a rootfs, progress, the copy engine, --secret/--ssh, image diffs
+    "paths: rootfs progress progress_* copy_links copy_tree copy_sources secrets ssh_* image_diff sbom sbom_records attest" # paths in a rootfs, progress, the copy engine, --secret/--ssh, image diffs
     "fetch: fetch_* context*"                     # remote sources, build contexts
-    "cache: cache cache_prune"                    # keys and records, prune; never history
+    "cache: cache cache_*"                        # keys and records, prune; never history
     "stage: stage base"                           # stage state, overlay step, FROM bases
     "steps: step_* instr_* image"                 # the instructions; the image's output
     "driver: build build_verify"                             # orders stages, dispatches
