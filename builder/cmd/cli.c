@@ -72,9 +72,10 @@ int
 cli_transfer_args(struct cli *cli, int argc, char **argv, const char *usage, bool platform,
                   struct image_ref *ref, struct lade_error *err)
 {
-    enum { OPT_PLATFORM = 256 };
+    enum { OPT_PLATFORM = 256, OPT_VERIFY_KEY };
     static const struct option opts[] = {
         {"platform", required_argument, NULL, OPT_PLATFORM},
+        {"verify-key", required_argument, NULL, OPT_VERIFY_KEY},
         {"help", no_argument, NULL, 'h'},
         CLI_REGISTRY_OPTIONS,
         {NULL, 0, NULL, 0},
@@ -88,6 +89,11 @@ cli_transfer_args(struct cli *cli, int argc, char **argv, const char *usage, boo
             if (!platform)
                 return lade_error_set(err, LADE_ERR_USAGE, "%s", usage);
             cli->reg.platform = optarg;
+            break;
+        case OPT_VERIFY_KEY: /* pull only, as --platform */
+            if (!platform)
+                return lade_error_set(err, LADE_ERR_USAGE, "%s", usage);
+            cli->verify_key = optarg;
             break;
         case 'h':
             printf("%s\n", usage);

@@ -14,6 +14,7 @@
 #include "../../parser/parser.h"
 #include "../common/strv.h"
 #include "../common/xalloc.h"
+#include "../../layers/registry/sign.h"
 
 enum {
     OPT_BUILD_ARG = 256,
@@ -35,6 +36,7 @@ enum {
     OPT_BUILD_CONTEXT,
     OPT_VERIFY,
     OPT_COMPRESSION_LEVEL,
+    OPT_SIGN,
 };
 
 static const struct option build_options[] = {
@@ -60,6 +62,7 @@ static const struct option build_options[] = {
     {"build-context", required_argument, NULL, OPT_BUILD_CONTEXT},
     {"verify", no_argument, NULL, OPT_VERIFY},
     {"compression-level", required_argument, NULL, OPT_COMPRESSION_LEVEL},
+    {"sign", required_argument, NULL, OPT_SIGN},
     CLI_REGISTRY_OPTIONS,
     {NULL, 0, NULL, 0},
 };
@@ -145,7 +148,8 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
     struct build_secrets *secrets = build_secrets_new();
     char *dest = NULL;
     struct build_context bc = {0};
-    const char *epoch = getenv("SOURCE_DATE_EPOCH");
+    const char *epoch = getenv("SOURCE_DATE_EPOCH"), *sign_path = NULL;
+    struct sign_key *sign_key = NULL;
     bool verify = false;
     digest_t manifest;
     int c, rc = -1;
@@ -252,6 +256,9 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
                 goto out;
             }
             break;
+        case OPT_SIGN:
+            sign_path = optarg;
+            break;
         case OPT_BUILD_CONTEXT:
             o.named_contexts = strv_push(o.named_contexts, optarg);
             break;
@@ -309,6 +316,13 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
                        o.compression_level);
         goto out;
     }
+    if (sign_path != NULL && !o.push) {
+        lade_error_set(err, LADE_ERR_USAGE, "--sign signs what --push pushed: add --push");
+        goto out;
+    }
+    /* a wrong key or password fails before the build, not after the push */
+    if (sign_path != NULL && cli_sign_key_load(sign_path, &sign_key, err) < 0)
+        goto out;
     o.reg = &cli->reg;
     o.secrets = secrets;
     o.epoch = 0;
@@ -320,9 +334,14 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
     use_context(&o, &bc);
     if (build_run(st, &o, manifest, err) < 0 || (verify && build_verify(st, &o, manifest, err) < 0))
         goto out;
+    for (char **t = o.tags; sign_key != NULL && *t; t++) {
+        if (cli_sign_image(cli, *t, manifest, sign_key, err) < 0)
+            goto out;
+    }
     rc = 0;
 out:
     context_release(&bc);
+    sign_key_free(sign_key);
     strv_free(o.named_contexts);
     strv_free(o.tags);
     strv_free(o.build_args);

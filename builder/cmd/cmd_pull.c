@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* lade pull [--platform OS/ARCH] NAME: an image from its registry into the store. */
+/* lade pull [--platform OS/ARCH] [--verify-key PUB] NAME: an image from its registry into the
+ * store; with --verify-key only when its signature verifies, and then the verified digest. */
 #include "cmd.h"
 
 #include <stdio.h>
@@ -7,7 +8,8 @@
 
 #include "../progress.h"
 
-#define USAGE "usage: lade pull [--platform OS/ARCH[/VARIANT]] NAME[:TAG|@DIGEST]"
+#define USAGE                                                                                      \
+    "usage: lade pull [--platform OS/ARCH[/VARIANT]] [--verify-key PUB] NAME[:TAG|@DIGEST]"
 
 int
 cmd_pull(struct cli *cli, int argc, char **argv, struct lade_error *err)
@@ -15,6 +17,7 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct lade_error *err)
     struct image_ref ref;
     struct oci_desc desc;
     struct store *st;
+    digest_t verified;
     int rc;
 
     if ((rc = cli_transfer_args(cli, argc, argv, USAGE, true, &ref, err)) != 0)
@@ -23,12 +26,22 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct lade_error *err)
         image_ref_release(&ref);
         return -1;
     }
+    /* refused before anything is stored; then the digest verified is the one pulled, whatever
+     * the tag says by now */
+    if (cli->verify_key != NULL) {
+        if (cli_verify_image(cli, &ref, cli->verify_key, verified, err) < 0) {
+            image_ref_release(&ref);
+            return -1;
+        }
+        cli->reg.pin_digest = verified;
+    }
     struct transfer_progress tp;
     transfer_progress_init(&tp, PROGRESS_AUTO, NULL);
     cli->reg.progress = transfer_progress_event;
     cli->reg.progress_ctx = &tp;
     rc = registry_pull(st, &ref, &cli->reg, &desc, err);
     cli->reg.progress = NULL;
+    cli->reg.pin_digest = NULL;
     transfer_progress_release(&tp);
     if (rc == 0) {
         char *name = image_ref_string(&ref);

@@ -22,12 +22,13 @@ static const char usage_text[] =
     "        [-o type=oci,dest=F | type=docker,dest=F | type=registry] [--iidfile F]\n"
     "        [--progress plain|tty] [--pull] [--push] [--platform OS/ARCH[/VARIANT]]\n"
     "        [--secret id=ID[,src=PATH|,env=VAR]]... [--ssh default|ID[=SOCKET|KEYFILE]]...\n"
-    "        [--allow security.insecure] CONTEXT\n"
+    "        [--allow security.insecure] [--sign KEY] CONTEXT\n"
     "  plan [-f FILE] [--build-arg K=V]... [--target STAGE] CONTEXT\n"
     "  images | inspect NAME | tag SRC DST | rmi NAME...\n"
     "  save NAME -o FILE [--format oci|docker] | load -i FILE\n"
     "  run [--rm] NAME [CMD...]\n"
-    "  pull [--platform OS/ARCH] NAME | push NAME\n"
+    "  pull [--platform OS/ARCH] [--verify-key PUB] NAME | push NAME\n"
+    "  sign --key KEY NAME | sign --generate-key PREFIX | verify --key PUB NAME\n"
     "  login [-u USER] [--password-stdin] [SERVER] | logout [SERVER]\n"
     "  prune [--all] [--filter until=DURATION] [--keep-storage SIZE] | system df\n"
     "  diff [-q] IMAGE_A IMAGE_B  (names, IDs or archive paths; exit 1 when they differ)\n"
@@ -43,10 +44,12 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
-    {"build", cmd_build},   {"plan", cmd_plan},   {"images", cmd_images}, {"inspect", cmd_inspect},
-    {"tag", cmd_tag},       {"rmi", cmd_rmi},     {"save", cmd_save},     {"load", cmd_load},
-    {"run", cmd_run},       {"pull", cmd_pull},   {"push", cmd_push},     {"login", cmd_login},
-    {"logout", cmd_logout}, {"prune", cmd_prune}, {"system", cmd_system}, {"diff", cmd_diff},
+    {"build", cmd_build},     {"plan", cmd_plan},   {"images", cmd_images},
+    {"inspect", cmd_inspect}, {"tag", cmd_tag},     {"rmi", cmd_rmi},
+    {"save", cmd_save},       {"load", cmd_load},   {"run", cmd_run},
+    {"pull", cmd_pull},       {"push", cmd_push},   {"login", cmd_login},
+    {"logout", cmd_logout},   {"prune", cmd_prune}, {"system", cmd_system},
+    {"diff", cmd_diff},       {"sign", cmd_sign},   {"verify", cmd_verify},
 };
 
 static char *

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* lade sign --generate-key PREFIX | lade sign --key KEY IMAGE | lade verify --key PUB IMAGE:
+ * cosign-format signatures of images in a registry (layers/registry/sign.h). */
+#include "cmd.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/cleanup.h"
+#include "../common/xalloc.h"
+#include "../../layers/registry/sign.h"
+
+#define SIGN_USAGE                                                                                 \
+    "usage: lade sign --key KEY NAME[:TAG|@DIGEST]\n"                                              \
+    "       lade sign --generate-key PREFIX   (writes PREFIX.key and PREFIX.pub)\n"                \
+    "env LADE_SIGN_PASSWORD: the private key's password (encrypts a generated key)"
+#define VERIFY_USAGE "usage: lade verify --key PUB NAME[:TAG|@DIGEST]"
+#define PASSWORD_ENV "LADE_SIGN_PASSWORD"
+
+int
+cli_sign_key_load(const char *path, struct sign_key **out, struct lade_error *err)
+{
+    return sign_key_load_private(path, getenv(PASSWORD_ENV), out, err);
+}
+
+int
+cli_sign_image(struct cli *cli, const char *name, const char *digest, const struct sign_key *key,
+               struct lade_error *err)
+{
+    struct image_ref ref;
+    struct sign_result res = {0};
+    char fp[SIGN_FINGERPRINT_LEN];
+
+    if (image_ref_parse(name, &ref, err) < 0)
+        return lade_error_recode(err, LADE_ERR_USAGE);
+    int rc = registry_sign(&ref, digest, key, &cli->reg, &res, err);
+    if (rc == 0) {
+        cleanup_free char *what = image_ref_string(&ref);
+        sign_key_fingerprint(key, fp, sizeof(fp));
+        printf("signed %s (%s) with key %s\n", what, res.image.digest, fp);
+        printf("  signature: %s/%s:sha256-%s.sig (manifest %s, %zu signature%s%s)\n", ref.domain,
+               ref.path, res.image.digest + 7, res.sig_manifest, res.nsignatures,
+               res.nsignatures == 1 ? "" : "s",
+               res.duplicate  ? "; this one was there already"
+               : res.appended ? "; appended to the existing ones"
+                              : "");
+        if (res.referrer)
+            printf("  referrer: %s/%s@%s (OCI 1.1 referrers API, subject %s)\n", ref.domain,
+                   ref.path, res.referrer_manifest, res.image.digest);
+        else
+            printf("  referrer: not pushed: the registry has no OCI 1.1 referrers API "
+                   "(GET /v2/%s/referrers/%s answered %ld); the .sig tag is the only link\n",
+                   ref.path, res.image.digest, res.referrers_status);
+    }
+    image_ref_release(&ref);
+    return rc;
+}
+
+/* --generate-key PREFIX: the pair, and what was written. */
+static int
+generate_key(const char *prefix, struct lade_error *err)
+{
+    const char *password = getenv(PASSWORD_ENV);
+    cleanup_free char *pub_path = xasprintf("%s.pub", prefix);
+    struct sign_key *pub = NULL;
+    char fp[SIGN_FINGERPRINT_LEN];
+
+    if (sign_key_generate(prefix, password, err) < 0 ||
+        sign_key_load_public(pub_path, &pub, err) < 0)
+        return -1;
+    sign_key_fingerprint(pub, fp, sizeof(fp));
+    sign_key_free(pub);
+    printf("wrote %s.key (private, mode 0600, %s) and %s (public)\nkey %s\n", prefix,
+           password && *password ? "encrypted with " PASSWORD_ENV : "not encrypted", pub_path, fp);
+    return 0;
+}
+
+/* The options of sign and verify: --key, --generate-key (sign only), the registry flags, and
+ * one NAME (none with --generate-key). 1 when -h printed usage. */
+static int
+parse_args(struct cli *cli, int argc, char **argv, const char *usage, bool sign, const char **key,
+           const char **generate, struct lade_error *err)
+{
+    enum { OPT_KEY = 256, OPT_GENERATE };
+    static const struct option opts[] = {
+        {"key", required_argument, NULL, OPT_KEY},
+        {"generate-key", required_argument, NULL, OPT_GENERATE},
+        {"help", no_argument, NULL, 'h'},
+        CLI_REGISTRY_OPTIONS,
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_KEY:
+            *key = optarg;
+            break;
+        case OPT_GENERATE:
+            if (!sign)
+                return lade_error_set(err, LADE_ERR_USAGE, "%s", usage);
+            *generate = optarg;
+            break;
+        case 'h':
+            printf("%s\n", usage);
+            return 1;
+        case CLI_OPT_INSECURE_REGISTRY:
+        case CLI_OPT_RETRIES:
+            if (cli_registry_option(cli, c, optarg, err) < 0)
+                return -1;
+            break;
+        default:
+            return lade_error_set(err, LADE_ERR_USAGE, "%s", usage);
+        }
+    }
+    if (*generate != NULL ? (*key != NULL || optind != argc) : (*key == NULL || optind != argc - 1))
+        return lade_error_set(err, LADE_ERR_USAGE, "%s", usage);
+    return 0;
+}
+
+int
+cmd_sign(struct cli *cli, int argc, char **argv, struct lade_error *err)
+{
+    const char *key_path = NULL, *generate = NULL;
+    struct sign_key *key = NULL;
+    int rc;
+
+    if ((rc = parse_args(cli, argc, argv, SIGN_USAGE, true, &key_path, &generate, err)) != 0)
+        return rc > 0 ? 0 : -1;
+    if (generate != NULL)
+        return generate_key(generate, err);
+    if (cli_sign_key_load(key_path, &key, err) < 0)
+        return -1;
+    rc = cli_sign_image(cli, argv[argc - 1], NULL, key, err);
+    sign_key_free(key);
+    return rc;
+}
+
+int
+cli_verify_image(struct cli *cli, const struct image_ref *ref, const char *pub_path,
+                 digest_t verified_out, struct lade_error *err)
+{
+    struct sign_key *key = NULL;
+    struct verify_result res = {0};
+    cleanup_free char *what = image_ref_string(ref);
+
+    if (sign_key_load_public(pub_path, &key, err) < 0)
+        return -1;
+    int rc = registry_verify(ref, key, &cli->reg, &res, err);
+    sign_key_free(key);
+    if (rc < 0)
+        return -1;
+    printf("verified %s\n  digest: %s\n  key: %s\n  signatures: %zu valid of %zu\n", what,
+           res.image.digest, res.fingerprint, res.nvalid, res.ntotal);
+    if (verified_out != NULL)
+        memcpy(verified_out, res.image.digest, sizeof(digest_t));
+    return 0;
+}
+
+int
+cmd_verify(struct cli *cli, int argc, char **argv, struct lade_error *err)
+{
+    const char *key_path = NULL, *generate = NULL;
+    struct image_ref ref;
+    int rc;
+
+    if ((rc = parse_args(cli, argc, argv, VERIFY_USAGE, false, &key_path, &generate, err)) != 0)
+        return rc > 0 ? 0 : -1;
+    if (image_ref_parse(argv[argc - 1], &ref, err) < 0)
+        return lade_error_recode(err, LADE_ERR_USAGE);
+    rc = cli_verify_image(cli, &ref, key_path, NULL, err);
+    image_ref_release(&ref);
+    return rc;
+}
