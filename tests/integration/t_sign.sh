@@ -235,6 +235,30 @@ t_sign_encrypted_key_and_second_signature() {
     assert_json "$WORK/sig.json" "len(set(l['digest'] for l in j['layers'])) == 1" "one payload"
 }
 
+t_sign_token_auth_registry() {
+    # scopes: sign pushes (pull,push) to the image's repository, verify only pulls
+    registry_start --token erin:pw-erin
+    export DOCKER_CONFIG="$WORK/docker"
+    printf 'pw-erin\n' | "$LADE" --root "$ROOT" login -u erin --password-stdin "$REG_HOST" >/dev/null ||
+        fail "login failed"
+    local name="$REG_HOST/erin/app:1"
+    gen_key k
+    mkdir -p "$WORK/ctx"
+    write_context "$WORK/ctx" <<'EOF'
+FROM scratch
+COPY rootfs/ /
+EOF
+    run_ok lade build --progress plain --push --sign "$WORK/k.key" -t "$name" "$WORK/ctx"
+    assert_contains "$OUT" "signed $name"
+    run_ok lade verify --key "$WORK/k.pub" "$name"
+    assert_contains "$OUT" "signatures: 1 valid of 1"
+    run_ok "$LADE" --root "$WORK/fresh" pull --verify-key "$WORK/k.pub" "$name"
+    # without credentials: refused by the registry (6 as well), and the message says so
+    export DOCKER_CONFIG="$WORK/empty-docker"
+    assert_exit 6 lade verify --key "$WORK/k.pub" "$name"
+    assert_contains "$ERR" "authentication required"
+}
+
 t_sign_cosign_interop() {
     command -v cosign >/dev/null 2>&1 ||
         skip "cosign is not installed (Debian bookworm has no cosign package)"
