@@ -347,6 +347,47 @@ sign_payload_check(const char *data, size_t len, const char *repo, const char *d
     return 0;
 }
 
+json_t *
+sign_layer_new(const struct oci_desc *payload, const char *b64sig)
+{
+    json_t *layer = oci_desc_json(payload);
+
+    json_object_set_new(layer, "annotations", json_pack("{s:s}", SIGN_ANNOT_SIGNATURE, b64sig));
+    return layer;
+}
+
+json_t *
+sign_config_new(const json_t *layers)
+{
+    json_t *cfg = oci_config_new("", "");
+    size_t i;
+    json_t *l;
+
+    /* go-containerregistry's zero time, as in cosign's signature images */
+    json_object_set_new(cfg, "created", json_string("0001-01-01T00:00:00Z"));
+    json_array_foreach(layers, i, l)
+    {
+        const char *d = json_string_value(json_object_get(l, "digest"));
+        if (d != NULL)
+            oci_config_add_layer(cfg, d);
+    }
+    json_object_del(cfg, "history");
+    return cfg;
+}
+
+json_t *
+sign_manifest_new(const struct oci_desc *config, json_t *layers, const struct oci_desc *subject)
+{
+    json_t *m = json_pack("{s:i,s:s,s:o,s:O}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST,
+                          "config", oci_desc_json(config), "layers", layers);
+
+    if (subject != NULL) {
+        json_object_set_new(m, "artifactType", json_string(SIGN_ARTIFACT_TYPE));
+        json_object_set_new(m, "subject", oci_desc_json(subject));
+    }
+    return m;
+}
+
 char *
 sign_data(const struct sign_key *k, const void *data, size_t len, struct lade_error *err)
 {

@@ -24,6 +24,8 @@
 #define SIGN_PAYLOAD_TYPE "cosign container image signature"
 /* The artifactType cosign gives signatures attached as OCI 1.1 referrers. */
 #define SIGN_ARTIFACT_TYPE "application/vnd.dev.cosign.artifact.sig.v1+json"
+/* The OCI 1.1 empty descriptor's media type (its blob is "{}"), a referrer's config. */
+#define SIGN_MT_EMPTY "application/vnd.oci.empty.v1+json"
 /* "sha256:" and 64 hex digits. */
 #define SIGN_FINGERPRINT_LEN 72
 
@@ -64,6 +66,18 @@ char *sign_data(const struct sign_key *k, const void *data, size_t len, struct l
  * signature that is not base64 or not DER). */
 int sign_data_verify(const struct sign_key *k, const void *data, size_t len, const char *b64sig,
                      struct lade_error *err);
+
+/* ---- the manifests (sign.c; pushed by signature.c) ---- */
+
+/* A signature layer: the payload's descriptor with the signature in its annotation. */
+json_t *sign_layer_new(const struct oci_desc *payload, const char *b64sig);
+/* The config of a .sig manifest: empty os and architecture, go's zero time, the payloads'
+ * digests as rootfs.diff_ids (they are uncompressed layers), as cosign's images have it. */
+json_t *sign_config_new(const json_t *layers);
+/* An OCI image manifest over config and layers (borrowed: the result takes its own reference);
+ * with subject, an OCI 1.1 referrer of it, artifactType SIGN_ARTIFACT_TYPE. */
+json_t *sign_manifest_new(const struct oci_desc *config, json_t *layers,
+                          const struct oci_desc *subject);
 
 /* ---- in the registry (signature.c) ---- */
 

@@ -14,9 +14,6 @@
 #include "../../builder/common/xalloc.h"
 
 #define PAYLOAD_MAX (1u << 20) /* cosign's payloads are a few hundred bytes */
-#define MT_OCI_EMPTY "application/vnd.oci.empty.v1+json"
-/* sha256 of "{}", the OCI 1.1 empty descriptor's blob (image-spec manifest.md) */
-#define EMPTY_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 #define MANIFEST_ACCEPT MT_OCI_MANIFEST ", " MT_DOCKER_MANIFEST
 
 /* What one signing or verification talks about. */
@@ -186,60 +183,57 @@ has_signature(const json_t *layers, const char *digest, const char *b64sig)
     return false;
 }
 
-/* The .sig manifest over layers: an OCI image manifest whose config lists the payloads as its
- * diff_ids (they are uncompressed "layers"), as cosign's go-containerregistry image has it. */
+/* The .sig manifest over layers (its config first). */
 static int
 push_sig_manifest(struct target *t, json_t *layers, digest_t out, struct lade_error *err)
 {
-    json_auto_t *cfg = oci_config_new("", "");
+    json_auto_t *cfg = sign_config_new(layers);
     struct oci_desc cd;
-    size_t i;
-    json_t *l;
 
-    json_object_set_new(cfg, "created", json_string("0001-01-01T00:00:00Z"));
-    json_array_foreach(layers, i, l)
-    {
-        const char *d = json_string_value(json_object_get(l, "digest"));
-        if (d != NULL)
-            oci_config_add_layer(cfg, d);
-    }
-    json_object_del(cfg, "history");
     if (put_json_blob(t, cfg, MT_OCI_CONFIG, &cd, err) < 0)
         return -1;
-    json_auto_t *m = json_pack("{s:i,s:s,s:o,s:O}", "schemaVersion", 2, "mediaType",
-                               MT_OCI_MANIFEST, "config", oci_desc_json(&cd), "layers", layers);
+    json_auto_t *m = sign_manifest_new(&cd, layers, NULL);
     return put_manifest_json(t, m, t->sig_tag, out, err);
 }
 
-/* The status of GET /v2/NAME/referrers/DIGEST (200: the registry has the API), or -1. */
-static long
-referrers_status(struct target *t, struct lade_error *err)
+/* GET /v2/NAME/referrers/DIGEST?artifactType=SIGN_ARTIFACT_TYPE: *status (200: the registry has
+ * the API; distribution 2.8 answers 404) and, with 200, the index's "manifests" (a new
+ * reference, NULL otherwise). -1 when no answer came. */
+static int
+referrers_list(struct target *t, long *status, json_t **manifests, struct lade_error *err)
 {
-    cleanup_free char *url = xasprintf("/v2/%s/referrers/%s", t->ref->path, t->image.digest);
+    cleanup_free char *url = xasprintf("/v2/%s/referrers/%s?artifactType=%s", t->ref->path,
+                                       t->image.digest, SIGN_ARTIFACT_TYPE);
     struct reg_request rq = {
         .method = "GET", .url = url, .scope = t->scope, .accept = MT_OCI_INDEX, .body_fd = -1};
     struct reg_response r = {0};
+    struct lade_error ignored = {0};
 
     if (reg_do(t->c, &rq, &r, err) < 0)
         return lade_error_prefix(err, "%s: referrers API", t->what);
-    long status = r.status;
+    *status = r.status;
+    *manifests = NULL;
+    if (r.status == 200 && r.body != NULL) {
+        json_auto_t *index = oci_json_parse(r.body, r.body_len, "referrers", &ignored);
+        json_t *m = json_object_get(index, "manifests");
+        if (json_is_array(m)) /* a malformed list is no signature, not an error */
+            *manifests = json_incref(m);
+    }
     reg_response_release(&r);
-    return status;
+    return 0;
 }
 
-/* The signature as an OCI 1.1 referrer: artifactType set, the empty config, subject the image. */
+/* The signature as an OCI 1.1 referrer: the empty config, subject the image. */
 static int
 push_referrer(struct target *t, json_t *layer, digest_t out, struct lade_error *err)
 {
     json_auto_t *empty = json_object();
+    json_auto_t *layers = json_pack("[O]", layer);
     struct oci_desc cd;
 
-    if (put_json_blob(t, empty, MT_OCI_EMPTY, &cd, err) < 0)
+    if (put_json_blob(t, empty, SIGN_MT_EMPTY, &cd, err) < 0)
         return -1;
-    json_auto_t *m =
-        json_pack("{s:i,s:s,s:s,s:o,s:[O],s:o}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST,
-                  "artifactType", SIGN_ARTIFACT_TYPE, "config", oci_desc_json(&cd), "layers", layer,
-                  "subject", oci_desc_json(&t->image));
+    json_auto_t *m = sign_manifest_new(&cd, layers, &t->image);
     return put_manifest_json(t, m, NULL, out, err);
 }
 
@@ -263,8 +257,7 @@ sign_target(struct target *t, const char *digest, const struct sign_key *key,
     pd.size = (int64_t) plen;
     if (reg_blob_put_mem(t->c, t->ref, &pd, payload, err) < 0)
         return lade_error_prefix(err, "%s: signature payload", t->what);
-    json_auto_t *layer = oci_desc_json(&pd);
-    json_object_set_new(layer, "annotations", json_pack("{s:s}", SIGN_ANNOT_SIGNATURE, sig));
+    json_auto_t *layer = sign_layer_new(&pd, sig);
     json_auto_t *layers = existing_layers(t, err);
     if (layers == NULL)
         return -1;
@@ -276,8 +269,9 @@ sign_target(struct target *t, const char *digest, const struct sign_key *key,
     out->nsignatures = json_array_size(layers);
     if (push_sig_manifest(t, layers, out->sig_manifest, err) < 0)
         return lade_error_prefix(err, "%s: signature manifest", t->what);
-    long status = referrers_status(t, err);
-    if (status < 0)
+    json_auto_t *listed = NULL;
+    long status = 0;
+    if (referrers_list(t, &status, &listed, err) < 0)
         return -1;
     out->referrers_status = status;
     if (status == 200) {
@@ -303,6 +297,38 @@ registry_sign(const struct image_ref *ref, const char *digest, const struct sign
     }
     target_release(&t);
     return rc;
+}
+
+/* Appends to layers the layers of the signature referrers of t's image (a registry where only
+ * those were written, as cosign's OCI 1.1 mode does); *status is the referrers API's. Each
+ * listed manifest is fetched by digest (so verified) and must have the image as its subject. */
+static int
+referrer_layers(struct target *t, json_t *layers, long *status, struct lade_error *err)
+{
+    json_auto_t *listed = NULL;
+    size_t i;
+    json_t *entry;
+
+    if (referrers_list(t, status, &listed, err) < 0)
+        return -1;
+    json_array_foreach(listed, i, entry)
+    {
+        const char *digest = json_string_value(json_object_get(entry, "digest"));
+        const char *at = json_string_value(json_object_get(entry, "artifactType"));
+        struct reg_manifest m = {0};
+        if (digest == NULL || at == NULL || strcmp(at, SIGN_ARTIFACT_TYPE) != 0)
+            continue; /* the registry may not filter */
+        if (reg_manifest_get(t->c, t->ref->path, digest, t->what, &m, err) < 0)
+            return -1;
+        json_auto_t *root = oci_json_parse(m.data, m.len, digest, NULL);
+        reg_manifest_release(&m);
+        const char *subject =
+            json_string_value(json_object_get(json_object_get(root, "subject"), "digest"));
+        json_t *ls = json_object_get(root, "layers");
+        if (subject != NULL && strcmp(subject, t->image.digest) == 0 && json_is_array(ls))
+            json_array_extend(layers, ls);
+    }
+    return 0;
 }
 
 /* Why signature number n failed, appended to the list in why. */
@@ -348,16 +374,19 @@ verify_target(struct target *t, const struct sign_key *key, struct verify_result
     size_t i;
     json_t *l;
 
+    long status = 0;
     json_auto_t *layers = existing_layers(t, err);
-    if (layers == NULL)
+    if (layers == NULL ||
+        (json_array_size(layers) == 0 && referrer_layers(t, layers, &status, err) < 0))
         return -1;
     out->image = t->image;
     out->ntotal = json_array_size(layers);
     sign_key_fingerprint(key, out->fingerprint, sizeof(out->fingerprint));
     if (out->ntotal == 0)
         return lade_error_set(err, LADE_ERR_AUTH,
-                              "%s (%s) is not signed: the repository has no tag %s", t->what,
-                              t->image.digest, t->sig_tag);
+                              "%s (%s) is not signed: the repository has no tag %s%s", t->what,
+                              t->image.digest, t->sig_tag,
+                              status == 200 ? " and the registry lists no signature referrer" : "");
     json_array_foreach(layers, i, l)
     {
         struct lade_error e = {0};

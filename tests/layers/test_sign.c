@@ -246,6 +246,47 @@ test_other_key_kinds_refused(void **state)
     free(path);
 }
 
+static void
+test_sig_manifest_and_referrer(void **state)
+{
+    struct oci_desc payload = {.media_type = SIGN_PAYLOAD_MEDIA_TYPE, .digest = DIGEST, .size = 9};
+    struct oci_desc config = {.media_type = MT_OCI_CONFIG, .digest = OTHER, .size = 2};
+    struct oci_desc image = {.media_type = MT_OCI_INDEX, .digest = OTHER, .size = 300};
+    json_t *layers = json_array();
+    size_t len = 0;
+
+    (void) state;
+    json_array_append_new(layers, sign_layer_new(&payload, "c2ln"));
+    json_t *cfg = sign_config_new(layers);
+    char *text = oci_json_dump(cfg, &len);
+    assert_string_equal(text, "{\"architecture\":\"\",\"config\":{},\"created\":\"0001-01-01T00:"
+                              "00:00Z\",\"os\":\"\",\"rootfs\":{\"diff_ids\":[\"" DIGEST
+                              "\"],\"type\":\"layers\"}}");
+    free(text);
+
+    json_t *m = sign_manifest_new(&config, layers, NULL);
+    text = oci_json_dump(m, &len);
+    assert_string_equal(
+        text, "{\"config\":{\"digest\":\"" OTHER "\",\"mediaType\":\"" MT_OCI_CONFIG
+              "\",\"size\":2},\"layers\":[{\"annotations\":{\"" SIGN_ANNOT_SIGNATURE
+              "\":\"c2ln\"},\"digest\":\"" DIGEST "\",\"mediaType\":\"" SIGN_PAYLOAD_MEDIA_TYPE
+              "\",\"size\":9}],\"mediaType\":\"" MT_OCI_MANIFEST "\",\"schemaVersion\":2}");
+    free(text);
+    json_decref(m);
+
+    /* the referrer: artifactType and subject on top; the layers are shared, not copied */
+    m = sign_manifest_new(&config, layers, &image);
+    assert_string_equal(json_string_value(json_object_get(m, "artifactType")), SIGN_ARTIFACT_TYPE);
+    json_t *subject = json_object_get(m, "subject");
+    assert_string_equal(json_string_value(json_object_get(subject, "digest")), OTHER);
+    assert_string_equal(json_string_value(json_object_get(subject, "mediaType")), MT_OCI_INDEX);
+    assert_int_equal(json_integer_value(json_object_get(subject, "size")), 300);
+    assert_ptr_equal(json_object_get(m, "layers"), layers);
+    json_decref(m);
+    json_decref(cfg);
+    json_decref(layers);
+}
+
 int
 main(void)
 {
@@ -253,6 +294,7 @@ main(void)
         cmocka_unit_test(test_payload_is_cosigns_simple_signing_json),
         cmocka_unit_test(test_payload_check_names_the_difference),
         cmocka_unit_test(test_payload_check_reads_cosign_spellings),
+        cmocka_unit_test(test_sig_manifest_and_referrer),
         cmocka_unit_test_setup_teardown(test_generated_key_files, setup_keys, teardown_keys),
         cmocka_unit_test_setup_teardown(test_sign_verify_round_trip, setup_keys, teardown_keys),
         cmocka_unit_test_setup_teardown(test_tampering_is_detected, setup_keys, teardown_keys),
