@@ -235,6 +235,31 @@ t_sign_encrypted_key_and_second_signature() {
     assert_json "$WORK/sig.json" "len(set(l['digest'] for l in j['layers'])) == 1" "one payload"
 }
 
+t_sign_index() {
+    # a multi-platform index is signed as cosign does: its own digest; pull --verify-key
+    # then pulls the verified index's manifest for the host's platform
+    registry_start
+    local name="$REG_HOST/lade/multi:1" m1 s1 idx arch
+    arch=$(host_arch)
+    gen_key k
+    push_image "$REG_HOST/lade/multi:one" one
+    m1=$(registry_digest lade/multi one)
+    s1=$(curl -sf -H "Accept: $MT_MANIFEST" "http://$REG_HOST/v2/lade/multi/manifests/one" | wc -c)
+    printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"%s","digest":"%s","size":%s,"platform":{"os":"linux","architecture":"%s"}}]}' \
+        "$MT_MANIFEST" "$m1" "$s1" "$arch" >"$WORK/index.json"
+    curl -sf -X PUT -H 'Content-Type: application/vnd.oci.image.index.v1+json' \
+        --data-binary "@$WORK/index.json" "http://$REG_HOST/v2/lade/multi/manifests/1" >/dev/null ||
+        fail "curl could not put the index"
+    idx="sha256:$(sha256sum "$WORK/index.json" | cut -d' ' -f1)"
+    run_ok lade sign --key "$WORK/k.key" "$name"
+    assert_contains "$OUT" "signed $name ($idx)"
+    run_ok "$LADE" --root "$WORK/fresh" pull --verify-key "$WORK/k.pub" "$name"
+    assert_contains "$OUT" "digest: $idx"
+    assert_eq "$m1" "$(store_digest "$WORK/fresh" "$name")" "the host's manifest of the verified index"
+    # the pull asked for the verified digest, not the tag again
+    assert_eq 1 "$(registry_count GET "/v2/lade/multi/manifests/$idx" 200)" "the index fetched by digest"
+}
+
 t_sign_token_auth_registry() {
     # scopes: sign pushes (pull,push) to the image's repository, verify only pulls
     registry_start --token erin:pw-erin
