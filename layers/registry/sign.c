@@ -4,7 +4,6 @@
  * CLI reads; cosign's own encrypted key format (scrypt + secretbox) is not written or read. */
 #include "sign.h"
 
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +18,10 @@
 #include <openssl/pem.h>
 
 #include "../../builder/common/cleanup.h"
+#include "../../builder/common/fsutil.h"
 #include "../../builder/common/xalloc.h"
 
-#define KEY_FILE_MAX (64u << 10)
+#define KEY_FILE_MAX 8000u /* a PEM key is far smaller; read in one buffer, so wiped once */
 #define CURVE "prime256v1" /* P-256 by its OpenSSL name */
 
 struct sign_key {
@@ -90,16 +90,11 @@ write_new_file(const char *path, const void *data, size_t len, mode_t mode, stru
     /* the umask may have taken bits away from 0644; 0600 stays 0600 */
     if (fchmod(fd, mode) < 0)
         return lade_error_sys(err, "chmod '%s'", path);
-    for (size_t off = 0; off < len;) {
-        ssize_t n = write(fd, (const char *) data + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return lade_error_sys(err, "write '%s'", path);
-        off += (size_t) n;
+    if (write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+        lade_error_sys(err, "cannot write '%s'", path);
+        unlink(path); /* no half key left behind */
+        return -1;
     }
-    if (fsync(fd) < 0)
-        return lade_error_sys(err, "fsync '%s'", path);
     return 0;
 }
 
@@ -158,35 +153,23 @@ out:
     return rc;
 }
 
-/* The file's bytes (small: a PEM key) in a memory BIO. */
+/* The file's bytes (small: a PEM key) in a memory BIO; the plain copy is wiped. */
 static BIO *
 read_key_file(const char *path, struct lade_error *err)
 {
-    cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-    char buf[KEY_FILE_MAX];
+    char *data = NULL;
     size_t len = 0;
 
-    if (fd < 0)
-        return lade_error_sys(err, "cannot open key '%s'", path), NULL;
-    for (;;) {
-        ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return lade_error_sys(err, "read '%s'", path), NULL;
-        if (n == 0)
-            break;
-        len += (size_t) n;
-        if (len == sizeof(buf))
-            return lade_error_set(err, LADE_ERR_USAGE, "'%s': too large for a key", path), NULL;
-    }
+    if (read_file_at(AT_FDCWD, path, KEY_FILE_MAX, &data, &len, err) < 0)
+        return lade_error_prefix(err, "key"), NULL;
     BIO *b = BIO_new(BIO_s_mem());
-    if (b == NULL || BIO_write(b, buf, (int) len) != (int) len) {
+    if (b == NULL || BIO_write(b, data, (int) len) != (int) len) {
         BIO_free(b);
-        explicit_bzero(buf, len);
-        return ssl_error(err, LADE_ERR_OTHER, "cannot read the key"), NULL;
+        b = NULL;
+        ssl_error(err, LADE_ERR_OTHER, "cannot read the key");
     }
-    explicit_bzero(buf, len);
+    explicit_bzero(data, len);
+    free(data);
     return b;
 }
 
