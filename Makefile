@@ -4,7 +4,7 @@
 CC      ?= cc
 PREFIX  ?= /usr/local
 B       := build
-PKGS    := libarchive libcurl jansson libpcre2-8 openssl zlib
+PKGS    := libarchive libcurl jansson libpcre2-8 openssl zlib libseccomp
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -D_GNU_SOURCE -MMD -MP -Wall -Wextra -Wshadow -Wstrict-prototypes \
@@ -26,10 +26,10 @@ ALL_CFLAGS = $(CFLAGS) $(PKG_CFLAGS)
 
 # Debian packages: libraries to build, tools the tests run against (DESIGN.md "Real parts").
 DEB_BUILD := gcc make pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev libjansson-dev \
-             libpcre2-dev libcmocka-dev zlib1g-dev
+             libpcre2-dev libcmocka-dev zlib1g-dev libseccomp-dev
 DEB_TEST  := skopeo umoci oci-image-tool podman runc busybox-static docker-registry docker.io \
              apache2-utils openssl uidmap iptables ca-certificates python3 openssh-client \
-             openssh-server git zstd curl
+             openssh-server git zstd keyutils curl
 DEB_CHECK = dpkg-query -W -f='$${Status}\n' $(1) 2>/dev/null | grep -c 'ok installed'
 
 COMMON_SRC  := $(wildcard builder/common/*.c)
@@ -49,7 +49,7 @@ DEPS_STAMP := $(B)/.deps-build
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 .PHONY: all deps deps-build demo bench test check unit integration conformance differential asan \
-        fuzz format format-check hdr-check layer-check install clean
+        fuzz format format-check hdr-check layer-check man install clean
 all: $(LADE)
 
 # Order-only: objects wait for the build packages (jansson.h...) under make -j, but a newer stamp
@@ -180,8 +180,23 @@ hdr-check: $(DEPS_STAMP)
 	@for h in $$(git ls-files '*.h' ':!testdata'); do \
 	  echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -fsyntax-only -x c - || exit 1; done; echo "hdr-check: ok"
 
-install: $(LADE)
-	install -D -m 0755 $(LADE) $(DESTDIR)$(PREFIX)/bin/lade
+# ---- man pages, completion, install ----
+# The man pages are rendered by lade from its option tables (builder/cmd/cli_help.c), the one
+# source of --help too; the completion scripts (builder/cmd/doc/) ask lade for its words.
+man: $(LADE)
+	@rm -rf $(B)/man && mkdir -p $(B)/man && $(LADE) help --man >$(B)/man/lade.1 && \
+	  for c in $$($(LADE) help --words); do $(LADE) help --man $$c >$(B)/man/lade-$$c.1 || exit 1; done
+
+# A stripped binary unless STRIP= (empty) asks for the symbols.
+STRIP   ?= strip
+MANDIR  ?= $(PREFIX)/share/man
+install: $(LADE) man
+	install -D -m 0755 $(if $(STRIP),-s --strip-program=$(STRIP)) $(LADE) $(DESTDIR)$(PREFIX)/bin/lade
+	install -d $(DESTDIR)$(MANDIR)/man1
+	install -m 0644 $(B)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -D -m 0644 builder/cmd/doc/lade.bash \
+	  $(DESTDIR)$(PREFIX)/share/bash-completion/completions/lade
+	install -D -m 0644 builder/cmd/doc/lade.zsh $(DESTDIR)$(PREFIX)/share/zsh/site-functions/_lade
 
 clean:
 	rm -rf build

@@ -12,7 +12,7 @@
 #include "../layers/registry/registry.h"
 #include "../layers/store/store.h"
 
-enum progress_mode { PROGRESS_AUTO = 0, PROGRESS_PLAIN, PROGRESS_TTY };
+enum progress_mode { PROGRESS_AUTO = 0, PROGRESS_PLAIN, PROGRESS_TTY, PROGRESS_QUIET };
 enum output_type { OUTPUT_NONE = 0, OUTPUT_OCI, OUTPUT_DOCKER };
 
 struct build_secrets; /* secrets.h */
@@ -40,6 +40,8 @@ struct build_opts {
     int compression_level; /* 0: the default of the compression (layer_default_level) */
     enum sandbox_net net;
     bool allow_insecure; /* --allow security.insecure: RUN --security=insecure may run */
+    /* --memory, --cpus, --cpu-quota, --pids-limit: each RUN step's */
+    struct sandbox_limits limits;
     /* Registries: a base image not in the store is pulled with reg (its platform selects from
      * multi-platform images); --pull pulls every base image's tag again; --push pushes every tag
      * after the build. reg NULL: no registry access. */

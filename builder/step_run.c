@@ -271,6 +271,7 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
         .mounts = mounts,
         .nmounts = nmounts,
         .insecure = insecure,
+        .limits = &b->opts->limits,
     };
     rc = run_sandboxed(b, &spec, err);
     run_mounts_release(b, &rm);    /* unlocks the caches before the layer is written */

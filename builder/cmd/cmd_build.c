@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,34 +36,54 @@ enum {
     OPT_VERIFY,
     OPT_COMPRESSION_LEVEL,
     OPT_SIGN,
+    OPT_MEMORY, /* the four resource limits, in limit_flags' order */
+    OPT_CPUS,
+    OPT_CPU_QUOTA,
+    OPT_PIDS_LIMIT,
 };
+static const char *const limit_flags[] = {"memory", "cpus", "cpu-quota", "pids-limit"};
 
-static const struct option build_options[] = {
-    {"file", required_argument, NULL, 'f'},
-    {"tag", required_argument, NULL, 't'},
-    {"output", required_argument, NULL, 'o'},
-    {"build-arg", required_argument, NULL, OPT_BUILD_ARG},
-    {"target", required_argument, NULL, OPT_TARGET},
-    {"no-cache", no_argument, NULL, OPT_NO_CACHE},
-    {"iidfile", required_argument, NULL, OPT_IIDFILE},
-    {"progress", required_argument, NULL, OPT_PROGRESS},
-    {"label", required_argument, NULL, OPT_LABEL},
-    {"network", required_argument, NULL, OPT_NETWORK},
-    {"source-date-epoch", required_argument, NULL, OPT_EPOCH},
-    {"compression", required_argument, NULL, OPT_COMPRESSION},
-    {"pull", no_argument, NULL, OPT_PULL},
-    {"push", no_argument, NULL, OPT_PUSH},
-    {"platform", required_argument, NULL, OPT_PLATFORM},
-    {"jobs", required_argument, NULL, OPT_JOBS},
-    {"allow", required_argument, NULL, OPT_ALLOW},
-    {"secret", required_argument, NULL, OPT_SECRET},
-    {"ssh", required_argument, NULL, OPT_SSH},
-    {"build-context", required_argument, NULL, OPT_BUILD_CONTEXT},
-    {"verify", no_argument, NULL, OPT_VERIFY},
-    {"compression-level", required_argument, NULL, OPT_COMPRESSION_LEVEL},
-    {"sign", required_argument, NULL, OPT_SIGN},
+static const struct cli_opt build_opts[] = {
+    {'f', "file", 'f', "FILE", "Name of the Dockerfile (default: CONTEXT/Dockerfile)"},
+    {'t', "tag", 't', "NAME[:TAG]", "Name the image (repeatable)"},
+    {'o', "output", 'o', "SPEC",
+     "Also write the image: type=oci|docker,dest=FILE or type=registry (push)"},
+    {'q', "quiet", 'q', NULL, "Print only the image ID on stdout, no progress"},
+    {OPT_BUILD_ARG, "build-arg", 0, "K[=V]",
+     "Set a build-time variable (K alone: from the environment)"},
+    {OPT_BUILD_CONTEXT, "build-context", 0, "NAME=VALUE",
+     "Another named context: a directory, docker-image://REF or oci-layout://DIR"},
+    {OPT_TARGET, "target", 0, "STAGE", "Build this stage (default: the last one)"},
+    {OPT_NO_CACHE, "no-cache", 0, NULL, "Do not use the cache"},
+    {OPT_PULL, "pull", 0, NULL, "Pull every base image again"},
+    {OPT_PUSH, "push", 0, NULL, "Push every -t name after the build"},
+    {OPT_IIDFILE, "iidfile", 0, "FILE", "Write the image ID to FILE"},
+    {OPT_PROGRESS, "progress", 0, "MODE", "Progress output: auto, plain, tty or quiet"},
+    {OPT_LABEL, "label", 0, "K=V", "Set an image label (repeatable)"},
+    {OPT_NETWORK, "network", 0, "MODE", "Network of RUN steps: default (host), host or none"},
+    {OPT_PLATFORM, "platform", 0, "OS/ARCH[/VARIANT]",
+     "Target platform (base images, TARGET* args)"},
+    {OPT_SECRET, "secret", 0, "id=ID[,src=PATH|,env=VAR]", "A secret for RUN --mount=type=secret"},
+    {OPT_SSH, "ssh", 0, "default|ID[=SOCKET|KEY]", "An SSH agent for RUN --mount=type=ssh"},
+    {OPT_ALLOW, "allow", 0, "ENTITLEMENT",
+     "security.insecure (RUN --security=insecure) or network.host"},
+    {OPT_EPOCH, "source-date-epoch", 0, "SECONDS|now",
+     "Timestamps for a reproducible image (default: env SOURCE_DATE_EPOCH, else 0)"},
+    {OPT_COMPRESSION, "compression", 0, "ALGO", "Layer compression: gzip (default), zstd or none"},
+    {OPT_COMPRESSION_LEVEL, "compression-level", 0, "N",
+     "Compressor level: gzip 1-9 (default 1), zstd 1-19 (default 3)"},
+    {OPT_JOBS, "jobs", 0, "N", "Stages built at once (default: one per CPU)"},
+    {OPT_VERIFY, "verify", 0, NULL,
+     "Build again without the cache and check the image is the same"},
+    {OPT_SIGN, "sign", 0, "KEY",
+     "Sign every pushed name with this private key (lade sign --generate-key); needs --push"},
+    {OPT_MEMORY, "memory", 'm', "BYTES[k|m|g]", "Memory limit of each RUN step (no swap on top)"},
+    {OPT_CPUS, "cpus", 0, "N", "CPU limit of each RUN step, in CPUs (1.5)"},
+    {OPT_CPU_QUOTA, "cpu-quota", 0, "US", "CPU limit of each RUN step, microseconds per 100 ms"},
+    {OPT_PIDS_LIMIT, "pids-limit", 0, "N",
+     "Processes and threads per RUN step (default 4096; -1: none)"},
     CLI_REGISTRY_OPTIONS,
-    {NULL, 0, NULL, 0},
+    {0},
 };
 
 /* "type=oci,dest=F", "type=docker,dest=F", "type=registry[,name=NAME]" */
@@ -113,55 +132,42 @@ parse_output(const char *spec, struct build_opts *o, char **dest, struct lade_er
     return 0;
 }
 
+/* -q: the image ID (the config digest, as docker prints it) alone on stdout. */
 static int
-parse_epoch(const char *s, int64_t *out, struct lade_error *err)
+print_image_id(struct store *st, const char *manifest, struct lade_error *err)
 {
-    char *end;
+    struct store_image img = {0};
 
-    if (strcmp(s, "now") == 0) {
-        *out = -1;
-        return 0;
-    }
-    long long v = strtoll(s, &end, 10);
-    if (*s == '\0' || *end != '\0' || v < 0)
-        return lade_error_set(err, LADE_ERR_USAGE, "invalid source date epoch \"%s\"", s);
-    *out = v;
-    return 0;
+    if (store_image_load(st, manifest, &img, err) < 0)
+        return -1;
+    printf("%s\n", img.manifest.config.digest);
+    store_image_release(&img);
+    return fflush(stdout) == 0 ? 0 : lade_error_sys(err, "write the image ID");
 }
 
-/* The prepared context (context.h) as the build's options. */
-static void
-use_context(struct build_opts *o, const struct build_context *bc)
-{
-    o->context = bc->dir;
-    o->dockerfile = bc->dockerfile;
-    o->dockerfile_text = bc->text;
-    o->dockerfile_len = bc->len;
-    o->dockerfile_name = bc->name;
-    o->no_dockerignore = bc->no_ignore;
-}
-
-int
+static int
 cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     struct build_opts o = {.progress = PROGRESS_AUTO, .compression = COMPRESSION_GZIP};
     struct build_secrets *secrets = build_secrets_new();
     char *dest = NULL;
     struct build_context bc = {0};
-    const char *epoch = getenv("SOURCE_DATE_EPOCH"), *sign_path = NULL;
+    const char *epoch = NULL, *sign_path = NULL;
     struct sign_key *sign_key = NULL;
     bool verify = false;
     digest_t manifest;
+    struct cli_args a;
+    bool quiet = false;
     int c, rc = -1;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+f:t:o:q", build_options, NULL)) != -1) {
+    cli_args_init(&a, &build_command, argc, argv);
+    while ((c = cli_next(&a, err)) > 0) {
         switch (c) {
         case 'f':
-            o.dockerfile = optarg;
+            o.dockerfile = a.value;
             break;
         case 't': {
-            char *n = cli_normalise_name(optarg, err);
+            char *n = cli_normalise_name(a.value, err);
             if (n == NULL) {
                 lade_error_recode(err, LADE_ERR_USAGE);
                 goto out;
@@ -170,43 +176,44 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
             break;
         }
         case 'o':
-            if (parse_output(optarg, &o, &dest, err) < 0)
+            if (parse_output(a.value, &o, &dest, err) < 0)
                 goto out;
             break;
         case 'q':
+            o.progress = PROGRESS_QUIET;
+            quiet = true;
             break;
         case OPT_BUILD_ARG:
-            if (strchr(optarg, '=') != NULL)
-                o.build_args = strv_push(o.build_args, optarg);
-            else if (getenv(optarg) != NULL) /* docker: K alone takes K from the environment */
-                o.build_args = strv_env_set(o.build_args, optarg, getenv(optarg));
+            o.build_args = build_arg_push(o.build_args, a.value);
             break;
         case OPT_TARGET:
-            o.target = optarg;
+            o.target = a.value;
             break;
         case OPT_NO_CACHE:
             o.no_cache = true;
             break;
         case OPT_IIDFILE:
-            o.iidfile = optarg;
+            o.iidfile = a.value;
             break;
         case OPT_PROGRESS:
-            if (strcmp(optarg, "plain") == 0)
+            if (strcmp(a.value, "plain") == 0)
                 o.progress = PROGRESS_PLAIN;
-            else if (strcmp(optarg, "tty") == 0)
+            else if (strcmp(a.value, "tty") == 0)
                 o.progress = PROGRESS_TTY;
-            else if (strcmp(optarg, "auto") != 0) {
-                lade_error_set(err, LADE_ERR_USAGE, "--progress must be auto, plain or tty");
+            else if (strcmp(a.value, "quiet") == 0)
+                o.progress = PROGRESS_QUIET;
+            else if (strcmp(a.value, "auto") != 0) {
+                lade_error_set(err, LADE_ERR_USAGE, "--progress must be auto, plain, tty or quiet");
                 goto out;
             }
             break;
         case OPT_LABEL:
-            o.labels = strv_push(o.labels, optarg);
+            o.labels = strv_push(o.labels, a.value);
             break;
         case OPT_NETWORK:
-            if (strcmp(optarg, "none") == 0)
+            if (strcmp(a.value, "none") == 0)
                 o.net = SANDBOX_NET_NONE;
-            else if (strcmp(optarg, "host") == 0 || strcmp(optarg, "default") == 0)
+            else if (strcmp(a.value, "host") == 0 || strcmp(a.value, "default") == 0)
                 o.net = SANDBOX_NET_HOST;
             else {
                 lade_error_set(err, LADE_ERR_USAGE, "--network must be default, none or host");
@@ -214,14 +221,14 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
             }
             break;
         case OPT_EPOCH:
-            epoch = optarg;
+            epoch = a.value;
             break;
         case OPT_COMPRESSION:
-            if (strcmp(optarg, "gzip") == 0)
+            if (strcmp(a.value, "gzip") == 0)
                 o.compression = COMPRESSION_GZIP;
-            else if (strcmp(optarg, "zstd") == 0)
+            else if (strcmp(a.value, "zstd") == 0)
                 o.compression = COMPRESSION_ZSTD;
-            else if (strcmp(optarg, "none") == 0)
+            else if (strcmp(a.value, "none") == 0)
                 o.compression = COMPRESSION_NONE;
             else {
                 lade_error_set(err, LADE_ERR_USAGE, "--compression must be gzip, zstd or none");
@@ -230,10 +237,10 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
             break;
         case OPT_COMPRESSION_LEVEL: {
             char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*optarg == '\0' || *end != '\0' || v < 1 || v > 99) {
+            long v = strtol(a.value, &end, 10);
+            if (*a.value == '\0' || *end != '\0' || v < 1 || v > 99) {
                 lade_error_set(err, LADE_ERR_USAGE,
-                               "--compression-level wants a number, not \"%s\"", optarg);
+                               "--compression-level wants a number, not \"%s\"", a.value);
                 goto out;
             }
             o.compression_level = (int) v;
@@ -248,32 +255,33 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
         case OPT_ALLOW:
             /* BuildKit's entitlements; network.host needs none here (--network host is
              * allowed as it is) */
-            if (strcmp(optarg, "security.insecure") == 0)
+            if (strcmp(a.value, "security.insecure") == 0)
                 o.allow_insecure = true;
-            else if (strcmp(optarg, "network.host") != 0) {
+            else if (strcmp(a.value, "network.host") != 0) {
                 lade_error_set(err, LADE_ERR_USAGE,
-                               "--allow must be security.insecure or network.host: \"%s\"", optarg);
+                               "--allow must be security.insecure or network.host: \"%s\"",
+                               a.value);
                 goto out;
             }
             break;
         case OPT_SIGN:
-            sign_path = optarg;
+            sign_path = a.value;
             break;
         case OPT_BUILD_CONTEXT:
-            o.named_contexts = strv_push(o.named_contexts, optarg);
+            o.named_contexts = strv_push(o.named_contexts, a.value);
             break;
         case OPT_PLATFORM:
-            if (strchr(optarg, '/') == NULL) {
+            if (strchr(a.value, '/') == NULL) {
                 lade_error_set(err, LADE_ERR_USAGE, "--platform must be OS/ARCH[/VARIANT]: \"%s\"",
-                               optarg);
+                               a.value);
                 goto out;
             }
-            cli->reg.platform = optarg;
+            cli->reg.platform = a.value;
             break;
         case OPT_JOBS: {
             char *end;
-            unsigned long n = strtoul(optarg, &end, 10);
-            if (*optarg < '1' || *optarg > '9' || *end != '\0' || n > 1024) {
+            unsigned long n = strtoul(a.value, &end, 10);
+            if (*a.value < '1' || *a.value > '9' || *end != '\0' || n > 1024) {
                 lade_error_set(err, LADE_ERR_USAGE, "--jobs must be a number from 1 to 1024");
                 goto out;
             }
@@ -284,28 +292,36 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
             verify = true;
             break;
         case OPT_SECRET:
-            if (build_secrets_add(secrets, optarg, err) < 0)
+            if (build_secrets_add(secrets, a.value, err) < 0)
                 goto out;
             break;
         case OPT_SSH:
-            if (build_secrets_add_ssh(secrets, optarg, err) < 0)
+            if (build_secrets_add_ssh(secrets, a.value, err) < 0)
                 goto out;
             break;
         case CLI_OPT_INSECURE_REGISTRY:
         case CLI_OPT_RETRIES:
-            if (cli_registry_option(cli, c, optarg, err) < 0)
+            if (cli_registry_option(cli, c, a.value, err) < 0)
+                goto out;
+            break;
+        case OPT_MEMORY:
+        case OPT_CPUS:
+        case OPT_CPU_QUOTA:
+        case OPT_PIDS_LIMIT:
+            if (sandbox_limits_set(&o.limits, limit_flags[c - OPT_MEMORY], a.value, err) < 0)
                 goto out;
             break;
         default:
-            lade_error_set(err, LADE_ERR_USAGE, "build: invalid option (see 'lade help')");
+            lade_error_set(err, LADE_ERR_USAGE, "unhandled option");
             goto out;
         }
     }
-    if (optind != argc - 1) {
-        lade_error_set(err, LADE_ERR_USAGE,
-                       "build: exactly one CONTEXT expected (a directory, -, a git or http URL)");
+    if ((c = cli_end(&a, c, 1, 1, err)) != 0) {
+        rc = c > 0 ? 0 : -1;
         goto out;
     }
+    if (sandbox_limits_check(&o.limits, err) < 0)
+        goto out;
     if (o.push && o.tags == NULL) {
         lade_error_set(err, LADE_ERR_USAGE, "--push and -o type=registry need a name: -t NAME");
         goto out;
@@ -325,19 +341,22 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
         goto out;
     o.reg = &cli->reg;
     o.secrets = secrets;
-    o.epoch = 0;
-    if (epoch != NULL && *epoch != '\0' && parse_epoch(epoch, &o.epoch, err) < 0)
+    if (build_epoch_resolve(&o, epoch, err) < 0)
         goto out;
     struct store *st = cli_store(cli, err);
-    if (st == NULL || context_prepare(st, o.reg, argv[optind], o.dockerfile, &bc, err) < 0)
+    if (st == NULL || context_prepare(st, o.reg, a.operands[0], o.dockerfile, &bc, err) < 0)
         goto out;
-    use_context(&o, &bc);
+    build_opts_use_context(&o, &bc);
     if (build_run(st, &o, manifest, err) < 0 || (verify && build_verify(st, &o, manifest, err) < 0))
         goto out;
     for (char **t = o.tags; sign_key != NULL && *t; t++) {
         if (cli_sign_image(cli, *t, manifest, sign_key, err) < 0)
             goto out;
     }
+    if (!quiet)
+        build_args_warn_unused(&o);
+    else if (print_image_id(st, manifest, err) < 0)
+        goto out;
     rc = 0;
 out:
     context_release(&bc);
@@ -351,59 +370,24 @@ out:
     return rc;
 }
 
-int
-cmd_plan(struct cli *cli, int argc, char **argv, struct lade_error *err)
-{
-    static const struct option opts[] = {
-        {"file", required_argument, NULL, 'f'},
-        {"build-arg", required_argument, NULL, OPT_BUILD_ARG},
-        {"target", required_argument, NULL, OPT_TARGET},
-        {NULL, 0, NULL, 0},
-    };
-    struct build_opts o = {0};
-    struct build_context bc = {0};
-    struct plan *plan = NULL;
-    int c, rc = -1;
-
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
-        if (c == 'f')
-            o.dockerfile = optarg;
-        else if (c == OPT_BUILD_ARG && strchr(optarg, '='))
-            o.build_args = strv_push(o.build_args, optarg);
-        else if (c == OPT_BUILD_ARG && getenv(optarg))
-            o.build_args = strv_env_set(o.build_args, optarg, getenv(optarg));
-        else if (c == OPT_TARGET)
-            o.target = optarg;
-        else if (c != OPT_BUILD_ARG) {
-            lade_error_set(err, LADE_ERR_USAGE,
-                           "usage: lade plan [-f FILE] [--build-arg K=V]... [--target STAGE] "
-                           "CONTEXT");
-            goto out;
-        }
-    }
-    if (optind != argc - 1) {
-        lade_error_set(err, LADE_ERR_USAGE, "plan: exactly one CONTEXT expected");
-        goto out;
-    }
-    /* a local directory needs no store: plan works without a writable --root */
-    const char *spec = argv[optind];
-    struct stat sb;
-    struct store *st = NULL;
-    if ((strcmp(spec, "-") == 0 || stat(spec, &sb) < 0) && (st = cli_store(cli, err)) == NULL)
-        goto out;
-    if (context_prepare(st, &cli->reg, spec, o.dockerfile, &bc, err) < 0)
-        goto out;
-    use_context(&o, &bc);
-    if (build_load_plan(&o, &plan, err) < 0)
-        goto out;
-    char *json = plan_to_json(plan);
-    puts(json);
-    free(json);
-    rc = 0;
-out:
-    context_release(&bc);
-    plan_free(plan);
-    strv_free(o.build_args);
-    return rc;
-}
+const struct cli_command build_command = {
+    .name = "build",
+    .synopsis = "[OPTIONS] CONTEXT",
+    .summary = "Build an image from a Dockerfile",
+    .description =
+        "CONTEXT is a directory, - (a tar archive or a Dockerfile on stdin), a git URL\n"
+        "(https://host/repo.git#ref:subdir) or an http(s) URL of a tar archive. The image goes\n"
+        "into lade's store (--root), named by each -t, and to each -o output.\n"
+        "\n"
+        "Options may come before or after CONTEXT, as docker accepts them:\n"
+        "\n"
+        "  lade build -t app:1 .\n"
+        "  lade build . -t app:1 --build-arg VERSION=2\n"
+        "  id=$(lade build -q .)\n"
+        "\n"
+        "--build-arg SOURCE_DATE_EPOCH=N sets the epoch, as BuildKit does. A --build-arg that no\n"
+        "ARG of the Dockerfile declares gives a warning, as docker does.",
+    .opts = build_opts,
+    .foreign = build_docker_flags,
+    .run = cmd_build,
+};

@@ -14,10 +14,10 @@
 #include "../image_diff.h"
 #include "../../layers/archive/archive.h"
 
-#define USAGE                                                                                      \
-    "usage: lade diff [--quiet] IMAGE_A IMAGE_B\n"                                                 \
-    "  IMAGE: a name or ID in the store, or the path of an OCI or docker archive\n"                \
-    "  --quiet, -q  print nothing; the exit status says whether they differ"
+static const struct cli_opt diff_opts[] = {
+    {'q', "quiet", 'q', NULL, "Print nothing; the exit status says whether they differ"},
+    {0},
+};
 
 /* An archive's path: it exists as a regular file and looks like a path, so that an image
  * named like a file in the working directory is still found in the store. */
@@ -104,30 +104,21 @@ out:
     return rc;
 }
 
-int
+static int
 cmd_diff(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     struct store_image a = {0}, b = {0};
-    const char *names[2];
-    size_t nnames = 0;
     bool quiet = false;
     struct store *st;
-    int rc = -1;
+    struct cli_args args;
+    int c, rc = -1;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            printf("%s\n", USAGE);
-            return 0;
-        }
-        if (strcmp(argv[i], "-q") == 0 || strcmp(argv[i], "--quiet") == 0)
-            quiet = true;
-        else if (argv[i][0] == '-' || nnames == 2)
-            return lade_error_set(err, LADE_ERR_USAGE, "%s", USAGE);
-        else
-            names[nnames++] = argv[i];
-    }
-    if (nnames != 2)
-        return lade_error_set(err, LADE_ERR_USAGE, "%s", USAGE);
+    cli_args_init(&args, &diff_command, argc, argv);
+    while ((c = cli_next(&args, err)) > 0)
+        quiet = true;
+    if ((c = cli_end(&args, c, 2, 2, err)) != 0)
+        return c > 0 ? 0 : -1;
+    const char *const *names = (const char *const *) args.operands;
     if ((st = cli_store(cli, err)) == NULL || load_image(st, names[0], &a, err) < 0 ||
         load_image(st, names[1], &b, err) < 0)
         goto out;
@@ -138,3 +129,13 @@ out:
     store_image_release(&b);
     return rc;
 }
+
+const struct cli_command diff_command = {
+    .name = "diff",
+    .synopsis = "[-q] IMAGE_A IMAGE_B",
+    .summary = "Show the files and config fields that differ between two images",
+    .description = "IMAGE: a name or ID in the store, or the path of an OCI or docker archive.\n"
+                   "Exit 0 when the images are the same, 1 when they differ, as diff(1).",
+    .opts = diff_opts,
+    .run = cmd_diff,
+};

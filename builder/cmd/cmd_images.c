@@ -2,7 +2,6 @@
 /* lade images: the tagged images of the store, as `docker images` shows them. */
 #include "cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +10,6 @@
 #include "../progress.h"
 #include "../common/cleanup.h"
 #include "../common/xalloc.h"
-
-#define USAGE "usage: lade images [-q|--quiet] [--no-trunc] [REPOSITORY[:TAG]]"
 
 struct row {
     char *repo, *tag, *id;
@@ -159,13 +156,13 @@ print_table(const struct row *rows, size_t n)
     }
 }
 
-static const struct option options[] = {
-    {"quiet", no_argument, NULL, 'q'},
-    {"no-trunc", no_argument, NULL, 'T'},
-    {NULL, 0, NULL, 0},
+static const struct cli_opt images_opts[] = {
+    {'q', "quiet", 'q', NULL, "Print only the image IDs"},
+    {'T', "no-trunc", 0, NULL, "Print whole image IDs"},
+    {0},
 };
 
-int
+static int
 cmd_images(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     bool quiet = false, no_trunc = false;
@@ -175,25 +172,22 @@ cmd_images(struct cli *cli, int argc, char **argv, struct lade_error *err)
     const char *filter_tag = NULL;
     struct store *st;
     size_t n = 0, nrows = 0;
+    struct cli_args a;
     int c;
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "q", options, NULL)) != -1) {
+    cli_args_init(&a, &images_command, argc, argv);
+    while ((c = cli_next(&a, err)) > 0) {
         if (c == 'q')
             quiet = true;
-        else if (c == 'T')
-            no_trunc = true;
         else
-            return lade_error_set(err, LADE_ERR_USAGE, "unknown option '%s'\n%s", argv[optind - 1],
-                                  USAGE);
+            no_trunc = true;
     }
-    if (argc - optind > 1)
-        return lade_error_set(err, LADE_ERR_USAGE, "%s", USAGE);
-    if (optind < argc) {
+    if ((c = cli_end(&a, c, 0, 1, err)) != 0)
+        return c > 0 ? 0 : -1;
+    if (a.noperands == 1) {
         /* the filter is compared with the familiar form the table shows */
         struct image_ref ref = {0};
-        const char *arg = argv[optind], *slash = strrchr(arg, '/');
+        const char *arg = a.operands[0], *slash = strrchr(arg, '/');
         const char *colon = strrchr(slash ? slash : arg, ':');
         if (image_ref_parse(arg, &ref, err) < 0)
             return -1;
@@ -239,3 +233,11 @@ cmd_images(struct cli *cli, int argc, char **argv, struct lade_error *err)
     store_tags_free(tags, n);
     return 0;
 }
+
+const struct cli_command images_command = {
+    .name = "images",
+    .synopsis = "[OPTIONS] [REPOSITORY[:TAG]]",
+    .summary = "List the images of the store",
+    .opts = images_opts,
+    .run = cmd_images,
+};

@@ -9,7 +9,6 @@
 #include "../common/cleanup.h"
 #include "../common/xalloc.h"
 
-#define USAGE "usage: lade inspect NAME"
 #define MANIFEST_MAX (4 << 20)
 
 /* The name shown: what the user typed when it is a tag of the image, else the image's first tag
@@ -37,7 +36,7 @@ shown_name(struct store *st, const char *typed, const char *manifest_digest)
     return name;
 }
 
-int
+static int
 cmd_inspect(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     struct store_image img = {0};
@@ -45,16 +44,15 @@ cmd_inspect(struct cli *cli, int argc, char **argv, struct lade_error *err)
     json_auto_t *doc = NULL;
     struct store *st;
     size_t len = 0;
+    struct cli_args a;
+    int c;
 
-    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        printf("%s\n", USAGE);
-        return 0;
-    }
-    if (argc != 2 || argv[1][0] == '-')
-        return lade_error_set(err, LADE_ERR_USAGE, "%s", USAGE);
-    if ((st = cli_store(cli, err)) == NULL || store_image_lookup(st, argv[1], &img, err) < 0)
+    cli_args_init(&a, &inspect_command, argc, argv);
+    if ((c = cli_end(&a, cli_next(&a, err), 1, 1, err)) != 0)
+        return c > 0 ? 0 : -1;
+    if ((st = cli_store(cli, err)) == NULL || store_image_lookup(st, a.operands[0], &img, err) < 0)
         return -1;
-    name = shown_name(st, argv[1], img.manifest_desc.digest);
+    name = shown_name(st, a.operands[0], img.manifest_desc.digest);
     if (store_blob_read(st, img.manifest_desc.digest, MANIFEST_MAX, &manifest, &len, err) < 0)
         goto out;
     json_t *m = oci_json_parse(manifest, len, "manifest", err);
@@ -74,3 +72,10 @@ out:
     store_image_release(&img);
     return lade_error_is_set(err) ? -1 : 0;
 }
+
+const struct cli_command inspect_command = {
+    .name = "inspect",
+    .synopsis = "NAME",
+    .summary = "Show an image's name, ID, digest, manifest and config as JSON",
+    .run = cmd_inspect,
+};

@@ -2,7 +2,6 @@
 /* lade load [-i FILE]: images from an OCI or docker archive (stdin when no -i), as docker load. */
 #include "cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,36 +11,31 @@
 #include "../common/strv.h"
 #include "../../layers/archive/archive.h"
 
-#define USAGE "usage: lade load [-q|--quiet] [-i FILE]"
-
-static const struct option options[] = {
-    {"input", required_argument, NULL, 'i'},
-    {"quiet", no_argument, NULL, 'q'},
-    {NULL, 0, NULL, 0},
+static const struct cli_opt load_opts[] = {
+    {'i', "input", 'i', "FILE", "Read the archive from FILE (default: stdin)"},
+    {'q', "quiet", 'q', NULL, "Print nothing"},
+    {0},
 };
 
-int
+static int
 cmd_load(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     const char *in = NULL;
     char **names = NULL, **untagged = NULL;
     bool quiet = false;
     struct store *st;
+    struct cli_args a;
     int c;
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "i:q", options, NULL)) != -1) {
+    cli_args_init(&a, &load_command, argc, argv);
+    while ((c = cli_next(&a, err)) > 0) {
         if (c == 'i')
-            in = optarg;
-        else if (c == 'q')
-            quiet = true;
+            in = a.value;
         else
-            return lade_error_set(err, LADE_ERR_USAGE, "bad option '%s'\n%s", argv[optind - 1],
-                                  USAGE);
+            quiet = true;
     }
-    if (optind != argc)
-        return lade_error_set(err, LADE_ERR_USAGE, "%s", USAGE);
+    if ((c = cli_end(&a, c, 0, 0, err)) != 0)
+        return c > 0 ? 0 : -1;
     if (in == NULL) {
         if (isatty(STDIN_FILENO))
             return lade_error_set(err, LADE_ERR_USAGE,
@@ -61,3 +55,13 @@ cmd_load(struct cli *cli, int argc, char **argv, struct lade_error *err)
     strv_free(untagged);
     return 0;
 }
+
+const struct cli_command load_command = {
+    .name = "load",
+    .synopsis = "[-i FILE] [-q]",
+    .summary = "Load images from an OCI or docker archive",
+    .description = "Reads a tar archive as `docker save` or `lade save` write it (OCI layout or\n"
+                   "docker format) and stores its images under their names.",
+    .opts = load_opts,
+    .run = cmd_load,
+};

@@ -3,7 +3,6 @@
  * with docker through $DOCKER_CONFIG/config.json and its credential helpers. */
 #include "cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +12,6 @@
 #include "../common/cleanup.h"
 #include "../common/fsutil.h"
 #include "../common/xalloc.h"
-
-#define LOGIN_USAGE "usage: lade login [-u USER] [-p PASSWORD | --password-stdin] [SERVER]"
-#define LOGOUT_USAGE "usage: lade logout [SERVER]"
 
 enum { OPT_PASSWORD_STDIN = 256 };
 
@@ -77,62 +73,64 @@ wipe_free(char *s)
     }
 }
 
-int
+static const struct cli_opt login_opts[] = {
+    {'u', "username", 'u', "USER", "User name (default: asked on the terminal)"},
+    {'p', "password", 'p', "PASSWORD", "Password (insecure: others see it; use --password-stdin)"},
+    {OPT_PASSWORD_STDIN, "password-stdin", 0, NULL, "Read the password from stdin"},
+    CLI_REGISTRY_OPTIONS,
+    {0},
+};
+
+static int
 cmd_login(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
-    static const struct option opts[] = {
-        {"username", required_argument, NULL, 'u'},
-        {"password", required_argument, NULL, 'p'},
-        {"password-stdin", no_argument, NULL, OPT_PASSWORD_STDIN},
-        {"help", no_argument, NULL, 'h'},
-        CLI_REGISTRY_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
     cleanup_free char *user = NULL;
     char *password = NULL;
     bool from_stdin = false;
+    struct cli_args a;
     int c, rc = -1;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+u:p:h", opts, NULL)) != -1) {
+    cli_args_init(&a, &login_command, argc, argv);
+    while ((c = cli_next(&a, err)) > 0) {
         switch (c) {
         case 'u':
             free(user);
-            user = xstrdup(optarg);
+            user = xstrdup(a.value);
             break;
         case 'p':
             wipe_free(password);
-            password = xstrdup(optarg);
+            password = xstrdup(a.value);
             /* hide it from ps as far as we can; docker warns the same way */
-            explicit_bzero(optarg, strlen(optarg));
+            explicit_bzero(a.value, strlen(a.value));
             fputs("WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n",
                   stderr);
             break;
         case OPT_PASSWORD_STDIN:
             from_stdin = true;
             break;
-        case 'h':
-            printf("%s\n", LOGIN_USAGE);
-            return 0;
         case CLI_OPT_INSECURE_REGISTRY:
         case CLI_OPT_RETRIES:
-            if (cli_registry_option(cli, c, optarg, err) < 0)
+            if (cli_registry_option(cli, c, a.value, err) < 0)
                 goto out;
             break;
         default:
-            lade_error_set(err, LADE_ERR_USAGE, "%s", LOGIN_USAGE);
+            lade_error_set(err, LADE_ERR_USAGE, "unhandled option");
             goto out;
         }
     }
-    if (argc - optind > 1 || (from_stdin && password != NULL)) {
-        lade_error_set(err, LADE_ERR_USAGE, "%s", LOGIN_USAGE);
+    if ((c = cli_end(&a, c, 0, 1, err)) != 0) {
+        rc = c > 0 ? 0 : -1;
+        goto out;
+    }
+    if (from_stdin && password != NULL) {
+        lade_error_set(err, LADE_ERR_USAGE, "--password and --password-stdin are exclusive");
         goto out;
     }
     if (from_stdin && user == NULL) {
         lade_error_set(err, LADE_ERR_USAGE, "--password-stdin needs -u USER");
         goto out;
     }
-    const char *server = optind < argc ? argv[optind] : "docker.io";
+    const char *server = a.noperands == 1 ? a.operands[0] : "docker.io";
     if (user == NULL && (user = prompt_line("Username: ", false, err)) == NULL)
         goto out;
     if (password == NULL)
@@ -152,18 +150,36 @@ out:
     return rc;
 }
 
-int
+static int
 cmd_logout(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
-    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        printf("%s\n", LOGOUT_USAGE);
-        return 0;
-    }
-    if (argc > 2 || (argc == 2 && argv[1][0] == '-'))
-        return lade_error_set(err, LADE_ERR_USAGE, "%s", LOGOUT_USAGE);
-    cleanup_free char *server = registry_server_name(argc == 2 ? argv[1] : "", err);
+    struct cli_args a;
+    int c;
+
+    cli_args_init(&a, &logout_command, argc, argv);
+    if ((c = cli_end(&a, cli_next(&a, err), 0, 1, err)) != 0)
+        return c > 0 ? 0 : -1;
+    cleanup_free char *server = registry_server_name(a.noperands ? a.operands[0] : "", err);
     if (server == NULL || registry_logout(server, &cli->reg, err) < 0)
         return -1;
     printf("Removing login credentials for %s\n", server);
     return 0;
 }
+
+const struct cli_command login_command = {
+    .name = "login",
+    .synopsis = "[OPTIONS] [SERVER]",
+    .summary = "Log in to a registry (default: docker.io)",
+    .description =
+        "The credentials go where docker keeps them: $DOCKER_CONFIG/config.json, or its\n"
+        "credential helper (credsStore, credHelpers), so docker and lade share them.",
+    .opts = login_opts,
+    .run = cmd_login,
+};
+
+const struct cli_command logout_command = {
+    .name = "logout",
+    .synopsis = "[SERVER]",
+    .summary = "Remove the credentials of a registry (default: docker.io)",
+    .run = cmd_logout,
+};

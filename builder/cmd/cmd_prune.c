@@ -3,7 +3,6 @@
 #include "cmd.h"
 
 #include <ctype.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +11,6 @@
 #include "../cache.h"
 #include "../progress.h"
 #include "../../parser/parser.h"
-
-#define PRUNE_USAGE "usage: lade prune [--all] [--filter until=DURATION] [--keep-storage SIZE] [-f]"
-#define DF_USAGE "usage: lade system df"
 
 /* "10GB", "512m", "1.5g", "1048576": binary units, as docker's --keep-storage. */
 static int
@@ -76,51 +72,46 @@ print_freed(const char *what, const struct store_usage *u)
     printf("Deleted %s: %llu (%s)\n", what, (unsigned long long) u->count, size);
 }
 
-int
+static const struct cli_opt prune_opts[] = {
+    {'a', "all", 'a', NULL, "Remove all cache, not only what no image uses"},
+    {'F', "filter", 0, "until=DURATION", "Only what was last used longer ago (24h, 30m, 7d)"},
+    {'k', "keep-storage", 0, "SIZE", "Keep this much (10GB, 512MB), least recently used first out"},
+    {'f', "force", 'f', NULL, "Do not ask (lade never asks; accepted as docker's)"},
+    {0},
+};
+
+static int
 cmd_prune(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
-    static const struct option options[] = {
-        {"all", no_argument, NULL, 'a'},
-        {"filter", required_argument, NULL, 'F'},
-        {"keep-storage", required_argument, NULL, 'k'},
-        {"force", no_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     struct prune_opts o = {.keep_storage = -1};
     struct prune_report rep;
     struct store *st;
     char size[32];
+    struct cli_args a;
     int c;
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "+afh", options, NULL)) != -1) {
+    cli_args_init(&a, &prune_command, argc, argv);
+    while ((c = cli_next(&a, err)) > 0) {
         switch (c) {
         case 'a':
             o.all = true;
             break;
         case 'F':
-            if (parse_filter(optarg, &o.until, err) < 0)
+            if (parse_filter(a.value, &o.until, err) < 0)
                 return -1;
             break;
         case 'k':
-            if (parse_size(optarg, &o.keep_storage, err) < 0)
+            if (parse_size(a.value, &o.keep_storage, err) < 0)
                 return -1;
             break;
         case 'f': /* docker asks for confirmation without it; lade never asks */
             break;
-        case 'h':
-            puts(PRUNE_USAGE);
-            return 0;
         default:
-            return lade_error_set(err, LADE_ERR_USAGE, "prune: unknown option '%s'\n%s",
-                                  argv[optind - 1], PRUNE_USAGE);
+            return lade_error_set(err, LADE_ERR_USAGE, "unhandled option");
         }
     }
-    if (optind != argc)
-        return lade_error_set(err, LADE_ERR_USAGE, "prune: unexpected argument '%s'\n%s",
-                              argv[optind], PRUNE_USAGE);
+    if ((c = cli_end(&a, c, 0, 0, err)) != 0)
+        return c > 0 ? 0 : -1;
     if ((st = cli_store(cli, err)) == NULL || cache_prune(st, &o, &rep, err) < 0)
         return -1;
     print_freed("build cache records", &rep.records_freed);
@@ -144,18 +135,23 @@ df_row(const char *type, const struct store_usage *total, const struct store_usa
     printf("%-20s %-8llu %-10s %s\n", type, (unsigned long long) total->count, size, reclaim);
 }
 
-int
+static int
 cmd_system(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     struct prune_opts o = {.all = true, .keep_storage = -1, .dry = true};
     struct prune_report rep;
     struct store *st;
+    struct cli_args a;
+    int c;
 
-    if (argc >= 2 && strcmp(argv[1], "prune") == 0)
-        return cmd_prune(cli, argc - 1, argv + 1, err);
-    if (argc != 2 || strcmp(argv[1], "df") != 0)
-        return lade_error_set(err, LADE_ERR_USAGE, "%s\n%s", DF_USAGE,
-                              "       lade system prune [prune's options]");
+    cli_args_init(&a, &system_command, argc, argv);
+    if ((c = cli_end(&a, cli_next(&a, err), 1, -1, err)) != 0)
+        return c > 0 ? 0 : -1;
+    if (a.noperands >= 1 && strcmp(a.operands[0], "prune") == 0)
+        return cmd_prune(cli, a.noperands, a.operands, err);
+    if (a.noperands != 1 || strcmp(a.operands[0], "df") != 0)
+        return lade_error_set(err, LADE_ERR_USAGE, "wants df or prune: lade %s %s",
+                              system_command.name, system_command.synopsis);
     if ((st = cli_store(cli, err)) == NULL || cache_prune(st, &o, &rep, err) < 0)
         return -1;
     /* RECLAIMABLE: what lade prune --all would free */
@@ -166,3 +162,22 @@ cmd_system(struct cli *cli, int argc, char **argv, struct lade_error *err)
     df_row("Cache mounts", &rep.total.mounts, &rep.freed.mounts);
     return 0;
 }
+
+const struct cli_command prune_command = {
+    .name = "prune",
+    .synopsis = "[OPTIONS]",
+    .summary = "Free build cache and unused blobs of the store",
+    .description =
+        "Without --all, what no image and no cache record uses; with --all, every cache\n"
+        "record too. Images (and the blobs they use) are kept: remove them with rmi.",
+    .opts = prune_opts,
+    .run = cmd_prune,
+};
+
+const struct cli_command system_command = {
+    .name = "system",
+    .synopsis = "df | prune [OPTIONS]",
+    .summary = "Show the space the store uses (df), or prune it",
+    .options_before_operands = true,
+    .run = cmd_system,
+};

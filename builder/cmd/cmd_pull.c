@@ -8,10 +8,16 @@
 
 #include "../progress.h"
 
-#define USAGE                                                                                      \
-    "usage: lade pull [--platform OS/ARCH[/VARIANT]] [--verify-key PUB] NAME[:TAG|@DIGEST]"
+static const struct cli_opt pull_opts[] = {
+    {CLI_OPT_PLATFORM, "platform", 0, "OS/ARCH[/VARIANT]",
+     "The image of this platform from a multi-platform index (default: this machine's)"},
+    {CLI_OPT_VERIFY_KEY, "verify-key", 0, "PUB",
+     "Pull only an image with a valid signature by this public key (lade sign), else exit 6"},
+    CLI_REGISTRY_OPTIONS,
+    {0},
+};
 
-int
+static int
 cmd_pull(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     struct image_ref ref;
@@ -20,7 +26,7 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct lade_error *err)
     digest_t verified;
     int rc;
 
-    if ((rc = cli_transfer_args(cli, argc, argv, USAGE, true, &ref, err)) != 0)
+    if ((rc = cli_transfer_args(cli, &pull_command, argc, argv, &ref, err)) != 0)
         return rc > 0 ? 0 : -1;
     if ((st = cli_store(cli, err)) == NULL) {
         image_ref_release(&ref);
@@ -51,3 +57,11 @@ cmd_pull(struct cli *cli, int argc, char **argv, struct lade_error *err)
     image_ref_release(&ref);
     return rc;
 }
+
+const struct cli_command pull_command = {
+    .name = "pull",
+    .synopsis = "[OPTIONS] NAME[:TAG|@DIGEST]",
+    .summary = "Pull an image from a registry into the store",
+    .opts = pull_opts,
+    .run = cmd_pull,
+};

@@ -7,9 +7,12 @@
 
 #include "../progress.h"
 
-#define USAGE "usage: lade push NAME[:TAG]"
+static const struct cli_opt push_opts[] = {
+    CLI_REGISTRY_OPTIONS,
+    {0},
+};
 
-int
+static int
 cmd_push(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     struct store_image img = {0};
@@ -18,10 +21,10 @@ cmd_push(struct cli *cli, int argc, char **argv, struct lade_error *err)
     digest_t pushed;
     int rc;
 
-    if ((rc = cli_transfer_args(cli, argc, argv, USAGE, false, &ref, err)) != 0)
+    if ((rc = cli_transfer_args(cli, &push_command, argc, argv, &ref, err)) != 0)
         return rc > 0 ? 0 : -1;
-    if ((st = cli_store(cli, err)) == NULL ||
-        store_image_lookup(st, argv[argc - 1], &img, err) < 0) {
+    /* the option layer moved NAME to argv[1] */
+    if ((st = cli_store(cli, err)) == NULL || store_image_lookup(st, argv[1], &img, err) < 0) {
         image_ref_release(&ref);
         return -1;
     }
@@ -41,3 +44,13 @@ cmd_push(struct cli *cli, int argc, char **argv, struct lade_error *err)
     image_ref_release(&ref);
     return rc;
 }
+
+const struct cli_command push_command = {
+    .name = "push",
+    .synopsis = "[OPTIONS] NAME[:TAG]",
+    .summary = "Push an image to the registry its name points at",
+    .description = "Credentials come from lade login or docker's config.json and credential\n"
+                   "helpers. Loopback registries are spoken to in plain HTTP, as docker does.",
+    .opts = push_opts,
+    .run = cmd_push,
+};

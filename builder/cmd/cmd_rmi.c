@@ -4,7 +4,6 @@
  * stay until lade prune). */
 #include "cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +12,6 @@
 #include "../progress.h"
 #include "../common/cleanup.h"
 #include "../common/xalloc.h"
-
-#define USAGE "usage: lade rmi [-f|--force] NAME..."
 
 static void
 print_untagged(const char *full)
@@ -78,34 +75,31 @@ rmi_one(struct store *st, const char *typed, bool force, struct lade_error *err)
     return untag_image(st, typed, force, err);
 }
 
-static const struct option options[] = {
-    {"force", no_argument, NULL, 'f'},
-    {NULL, 0, NULL, 0},
+static const struct cli_opt rmi_opts[] = {
+    {'f', "force", 'f', NULL,
+     "Remove the image even when a name is not given for each of its tags"},
+    {0},
 };
 
-int
+static int
 cmd_rmi(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     struct store *st;
     bool force = false;
+    struct cli_args a;
     int c, rc = 0;
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "f", options, NULL)) != -1) {
-        if (c != 'f')
-            return lade_error_set(err, LADE_ERR_USAGE, "unknown option '%s'\n%s", argv[optind - 1],
-                                  USAGE);
+    cli_args_init(&a, &rmi_command, argc, argv);
+    while ((c = cli_next(&a, err)) > 0)
         force = true;
-    }
-    if (optind >= argc)
-        return lade_error_set(err, LADE_ERR_USAGE, "%s", USAGE);
+    if ((c = cli_end(&a, c, 1, -1, err)) != 0)
+        return c > 0 ? 0 : -1;
     if ((st = cli_store(cli, err)) == NULL)
         return -1;
     /* like docker: go on with the other names; the error lists every failure */
-    for (int i = optind; i < argc; i++) {
+    for (int i = 0; i < a.noperands; i++) {
         struct lade_error one = {0};
-        if (rmi_one(st, argv[i], force, &one) == 0)
+        if (rmi_one(st, a.operands[i], force, &one) == 0)
             continue;
         if (rc == 0) {
             *err = one;
@@ -131,3 +125,14 @@ cmd_rmi(struct cli *cli, int argc, char **argv, struct lade_error *err)
     }
     return rc;
 }
+
+const struct cli_command rmi_command = {
+    .name = "rmi",
+    .synopsis = "[-f] NAME...",
+    .summary = "Remove image names, and the images no name is left on",
+    .description =
+        "NAME is a name (app:1) or an image ID or its prefix. The blobs only that image\n"
+        "used are freed at once when the store is not in use, else by lade prune.",
+    .opts = rmi_opts,
+    .run = cmd_rmi,
+};

@@ -3,7 +3,6 @@
 #include "cmd.h"
 
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,13 +26,13 @@ json_strv(json_t *a)
     return v;
 }
 
-static const struct option run_options[] = {
-    {"rm", no_argument, NULL, 'r'},
-    {"network", required_argument, NULL, 'n'},
-    {NULL, 0, NULL, 0},
+static const struct cli_opt run_opts[] = {
+    {'r', "rm", 0, NULL, "Remove the container afterwards (always: lade keeps no containers)"},
+    {'n', "network", 0, "MODE", "default (host), host or none"},
+    {0},
 };
 
-int
+static int
 cmd_run(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     struct store_image img = {0};
@@ -41,22 +40,24 @@ cmd_run(struct cli *cli, int argc, char **argv, struct lade_error *err)
     enum sandbox_net net = SANDBOX_NET_HOST;
     cleanup_free char *dir = NULL, *upper = NULL, *work = NULL;
     char **lowers = NULL, **cmd = NULL, **env = NULL;
+    struct cli_args a;
     int c, status = 0, rc = -1;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+", run_options, NULL)) != -1) {
+    cli_args_init(&a, &run_command, argc, argv);
+    while ((c = cli_next(&a, err)) > 0) {
         if (c == 'r')
             continue; /* the container is always removed: lade keeps no containers */
-        if (c == 'n' && strcmp(optarg, "none") == 0)
+        if (strcmp(a.value, "none") == 0)
             net = SANDBOX_NET_NONE;
-        else if (c != 'n' || (strcmp(optarg, "host") && strcmp(optarg, "default")))
-            return lade_error_set(err, LADE_ERR_USAGE,
-                                  "usage: lade run [--rm] [--network "
-                                  "none|host] NAME [CMD...]");
+        else if (strcmp(a.value, "host") && strcmp(a.value, "default"))
+            return lade_error_set(err, LADE_ERR_USAGE, "--network must be default, host or none");
     }
-    if (optind >= argc)
-        return lade_error_set(err, LADE_ERR_USAGE, "usage: lade run [--rm] NAME [CMD...]");
-    if ((st = cli_store(cli, err)) == NULL || store_image_lookup(st, argv[optind], &img, err) < 0)
+    if ((c = cli_end(&a, c, 1, -1, err)) != 0)
+        return c > 0 ? 0 : -1;
+    /* the image, then its command: argc and argv from here are the operands */
+    argc = a.noperands;
+    argv = a.operands;
+    if ((st = cli_store(cli, err)) == NULL || store_image_lookup(st, argv[0], &img, err) < 0)
         return -1;
     if (sandbox_unshare(err) < 0)
         goto out;
@@ -71,9 +72,9 @@ cmd_run(struct cli *cli, int argc, char **argv, struct lade_error *err)
             goto out;
     }
     json_t *cfg = json_object_get(img.config, "config");
-    if (optind + 1 < argc) {
+    if (argc > 1) {
         cmd = json_strv(json_object_get(cfg, "Entrypoint"));
-        for (int i = optind + 1; i < argc; i++)
+        for (int i = 1; i < argc; i++)
             cmd = strv_push(cmd, argv[i]);
     } else {
         cmd = json_strv(json_object_get(cfg, "Entrypoint"));
@@ -127,3 +128,14 @@ out:
     }
     return rc;
 }
+
+const struct cli_command run_command = {
+    .name = "run",
+    .synopsis = "[OPTIONS] NAME [COMMAND [ARG...]]",
+    .summary = "Run a command in an image, in lade's sandbox",
+    .description = "The command runs as a RUN step would, on a throw-away copy of the image's\n"
+                   "files. Options must come before NAME: what follows it is the command's.",
+    .opts = run_opts,
+    .options_before_operands = true,
+    .run = cmd_run,
+};

@@ -4,7 +4,6 @@
 #include "cmd.h"
 
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,8 +14,6 @@
 #include "../common/strv.h"
 #include "../common/xalloc.h"
 #include "../../layers/archive/archive.h"
-
-#define USAGE "usage: lade save [-o FILE] [--format oci|docker] NAME..."
 
 /* The tag to record for what the user typed: the normalised name when it is a tag of the image;
  * an image given by ID is saved without names, as docker does. */
@@ -53,13 +50,13 @@ save_to_stdout(struct store *st, const struct oci_desc *m, char **names, enum ar
     return rc;
 }
 
-static const struct option options[] = {
-    {"output", required_argument, NULL, 'o'},
-    {"format", required_argument, NULL, 'F'},
-    {NULL, 0, NULL, 0},
+static const struct cli_opt save_opts[] = {
+    {'o', "output", 'o', "FILE", "Write the archive to FILE (default: stdout, not a terminal)"},
+    {'F', "format", 0, "oci|docker", "Archive format (default: docker)"},
+    {0},
 };
 
-int
+static int
 cmd_save(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     enum archive_format fmt = ARCHIVE_DOCKER;
@@ -67,32 +64,31 @@ cmd_save(struct cli *cli, int argc, char **argv, struct lade_error *err)
     struct oci_desc manifest = {0};
     char **names = NULL;
     struct store *st;
+    struct cli_args a;
     int c, rc = -1;
 
-    optind = 1;
-    opterr = 0;
-    while ((c = getopt_long(argc, argv, "o:", options, NULL)) != -1) {
+    cli_args_init(&a, &save_command, argc, argv);
+    while ((c = cli_next(&a, err)) > 0) {
         if (c == 'o')
-            out = optarg;
-        else if (c == 'F' && strcmp(optarg, "oci") == 0)
+            out = a.value;
+        else if (strcmp(a.value, "oci") == 0)
             fmt = ARCHIVE_OCI;
-        else if (c == 'F' && strcmp(optarg, "docker") == 0)
+        else if (strcmp(a.value, "docker") == 0)
             fmt = ARCHIVE_DOCKER;
-        else if (c == 'F')
-            return lade_error_set(err, LADE_ERR_USAGE, "unknown format '%s' (oci or docker)",
-                                  optarg);
         else
-            return lade_error_set(err, LADE_ERR_USAGE, "bad option '%s'\n%s", argv[optind - 1],
-                                  USAGE);
+            return lade_error_set(err, LADE_ERR_USAGE, "unknown format '%s' (oci or docker)",
+                                  a.value);
     }
-    if (optind >= argc)
-        return lade_error_set(err, LADE_ERR_USAGE, "%s", USAGE);
+    if ((c = cli_end(&a, c, 1, -1, err)) != 0)
+        return c > 0 ? 0 : -1;
+    argc = a.noperands;
+    argv = a.operands;
     if (out == NULL && isatty(STDOUT_FILENO))
         return lade_error_set(err, LADE_ERR_USAGE,
                               "refusing to write an archive to a terminal: use -o FILE");
     if ((st = cli_store(cli, err)) == NULL)
         return -1;
-    for (int i = optind; i < argc; i++) {
+    for (int i = 0; i < argc; i++) {
         struct store_image img;
         if (store_image_lookup(st, argv[i], &img, err) < 0)
             goto out;
@@ -101,7 +97,7 @@ cmd_save(struct cli *cli, int argc, char **argv, struct lade_error *err)
             store_image_release(&img);
             lade_error_set(err, LADE_ERR_USAGE,
                            "'%s' and '%s' are different images: save one image per archive",
-                           argv[optind], argv[i]);
+                           argv[0], argv[i]);
             goto out;
         }
         manifest = img.manifest_desc;
@@ -114,3 +110,14 @@ out:
     strv_free(names);
     return rc;
 }
+
+const struct cli_command save_command = {
+    .name = "save",
+    .synopsis = "[-o FILE] [--format oci|docker] NAME...",
+    .summary = "Write an image to a tar archive",
+    .description = "One image per archive, under every NAME given (names of the same image).\n"
+                   "The docker format loads with `docker load`, the OCI format with skopeo,\n"
+                   "podman and umoci.",
+    .opts = save_opts,
+    .run = cmd_save,
+};

@@ -3,7 +3,6 @@
  * cosign-format signatures of images in a registry (layers/registry/sign.h). */
 #include "cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +11,6 @@
 #include "../common/xalloc.h"
 #include "../../layers/registry/sign.h"
 
-#define SIGN_USAGE                                                                                 \
-    "usage: lade sign --key KEY NAME[:TAG|@DIGEST]\n"                                              \
-    "       lade sign --generate-key PREFIX   (writes PREFIX.key and PREFIX.pub)\n"                \
-    "env LADE_SIGN_PASSWORD: the private key's password (encrypts a generated key)"
-#define VERIFY_USAGE "usage: lade verify --key PUB NAME[:TAG|@DIGEST]"
 #define PASSWORD_ENV "LADE_SIGN_PASSWORD"
 
 int
@@ -77,64 +71,64 @@ generate_key(const char *prefix, struct lade_error *err)
     return 0;
 }
 
-/* The options of sign and verify: --key, --generate-key (sign only), the registry flags, and
- * one NAME (none with --generate-key). 1 when -h printed usage. */
+enum { OPT_KEY = 256, OPT_GENERATE };
+
+static const struct cli_opt sign_opts[] = {
+    {OPT_KEY, "key", 0, "KEY", "The private key (PEM, ECDSA P-256) to sign with"},
+    {OPT_GENERATE, "generate-key", 0, "PREFIX",
+     "Write a new key pair to PREFIX.key (mode 0600) and PREFIX.pub, and sign nothing"},
+    CLI_REGISTRY_OPTIONS,
+    {0},
+};
+
+static const struct cli_opt verify_opts[] = {
+    {OPT_KEY, "key", 0, "PUB", "The public key (PEM) the signatures must verify with"},
+    CLI_REGISTRY_OPTIONS,
+    {0},
+};
+
+/* The options of sign and verify: --key, --generate-key (sign only: its table), the registry
+ * flags, and one NAME (none with --generate-key). 1 when -h printed usage. */
 static int
-parse_args(struct cli *cli, int argc, char **argv, const char *usage, bool sign, const char **key,
-           const char **generate, struct lade_error *err)
+parse_args(struct cli *cli, const struct cli_command *cmd, int argc, char **argv, const char **key,
+           const char **generate, const char **name, struct lade_error *err)
 {
-    enum { OPT_KEY = 256, OPT_GENERATE };
-    static const struct option opts[] = {
-        {"key", required_argument, NULL, OPT_KEY},
-        {"generate-key", required_argument, NULL, OPT_GENERATE},
-        {"help", no_argument, NULL, 'h'},
-        CLI_REGISTRY_OPTIONS,
-        {NULL, 0, NULL, 0},
-    };
+    struct cli_args a;
     int c;
 
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-        switch (c) {
-        case OPT_KEY:
-            *key = optarg;
-            break;
-        case OPT_GENERATE:
-            if (!sign)
-                return lade_error_set(err, LADE_ERR_USAGE, "%s", usage);
-            *generate = optarg;
-            break;
-        case 'h':
-            printf("%s\n", usage);
-            return 1;
-        case CLI_OPT_INSECURE_REGISTRY:
-        case CLI_OPT_RETRIES:
-            if (cli_registry_option(cli, c, optarg, err) < 0)
-                return -1;
-            break;
-        default:
-            return lade_error_set(err, LADE_ERR_USAGE, "%s", usage);
-        }
+    cli_args_init(&a, cmd, argc, argv);
+    while ((c = cli_next(&a, err)) > 0) {
+        if (c == OPT_KEY)
+            *key = a.value;
+        else if (c == OPT_GENERATE)
+            *generate = a.value;
+        else if (cli_registry_option(cli, c, a.value, err) < 0)
+            return -1;
     }
-    if (*generate != NULL ? (*key != NULL || optind != argc) : (*key == NULL || optind != argc - 1))
-        return lade_error_set(err, LADE_ERR_USAGE, "%s", usage);
+    if ((c = cli_end(&a, c, *generate ? 0 : 1, *generate ? 0 : 1, err)) != 0)
+        return c;
+    if (*generate != NULL && *key != NULL)
+        return lade_error_set(err, LADE_ERR_USAGE, "--key or --generate-key, not both");
+    if (*generate == NULL && *key == NULL)
+        return lade_error_set(err, LADE_ERR_USAGE, "--key is required");
+    *name = a.noperands ? a.operands[0] : NULL;
     return 0;
 }
 
-int
+static int
 cmd_sign(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
-    const char *key_path = NULL, *generate = NULL;
+    const char *key_path = NULL, *generate = NULL, *name = NULL;
     struct sign_key *key = NULL;
     int rc;
 
-    if ((rc = parse_args(cli, argc, argv, SIGN_USAGE, true, &key_path, &generate, err)) != 0)
+    if ((rc = parse_args(cli, &sign_command, argc, argv, &key_path, &generate, &name, err)) != 0)
         return rc > 0 ? 0 : -1;
     if (generate != NULL)
         return generate_key(generate, err);
     if (cli_sign_key_load(key_path, &key, err) < 0)
         return -1;
-    rc = cli_sign_image(cli, argv[argc - 1], NULL, key, err);
+    rc = cli_sign_image(cli, name, NULL, key, err);
     sign_key_free(key);
     return rc;
 }
@@ -160,18 +154,42 @@ cli_verify_image(struct cli *cli, const struct image_ref *ref, const char *pub_p
     return 0;
 }
 
-int
+static int
 cmd_verify(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
-    const char *key_path = NULL, *generate = NULL;
+    const char *key_path = NULL, *generate = NULL, *name = NULL;
     struct image_ref ref;
     int rc;
 
-    if ((rc = parse_args(cli, argc, argv, VERIFY_USAGE, false, &key_path, &generate, err)) != 0)
+    if ((rc = parse_args(cli, &verify_command, argc, argv, &key_path, &generate, &name, err)) != 0)
         return rc > 0 ? 0 : -1;
-    if (image_ref_parse(argv[argc - 1], &ref, err) < 0)
+    if (image_ref_parse(name, &ref, err) < 0)
         return lade_error_recode(err, LADE_ERR_USAGE);
     rc = cli_verify_image(cli, &ref, key_path, NULL, err);
     image_ref_release(&ref);
     return rc;
 }
+
+const struct cli_command sign_command = {
+    .name = "sign",
+    .synopsis = "--key KEY NAME[:TAG|@DIGEST] | --generate-key PREFIX",
+    .summary = "Sign an image in a registry, in cosign's format",
+    .description =
+        "The tag is resolved to its manifest digest, which is signed (ECDSA P-256) in cosign's\n"
+        "simple signing payload and pushed to the tag sha256-<hex>.sig of the image's repository\n"
+        "(and as an OCI 1.1 referrer where the registry has the referrers API).\n"
+        "\n"
+        "Environment: LADE_SIGN_PASSWORD, the private key's password (--generate-key encrypts\n"
+        "the new key with it).",
+    .opts = sign_opts,
+    .run = cmd_sign,
+};
+
+const struct cli_command verify_command = {
+    .name = "verify",
+    .synopsis = "--key PUB NAME[:TAG|@DIGEST]",
+    .summary = "Check an image's cosign-format signatures with a public key",
+    .description = "Exit status 6 when no signature by the key names the image's current digest.",
+    .opts = verify_opts,
+    .run = cmd_verify,
+};

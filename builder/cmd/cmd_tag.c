@@ -8,30 +8,34 @@
 
 #include "../common/cleanup.h"
 
-#define USAGE "usage: lade tag SOURCE[:TAG] TARGET[:TAG]"
-
-int
+static int
 cmd_tag(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     struct store_image img = {0};
     cleanup_free char *dst = NULL;
     struct store *st;
+    struct cli_args a;
     int rc;
 
-    if (argc == 2 && (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)) {
-        printf("%s\n", USAGE);
-        return 0;
-    }
-    if (argc != 3 || argv[1][0] == '-' || argv[2][0] == '-')
-        return lade_error_set(err, LADE_ERR_USAGE, "%s", USAGE);
-    if ((dst = cli_normalise_name(argv[2], err)) == NULL)
+    cli_args_init(&a, &tag_command, argc, argv);
+    if ((rc = cli_end(&a, cli_next(&a, err), 2, 2, err)) != 0)
+        return rc > 0 ? 0 : -1;
+    if ((dst = cli_normalise_name(a.operands[1], err)) == NULL)
         return -1;
     /* a tag names a manifest; "name@digest" is a fixed reference, not something to move */
     if (strncmp(dst, "sha256:", 7) == 0 || strchr(dst, '@') != NULL)
-        return lade_error_set(err, LADE_ERR_USAGE, "cannot use a digest as a tag: '%s'", argv[2]);
-    if ((st = cli_store(cli, err)) == NULL || store_image_lookup(st, argv[1], &img, err) < 0)
+        return lade_error_set(err, LADE_ERR_USAGE, "cannot use a digest as a tag: '%s'",
+                              a.operands[1]);
+    if ((st = cli_store(cli, err)) == NULL || store_image_lookup(st, a.operands[0], &img, err) < 0)
         return -1;
     rc = store_tag_set(st, dst, &img.manifest_desc, err);
     store_image_release(&img);
     return rc;
 }
+
+const struct cli_command tag_command = {
+    .name = "tag",
+    .synopsis = "SOURCE[:TAG] TARGET[:TAG]",
+    .summary = "Give an image another name",
+    .run = cmd_tag,
+};

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,42 +14,134 @@
 #endif
 #include "../common/xalloc.h"
 
-static const char usage_text[] =
-    "usage: lade [--root DIR] COMMAND [ARGS]\n"
-    "\n"
-    "  build [-f FILE] [-t NAME[:TAG]]... [--build-arg K[=V]]... [--target STAGE] [--no-cache]\n"
-    "        [-o type=oci,dest=F | type=docker,dest=F | type=registry] [--iidfile F]\n"
-    "        [--progress plain|tty] [--pull] [--push] [--platform OS/ARCH[/VARIANT]]\n"
-    "        [--secret id=ID[,src=PATH|,env=VAR]]... [--ssh default|ID[=SOCKET|KEYFILE]]...\n"
-    "        [--allow security.insecure] [--sign KEY] CONTEXT\n"
-    "  plan [-f FILE] [--build-arg K=V]... [--target STAGE] CONTEXT\n"
-    "  images | inspect NAME | tag SRC DST | rmi NAME...\n"
-    "  save NAME -o FILE [--format oci|docker] | load -i FILE\n"
-    "  run [--rm] NAME [CMD...]\n"
-    "  pull [--platform OS/ARCH] [--verify-key PUB] NAME | push NAME\n"
-    "  sign --key KEY NAME | sign --generate-key PREFIX | verify --key PUB NAME\n"
-    "  login [-u USER] [--password-stdin] [SERVER] | logout [SERVER]\n"
-    "  prune [--all] [--filter until=DURATION] [--keep-storage SIZE] | system df\n"
-    "  diff [-q] IMAGE_A IMAGE_B  (names, IDs or archive paths; exit 1 when they differ)\n"
-    "  version | help\n"
-    "\n"
-    "global: --root DIR (default /var/lib/lade as root, else $XDG_DATA_HOME/lade); env LADE_ROOT\n"
-    "        --insecure-registry HOST[:PORT] (plain HTTP)  --retries N (registry requests, "
-    "default 3)\n";
+enum { OPT_ROOT = 256, OPT_VERSION };
 
-struct subcommand {
-    const char *name;
-    int (*fn)(struct cli *, int, char **, struct lade_error *);
+static const struct cli_opt global_opts[] = {
+    {OPT_ROOT, "root", 0, "DIR",
+     "The store (default /var/lib/lade as root, else $XDG_DATA_HOME/lade; env LADE_ROOT)"},
+    CLI_REGISTRY_OPTIONS,
+    {OPT_VERSION, "version", 0, NULL, "Print the version and the commit, as `lade version`"},
+    {'h', "help", 'h', NULL, "Print this usage, as `lade help`"},
+    {0},
 };
 
-static const struct subcommand subcommands[] = {
-    {"build", cmd_build},     {"plan", cmd_plan},   {"images", cmd_images},
-    {"inspect", cmd_inspect}, {"tag", cmd_tag},     {"rmi", cmd_rmi},
-    {"save", cmd_save},       {"load", cmd_load},   {"run", cmd_run},
-    {"pull", cmd_pull},       {"push", cmd_push},   {"login", cmd_login},
-    {"logout", cmd_logout},   {"prune", cmd_prune}, {"system", cmd_system},
-    {"diff", cmd_diff},       {"sign", cmd_sign},   {"verify", cmd_verify},
+static const struct cli_command global_command = {
+    .name = "",
+    .synopsis = "[GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]",
+    .summary = "a daemonless Dockerfile image builder",
+    .description =
+        "lade builds OCI images from a Dockerfile as docker BuildKit does, without a daemon: the\n"
+        "same Dockerfile gives the same image, and with --source-date-epoch the same digest. It\n"
+        "runs, tags, saves, loads, pushes and pulls images of its store (--root).\n"
+        "\n"
+        "Options of a command may come anywhere among its arguments (lade build ctx -t app:1);\n"
+        "-- ends the options. Long options are matched exactly, never abbreviated.\n"
+        "\n"
+        "Exit status: 0 success; 1 build failed for another reason; 2 bad options or arguments;\n"
+        "3 invalid Dockerfile or .dockerignore; 4 a RUN step failed; 5 registry or network\n"
+        "failure; 6 authentication refused; 7 local I/O failure.\n"
+        "\n"
+        "Environment: LADE_ROOT (the store), SOURCE_DATE_EPOCH (as --source-date-epoch),\n"
+        "DOCKER_CONFIG (registry credentials, as docker), NO_COLOR.",
+    .opts = global_opts,
+    .options_before_operands = true,
 };
+
+static int cmd_help(struct cli *cli, int argc, char **argv, struct lade_error *err);
+static int cmd_version(struct cli *cli, int argc, char **argv, struct lade_error *err);
+
+static const struct cli_opt help_opts[] = {
+    {'m', "man", 0, NULL, "Print the man page source (roff) of lade or of COMMAND"},
+    {'w', "words", 0, NULL, "Print the commands, or COMMAND's options: for shell completion"},
+    {0},
+};
+static const struct cli_command help_command = {
+    .name = "help",
+    .synopsis = "[--man | --words] [COMMAND]",
+    .summary = "Show the usage of lade or of a command",
+    .opts = help_opts,
+    .run = cmd_help,
+};
+static const struct cli_command version_command = {
+    .name = "version",
+    .synopsis = "",
+    .summary = "Show the version of lade and the commit it was built from",
+    .run = cmd_version,
+};
+
+static const struct cli_command *const commands[] = {
+    &build_command,
+    &plan_command,
+    &images_command,
+    &inspect_command,
+    &tag_command,
+    &rmi_command,
+    &save_command,
+    &load_command,
+    &run_command,
+    &pull_command,
+    &push_command,
+    &login_command,
+    &logout_command,
+    &prune_command,
+    &system_command,
+    &diff_command,
+    &sign_command,
+    &verify_command,
+    &help_command,
+    &version_command,
+    NULL,
+};
+
+static const struct cli_command *
+find_command(const char *name)
+{
+    for (size_t k = 0; commands[k] != NULL; k++)
+        if (strcmp(commands[k]->name, name) == 0)
+            return commands[k];
+    return NULL;
+}
+
+static int
+cmd_help(struct cli *cli, int argc, char **argv, struct lade_error *err)
+{
+    struct cli_args a;
+    bool man = false, words = false;
+    int c;
+
+    (void) cli;
+    cli_args_init(&a, &help_command, argc, argv);
+    while ((c = cli_next(&a, err)) > 0)
+        *(c == 'm' ? &man : &words) = true;
+    if ((c = cli_end(&a, c, 0, 1, err)) != 0)
+        return c > 0 ? 0 : -1;
+    const struct cli_command *cmd = NULL;
+    if (a.noperands == 1 && (cmd = find_command(a.operands[0])) == NULL)
+        return lade_error_set(err, LADE_ERR_USAGE, "unknown command '%s'", a.operands[0]);
+    if (man)
+        cli_print_man(stdout, &global_command, commands, cmd);
+    else if (words)
+        cli_print_words(stdout, commands, cmd);
+    else if (cmd != NULL)
+        cli_print_help(stdout, cmd);
+    else
+        cli_print_usage_all(stdout, &global_command, commands);
+    return 0;
+}
+
+static int
+cmd_version(struct cli *cli, int argc, char **argv, struct lade_error *err)
+{
+    struct cli_args a;
+    int c;
+
+    (void) cli;
+    cli_args_init(&a, &version_command, argc, argv);
+    if ((c = cli_end(&a, cli_next(&a, err), 0, 0, err)) != 0)
+        return c > 0 ? 0 : -1;
+    printf("lade version %s (commit %s)\n", LADE_VERSION, LADE_COMMIT);
+    return 0;
+}
 
 static char *
 default_root(void)
@@ -66,63 +157,52 @@ default_root(void)
     return xasprintf("%s/.local/share/lade", getenv("HOME") ? getenv("HOME") : "/tmp");
 }
 
+/* A usage error of a command as docker prints it: the command, the cause, where to look. */
+static void
+print_usage_error(const struct cli_command *cmd, const struct lade_error *err)
+{
+    fprintf(stderr, "lade %s: %s\nSee 'lade %s --help'.\n", cmd->name, err->msg, cmd->name);
+}
+
 /* Parses the global options and runs the command; returns the exit status. Errors are printed
  * here, once. */
 static int
 dispatch(struct cli *cli, char **root, int argc, char **argv)
 {
     struct lade_error err = {0};
-    int i = 1, rc = -1;
+    const struct cli_command *cmd = NULL;
+    struct cli_args a;
+    int c, rc = -1;
 
-    /* Global options come before the subcommand. */
-    while (i < argc && argv[i][0] == '-') {
-        if (strcmp(argv[i], "--root") == 0 && i + 1 < argc) {
+    /* Global options come before the command: its name is the first operand. */
+    cli_args_init(&a, &global_command, argc, argv);
+    while ((c = cli_next(&a, &err)) > 0) {
+        if (c == OPT_ROOT) {
             free(*root);
-            *root = xstrdup(argv[i + 1]);
-            i += 2;
-        } else if (strncmp(argv[i], "--root=", 7) == 0) {
-            free(*root);
-            *root = xstrdup(argv[i] + 7);
-            i++;
-        } else if ((strcmp(argv[i], "--insecure-registry") == 0 ||
-                    strcmp(argv[i], "--retries") == 0) &&
-                   i + 1 < argc) {
-            int opt = argv[i][2] == 'i' ? CLI_OPT_INSECURE_REGISTRY : CLI_OPT_RETRIES;
-            if (cli_registry_option(cli, opt, argv[i + 1], &err) < 0)
-                goto out;
-            i += 2;
-        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            fputs(usage_text, stdout);
+            *root = xstrdup(a.value);
+        } else if (c == OPT_VERSION) {
+            return cmd_version(cli, 1, argv, &err);
+        } else if (c == 'h') {
+            cli_print_usage_all(stdout, &global_command, commands);
             return 0;
-        } else if (strcmp(argv[i], "--version") == 0) {
-            printf("lade version %s (commit %s)\n", LADE_VERSION, LADE_COMMIT);
-            return 0;
-        } else {
-            fprintf(stderr, "lade: error: unknown global option '%s'\n%s", argv[i], usage_text);
-            return LADE_ERR_USAGE;
-        }
-    }
-    if (i >= argc) {
-        fputs(usage_text, stderr);
-        return LADE_ERR_USAGE;
-    }
-    const char *name = argv[i];
-    if (strcmp(name, "help") == 0) {
-        fputs(usage_text, stdout);
-        return 0;
-    }
-    if (strcmp(name, "version") == 0) {
-        printf("lade version %s (commit %s)\n", LADE_VERSION, LADE_COMMIT);
-        return 0;
-    }
-    cli->root = *root ? *root : (*root = default_root());
-    for (size_t k = 0; k < sizeof(subcommands) / sizeof(subcommands[0]); k++) {
-        if (strcmp(subcommands[k].name, name) == 0) {
-            rc = subcommands[k].fn(cli, argc - i, argv + i, &err);
+        } else if (cli_registry_option(cli, c, a.value, &err) < 0) {
             goto out;
         }
     }
-    lade_error_set(&err, LADE_ERR_USAGE, "unknown command '%s' (see 'lade help')", name);
+    if (c < 0)
+        goto out;
+    if (a.noperands == 0) {
+        cli_print_usage_all(stderr, &global_command, commands);
+        return LADE_ERR_USAGE;
+    }
+    if ((cmd = find_command(a.operands[0])) == NULL) {
+        lade_error_set(&err, LADE_ERR_USAGE, "unknown command '%s' (see 'lade help')",
+                       a.operands[0]);
+        goto out;
+    }
+    cli->root = *root ? *root : (*root = default_root());
+    /* the command sees its name as argv[0], as a program does */
+    rc = cmd->run(cli, a.noperands, a.operands, &err);
 out:
     if (rc == 0)
         return 0;
@@ -131,7 +211,10 @@ out:
     if (!lade_error_is_set(&err))
         lade_error_set(&err, LADE_ERR_OTHER, "failed");
     fflush(stdout);
-    lade_error_print(stderr, &err);
+    if (cmd != NULL && err.code == LADE_ERR_USAGE && err.pos.line == 0)
+        print_usage_error(cmd, &err);
+    else
+        lade_error_print(stderr, &err);
     return err.code;
 }
 

@@ -233,6 +233,12 @@ sandbox_exec(const struct sandbox_spec *spec, int err_fd, struct lade_error *err
         return lade_error_sys(err, "setsid");
     if (setup_stdio(spec, err) < 0 || close_other_fds(err_fd, err) < 0)
         return -1;
+    /* Docker's seccomp profile, loaded at the last point this process still has
+     * CAP_SYS_ADMIN (loading needs it, or PR_SET_NO_NEW_PRIVS, which would break setuid
+     * programs); the setup calls after it are all ones the profile allows, as in runc
+     * without NoNewPrivileges. --security=insecure runs unconfined, as in BuildKit. */
+    if (!spec->insecure && sandbox_seccomp_load(SANDBOX_DEFAULT_CAPS, err) < 0)
+        return -1;
     if (enter_caps(spec->insecure, err) < 0 || sandbox_user_lookup(spec->user, &u, err) < 0)
         return -1;
     if (enter_cwd(spec->cwd, err) < 0)
@@ -240,8 +246,6 @@ sandbox_exec(const struct sandbox_spec *spec, int err_fd, struct lade_error *err
     env = build_env(spec->envp, u.home);
     if (switch_user(&u, spec->insecure, err) < 0)
         goto out;
-    /* Seccomp is not applied in this version: docker's default profile would be loaded
-     * here, last, so that it need not allow the setup calls above (STYLE.md section 6). */
     rc = exec_argv(spec->argv, env, err);
 out:
     strv_free(env);

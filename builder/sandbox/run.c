@@ -46,6 +46,8 @@ struct sandbox_ctx {
     char *resolv;
     int err_fd;   /* write end of the error pipe, above 2 so that stdio setup keeps it */
     sigset_t fwd; /* SIGINT, SIGTERM: blocked from before the fork, forwarded */
+    /* the step's resource limits (cgroup.c); the keeper enters it */
+    struct cgroup_step cg;
 };
 
 static void
@@ -369,6 +371,8 @@ keeper_main(const struct sandbox_ctx *c, pid_t parent)
 
     if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
         _exit(127);
+    if (cgroup_step_enter(&c->cg, &err) < 0) /* before any fork: every process is limited */
+        child_fail(c->err_fd, &err);
     /* lade's other fds stay with lade: a flock held through one (a cache mount another
      * thread's RUN holds) would otherwise last as long as this sandbox. */
     const int keep[] = {c->err_fd, c->spec->stdin_fd, c->spec->stdout_fd, c->spec->stderr_fd, 0, 1,
@@ -520,11 +524,14 @@ sandbox_run(const struct sandbox_spec *spec, int *status, struct lade_error *err
     struct sandbox_ctx c = {0};
     int rc;
 
-    if (spec_check(spec, err) < 0)
+    if (spec_check(spec, err) < 0 || cgroup_step_create(spec->limits, &c.cg, err) < 0)
         return -1;
     rc = ctx_init(&c, spec, err);
     if (rc == 0)
         rc = run_with_pipe(&c, status, err);
+    if (rc == 0 && *status != 0)
+        rc = cgroup_step_explain(&c.cg, spec->limits, *status, err);
+    cgroup_step_remove(&c.cg);
     ctx_release(&c);
     return rc;
 }

@@ -261,3 +261,51 @@ int sandbox_close_fds_except(const int *keep, size_t n);
 /* Everything after pivot_root up to execve, in the order DESIGN.md fixes; returns -1 with
  * err set when something before or at exec fails. err_fd is kept open (it is O_CLOEXEC). */
 int sandbox_exec(const struct sandbox_spec *spec, int err_fd, struct lade_error *err);
+
+/* ---- seccomp.c: docker's default seccomp profile ---- */
+
+/* The arches a profile covers (a 64-bit kernel runs its compat ABIs too). */
+enum profile_arch {
+    PROFILE_ARCH_X86_64 = 1 << 0,
+    PROFILE_ARCH_X86 = 1 << 1,
+    PROFILE_ARCH_X32 = 1 << 2,
+    PROFILE_ARCH_AARCH64 = 1 << 3,
+    PROFILE_ARCH_ARM = 1 << 4,
+    PROFILE_ARCH_S390X = 1 << 5,
+    PROFILE_ARCH_S390 = 1 << 6,
+    PROFILE_ARCH_RISCV64 = 1 << 7,
+    PROFILE_ARCH_PPC64LE = 1 << 8,
+};
+/* This machine's arch and its compat arches; 0 when the profile has none for it. */
+unsigned profile_native_arches(void);
+#define PROFILE_ALLOW 0
+#define PROFILE_ALLOW_IF_ARGS (-1) /* allowed when its arguments pass (clone, socket...) */
+/* What the profile does with the syscall name on arch (one PROFILE_ARCH_* bit) for a process
+ * with the capability mask caps: PROFILE_ALLOW, PROFILE_ALLOW_IF_ARGS, or the errno it fails
+ * with (EPERM for anything not listed). */
+int profile_verdict(const char *name, unsigned arch, uint64_t caps);
+/* Loads the profile for caps (the capabilities the RUN will have) into this thread, without
+ * PR_SET_NO_NEW_PRIVS: the caller must still have CAP_SYS_ADMIN. */
+int sandbox_seccomp_load(uint64_t caps, struct lade_error *err);
+
+/* ---- cgroup.c: a RUN step's own cgroup ---- */
+
+struct cgroup_step {
+    char *dirs[3]; /* owned: one (v2) or one per controller (v1) */
+    size_t n;
+    bool v2;
+    const char *memory_dir; /* one of dirs, or NULL: no memory limit */
+    const char *pids_dir;   /* one of dirs, or NULL: no pids limit */
+};
+/* Creates the step's cgroup(s) with the limits written (nothing when none apply). Explicit
+ * limits that cannot be applied are an error; the default pids limit is dropped silently. */
+int cgroup_step_create(const struct sandbox_limits *l, struct cgroup_step *cg,
+                       struct lade_error *err);
+/* Moves the calling process into the step's cgroups (the keeper, before it forks). */
+int cgroup_step_enter(const struct cgroup_step *cg, struct lade_error *err);
+/* For a step that failed with status: -1 with err saying so when the kernel killed one of
+ * its processes for the memory limit, or a fork failed at the pids limit; else 0. */
+int cgroup_step_explain(const struct cgroup_step *cg, const struct sandbox_limits *l, int status,
+                        struct lade_error *err);
+/* Removes the step's cgroups (they must be empty) and frees cg. */
+void cgroup_step_remove(struct cgroup_step *cg);

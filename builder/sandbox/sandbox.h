@@ -32,6 +32,18 @@ enum sandbox_net {
     SANDBOX_NET_NONE,     /* a new, empty network namespace (loopback only) */
 };
 
+/* Resource limits of a RUN step (lade build --memory, --cpus, --pids-limit), applied with a
+ * child cgroup of lade's own per step (cgroup v2, or the v1 controllers of a hybrid host). */
+struct sandbox_limits {
+    unsigned long long memory;    /* bytes, no swap on top; 0: no limit */
+    unsigned long long cpu_quota; /* microseconds of CPU time per 100 ms; 0: no limit */
+    long long pids;               /* processes and threads; 0: SANDBOX_DEFAULT_PIDS when the
+                                     host allows it; < 0: no limit */
+};
+/* Bounds a fork bomb far below the kernel's pid_max and threads-max, while leaving room for
+ * the largest parallel builds (make -j on a 256-CPU machine with a few threads per job). */
+#define SANDBOX_DEFAULT_PIDS 4096
+
 struct sandbox_spec {
     /* The rootfs: overlay of lowerdirs (index 0 is the top-most layer, as in overlay's
      * lowerdir= order) with upperdir/workdir receiving the changes. nlower may be 0 (scratch):
@@ -54,6 +66,7 @@ struct sandbox_spec {
      * (ambient: a USER other than root has them too), nothing masked or read-only in /proc, /sys
      * writable, the host's fuse, kvm, kmsg and cuse devices. The caller checks the entitlement. */
     bool insecure;
+    const struct sandbox_limits *limits; /* NULL: the default pids limit only */
 
     /* The process's stdio. stdin_fd < 0 means /dev/null (RUN steps pass -1). */
     int stdin_fd;
@@ -86,6 +99,25 @@ int sandbox_run(const struct sandbox_spec *spec, int *status, struct lade_error 
 
 /* Whether this process can create the sandbox (root, overlayfs, namespaces); for tests. */
 bool sandbox_available(void);
+/* 1 when RUN steps get docker's default seccomp profile here (libseccomp knows this arch and
+ * the kernel has seccomp filters), else 0; for `lade info` and tests. */
+int sandbox_seccomp_available(void);
+/* 1 when this host lets lade apply the limits l asks for (NULL: memory, pids and cpu), else 0
+ * with why saying what is missing; for `lade build` and `lade info`. */
+int cgroup_available(const struct sandbox_limits *l, char *why, size_t size);
+/* Whether l holds a limit the user asked for (not only the default pids limit). */
+bool sandbox_limits_requested(const struct sandbox_limits *l);
+/* One build flag: "memory" (sandbox_parse_size), "cpus" (sandbox_parse_cpus), "cpu-quota"
+ * (microseconds per 100 ms) or "pids-limit" (-1 or 0: none); usage error when invalid. */
+int sandbox_limits_set(struct sandbox_limits *l, const char *flag, const char *value,
+                       struct lade_error *err);
+/* A usage error when l asks for limits this host cannot apply (no cgroup controller, not
+ * delegated, read-only /sys/fs/cgroup). */
+int sandbox_limits_check(const struct sandbox_limits *l, struct lade_error *err);
+/* "512m", "1g", "1048576", "64k" (docker's binary units, optional b) into bytes; usage error. */
+int sandbox_parse_size(const char *s, unsigned long long *out, struct lade_error *err);
+/* "1.5" CPUs into microseconds of CPU time per 100 ms period; usage error. */
+int sandbox_parse_cpus(const char *s, unsigned long long *quota_us, struct lade_error *err);
 
 /* Overlay mounts for the builder's own use (COPY writes through one), with the new mount API so
  * that any number of lower dirs fits (fsconfig lowerdir+, kernel 6.8+), and always
