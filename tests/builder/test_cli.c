@@ -26,10 +26,10 @@ static const struct cli_foreign foreign[] = {
     {0},
 };
 
-static const struct cli_command cmd = {"build", "[OPTIONS] CONTEXT", "test", NULL, opts,
-                                       foreign, false,     NULL};
-static const struct cli_command run = {"run", "IMAGE [CMD...]", "test", NULL, opts, NULL,
-                                       true,  NULL};
+static const struct cli_command cmd = {
+    "build", "[OPTIONS] CONTEXT", "test", NULL, opts, foreign, false, NULL};
+static const struct cli_command run = {"run", "IMAGE [CMD...]", "test", NULL, opts, NULL, true,
+                                       NULL};
 
 /* Parses words (a NULL-terminated list after the command name) into a "t=V q n c=V" trace of
  * the options and "| operands"; returns the last cli_next result. */
