@@ -125,9 +125,9 @@ char *cli_normalise_name(const char *name, struct lade_error *err);
 struct sign_key;
 int cli_sign_key_load(const char *path, struct sign_key **out, struct lade_error *err);
 /* Signs name (digest: the manifest just pushed, which the name must still resolve to; NULL:
- * whatever it resolves to) and prints what was pushed. */
+ * whatever it resolves to) and prints what was pushed to out. */
 int cli_sign_image(struct cli *cli, const char *name, const char *digest,
-                   const struct sign_key *key, struct lade_error *err);
+                   const struct sign_key *key, FILE *out, struct lade_error *err);
 /* Verifies ref's signatures with the public key at pub_path and prints what was verified;
  * *verified_out (may be NULL) gets the verified manifest digest. */
 int cli_verify_image(struct cli *cli, const struct image_ref *ref, const char *pub_path,

@@ -350,7 +350,8 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
     if (build_run(st, &o, manifest, err) < 0 || (verify && build_verify(st, &o, manifest, err) < 0))
         goto out;
     for (char **t = o.tags; sign_key != NULL && *t; t++) {
-        if (cli_sign_image(cli, *t, manifest, sign_key, err) < 0)
+        /* -q keeps stdout for the image ID alone */
+        if (cli_sign_image(cli, *t, manifest, sign_key, quiet ? stderr : stdout, err) < 0)
             goto out;
     }
     if (!quiet)

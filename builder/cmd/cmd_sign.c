@@ -21,7 +21,7 @@ cli_sign_key_load(const char *path, struct sign_key **out, struct lade_error *er
 
 int
 cli_sign_image(struct cli *cli, const char *name, const char *digest, const struct sign_key *key,
-               struct lade_error *err)
+               FILE *out, struct lade_error *err)
 {
     struct image_ref ref;
     struct sign_result res = {0};
@@ -33,20 +33,21 @@ cli_sign_image(struct cli *cli, const char *name, const char *digest, const stru
     if (rc == 0) {
         cleanup_free char *what = image_ref_string(&ref);
         sign_key_fingerprint(key, fp, sizeof(fp));
-        printf("signed %s (%s) with key %s\n", what, res.image.digest, fp);
-        printf("  signature: %s/%s:sha256-%s.sig (manifest %s, %zu signature%s%s)\n", ref.domain,
-               ref.path, res.image.digest + 7, res.sig_manifest, res.nsignatures,
-               res.nsignatures == 1 ? "" : "s",
-               res.duplicate  ? "; this one was there already"
-               : res.appended ? "; appended to the existing ones"
-                              : "");
+        fprintf(out, "signed %s (%s) with key %s\n", what, res.image.digest, fp);
+        fprintf(out, "  signature: %s/%s:sha256-%s.sig (manifest %s, %zu signature%s%s)\n",
+                ref.domain, ref.path, res.image.digest + 7, res.sig_manifest, res.nsignatures,
+                res.nsignatures == 1 ? "" : "s",
+                res.duplicate  ? "; this one was there already"
+                : res.appended ? "; appended to the existing ones"
+                               : "");
         if (res.referrer)
-            printf("  referrer: %s/%s@%s (OCI 1.1 referrers API, subject %s)\n", ref.domain,
-                   ref.path, res.referrer_manifest, res.image.digest);
+            fprintf(out, "  referrer: %s/%s@%s (OCI 1.1 referrers API, subject %s)\n", ref.domain,
+                    ref.path, res.referrer_manifest, res.image.digest);
         else
-            printf("  referrer: not pushed: the registry has no OCI 1.1 referrers API "
-                   "(GET /v2/%s/referrers/%s answered %ld); the .sig tag is the only link\n",
-                   ref.path, res.image.digest, res.referrers_status);
+            fprintf(out,
+                    "  referrer: not pushed: the registry has no OCI 1.1 referrers API "
+                    "(GET /v2/%s/referrers/%s answered %ld); the .sig tag is the only link\n",
+                    ref.path, res.image.digest, res.referrers_status);
     }
     image_ref_release(&ref);
     return rc;
@@ -128,7 +129,7 @@ cmd_sign(struct cli *cli, int argc, char **argv, struct lade_error *err)
         return generate_key(generate, err);
     if (cli_sign_key_load(key_path, &key, err) < 0)
         return -1;
-    rc = cli_sign_image(cli, name, NULL, key, err);
+    rc = cli_sign_image(cli, name, NULL, key, stdout, err);
     sign_key_free(key);
     return rc;
 }

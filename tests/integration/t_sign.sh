@@ -198,6 +198,11 @@ t_sign_pull_verify_key() {
     assert_store_valid "$fresh"
     # --verify-key is pull's alone
     assert_exit 2 lade push --verify-key "$WORK/good.pub" "$name"
+    # build -q --sign: stdout keeps only the image ID, what was signed goes to stderr
+    run_ok lade build -q --push --sign "$WORK/good.key" -t "$REG_HOST/lade/quiet:1" "$WORK/ctx-one"
+    assert_match "$OUT" '^sha256:[0-9a-f]{64}$' "only the image ID on stdout"
+    assert_eq 1 "$(printf '%s\n' "$OUT" | wc -l)" "one line on stdout"
+    assert_contains "$ERR" "signed $REG_HOST/lade/quiet:1"
 }
 
 t_sign_encrypted_key_and_second_signature() {
