@@ -78,6 +78,8 @@ cli_transfer_args(struct cli *cli, const struct cli_command *cmd, int argc, char
     while ((c = cli_next(&a, err)) > 0) {
         if (c == CLI_OPT_PLATFORM)
             cli->reg.platform = a.value;
+        else if (c == CLI_OPT_VERIFY_KEY) /* in pull's table only */
+            cli->verify_key = a.value;
         else if (cli_registry_option(cli, c, a.value, err) < 0)
             return -1;
     }

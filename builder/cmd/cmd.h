@@ -17,6 +17,7 @@ struct cli {
     struct store *store;      /* opened on first use by cli_store */
     struct registry_opts reg; /* --insecure-registry, --retries (global or per command) */
     char **insecure;          /* owns reg.insecure's strings */
+    const char *verify_key;   /* pull --verify-key PUB */
 };
 
 /* ---- The option layer (cli.c): docker's command-line habits for every command ----
@@ -94,7 +95,7 @@ void cli_print_help(FILE *f, const struct cli_command *cmd);
 /* The registry flags every registry-speaking command accepts (and main accepts before the
  * command): put CLI_REGISTRY_OPTIONS in its option table and pass those cases to
  * cli_registry_option. */
-enum { CLI_OPT_INSECURE_REGISTRY = 1000, CLI_OPT_RETRIES, CLI_OPT_PLATFORM };
+enum { CLI_OPT_INSECURE_REGISTRY = 1000, CLI_OPT_RETRIES, CLI_OPT_PLATFORM, CLI_OPT_VERIFY_KEY };
 #define CLI_REGISTRY_OPTIONS                                                                       \
     {CLI_OPT_INSECURE_REGISTRY, "insecure-registry", 0, "HOST[:PORT]",                             \
      "Talk plain HTTP to this registry (repeatable)"},                                             \
@@ -106,8 +107,9 @@ void cli_release(struct cli *cli);
 /* The short form docker shows for a stored name ("app:1" for "docker.io/library/app:1"), or the
  * name itself when it does not parse; caller frees. */
 char *cli_familiar_name(const char *full);
-/* pull/push arguments: CLI_REGISTRY_OPTIONS, CLI_OPT_PLATFORM when cmd has it, and exactly one
- * NAME, parsed into *ref (caller releases). 0, 1 when -h printed usage, -1 on error. */
+/* pull/push arguments: CLI_REGISTRY_OPTIONS, CLI_OPT_PLATFORM and CLI_OPT_VERIFY_KEY
+ * (cli->verify_key) when cmd has them, and exactly one NAME, parsed into *ref (caller
+ * releases). 0, 1 when -h printed usage, -1 on error. */
 int cli_transfer_args(struct cli *cli, const struct cli_command *cmd, int argc, char **argv,
                       struct image_ref *ref, struct lade_error *err);
 
@@ -117,6 +119,19 @@ struct store *cli_store(struct cli *cli, struct lade_error *err);
  * A "sha256:..." digest is returned as it is. (To find an image by what a user typed, ID
  * prefixes included, use store_image_lookup.) */
 char *cli_normalise_name(const char *name, struct lade_error *err);
+
+/* Signing (cmd_sign.c), also for build --sign and pull --verify-key. The private key at path,
+ * with the password from LADE_SIGN_PASSWORD when it is encrypted. */
+struct sign_key;
+int cli_sign_key_load(const char *path, struct sign_key **out, struct lade_error *err);
+/* Signs name (digest: the manifest just pushed, which the name must still resolve to; NULL:
+ * whatever it resolves to) and prints what was pushed to out. */
+int cli_sign_image(struct cli *cli, const char *name, const char *digest,
+                   const struct sign_key *key, FILE *out, struct lade_error *err);
+/* Verifies ref's signatures with the public key at pub_path and prints what was verified;
+ * *verified_out (may be NULL) gets the verified manifest digest. */
+int cli_verify_image(struct cli *cli, const struct image_ref *ref, const char *pub_path,
+                     digest_t verified_out, struct lade_error *err);
 
 /* ---- build and plan (cmd_build_args.c) ---- */
 struct build_opts;
@@ -137,7 +152,8 @@ extern const struct cli_foreign build_docker_flags[];
 /* Each command file defines its table (its run function is static there); main.c lists them. */
 extern const struct cli_command build_command, plan_command, images_command, inspect_command,
     tag_command, rmi_command, save_command, load_command, run_command, pull_command, push_command,
-    login_command, logout_command, prune_command, system_command, diff_command;
+    login_command, logout_command, prune_command, system_command, diff_command, sign_command,
+    verify_command;
 
 /* cli_help.c. The global usage: every command with its summary and every option (cmds ends with
  * NULL). */

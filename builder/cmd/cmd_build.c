@@ -14,6 +14,7 @@
 #include "../../parser/parser.h"
 #include "../common/strv.h"
 #include "../common/xalloc.h"
+#include "../../layers/registry/sign.h"
 
 enum {
     OPT_BUILD_ARG = 256,
@@ -35,6 +36,7 @@ enum {
     OPT_BUILD_CONTEXT,
     OPT_VERIFY,
     OPT_COMPRESSION_LEVEL,
+    OPT_SIGN,
     OPT_MEMORY, /* the four resource limits, in limit_flags' order */
     OPT_CPUS,
     OPT_CPU_QUOTA,
@@ -75,6 +77,8 @@ static const struct cli_opt build_opts[] = {
     {OPT_JOBS, "jobs", 0, "N", "Stages built at once (default: one per CPU)"},
     {OPT_VERIFY, "verify", 0, NULL,
      "Build again without the cache and check the image is the same"},
+    {OPT_SIGN, "sign", 0, "KEY",
+     "Sign every pushed name with this private key (lade sign --generate-key); needs --push"},
     {OPT_MEMORY, "memory", 'm', "BYTES[k|m|g]", "Memory limit of each RUN step (no swap on top)"},
     {OPT_CPUS, "cpus", 0, "N", "CPU limit of each RUN step, in CPUs (1.5)"},
     {OPT_CPU_QUOTA, "cpu-quota", 0, "US", "CPU limit of each RUN step, microseconds per 100 ms"},
@@ -150,7 +154,8 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
     struct build_secrets *secrets = build_secrets_new();
     char *dest = NULL;
     struct build_context bc = {0};
-    const char *epoch = NULL;
+    const char *epoch = NULL, *sign_path = NULL;
+    struct sign_key *sign_key = NULL;
     bool verify = false;
     digest_t manifest;
     struct cli_args a;
@@ -257,6 +262,9 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
                 goto out;
             }
             break;
+        case OPT_SIGN:
+            sign_path = a.value;
+            break;
         case OPT_BUILD_CONTEXT:
             o.named_contexts = strv_push(o.named_contexts, a.value);
             break;
@@ -324,6 +332,13 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
     }
     if (quiet) /* -q wins over any --progress, as docker build -q does */
         o.progress = PROGRESS_QUIET;
+    if (sign_path != NULL && !o.push) {
+        lade_error_set(err, LADE_ERR_USAGE, "--sign signs what --push pushed: add --push");
+        goto out;
+    }
+    /* a wrong key or password fails before the build, not after the push */
+    if (sign_path != NULL && cli_sign_key_load(sign_path, &sign_key, err) < 0)
+        goto out;
     o.reg = &cli->reg;
     o.secrets = secrets;
     if (build_epoch_resolve(&o, epoch, err) < 0)
@@ -334,6 +349,11 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
     build_opts_use_context(&o, &bc);
     if (build_run(st, &o, manifest, err) < 0 || (verify && build_verify(st, &o, manifest, err) < 0))
         goto out;
+    for (char **t = o.tags; sign_key != NULL && *t; t++) {
+        /* -q keeps stdout for the image ID alone */
+        if (cli_sign_image(cli, *t, manifest, sign_key, quiet ? stderr : stdout, err) < 0)
+            goto out;
+    }
     if (!quiet)
         build_args_warn_unused(&o);
     else if (print_image_id(st, manifest, err) < 0)
@@ -341,6 +361,7 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
     rc = 0;
 out:
     context_release(&bc);
+    sign_key_free(sign_key);
     strv_free(o.named_contexts);
     strv_free(o.tags);
     strv_free(o.build_args);

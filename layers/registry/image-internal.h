@@ -55,6 +55,17 @@ const char *reg_manifest_media_type(const char *data, size_t len, char *buf, siz
 /* The blobs of m: the config, then the layers, each digest once; *n set, caller frees. */
 struct oci_desc *reg_manifest_blobs(const struct oci_manifest *m, size_t *n);
 
+/* ---- small uploads (push.c) ---- */
+
+/* Uploads a blob held in memory (d: its digest and size) to dest's repository, unless the
+ * registry has it already (HEAD first); one monolithic PUT. */
+int reg_blob_put_mem(struct reg_client *c, const struct image_ref *dest, const struct oci_desc *d,
+                     const void *data, struct lade_error *err);
+/* PUTs manifest bytes (m: media type, digest) as dest's tag, or its digest when it has no tag;
+ * the registry must store them as they are (its Docker-Content-Digest is checked). */
+int reg_manifest_put(struct reg_client *c, const struct image_ref *dest, const char *data,
+                     size_t len, const struct oci_desc *m, struct lade_error *err);
+
 /* ---- parallel blob jobs (jobs.c) ---- */
 
 /* Runs job(ctx, i) for i in [0, n) on up to parallel threads. The first failure wins: its error

@@ -175,7 +175,11 @@ resolve_manifest(struct reg_client *c, const struct image_ref *ref, const char *
     char ptext[96];
     int rc;
 
-    if (reg_manifest_get(c, ref->path, ref->digest ? ref->digest : ref->tag, what, &top, err) < 0)
+    const char *reference = ref->digest        ? ref->digest
+                            : opts->pin_digest ? opts->pin_digest
+                                               : ref->tag;
+
+    if (reg_manifest_get(c, ref->path, reference, what, &top, err) < 0)
         return -1;
     if (!oci_media_type_is_index(top.desc.media_type)) {
         *out = top;

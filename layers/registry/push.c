@@ -249,10 +249,11 @@ upload_chunks(struct push *p, const struct oci_desc *d, int fd, char **location,
     return 0;
 }
 
-/* The closing PUT ?digest=D, with the whole blob (monolithic) or nothing (after chunks). */
+/* The closing PUT ?digest=D, with the whole blob (monolithic: from mem when set, else fd) or
+ * nothing (after chunks). */
 static int
-upload_finish(struct push *p, const struct oci_desc *d, int fd, bool whole, const char *location,
-              struct lade_error *err)
+upload_finish(struct push *p, const struct oci_desc *d, int fd, const void *mem, bool whole,
+              const char *location, struct lade_error *err)
 {
     cleanup_free char *q = xasprintf("digest=%s", d->digest);
     cleanup_free char *url = with_query(location, q);
@@ -260,8 +261,8 @@ upload_finish(struct push *p, const struct oci_desc *d, int fd, bool whole, cons
                              .url = url,
                              .scope = p->scope,
                              .content_type = OCTET_STREAM,
-                             .body = whole ? NULL : "",
-                             .body_fd = whole ? fd : -1,
+                             .body = whole ? mem : "",
+                             .body_fd = whole && mem == NULL ? fd : -1,
                              .body_len = whole ? (uint64_t) d->size : 0};
     struct reg_response r = {0};
     struct lade_error put_err = {0}, ignored = {0};
@@ -307,10 +308,10 @@ push_job(void *ctx, size_t i, struct reg_jobs *jobs, struct lade_error *err)
     }
     reg_event(p->opts, REG_EV_START, d->digest, 0, size, NULL);
     if (size <= MONOLITHIC_MAX) {
-        if (upload_finish(p, d, fd, true, location, err) < 0)
+        if (upload_finish(p, d, fd, NULL, true, location, err) < 0)
             return -1;
     } else if (upload_chunks(p, d, fd, &location, jobs, err) < 0 ||
-               upload_finish(p, d, fd, false, location, err) < 0) {
+               upload_finish(p, d, fd, NULL, false, location, err) < 0) {
         return -1;
     }
     reg_event(p->opts, REG_EV_DONE, d->digest, size, size, NULL);
@@ -346,6 +347,32 @@ put_manifest(struct push *p, const char *data, size_t len, const struct oci_desc
                             m->digest, r.docker_content_digest);
     reg_response_release(&r);
     return rc;
+}
+
+int
+reg_blob_put_mem(struct reg_client *c, const struct image_ref *dest, const struct oci_desc *d,
+                 const void *data, struct lade_error *err)
+{
+    cleanup_free char *scope = xasprintf("repository:%s:pull,push", dest->path);
+    cleanup_free char *location = NULL;
+    struct push p = {.opts = reg_client_opts(c), .c = c, .dest = dest, .scope = scope};
+    int rc;
+
+    if ((rc = blob_exists(&p, d, err)) != 0)
+        return rc < 0 ? -1 : 0;
+    if (upload_open(&p, d, &location, err) < 0)
+        return -1;
+    return upload_finish(&p, d, -1, data, true, location, err);
+}
+
+int
+reg_manifest_put(struct reg_client *c, const struct image_ref *dest, const char *data, size_t len,
+                 const struct oci_desc *m, struct lade_error *err)
+{
+    cleanup_free char *scope = xasprintf("repository:%s:pull,push", dest->path);
+    struct push p = {.opts = reg_client_opts(c), .c = c, .dest = dest, .scope = scope};
+
+    return put_manifest(&p, data, len, m, err);
 }
 
 int

@@ -48,6 +48,9 @@ struct registry_opts {
     const char *certs_dir;     /* NULL: /etc/docker/certs.d */
     const char *platform;      /* "os/arch[/variant]"; NULL: the host's ("linux/amd64") */
     unsigned parallel;         /* concurrent blob transfers; 0: the default (4) */
+    /* pull: fetch this manifest (or index) digest instead of resolving the reference's tag (one
+     * whose signature was verified), still stored under the reference's name; NULL: none */
+    const char *pin_digest;
     registry_progress_fn progress;
     void *progress_ctx;
 };

@@ -129,8 +129,10 @@ assert_not_contains() {
 }
 
 # assert_match TEXT ERE [WHAT]: some line of TEXT matches the extended regular expression.
+# Not "printf | grep -q": grep exits at the first match, printf gets SIGPIPE and, under
+# pipefail, a match would read as a failure.
 assert_match() {
-    printf '%s\n' "$1" | grep -Eq -- "$2" && return 0
+    grep -Eq -- "$2" <<<"$1" && return 0
     fail "${3:-no line matches /$2/}" "pattern: /$2/" "in:" "$(_tail "$1")"
 }
 

@@ -72,7 +72,7 @@ t_cli_help_everywhere() {
     words=$OUT
     for cmd in build plan images inspect tag rmi save load run pull push login logout prune \
         system help version; do
-        printf '%s\n' "$words" | grep -qx "$cmd" || fail "lade help --words lacks $cmd"
+        grep -qx "$cmd" <<<"$words" || fail "lade help --words lacks $cmd"
         run_ok lade "$cmd" --help
         assert_contains "$OUT" "Usage:  lade $cmd " "lade $cmd --help"
         assert_eq "" "$ERR" "--help writes to stdout only"
