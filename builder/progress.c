@@ -384,3 +384,23 @@ transfer_progress_event(void *ctx, const struct registry_event *ev)
     }
     pthread_mutex_unlock(&tp->mu);
 }
+
+int
+transfer_push(struct store *st, const struct oci_desc *m, const char *name,
+              const struct registry_opts *reg, struct progress *build, struct lade_error *err)
+{
+    struct registry_opts ro = *reg;
+    struct transfer_progress tp;
+    struct image_ref ref;
+    int rc;
+
+    if (image_ref_parse(name, &ref, err) < 0)
+        return -1;
+    transfer_progress_init(&tp, build->mode, build);
+    ro.progress = transfer_progress_event;
+    ro.progress_ctx = &tp;
+    rc = registry_push(st, m, &ref, &ro, NULL, err);
+    transfer_progress_release(&tp);
+    image_ref_release(&ref);
+    return rc;
+}

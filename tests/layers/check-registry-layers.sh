@@ -26,7 +26,7 @@ REGISTRY_LEVELS=(
 BUILDER_LEVELS=(
     "paths: rootfs progress copy_links copy_tree copy_sources secrets ssh_* image_diff sbom sbom_records attest" # paths in a rootfs, progress, the copy engine, --secret/--ssh, image diffs
     "fetch: fetch_* context*"                     # remote sources, build contexts
-    "cache: cache cache_prune"                    # keys and records, prune; never history
+    "cache: cache cache_prune cache_spec cache_import cache_export cache_layout" # keys and records, prune, --cache-from/--cache-to; never history
     "stage: stage base"                           # stage state, overlay step, FROM bases
     "steps: step_* instr_* image"                 # the instructions; the image's output
     "driver: build build_verify"                             # orders stages, dispatches
