@@ -144,8 +144,8 @@ cache_export(struct build *b, struct lade_error *err)
             *err = e;
             return lade_error_prefix(err, "cache export to %s", where);
         }
-        cleanup_free char *w = xasprintf("WARNING: cache export to %s failed (ignore-error=true): %s",
-                                         where, e.msg);
+        cleanup_free char *w =
+            xasprintf("WARNING: cache export to %s failed (ignore-error=true): %s", where, e.msg);
         progress_output_line(&b->progress, w, strlen(w));
         progress_done(&b->progress);
     }

@@ -78,8 +78,7 @@ rec_from_json(const json_t *r, struct cache_rec *out, struct lade_error *err)
 }
 
 int
-cache_recs_from_json(const json_t *root, struct cache_rec **recs, size_t *n,
-                     struct lade_error *err)
+cache_recs_from_json(const json_t *root, struct cache_rec **recs, size_t *n, struct lade_error *err)
 {
     const json_t *arr = json_object_get(root, "records");
     size_t i;
@@ -189,7 +188,7 @@ cache_transfer_start(struct build *b, struct lade_error *err)
                       s->type == CACHE_SPEC_LOCAL ? s->dir : s->ref);
         if (import_source(b, x, i, &e) < 0) {
             cleanup_free char *w = xasprintf("WARNING: cache import from %s failed: %s",
-                                              s->type == CACHE_SPEC_LOCAL ? s->dir : s->ref, e.msg);
+                                             s->type == CACHE_SPEC_LOCAL ? s->dir : s->ref, e.msg);
             progress_output_line(&b->progress, w, strlen(w));
         }
         progress_done(&b->progress);
@@ -253,8 +252,7 @@ cache_import_fetch(struct build *b, const struct oci_desc *blob, struct lade_err
         return 0;
     if ((r = record_of_blob(x, blob->digest)) == NULL)
         return lade_error_set(err, LADE_ERR_IO,
-                              "layer blob %s is neither in the store nor in a cache",
-                              blob->digest);
+                              "layer blob %s is neither in the store nor in a cache", blob->digest);
     const struct cache_spec *s = x->src[r->where].spec;
     if (s->type == CACHE_SPEC_LOCAL)
         rc = cache_layout_blob_in(b->st, s->dir, &r->blob, err);

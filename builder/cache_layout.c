@@ -48,8 +48,8 @@ blob_in(struct store *st, int dirfd, const char *dir, const struct oci_desc *d,
     }
     if (strcmp(got, d->digest) != 0) {
         unlink(tmp);
-        return lade_error_set(err, LADE_ERR_IO, "'%s/%s' does not hash to its name (%s)", dir,
-                              name, got);
+        return lade_error_set(err, LADE_ERR_IO, "'%s/%s' does not hash to its name (%s)", dir, name,
+                              got);
     }
     return store_blob_commit(st, tmp, d->digest, err);
 }

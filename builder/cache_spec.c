@@ -57,8 +57,8 @@ parse_type(const char *v, bool to, struct cache_spec *out, struct lade_error *er
                               "%s type=%s is not supported: use type=registry or type=local",
                               flag_name(to), v);
     else
-        return lade_error_set(err, LADE_ERR_USAGE,
-                              "%s: unknown type \"%s\" (registry or local)", flag_name(to), v);
+        return lade_error_set(err, LADE_ERR_USAGE, "%s: unknown type \"%s\" (registry or local)",
+                              flag_name(to), v);
     return 0;
 }
 
@@ -88,8 +88,7 @@ parse_field(char *kv, bool to, struct cache_spec *out, char **type, struct lade_
         out->tag = xstrdup(v);
     } else if (strcmp(key, "mode") == 0 && to) {
         if (strcmp(v, "min") != 0 && strcmp(v, "max") != 0)
-            return lade_error_set(err, LADE_ERR_USAGE, "%s: mode must be min or max: \"%s\"", f,
-                                  v);
+            return lade_error_set(err, LADE_ERR_USAGE, "%s: mode must be min or max: \"%s\"", f, v);
         out->mode = strcmp(v, "max") == 0 ? CACHE_MODE_MAX : CACHE_MODE_MIN;
     } else if (strcmp(key, "ignore-error") == 0 && to) {
         return parse_bool(key, v, &out->ignore_error, to, err);
