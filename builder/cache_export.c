@@ -130,7 +130,8 @@ cache_export(struct build *b, struct lade_error *err)
         size_t n = 0;
 
         for (size_t k = 0; k < nnoted; k++)
-            if (s->mode == CACHE_MODE_MAX || in_image[noted[k].where])
+            if (s->mode == CACHE_MODE_MAX ||
+                (noted[k].where < b->plan->nstages && in_image[noted[k].where]))
                 recs[n++] = noted[k];
         cache_recs_sort_unique(recs, &n);
         progress_note(&b->progress, "exporting cache to %s (mode=%s, %zu records)", where,

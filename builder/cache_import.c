@@ -4,6 +4,7 @@
 #include "cache_transfer.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -295,7 +296,9 @@ cache_transfer_note(struct build *b, const struct stage_state *ss, const struct 
         memcpy(r.diff_id, l->diff_id, sizeof(r.diff_id));
         r.blob = l->blob;
     }
-    r.where = (size_t) (ss - b->stages);
+    /* a stage of the plan; anything else (none records today) counts for mode=max only */
+    bool planned = ss >= b->stages && ss < b->stages + b->plan->nstages;
+    r.where = planned ? (size_t) (ss - b->stages) : SIZE_MAX;
     pthread_mutex_lock(&x->mu);
     x->noted = xrealloc(x->noted, (x->nnoted + 1) * sizeof(*x->noted));
     x->noted[x->nnoted++] = r;
