@@ -85,6 +85,25 @@ t_registry_cache_round_trip_on_an_empty_root() {
 app v1" "$OUT" "the image runs from root B"
 }
 
+# A CI job reads and writes the same cache: the layers it did not need stay in the registry
+# (the push finds them there) and are not downloaded for the export.
+t_registry_cache_ci_job_reads_and_writes_the_same_ref() {
+    registry_start
+    local cache="$REG_HOST/lade/cache:main" before digest puts
+    cache_context "$WORK/ctx"
+    cache_build "$WORK/a" --cache-to "type=registry,ref=$cache,mode=max"
+    run_ok skopeo inspect --raw --tls-verify=false "docker://$cache"
+    digest=$(printf '%s' "$OUT" | sha256sum | cut -d' ' -f1)
+    before=$(blob_gets lade/cache)
+    puts=$(registry_count "*" "^/v2/lade/cache/blobs/uploads/")
+    cache_build "$WORK/b" --cache-from "type=registry,ref=$cache" --cache-to "type=registry,ref=$cache,mode=max"
+    assert_eq "" "$(not_cached "$ERR")" "every RUN and COPY is CACHED"
+    assert_eq $((1 + 4)) $(($(blob_gets lade/cache) - before)) "blob GETs: the config and the image's layers"
+    assert_eq "$puts" "$(registry_count "*" "^/v2/lade/cache/blobs/uploads/")" "no blob uploaded again"
+    run_ok skopeo inspect --raw --tls-verify=false "docker://$cache"
+    assert_eq "$digest" "$(printf '%s' "$OUT" | sha256sum | cut -d' ' -f1)" "the same cache artifact"
+}
+
 t_registry_cache_mode_min_exports_only_the_image_stages() {
     registry_start
     local min="$REG_HOST/lade/cache:min" max="$REG_HOST/lade/cache:max" iid
