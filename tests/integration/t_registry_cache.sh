@@ -69,6 +69,8 @@ t_registry_cache_round_trip_on_an_empty_root() {
     cache_build "$WORK/b" --cache-from "type=registry,ref=$cache"
     assert_eq "" "$(not_cached "$ERR")" "every RUN and COPY is CACHED on the empty root"
     assert_eq "$iid" "$(cat "$WORK/iid")" "the same image ID"
+    assert_eq "$(store_digest "$WORK/a" docker.io/library/app:1)" \
+        "$(store_digest "$WORK/b" docker.io/library/app:1)" "the same manifest digest"
     layers=$(image_layers "$WORK/b")
     assert_eq 4 "$(printf '%s\n' "$layers" | wc -l)" "the image's layers"
     # the cache config, then the image's 4 layers: not the builder's RUN layer
