@@ -46,6 +46,9 @@ image_layers() {
         json_get - "'\n'.join(d['digest'] for d in j['layers'])"
 }
 
+# Progress text is checked with assert_contains: assert_match pipes it into grep -q, which
+# may exit before a long text is written (SIGPIPE fails the pipe under pipefail).
+
 # blob_gets REPO: how many blob GETs of REPO the registry answered with 200.
 blob_gets() { registry_count GET "^/v2/$1/blobs/sha256:" 200; }
 
@@ -54,7 +57,7 @@ t_registry_cache_round_trip_on_an_empty_root() {
     local cache="$REG_HOST/lade/cache:main" iid layers
     cache_context "$WORK/ctx"
     cache_build "$WORK/a" --cache-to "type=registry,ref=$cache,mode=max"
-    assert_match "$ERR" "exporting cache to $cache \\(mode=max, 5 records\\)" "the export step"
+    assert_contains "$ERR" "exporting cache to $cache (mode=max, 5 records)" "the export step"
     iid=$(cat "$WORK/iid")
     # the artifact: lade's config media type, the layers of every record (4 RUN/COPY layers
     # plus the builder's RUN)
@@ -112,7 +115,7 @@ t_registry_cache_mode_min_exports_only_the_image_stages() {
     cache_context "$WORK/ctx"
     cache_build "$WORK/a" --cache-to "type=registry,ref=$min" --cache-to "type=registry,ref=$max,mode=max"
     iid=$(cat "$WORK/iid")
-    assert_match "$ERR" "exporting cache to $min \\(mode=min, 4 records\\)" "min: the image's steps"
+    assert_contains "$ERR" "exporting cache to $min (mode=min, 4 records)" "min: the image's steps"
     run_ok skopeo inspect --raw --tls-verify=false "docker://$min"
     assert_json - "len(j['layers']) == 4" "min: the layers of the image's own steps" <<<"$OUT"
     run_ok skopeo inspect --raw --tls-verify=false "docker://$max"
@@ -170,9 +173,9 @@ t_registry_cache_missing_ref_warns() {
     cache_context "$WORK/ctx"
     cache_build "$WORK/a" --cache-from "type=registry,ref=$REG_HOST/lade/nothing:1" \
         --cache-from "type=local,src=$WORK/no-such-dir"
-    assert_match "$ERR" "WARNING: cache import from $REG_HOST/lade/nothing:1 failed: .*" \
+    assert_contains "$ERR" "WARNING: cache import from $REG_HOST/lade/nothing:1 failed: " \
         "a missing registry cache warns"
-    assert_match "$ERR" "WARNING: cache import from $WORK/no-such-dir failed" "a missing directory warns"
+    assert_contains "$ERR" "WARNING: cache import from $WORK/no-such-dir failed" "a missing directory warns"
     assert_contains "$(not_cached "$ERR")" "RUN cat /artifact" "the steps run"
 }
 
@@ -184,7 +187,7 @@ t_registry_cache_failed_export() {
         --cache-to "type=registry,ref=127.0.0.1:$port/lade/cache:1" "$WORK/ctx"
     assert_contains "$ERR" "cache export to 127.0.0.1:$port/lade/cache:1" "the error names the cache"
     cache_build "$WORK/a" --retries 0 --cache-to "type=registry,ref=127.0.0.1:$port/lade/cache:1,ignore-error=true"
-    assert_match "$ERR" "WARNING: cache export to 127.0.0.1:$port/lade/cache:1 failed \\(ignore-error=true\\)" \
+    assert_contains "$ERR" "WARNING: cache export to 127.0.0.1:$port/lade/cache:1 failed (ignore-error=true)" \
         "ignore-error=true: a warning"
     run_ok "$LADE" --root "$WORK/a" images
     assert_contains "$OUT" "app" "the image is stored"
