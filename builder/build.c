@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "cache_transfer.h"
 #include "image.h"
 #include "stage.h"
 #include "steps.h"
@@ -432,6 +433,17 @@ build_stages(struct build *b, const size_t *order, size_t n, struct lade_error *
 
 /* ---- the whole build ---- */
 
+/* The image's layer blobs that a cache hit left in a --cache-from only are fetched now: the
+ * image is stored (and exported) whole. */
+static int
+image_blobs_ready(struct build *b, const struct stage_state *ss, struct lade_error *err)
+{
+    for (size_t i = 0; i < ss->nlayers; i++)
+        if (cache_import_fetch(b, &ss->layers[i].blob, err) < 0)
+            return -1;
+    return 0;
+}
+
 int
 build_load_plan(const struct build_opts *o, struct plan **out, struct lade_error *err)
 {
@@ -504,6 +516,7 @@ build_release(struct build *b)
         close(b->context_fd);
     plan_free(b->plan);
     strv_free(b->shared->pulled);
+    cache_transfer_free(b->shared->xfer);
     named_contexts_release(&b->named);
     progress_release(&b->progress);
 }
@@ -537,13 +550,14 @@ build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out
     b.stages = xcalloc(b.plan->nstages, sizeof(*b.stages));
     for (size_t i = 0; i < b.plan->nstages; i++)
         b.stages[i].stage = &b.plan->stages[i];
-    if (build_order(b.plan, &order, &norder, err) < 0)
+    if (build_order(b.plan, &order, &norder, err) < 0 || cache_transfer_start(&b, err) < 0)
         goto out;
     if (build_stages(&b, order, norder, err) < 0)
         goto out;
-    if (image_write(&b, &b.stages[b.plan->target], &mdesc, config_digest, err) < 0 ||
+    if (image_blobs_ready(&b, &b.stages[b.plan->target], err) < 0 ||
+        image_write(&b, &b.stages[b.plan->target], &mdesc, config_digest, err) < 0 ||
         image_export(&b, &mdesc, config_digest, err) < 0 ||
-        (opts->push && image_push_tags(&b, &mdesc, err) < 0))
+        (opts->push && image_push_tags(&b, &mdesc, err) < 0) || cache_export(&b, err) < 0)
         goto out;
     if (manifest_out != NULL)
         memcpy(manifest_out, mdesc.digest, sizeof(digest_t));

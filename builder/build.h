@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cache_spec.h"
 #include "common/error.h"
 #include "sandbox/sandbox.h"
 #include "../layers/layers.h"
@@ -62,6 +63,9 @@ struct build_opts {
     unsigned jobs;
     /* --secret and --ssh, for RUN --mount=type=secret|ssh; NULL: none given. Borrowed. */
     const struct build_secrets *secrets;
+    /* --cache-from (imported records, looked up after the local store) and --cache-to
+     * (exported after the image is written): cache_transfer.h. */
+    struct cache_specs cache_from, cache_to;
 };
 
 struct plan;

@@ -3,6 +3,9 @@
 #include "cache.h"
 
 #include <ctype.h>
+
+#include "cache_transfer.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,14 +193,15 @@ cache_lookup(struct build *b, const struct stage_state *ss, struct layer_state *
     bool hit = false;
 
     memset(l, 0, sizeof(*l));
-    if (b->opts->no_cache ||
-        read_file_at(store_root_fd(b->st), name, 1 << 16, &text, &len, &miss) < 0)
+    if (b->opts->no_cache)
         return false;
+    if (read_file_at(store_root_fd(b->st), name, 1 << 16, &text, &len, &miss) < 0)
+        goto imported;
     json_t *rec = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     json_t *layer = json_object_get(rec, "layer");
     if (rec == NULL || layer == NULL) {
         json_decref(rec);
-        return false; /* a damaged record is a miss */
+        goto imported; /* a damaged record is a miss */
     }
     if (json_is_null(layer)) {
         json_decref(rec);
@@ -221,6 +225,12 @@ out:
     /* the record's mtime is its last use, for prune --filter until and --keep-storage */
     if (hit)
         utimensat(store_root_fd(b->st), name, NULL, 0);
+imported:
+    /* --cache-from records come after the local ones (cache_transfer.h) */
+    if (!hit)
+        hit = cache_import_lookup(b, ss->key, l);
+    if (hit)
+        cache_transfer_note(b, ss, l);
     return hit;
 }
 
@@ -242,6 +252,7 @@ cache_record(struct build *b, const struct stage_state *ss, const struct layer_s
                                       (json_int_t) l->blob.size));
     char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(rec);
+    cache_transfer_note(b, ss, l);
     int rc = write_file_atomic_at(store_root_fd(b->st), name, text, strlen(text), 0644, err);
     free(text);
     if (rc == 0)

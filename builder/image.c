@@ -83,21 +83,8 @@ int
 image_push_tags(struct build *b, const struct oci_desc *mdesc, struct lade_error *err)
 {
     for (char **t = b->opts->tags; t && *t; t++) {
-        struct registry_opts ro = *b->opts->reg;
-        struct transfer_progress tp;
-        struct image_ref ref;
-        int rc;
-
-        if (image_ref_parse(*t, &ref, err) < 0)
-            return -1;
         progress_note(&b->progress, "pushing %s", *t);
-        transfer_progress_init(&tp, b->opts->progress, &b->progress);
-        ro.progress = transfer_progress_event;
-        ro.progress_ctx = &tp;
-        rc = registry_push(b->st, mdesc, &ref, &ro, NULL, err);
-        transfer_progress_release(&tp);
-        image_ref_release(&ref);
-        if (rc < 0) {
+        if (transfer_push(b->st, mdesc, *t, b->opts->reg, &b->progress, err) < 0) {
             progress_error(&b->progress, err->msg);
             return -1;
         }

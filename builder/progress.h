@@ -114,3 +114,7 @@ void transfer_progress_init(struct transfer_progress *tp, enum progress_mode mod
                             struct progress *build);
 void transfer_progress_release(struct transfer_progress *tp);
 void transfer_progress_event(void *ctx, const struct registry_event *ev);
+/* registry_push of the manifest m (in st) to the reference text name, its blobs shown under the
+ * build's running step (an image with --push, a --cache-to artifact). */
+int transfer_push(struct store *st, const struct oci_desc *m, const char *name,
+                  const struct registry_opts *reg, struct progress *build, struct lade_error *err);

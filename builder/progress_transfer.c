@@ -195,3 +195,24 @@ transfer_progress_event(void *ctx, const struct registry_event *ev)
     }
     pthread_mutex_unlock(&tp->mu);
 }
+
+int
+transfer_push(struct store *st, const struct oci_desc *m, const char *name,
+              const struct registry_opts *reg, struct progress *build, struct lade_error *err)
+{
+    struct registry_opts ro = *reg;
+    struct transfer_progress tp;
+    struct image_ref ref;
+    int rc;
+
+    if (image_ref_parse(name, &ref, err) < 0)
+        return -1;
+    /* under a build the events go to its sink, which knows the mode */
+    transfer_progress_init(&tp, PROGRESS_PLAIN, build);
+    ro.progress = transfer_progress_event;
+    ro.progress_ctx = &tp;
+    rc = registry_push(st, m, &ref, &ro, NULL, err);
+    transfer_progress_release(&tp);
+    image_ref_release(&ref);
+    return rc;
+}

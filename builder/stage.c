@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "cache_transfer.h"
 #include "rootfs.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
@@ -103,7 +104,7 @@ stage_init_from(struct stage_state *ss, const struct stage_state *src)
     ss->layers = xcalloc(src->nlayers + 1, sizeof(*ss->layers));
     for (size_t i = 0; i < src->nlayers; i++) {
         ss->layers[i] = src->layers[i];
-        ss->layers[i].dir = xstrdup(src->layers[i].dir);
+        ss->layers[i].dir = src->layers[i].dir ? xstrdup(src->layers[i].dir) : NULL;
     }
     ss->nlayers = src->nlayers;
     memcpy(ss->key, src->key, sizeof(ss->key));
@@ -206,10 +207,31 @@ stage_try_cache(struct build *b, struct stage_state *ss, const char *created_by,
         return 0;
     }
     chain_id_next(ss->nlayers ? ss->layers[ss->nlayers - 1].chain_id : NULL, l.diff_id, l.chain_id);
-    if (store_layer_dir(b->st, l.chain_id, l.diff_id, l.blob.digest, &l.dir, err) < 0)
+    /* a layer only in a --cache-from is fetched when a step needs it (stage_layers_ready) */
+    if (store_blob_exists(b->st, l.blob.digest) &&
+        store_layer_dir(b->st, l.chain_id, l.diff_id, l.blob.digest, &l.dir, err) < 0)
         return -1;
     stage_push_layer(b, ss, &l, created_by);
     return 0;
+}
+
+int
+stage_layers_ready(struct build *b, const struct stage_state *ss, struct lade_error *err)
+{
+    int rc = 0;
+
+    /* stages built at once may mount the same stage (COPY --from): one fetch at a time */
+    pthread_mutex_lock(&b->shared->mu);
+    for (size_t i = 0; rc == 0 && ss != NULL && i < ss->nlayers; i++) {
+        struct layer_state *l = &ss->layers[i];
+        if (l->dir != NULL)
+            continue;
+        if (cache_import_fetch(b, &l->blob, err) < 0 ||
+            store_layer_dir(b->st, l->chain_id, l->diff_id, l->blob.digest, &l->dir, err) < 0)
+            rc = -1;
+    }
+    pthread_mutex_unlock(&b->shared->mu);
+    return rc;
 }
 
 /* ---- the overlay step ---- */
@@ -241,6 +263,8 @@ fs_step_begin(struct build *b, struct stage_state *ss, bool mount, struct fs_ste
         return -1;
     if (!mount)
         return 0;
+    if (stage_layers_ready(b, ss, err) < 0)
+        return -1;
     cleanup_free char **lowers = stage_lowerdirs(ss);
     if (overlay_mount(lowers, ss->nlayers, fs->upper, fs->work, fs->merged, err) < 0)
         return -1;
@@ -252,7 +276,7 @@ int
 fs_step_mount_ro(struct build *b, const struct stage_state *src, struct fs_step *fs, int *rootfd,
                  struct lade_error *err)
 {
-    if (fs_step_dirs(b, fs, false, err) < 0)
+    if (fs_step_dirs(b, fs, false, err) < 0 || stage_layers_ready(b, src, err) < 0)
         return -1;
     cleanup_free char **lowers = stage_lowerdirs(src);
     if (overlay_mount(lowers, src->nlayers, NULL, NULL, fs->merged, err) < 0)

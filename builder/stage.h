@@ -47,7 +47,8 @@ struct stage_state {
 /* What the stages built at once (build.c's workers) share, guarded by mu. */
 struct build_shared {
     pthread_mutex_t mu;
-    char **pulled; /* base images pulled in this build (--pull pulls each once) */
+    char **pulled;               /* base images pulled in this build (--pull pulls each once) */
+    struct cache_transfer *xfer; /* --cache-from/--cache-to (cache_transfer.h); NULL: none */
 };
 
 /* One build: shared by the driver and the steps. A worker building a stage alongside others
@@ -85,7 +86,11 @@ const struct stage_state *stage_find_built(const struct build *b, const char *na
  * under the stage's key. The tree is moved into the store; upper_path is gone after. */
 int stage_commit_layer(struct build *b, struct stage_state *ss, const char *upper_path,
                        const char *created_by, struct lade_error *err);
-/* Adds layer l (whose tree is in the store) on top of the stage, with its history entry. */
+/* Extracts the stage's layers that a cache import left as blobs elsewhere (dir NULL): a step
+ * is about to see the stage's filesystem. */
+int stage_layers_ready(struct build *b, const struct stage_state *ss, struct lade_error *err);
+/* Adds layer l (whose tree is in the store, or dir NULL: only in a cache import) on top of the
+ * stage, with its history entry. */
 void stage_push_layer(struct build *b, struct stage_state *ss, const struct layer_state *l,
                       const char *created_by);
 void stage_add_history(struct build *b, struct stage_state *ss, const char *created_by, bool empty);

@@ -311,6 +311,43 @@ link_key_end(struct stage_state *ss, const struct command *cmd, const digest_t p
     cache_key_step(ss, cmd, view);
 }
 
+/* COPY --from=STAGE of this build: the stage's key stands for its content in the key
+ * (copy_cache_key), so a hit needs none of the stage's layers, which a --cache-from import may
+ * have left in the cache (cache_transfer.h). Whether the destination is a directory because
+ * sources matched several files only the stage's tree tells: both keys are tried, and only the
+ * one a build from this same stage key recorded can hit. On a miss ss->key is as before. */
+static int
+copy_from_stage_cached(struct build *b, struct stage_state *ss, const struct command *cmd,
+                       const char *dest, bool dest_is_dir, const char *hist, bool link, bool *hit,
+                       struct lade_error *err)
+{
+    const struct copy_cmd *c = &cmd->u.copy;
+    struct copy_opts unused = {.src_root = -1, .dst_root = -1};
+    struct copy_sources none = {0};
+    digest_t saved, parent;
+
+    *hit = false;
+    if (c->from == NULL || named_context_find(&b->named, c->from) != NULL ||
+        stage_find_built(b, c->from) == NULL)
+        return 0;
+    for (size_t i = 0; i < c->nsrcs; i++)
+        if (add_source_is_remote(c->srcs[i]))
+            return 0;
+    memcpy(saved, ss->key, sizeof(saved));
+    for (int dir = dest_is_dir; dir <= 1 && !*hit; dir++) {
+        if (link)
+            link_key_begin(b, ss, parent);
+        if (copy_cache_key(b, ss, &unused, cmd, &none, NULL, dest, dir, err) < 0 ||
+            stage_try_cache(b, ss, hist, hit, err) < 0)
+            return -1;
+        if (*hit && link)
+            link_key_end(ss, cmd, parent);
+        else if (!*hit)
+            memcpy(ss->key, saved, sizeof(saved));
+    }
+    return 0;
+}
+
 int
 step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
           struct lade_error *err)
@@ -345,6 +382,13 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
     o.chown = c->chown != NULL;
     o.chmod = c->chmod != NULL;
     o.mode = (mode_t) c->mode;
+    hist = copy_history(c, what);
+    if (copy_from_stage_cached(b, ss, cmd, dest, dest_is_dir, hist, link, &b->step_cached, err) < 0)
+        goto out;
+    if (b->step_cached) {
+        rc = 0;
+        goto out;
+    }
     if (c->from != NULL) {
         if (from_root_open(b, c->from, &from, err) < 0)
             goto out;
@@ -357,7 +401,6 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
         goto out;
     dest_is_dir = dest_is_dir || cs.several;
 
-    hist = copy_history(c, what);
     if (link)
         link_key_begin(b, ss, parent);
     keyed = true;

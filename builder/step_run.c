@@ -254,7 +254,8 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
     if (fs_step_begin(b, ss, false, &fs, err) < 0 || run_mounts_setup(b, &rm, err) < 0 ||
         (script != NULL &&
          run_mounts_add_inline(b, &rm, "/dev/pipes", script_name, script, err) < 0) ||
-        run_secrets_prepare(b, r, fs.dir, &envp, &secrets, err) < 0) /* after the key */
+        run_secrets_prepare(b, r, fs.dir, &envp, &secrets, err) < 0 || /* after the key */
+        stage_layers_ready(b, ss, err) < 0)
         goto out;
     mounts = run_mounts_join(rm.v, rm.n, secrets.mounts, secrets.nmounts, &nmounts);
     lowers = stage_lowerdirs(ss);

@@ -41,6 +41,8 @@ enum {
     OPT_CPUS,
     OPT_CPU_QUOTA,
     OPT_PIDS_LIMIT,
+    OPT_CACHE_FROM,
+    OPT_CACHE_TO,
 };
 static const char *const limit_flags[] = {"memory", "cpus", "cpu-quota", "pids-limit"};
 
@@ -84,6 +86,10 @@ static const struct cli_opt build_opts[] = {
     {OPT_CPU_QUOTA, "cpu-quota", 0, "US", "CPU limit of each RUN step, microseconds per 100 ms"},
     {OPT_PIDS_LIMIT, "pids-limit", 0, "N",
      "Processes and threads per RUN step (default 4096; -1: none)"},
+    {OPT_CACHE_FROM, "cache-from", 0, "SPEC",
+     "Use a build cache: type=registry,ref=NAME or type=local,src=DIR (repeatable)"},
+    {OPT_CACHE_TO, "cache-to", 0, "SPEC",
+     "Export the build cache: type=registry,ref=NAME[,mode=min|max] or type=local,dest=DIR"},
     CLI_REGISTRY_OPTIONS,
     {0},
 };
@@ -289,6 +295,12 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
         case OPT_VERIFY:
             verify = true;
             break;
+        case OPT_CACHE_FROM:
+        case OPT_CACHE_TO: /* builder/cache_spec.c */
+            if (cache_specs_add(c == OPT_CACHE_TO ? &o.cache_to : &o.cache_from, a.value,
+                                c == OPT_CACHE_TO, err) < 0)
+                goto out;
+            break;
         case OPT_SECRET:
             if (build_secrets_add(secrets, a.value, err) < 0)
                 goto out;
@@ -366,6 +378,8 @@ out:
     strv_free(o.tags);
     strv_free(o.build_args);
     strv_free(o.labels);
+    cache_specs_release(&o.cache_from);
+    cache_specs_release(&o.cache_to);
     build_secrets_free(secrets); /* zeroes the secrets, stops the agents lade started */
     free(dest);
     return rc;

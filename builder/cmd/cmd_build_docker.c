@@ -41,8 +41,6 @@ const struct cli_foreign build_docker_flags[] = {
      "provenance attestations are " NOT_YET "; --provenance=false is accepted", "false"},
     {"builder", 0, true, false, "lade has no builder instances: the build runs in lade itself",
      NULL},
-    {"cache-from", 0, true, false, NOT_YET, NULL},
-    {"cache-to", 0, true, false, NOT_YET, NULL},
     {"call", 0, true, false, NOT_YET "; `lade plan` prints the stages a build runs", NULL},
     {"check", 0, false, false, NOT_YET, NULL},
     {"cgroup-parent", 0, true, false, NOT_YET, NULL},

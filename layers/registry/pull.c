@@ -308,3 +308,79 @@ out:
     reg_client_free(p.c);
     return rc;
 }
+
+/* ---- artifacts: a manifest and the blobs asked for (the build cache) ---- */
+
+/* Downloads the blobs of p the store lacks and commits them once all arrived. */
+static int
+fetch_blobs(struct pull *p, const char *what, struct lade_error *err)
+{
+    int rc = 0;
+
+    p->staged = xcalloc(p->n + 1, sizeof(*p->staged));
+    if (reg_jobs_run(p->n, p->opts->parallel, download_job, p, err) < 0)
+        rc = lade_error_prefix(err, "%s", what);
+    else
+        rc = staged_finish(p, true, err);
+    staged_finish(p, false, NULL);
+    free(p->staged);
+    p->staged = NULL;
+    return rc;
+}
+
+int
+registry_artifact_pull(struct store *st, const struct image_ref *ref, const char *config_type,
+                       const struct registry_opts *opts, struct oci_desc *manifest_out,
+                       struct lade_error *err)
+{
+    cleanup_free char *what = image_ref_string(ref);
+    cleanup_free char *scope = xasprintf("repository:%s:pull", ref->path);
+    struct pull p = {.st = st, .opts = opts, .path = ref->path, .scope = scope};
+    struct reg_manifest m = {0};
+    struct oci_manifest man = {0};
+    digest_t stored;
+    int rc = -1;
+
+    if (reg_client_new(ref->domain, opts, &p.c, err) < 0)
+        return -1;
+    if (reg_manifest_get(p.c, ref->path, ref->digest ? ref->digest : ref->tag, what, &m, err) < 0)
+        goto out;
+    if (oci_media_type_is_index(m.desc.media_type) ||
+        oci_manifest_parse(m.data, m.len, &man, err) < 0 ||
+        strcmp(man.config.media_type, config_type) != 0) {
+        if (err->msg[0] == '\0')
+            lade_error_set(err, LADE_ERR_OTHER, "%s is not a %s artifact (it is a %.100s)", what,
+                           config_type,
+                           man.config.media_type[0] ? man.config.media_type : m.desc.media_type);
+        goto out;
+    }
+    p.blobs = &man.config;
+    p.n = 1;
+    if (fetch_blobs(&p, what, err) < 0 || store_blob_put(st, m.data, m.len, stored, err) < 0)
+        goto out;
+    *manifest_out = m.desc;
+    rc = 0;
+out:
+    oci_manifest_release(&man);
+    reg_manifest_release(&m);
+    reg_client_free(p.c);
+    return rc;
+}
+
+int
+registry_blobs_fetch(struct store *st, const struct image_ref *ref, const struct oci_desc *blobs,
+                     size_t n, const struct registry_opts *opts, struct lade_error *err)
+{
+    cleanup_free char *what = image_ref_string(ref);
+    cleanup_free char *scope = xasprintf("repository:%s:pull", ref->path);
+    struct pull p = {.st = st, .opts = opts, .path = ref->path, .scope = scope, .n = n};
+    int rc;
+
+    /* download_job reads the descriptors only */
+    p.blobs = (struct oci_desc *) blobs;
+    if (reg_client_new(ref->domain, opts, &p.c, err) < 0)
+        return -1;
+    rc = fetch_blobs(&p, what, err);
+    reg_client_free(p.c);
+    return rc;
+}

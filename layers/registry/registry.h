@@ -65,6 +65,19 @@ struct registry_opts {
 int registry_pull(struct store *st, const struct image_ref *ref, const struct registry_opts *opts,
                   struct oci_desc *manifest_out, struct lade_error *err);
 
+/* Fetches the manifest ref names (a tag or digest; an index is refused) whose config has the
+ * media type config_type (anything else is an error naming what it is), and stores the manifest
+ * and that config blob, untagged, verified as registry_pull verifies. The layers stay in the
+ * registry: registry_blobs_fetch gets the ones needed. */
+int registry_artifact_pull(struct store *st, const struct image_ref *ref, const char *config_type,
+                           const struct registry_opts *opts, struct oci_desc *manifest_out,
+                           struct lade_error *err);
+/* Downloads the blobs (of ref's repository) that the store lacks, in parallel, each verified;
+ * all are committed once all arrived. */
+int registry_blobs_fetch(struct store *st, const struct image_ref *ref,
+                         const struct oci_desc *blobs, size_t n, const struct registry_opts *opts,
+                         struct lade_error *err);
+
 /* Pushes the image whose manifest is `manifest` (in the store) to dest: for each blob a HEAD
  * first, a cross-repository mount when the blob is known in another repository of that
  * registry (recorded in the store), else a monolithic upload for small blobs and chunked

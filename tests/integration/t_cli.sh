@@ -111,7 +111,7 @@ t_cli_docker_flags_table() {
     assert_contains "$ERR" "lade build: warning: --squash is ignored ("
     # refused with a reason, never the generic error
     assert_exit 2 lade build --cache-to type=inline "$WORK/ctx"
-    assert_contains "$ERR" "lade build: --cache-to is not supported (not implemented yet)"
+    assert_contains "$ERR" "--cache-to type=inline is not supported: use type=registry"
     assert_exit 2 lade build --ulimit nofile=10 "$WORK/ctx"
     assert_contains "$ERR" "lade build: --ulimit is not supported ("
     assert_exit 2 lade build --provenance=mode=max "$WORK/ctx"
