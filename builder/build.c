@@ -17,6 +17,8 @@
 
 #include "cache.h"
 #include "image.h"
+#include "metadata.h"
+#include "output.h"
 #include "stage.h"
 #include "steps.h"
 #include "common/cleanup.h"
@@ -155,6 +157,7 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
     progress_step(&b->progress, "[%s1/%zu] FROM %s%s", label, s->ninstrs + 1, nc ? "context " : "",
                   nc ? nc->name : s->base);
     b->step_cached = false;
+    int64_t from_start = stage_clock_ns();
     if (nc != NULL)
         rc = step_from_named_context(b, ss, nc, err);
     else if (s->base_stage >= 0)
@@ -170,6 +173,7 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
         progress_cached(&b->progress);
     else
         progress_done(&b->progress);
+    stage_record_step(ss, s->from->pos.line, s->from->original, from_cached, from_start, 0);
     if (replaced) {
         ss->built = true;
         return 0;
@@ -179,6 +183,8 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
         const struct instr *in = s->instrs[i];
         progress_step(&b->progress, "[%s%zu/%zu] %s", label, i + 2, s->ninstrs + 1, in->original);
         b->step_cached = false;
+        int64_t start = stage_clock_ns();
+        size_t nlayers = ss->nlayers;
         if (dispatch(b, ss, in, err) < 0) {
             progress_error(&b->progress, err->msg);
             return error_at(b, in, err);
@@ -187,6 +193,7 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
             progress_cached(&b->progress);
         else
             progress_done(&b->progress);
+        stage_record_step(ss, in->pos.line, in->original, b->step_cached, start, nlayers);
     }
     ss->built = true;
     return 0;
@@ -489,7 +496,11 @@ build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out
         goto out;
     if (image_write(&b, &b.stages[b.plan->target], &mdesc, config_digest, err) < 0 ||
         image_export(&b, &mdesc, config_digest, err) < 0 ||
+        outputs_write(&b, &b.stages[b.plan->target], &mdesc, err) < 0 ||
         (opts->push && image_push_tags(&b, &mdesc, err) < 0))
+        goto out;
+    if (opts->metadata_file != NULL &&
+        metadata_write(&b, &mdesc, config_digest, opts->metadata_file, err) < 0)
         goto out;
     if (manifest_out != NULL)
         memcpy(manifest_out, mdesc.digest, sizeof(digest_t));
