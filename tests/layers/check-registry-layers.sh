@@ -28,13 +28,8 @@ BUILDER_LEVELS=(
     "fetch: fetch_* context*"                     # remote sources, build contexts
     "cache: cache cache_prune"                    # keys and records, prune; never history
     "stage: stage base"                           # stage state, overlay step, FROM bases
-<<<<<<< HEAD
-    "steps: step_* instr_* image"                 # the instructions; the image's output
-    "driver: build build_verify"                             # orders stages, dispatches
-=======
     "steps: step_* instr_* image output metadata" # the instructions; the image and its outputs
-    "driver: build"                               # orders stages, dispatches
->>>>>>> 17e70c3 (build -o: type=local and type=tar (the target stage's tree, streamed), dest=- to stdout for tar/oci/docker, several -o at once, buildx's PATH and - shorthands, name= for archives; --metadata-file with buildx's keys and lade.steps (per-step line, text, cached, ms, layer) recorded by the stage; output parser unit test)
+    "driver: build build_verify"                  # orders stages, dispatches; --verify
 )
 
 graph=0
