@@ -150,8 +150,8 @@ json_t *
 image_docker_json(struct store *st, const struct store_image *img)
 {
     static const char *const config_keys[] = {
-        "User",    "ExposedPorts", "Env",        "Cmd",     "Healthcheck", "Volumes",
-        "WorkingDir", "Entrypoint", "OnBuild", "Labels",   "StopSignal",  "Shell",
+        "User",       "ExposedPorts", "Env",     "Cmd",    "Healthcheck", "Volumes",
+        "WorkingDir", "Entrypoint",   "OnBuild", "Labels", "StopSignal",  "Shell",
     };
     json_t *oci = img->config, *c = json_object_get(oci, "config");
     json_t *doc = json_object(), *cfg = json_object(), *rootfs = json_object();
