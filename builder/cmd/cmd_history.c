@@ -48,7 +48,7 @@ entry_json(struct store *st, const struct store_image *img, json_t *h, size_t *l
         size = size < 0 ? 0 : size;
     }
     const char *cfg = img->manifest.config.digest;
-    cleanup_free char *id = !top        ? xstrdup("<missing>")
+    cleanup_free char *id = !top       ? xstrdup("<missing>")
                             : no_trunc ? xstrdup(cfg)
                                        : xasprintf("%.12s", digest_hex(cfg));
     cleanup_free char *shown_by = no_trunc ? xstrdup(by ? by : "") : ellipsis(by ? by : "", 45);
