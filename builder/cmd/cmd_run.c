@@ -32,7 +32,7 @@ static const struct cli_opt run_opts[] = {
     {'r', "rm", 0, NULL, "Remove the container afterwards (always: lade keeps no containers)"},
     {'n', "network", 0, "MODE", "default (host), host or none"},
     {'e', "env", 'e', "K=V", "Set an environment variable (K alone: from lade's environment)"},
-    {'v', "volume", 'v', "HOST:PATH[:ro]", "Bind a host file or directory (not implemented yet)"},
+    {'v', "volume", 'v', "HOST:PATH[:ro]", "Bind a host file or directory (repeatable)"},
     {'u', "user", 'u', "USER[:GROUP]", "Run as this user (a name or a number)"},
     {'w', "workdir", 'w', "DIR", "Working directory in the image"},
     {OPT_ENTRYPOINT, "entrypoint", 0, "CMD", "Replace the image's ENTRYPOINT (\"\": none)"},
@@ -68,10 +68,11 @@ add_volume(struct run_opts *o, char *spec, struct lade_error *err)
     if (access(host, F_OK) < 0)
         return lade_error_sys(err, "-v: cannot use '%s'", host);
     o->mounts = xrealloc(o->mounts, (o->nmounts + 1) * sizeof(*o->mounts));
+    /* copies: the sandbox's child renames itself over lade's argv, where spec points */
     o->mounts[o->nmounts++] = (struct sandbox_mount){
         .type = SANDBOX_MOUNT_BIND,
-        .source = host,
-        .target = ctr,
+        .source = xstrdup(host),
+        .target = xstrdup(ctr),
         .readonly = mode != NULL && strcmp(mode, "ro") == 0,
     };
     return 0;
@@ -96,11 +97,7 @@ run_option(int c, char *v, struct run_opts *o, struct lade_error *err)
             o->env = strv_env_set(o->env, v, getenv(v));
         return 0;
     case 'v':
-        /* parsed and checked, but the sandbox does not take the bind yet (its target reaches
-         * spec_check empty): refused until that is found */
-        if (add_volume(o, v, err) < 0)
-            return -1;
-        return lade_error_set(err, LADE_ERR_USAGE, "run: -v/--volume is not implemented yet");
+        return add_volume(o, v, err);
     case 'u':
         o->user = v;
         return 0;
@@ -222,6 +219,10 @@ out:
     strv_free(cmd);
     strv_free(env);
     strv_free(o.env);
+    for (size_t i = 0; i < o.nmounts; i++) {
+        free((char *) o.mounts[i].source);
+        free((char *) o.mounts[i].target);
+    }
     free(o.mounts);
     store_image_release(&img);
     if (rc == 0 && status != 0) {
