@@ -18,6 +18,8 @@
 #include "cache.h"
 #include "cache_transfer.h"
 #include "image.h"
+#include "metadata.h"
+#include "output.h"
 #include "stage.h"
 #include "steps.h"
 #include "common/cleanup.h"
@@ -203,6 +205,7 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
     progress_step(&b->progress, &pos, "[%s1/%zu] FROM %s%s", label, s->ninstrs + 1,
                   nc ? "context " : "", nc ? nc->name : s->base);
     b->step_cached = false;
+    int64_t from_start = stage_clock_ns();
     if (nc != NULL)
         rc = step_from_named_context(b, ss, nc, err);
     else if (s->base_stage >= 0)
@@ -221,6 +224,7 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
         progress_cached(&b->progress);
     else
         progress_done(&b->progress);
+    stage_record_step(ss, s->from->pos.line, s->from->original, b->step_cached, from_start, 0);
     if (run_onbuild_triggers(b, ss, label, err) < 0) {
         cache_explain_stage_end(b, ss, true);
         return error_at(b, s->from, err);
@@ -237,10 +241,13 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
         step_pos(b, s, in, step, stage_name, sizeof(stage_name), &pos);
         progress_step(&b->progress, &pos, "[%s%zu/%zu] %s", label, i + 2, s->ninstrs + 1,
                       in->original);
+        int64_t start = stage_clock_ns();
+        size_t nlayers = ss->nlayers;
         if (run_step(b, ss, in, err) < 0) {
             cache_explain_stage_end(b, ss, true);
             return error_at(b, in, err);
         }
+        stage_record_step(ss, in->pos.line, in->original, b->step_cached, start, nlayers);
     }
     cache_explain_stage_end(b, ss, false);
     ss->built = true;
@@ -557,7 +564,11 @@ build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out
     if (image_blobs_ready(&b, &b.stages[b.plan->target], err) < 0 ||
         image_write(&b, &b.stages[b.plan->target], &mdesc, config_digest, err) < 0 ||
         image_export(&b, &mdesc, config_digest, err) < 0 ||
+        outputs_write(&b, &b.stages[b.plan->target], &mdesc, err) < 0 ||
         (opts->push && image_push_tags(&b, &mdesc, err) < 0) || cache_export(&b, err) < 0)
+        goto out;
+    if (opts->metadata_file != NULL &&
+        metadata_write(&b, &mdesc, config_digest, opts->metadata_file, err) < 0)
         goto out;
     if (manifest_out != NULL)
         memcpy(manifest_out, mdesc.digest, sizeof(digest_t));

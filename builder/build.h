@@ -23,7 +23,21 @@ enum progress_mode {
     PROGRESS_JSON,
     PROGRESS_QUIET
 };
-enum output_type { OUTPUT_NONE = 0, OUTPUT_OCI, OUTPUT_DOCKER };
+
+/* One -o/--output (output.c parses it). */
+enum output_type {
+    OUTPUT_OCI = 0, /* an OCI image layout in a tar */
+    OUTPUT_DOCKER,  /* a docker save archive */
+    OUTPUT_LOCAL,   /* the target stage's filesystem tree in a directory */
+    OUTPUT_TAR,     /* that tree as one tar */
+    OUTPUT_IMAGE,   /* the store only (type=image; with push, type=registry) */
+};
+struct build_output {
+    enum output_type type;
+    char *dest;   /* file or directory; "-": stdout (oci, docker, tar); NULL for image */
+    char **names; /* name=: full normalised names for archives and pushes; NULL: the -t names */
+    bool push;
+};
 
 struct build_secrets; /* secrets.h */
 
@@ -41,8 +55,10 @@ struct build_opts {
     const char *target;
     bool no_cache;
     bool no_cache_record; /* steps record no cache result (build --verify's rebuild) */
-    enum output_type output;
-    const char *output_dest;
+    const struct build_output *outputs; /* -o, in the order given */
+    size_t noutputs;
+    char **typed_tags;         /* -t as typed, for --metadata-file's image.name (buildx) */
+    const char *metadata_file; /* --metadata-file: buildx's keys and lade.steps */
     const char *iidfile;
     enum progress_mode progress;
     int64_t epoch; /* < 0: now (no clamp) */

@@ -126,8 +126,9 @@ build_verify(struct store *st, const struct build_opts *opts, const char *manife
     again.no_cache = true;
     again.no_cache_record = true;
     again.tags = NULL;
-    again.output = OUTPUT_NONE;
-    again.output_dest = NULL;
+    again.outputs = NULL;
+    again.noutputs = 0;
+    again.metadata_file = NULL;
     again.iidfile = NULL;
     again.push = false;
     again.pull = false;

@@ -10,7 +10,6 @@
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/xalloc.h"
-#include "../layers/archive/archive.h"
 
 int
 image_write(struct build *b, struct stage_state *ss, struct oci_desc *mdesc, digest_t config_digest,
@@ -63,14 +62,6 @@ image_export(struct build *b, const struct oci_desc *mdesc, const char *config_d
         if (store_tag_set(b->st, *t, mdesc, err) < 0)
             return -1;
         progress_note(&b->progress, "naming to %s", *t);
-    }
-    if (o->output != OUTPUT_NONE) {
-        progress_note(&b->progress, "exporting to %s archive %s",
-                      o->output == OUTPUT_OCI ? "oci" : "docker", o->output_dest);
-        if (archive_export(b->st, mdesc, o->tags,
-                           o->output == OUTPUT_OCI ? ARCHIVE_OCI : ARCHIVE_DOCKER, o->output_dest,
-                           err) < 0)
-            return -1;
     }
     if (o->iidfile != NULL && write_file_atomic_at(AT_FDCWD, o->iidfile, config_digest,
                                                    strlen(config_digest), 0644, err) < 0)

@@ -10,7 +10,7 @@
  * the store; *mdesc describes the manifest, config_digest names the config. */
 int image_write(struct build *b, struct stage_state *ss, struct oci_desc *mdesc,
                 digest_t config_digest, struct lade_error *err);
-/* Tags, --output archive, --iidfile. */
+/* Tags, --iidfile (the -o outputs are output.c's). */
 int image_export(struct build *b, const struct oci_desc *mdesc, const char *config_digest,
                  struct lade_error *err);
 /* --push: every tag to its registry. */

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <time.h>
 
 #include "cache.h"
 #include "cache_transfer.h"
@@ -131,7 +132,36 @@ stage_state_release(struct stage_state *ss)
         dockerfile_free(ss->triggers[i]);
     free(ss->triggers);
     cache_explain_free(ss->explain);
+    for (size_t i = 0; i < ss->nsteps; i++)
+        free(ss->steps[i].text);
+    free(ss->steps);
     memset(ss, 0, sizeof(*ss));
+}
+
+int64_t
+stage_clock_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void
+stage_record_step(struct stage_state *ss, unsigned line, const char *text, bool cached,
+                  int64_t start_ns, size_t nlayers_before)
+{
+    struct step_record *r;
+
+    ss->steps = xrealloc(ss->steps, (ss->nsteps + 1) * sizeof(*ss->steps));
+    r = &ss->steps[ss->nsteps++];
+    memset(r, 0, sizeof(*r));
+    r->line = line;
+    r->text = xstrdup(text);
+    r->cached = cached;
+    r->ms = (stage_clock_ns() - start_ns) / 1000000;
+    if (ss->nlayers > nlayers_before)
+        memcpy(r->layer, ss->layers[ss->nlayers - 1].blob.digest, sizeof(r->layer));
 }
 
 /* ---- layers and history ---- */

@@ -21,6 +21,15 @@ struct layer_state {
     char *dir;            /* the extracted tree in the store, used as an overlay lower dir */
 };
 
+/* What one step did, for --metadata-file (metadata.c). */
+struct step_record {
+    unsigned line; /* the Dockerfile line of the instruction; 0 for an ONBUILD trigger */
+    char *text;    /* the instruction as written; owned */
+    bool cached;
+    int64_t ms;     /* how long the step took */
+    digest_t layer; /* the layer blob it added; "" when it added none */
+};
+
 struct stage_state {
     const struct stage *stage;
     json_t *config;             /* the image config being built; owned */
@@ -42,6 +51,8 @@ struct stage_state {
     struct cache_explain *explain; /* the inputs of its keys, for why one missed (cache.h) */
     bool cmd_set; /* CMD given in this stage (ENTRYPOINT clears an inherited CMD only) */
     bool built;
+    struct step_record *steps; /* this stage's steps, FROM first (not inherited) */
+    size_t nsteps;
 };
 
 /* What the stages built at once (build.c's workers) share, guarded by mu. */
@@ -73,6 +84,11 @@ struct build {
  * and the ARGs it declared, as BuildKit inherits them). src must be built. */
 void stage_init_from(struct stage_state *ss, const struct stage_state *src);
 void stage_state_release(struct stage_state *ss);
+/* Records a step that has run: nlayers_before is the stage's layer count before it (a newer
+ * top layer is the step's), start_ns its CLOCK_MONOTONIC start (stage_clock_ns). */
+void stage_record_step(struct stage_state *ss, unsigned line, const char *text, bool cached,
+                       int64_t start_ns, size_t nlayers_before);
+int64_t stage_clock_ns(void);
 /* Expansion environment for a stage: its ENV (config) over its ARGs. */
 void stage_expander(struct stage_state *ss, const struct dockerfile *df, struct expander *x);
 /* path made absolute against the stage's WORKDIR and cleaned (BuildKit's

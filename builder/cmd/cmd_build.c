@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../build.h"
+#include "../output.h"
 #include "../secrets.h"
 #include "../context.h"
 #include "../progress.h"
@@ -43,6 +44,7 @@ enum {
     OPT_PIDS_LIMIT,
     OPT_CACHE_FROM,
     OPT_CACHE_TO,
+    OPT_METADATA_FILE,
 };
 static const char *const limit_flags[] = {"memory", "cpus", "cpu-quota", "pids-limit"};
 
@@ -50,7 +52,10 @@ static const struct cli_opt build_opts[] = {
     {'f', "file", 'f', "FILE", "Name of the Dockerfile (default: CONTEXT/Dockerfile)"},
     {'t', "tag", 't', "NAME[:TAG]", "Name the image (repeatable)"},
     {'o', "output", 'o', "SPEC",
-     "Also write the image: type=oci|docker,dest=FILE or type=registry (push)"},
+     "Also write: type=oci|docker|tar,dest=FILE|-, type=local,dest=DIR, type=registry, "
+     "DIR or -"},
+    {OPT_METADATA_FILE, "metadata-file", 0, "FILE",
+     "Write the build's result (digests, names, steps) as JSON to FILE"},
     {'q', "quiet", 'q', NULL, "Print only the image ID on stdout, no progress"},
     {OPT_BUILD_ARG, "build-arg", 0, "K[=V]",
      "Set a build-time variable (K alone: from the environment)"},
@@ -94,49 +99,24 @@ static const struct cli_opt build_opts[] = {
     {0},
 };
 
-/* "type=oci,dest=F", "type=docker,dest=F", "type=registry[,name=NAME]" */
+/* One -o (output.c parses it): kept in order; type=registry and type=image,push=true push
+ * the -t names and their name= ones. */
 static int
-parse_output(const char *spec, struct build_opts *o, char **dest, struct lade_error *err)
+add_output(const char *spec, struct build_opts *o, struct build_output **outs,
+           struct lade_error *err)
 {
-    char *copy = xstrdup(spec), *save = NULL, *type = NULL, *name = NULL;
+    struct build_output out;
 
-    for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
-        if (strncmp(kv, "type=", 5) == 0)
-            type = kv + 5;
-        else if (strncmp(kv, "dest=", 5) == 0)
-            *dest = xstrdup(kv + 5);
-        else if (strncmp(kv, "name=", 5) == 0)
-            name = kv + 5;
-        else {
-            lade_error_set(err, LADE_ERR_USAGE, "--output: unknown key in \"%s\"", kv);
-            free(copy);
-            return -1;
-        }
-    }
-    if (type != NULL && strcmp(type, "registry") == 0) {
-        /* BuildKit's type=registry is type=image,push=true: the -t names (and name=) */
-        char *n = name ? cli_normalise_name(name, err) : NULL;
-        free(copy);
-        if (name != NULL && n == NULL)
-            return lade_error_recode(err, LADE_ERR_USAGE);
-        if (n != NULL)
-            o->tags = strv_push_take(o->tags, n);
-        o->push = true;
-        return 0;
-    }
-    if (type == NULL || (strcmp(type, "oci") && strcmp(type, "docker"))) {
-        lade_error_set(err, LADE_ERR_USAGE,
-                       "--output: type must be oci, docker or registry (local is not "
-                       "implemented yet): \"%s\"",
-                       spec);
-        free(copy);
+    if (output_parse(spec, &out, err) < 0)
         return -1;
+    if (out.type == OUTPUT_IMAGE && out.push) {
+        o->push = true;
+        for (char **n = out.names; n && *n; n++)
+            o->tags = strv_push(o->tags, *n);
     }
-    o->output = strcmp(type, "oci") == 0 ? OUTPUT_OCI : OUTPUT_DOCKER;
-    free(copy);
-    if (*dest == NULL)
-        return lade_error_set(err, LADE_ERR_USAGE, "--output %s needs dest=FILE", spec);
-    o->output_dest = *dest;
+    *outs = xrealloc(*outs, (o->noutputs + 1) * sizeof(**outs));
+    (*outs)[o->noutputs++] = out;
+    o->outputs = *outs;
     return 0;
 }
 
@@ -158,7 +138,7 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     struct build_opts o = {.progress = PROGRESS_AUTO, .compression = COMPRESSION_GZIP};
     struct build_secrets *secrets = build_secrets_new();
-    char *dest = NULL;
+    struct build_output *outs = NULL;
     struct build_context bc = {0};
     const char *epoch = NULL, *sign_path = NULL;
     struct sign_key *sign_key = NULL;
@@ -181,11 +161,15 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
                 goto out;
             }
             o.tags = strv_push_take(o.tags, n);
+            o.typed_tags = strv_push(o.typed_tags, a.value);
             break;
         }
         case 'o':
-            if (parse_output(a.value, &o, &dest, err) < 0)
+            if (add_output(a.value, &o, &outs, err) < 0)
                 goto out;
+            break;
+        case OPT_METADATA_FILE:
+            o.metadata_file = a.value;
             break;
         case 'q':
             o.progress = PROGRESS_QUIET;
@@ -351,6 +335,13 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
     /* a wrong key or password fails before the build, not after the push */
     if (sign_path != NULL && cli_sign_key_load(sign_path, &sign_key, err) < 0)
         goto out;
+    if (outputs_check(o.outputs, o.noutputs, isatty(STDOUT_FILENO), err) < 0)
+        goto out;
+    for (size_t i = 0; quiet && i < o.noutputs; i++)
+        if (outs[i].dest != NULL && strcmp(outs[i].dest, "-") == 0) {
+            lade_error_set(err, LADE_ERR_USAGE, "-q prints the image ID on stdout: no -o to - too");
+            goto out;
+        }
     o.reg = &cli->reg;
     o.secrets = secrets;
     if (build_epoch_resolve(&o, epoch, err) < 0)
@@ -381,7 +372,10 @@ out:
     cache_specs_release(&o.cache_from);
     cache_specs_release(&o.cache_to);
     build_secrets_free(secrets); /* zeroes the secrets, stops the agents lade started */
-    free(dest);
+    for (size_t i = 0; i < o.noutputs; i++)
+        output_release(&outs[i]);
+    free(outs);
+    strv_free(o.typed_tags);
     return rc;
 }
 

@@ -47,7 +47,6 @@ const struct cli_foreign build_docker_flags[] = {
     {"debug", 'D', false, false, "the buildx debugger is " NOT_YET, NULL},
     {"detach", 0, false, false, "lade has no buildx server", NULL},
     {"server-config", 0, true, false, "lade has no buildx server", NULL},
-    {"metadata-file", 0, true, false, NOT_YET, NULL},
     {"no-cache-filter", 0, true, false, NOT_YET "; --no-cache rebuilds every stage", NULL},
     {"shm-size", 0, true, false, NOT_YET, NULL},
     {"ulimit", 0, true, false, NOT_YET, NULL},

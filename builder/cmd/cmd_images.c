@@ -5,70 +5,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fnmatch.h>
 #include <time.h>
 
 #include "../progress.h"
 #include "../common/cleanup.h"
+#include "../common/strv.h"
 #include "../common/xalloc.h"
+#include "image_info.h"
+#include "template.h"
 
 struct row {
-    char *repo, *tag, *id;
+    char *repo, *tag, *id, *digest, *created_at;
     int64_t created; /* -1: unknown */
     int64_t size;
 };
 
-/* RFC 3339 ("2024-01-02T03:04:05.5+01:00") to epoch seconds; -1 when it does not parse. */
-static int64_t
-parse_time(const char *s)
-{
-    struct tm tm = {0};
-    const char *p;
-    int64_t t;
+struct images_opts {
+    bool quiet, no_trunc, digests;
+    const char *format;
+    char **filters;        /* "reference=PATTERN", "dangling=BOOL", "before=IMAGE", "since=IMAGE" */
+    int64_t before, since; /* creation times of before= and since= images; -1: none */
+};
 
-    if (s == NULL || (p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
-        return -1;
-    t = (int64_t) timegm(&tm);
-    if (*p == '.')
-        while (*++p >= '0' && *p <= '9')
-            ;
-    if (*p == 'Z' || *p == 'z')
-        return t;
-    int hh, mm;
-    if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &hh, &mm) == 2)
-        return t - (*p == '+' ? 1 : -1) * (hh * 3600 + mm * 60);
-    return -1;
-}
-
-/* docker's "About an hour ago" style (go-units HumanDuration). */
 static void
-format_age(int64_t created, char *out, size_t n)
+row_free(struct row *r)
 {
-    int64_t s = (int64_t) time(NULL) - created, h = (s + 1800) / 3600;
-
-    if (created < 0)
-        snprintf(out, n, "N/A");
-    else if (s < 1)
-        snprintf(out, n, "Less than a second ago");
-    else if (s == 1)
-        snprintf(out, n, "1 second ago");
-    else if (s < 60)
-        snprintf(out, n, "%lld seconds ago", (long long) s);
-    else if (s / 60 == 1)
-        snprintf(out, n, "About a minute ago");
-    else if (s < 3600)
-        snprintf(out, n, "%lld minutes ago", (long long) (s / 60));
-    else if (h == 1)
-        snprintf(out, n, "About an hour ago");
-    else if (h < 48)
-        snprintf(out, n, "%lld hours ago", (long long) h);
-    else if (h < 24 * 7 * 2)
-        snprintf(out, n, "%lld days ago", (long long) (h / 24));
-    else if (h < 24 * 30 * 2)
-        snprintf(out, n, "%lld weeks ago", (long long) (h / 24 / 7));
-    else if (h < 24 * 365 * 2)
-        snprintf(out, n, "%lld months ago", (long long) (h / 24 / 30));
-    else
-        snprintf(out, n, "%lld years ago", (long long) (s / 3600 / 24 / 365));
+    free(r->repo);
+    free(r->tag);
+    free(r->id);
+    free(r->digest);
+    free(r->created_at);
 }
 
 static int
@@ -92,8 +59,8 @@ row_fill(struct store *st, const struct store_tag *t, bool no_trunc, struct row 
     struct image_ref ref = {0};
     struct store_image img;
 
+    memset(r, 0, sizeof(*r));
     r->created = -1;
-    r->size = 0;
     if (image_ref_parse(t->name, &ref, &ignored) == 0) {
         r->tag = xstrdup(ref.tag ? ref.tag : "<none>");
         free(ref.tag);
@@ -104,68 +71,212 @@ row_fill(struct store *st, const struct store_tag *t, bool no_trunc, struct row 
         r->repo = xstrdup(t->name);
         r->tag = xstrdup("<none>");
     }
+    r->digest = xstrdup(t->manifest.digest);
     if (store_image_load(st, t->name, &img, &ignored) < 0) {
         r->id = xstrdup("<missing>");
+        r->created_at = xstrdup("");
         return;
     }
     const char *cfg = img.manifest.config.digest;
+    const char *created = json_string_value(json_object_get(img.config, "created"));
     r->id = no_trunc ? xstrdup(cfg) : xasprintf("%.12s", digest_hex(cfg));
-    r->created = parse_time(json_string_value(json_object_get(img.config, "created")));
-    r->size = img.manifest.config.size;
-    for (size_t i = 0; i < img.manifest.nlayers; i++)
-        r->size += img.manifest.layers[i].size;
+    r->created = image_parse_time(created);
+    r->created_at = xstrdup(created ? created : "");
+    r->size = image_size(st, &img); /* uncompressed, as docker counts it */
     store_image_release(&img);
 }
 
-/* docker's filter: REPOSITORY matches the repository, with :TAG also the tag. */
-static bool
-row_matches(const struct row *r, const char *filter_repo, const char *filter_tag)
+/* The creation time of the image a before=/since= filter names. */
+static int
+filter_time(struct store *st, const char *name, int64_t *out, struct lade_error *err)
 {
-    if (filter_repo == NULL)
-        return true;
-    return strcmp(r->repo, filter_repo) == 0 &&
-           (filter_tag == NULL || strcmp(r->tag, filter_tag) == 0);
+    struct store_image img;
+
+    if (store_image_lookup(st, name, &img, err) < 0)
+        return lade_error_recode(err, LADE_ERR_USAGE);
+    *out = image_parse_time(json_string_value(json_object_get(img.config, "created")));
+    store_image_release(&img);
+    return 0;
+}
+
+/* docker's filters: all must match. REPOSITORY[:TAG] operand first. */
+static bool
+row_matches(const struct row *r, const char *filter_repo, const char *filter_tag,
+            const struct images_opts *o)
+{
+    char ref[1024];
+
+    if (filter_repo != NULL &&
+        (strcmp(r->repo, filter_repo) != 0 || (filter_tag && strcmp(r->tag, filter_tag) != 0)))
+        return false;
+    snprintf(ref, sizeof(ref), "%s:%s", r->repo, r->tag);
+    for (char **f = o->filters; f && *f; f++) {
+        const char *v = strchr(*f, '=') + 1;
+        if (strncmp(*f, "reference=", 10) == 0 && fnmatch(v, r->repo, 0) != 0 &&
+            fnmatch(v, ref, 0) != 0)
+            return false;
+        if (strcmp(*f, "dangling=true") == 0) /* the store lists tagged images only */
+            return false;
+    }
+    if (o->before >= 0 && (r->created < 0 || r->created >= o->before))
+        return false;
+    if (o->since >= 0 && (r->created < 0 || r->created <= o->since))
+        return false;
+    return true;
+}
+
+static json_t *
+row_json(const struct row *r)
+{
+    char age[64], size[32];
+
+    image_format_age(r->created, age, sizeof(age));
+    human_size((uint64_t) r->size, size, sizeof(size));
+    return json_pack("{ssssssssssssss}", "Repository", r->repo, "Tag", r->tag, "ID", r->id,
+                     "Digest", r->digest, "CreatedSince", age, "CreatedAt", r->created_at, "Size",
+                     size);
+}
+
+/* Lines of cells separated by tabs, aligned as docker's tabwriter does (3 spaces between). */
+static void
+print_aligned(char **lines, size_t n)
+{
+    size_t w[16] = {0};
+
+    for (size_t i = 0; i < n; i++) {
+        size_t c = 0;
+        for (char *p = lines[i], *tab; c < 16; p = tab + 1, c++) {
+            tab = strchr(p, '\t');
+            size_t len = tab ? (size_t) (tab - p) : strlen(p);
+            if (tab == NULL)
+                break;
+            if (len > w[c])
+                w[c] = len;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        size_t c = 0;
+        char *p = lines[i], *tab;
+        for (; (tab = strchr(p, '\t')) != NULL && c < 16; p = tab + 1, c++)
+            printf("%-*.*s", (int) (w[c] + 3 < 10 ? 10 : w[c] + 3), (int) (tab - p), p);
+        printf("%s\n", p);
+    }
+}
+
+/* --format: a Go template per row; "table TEMPLATE" adds the header and aligns columns. */
+static int
+print_format(const struct row *rows, size_t n, const char *format, struct lade_error *err)
+{
+    bool table = strncmp(format, "table", 5) == 0 && (format[5] == ' ' || format[5] == '\0');
+    const char *tmpl = table ? format + 5 + (format[5] == ' ') : format;
+    char **lines = xcalloc(n + 2, sizeof(*lines));
+    size_t nl = 0;
+    int rc = 0;
+    cleanup_free char *unescaped = xstrdup(tmpl);
+
+    /* docker's formatter: \t and \n as typed mean a tab and a newline */
+    char *w = unescaped;
+    for (const char *p = tmpl; *p; p++) {
+        if (p[0] == '\\' && (p[1] == 't' || p[1] == 'n')) {
+            *w++ = p[1] == 't' ? '\t' : '\n';
+            p++;
+        } else
+            *w++ = *p;
+    }
+    *w = '\0';
+    tmpl = unescaped;
+
+    if (table && *tmpl == '\0')
+        tmpl = "{{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+    if (table) {
+        json_t *h = json_pack("{ssssssssssssss}", "Repository", "REPOSITORY", "Tag", "TAG", "ID",
+                              "IMAGE ID", "Digest", "DIGEST", "CreatedSince", "CREATED",
+                              "CreatedAt", "CREATED AT", "Size", "SIZE");
+        lines[nl++] = template_render(tmpl, h, err);
+        json_decref(h);
+    }
+    for (size_t i = 0; i < n && (nl == 0 || lines[nl - 1] != NULL); i++) {
+        json_t *j = row_json(&rows[i]);
+        lines[nl++] = template_render(tmpl, j, err);
+        json_decref(j);
+    }
+    if (nl > 0 && lines[nl - 1] == NULL)
+        rc = -1;
+    else if (table)
+        print_aligned(lines, nl);
+    else
+        for (size_t i = 0; i < nl; i++)
+            printf("%s\n", lines[i]);
+    for (size_t i = 0; i < nl; i++)
+        free(lines[i]);
+    free(lines);
+    return rc;
 }
 
 static void
-print_table(const struct row *rows, size_t n)
+print_table(const struct row *rows, size_t n, bool digests)
 {
-    const char *head[5] = {"REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"};
-    char age[64], size[32];
-    size_t w[4];
+    const char *base = digests ? "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t"
+                                 "{{.CreatedSince}}\t{{.Size}}"
+                               : "table";
+    struct lade_error ignored = {0};
 
-    /* like docker's tabwriter: columns at least 10 wide, 3 spaces of padding */
-    for (int c = 0; c < 4; c++)
-        w[c] = strlen(head[c]);
-    for (size_t i = 0; i < n; i++) {
-        format_age(rows[i].created, age, sizeof(age));
-        const char *cells[4] = {rows[i].repo, rows[i].tag, rows[i].id, age};
-        for (int c = 0; c < 4; c++)
-            if (strlen(cells[c]) > w[c])
-                w[c] = strlen(cells[c]);
-    }
-    for (int c = 0; c < 4; c++)
-        w[c] = w[c] + 3 < 10 ? 10 : w[c] + 3;
-    printf("%-*s%-*s%-*s%-*s%s\n", (int) w[0], head[0], (int) w[1], head[1], (int) w[2], head[2],
-           (int) w[3], head[3], head[4]);
-    for (size_t i = 0; i < n; i++) {
-        format_age(rows[i].created, age, sizeof(age));
-        human_size((uint64_t) rows[i].size, size, sizeof(size));
-        printf("%-*s%-*s%-*s%-*s%s\n", (int) w[0], rows[i].repo, (int) w[1], rows[i].tag,
-               (int) w[2], rows[i].id, (int) w[3], age, size);
-    }
+    print_format(rows, n, base, &ignored);
 }
+
+enum { OPT_DIGESTS = 256, OPT_FORMAT, OPT_FILTER };
 
 static const struct cli_opt images_opts[] = {
     {'q', "quiet", 'q', NULL, "Print only the image IDs"},
     {'T', "no-trunc", 0, NULL, "Print whole image IDs"},
+    {OPT_DIGESTS, "digests", 0, NULL, "Show the manifest digests"},
+    {OPT_FORMAT, "format", 0, "TEMPLATE",
+     "Print with a Go template ({{.Repository}}:{{.Tag}}; \"table ...\" for columns)"},
+    {'f', "filter", 'f', "KEY=VALUE",
+     "reference=PATTERN, dangling=true|false, before=IMAGE, since=IMAGE (repeatable)"},
     {0},
 };
 
 static int
+images_option(int c, const char *v, struct images_opts *o, struct lade_error *err)
+{
+    if (c == 'q')
+        o->quiet = true;
+    else if (c == 'T')
+        o->no_trunc = true;
+    else if (c == OPT_DIGESTS)
+        o->digests = true;
+    else if (c == OPT_FORMAT)
+        o->format = v;
+    else if (strncmp(v, "reference=", 10) == 0 || strncmp(v, "before=", 7) == 0 ||
+             strncmp(v, "since=", 6) == 0 || strcmp(v, "dangling=true") == 0 ||
+             strcmp(v, "dangling=false") == 0)
+        o->filters = strv_push(o->filters, v);
+    else
+        return lade_error_set(err, LADE_ERR_USAGE,
+                              "images: --filter \"%s\" is not supported (reference=, dangling=, "
+                              "before=, since=)",
+                              v);
+    return 0;
+}
+
+static void
+print_quiet(const struct row *rows, size_t n)
+{
+    /* one line per image, not per tag */
+    for (size_t i = 0; i < n; i++) {
+        bool seen = false;
+        for (size_t k = 0; k < i && !seen; k++)
+            seen = strcmp(rows[k].id, rows[i].id) == 0;
+        if (!seen)
+            printf("%s\n", rows[i].id);
+    }
+}
+
+static int
 cmd_images(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
-    bool quiet = false, no_trunc = false;
+    struct images_opts o = {.before = -1, .since = -1};
     struct store_tag *tags = NULL;
     struct row *rows = NULL;
     cleanup_free char *filter_repo = NULL;
@@ -173,24 +284,23 @@ cmd_images(struct cli *cli, int argc, char **argv, struct lade_error *err)
     struct store *st;
     size_t n = 0, nrows = 0;
     struct cli_args a;
-    int c;
+    int c, rc = -1;
 
     cli_args_init(&a, &images_command, argc, argv);
-    while ((c = cli_next(&a, err)) > 0) {
-        if (c == 'q')
-            quiet = true;
-        else
-            no_trunc = true;
+    while ((c = cli_next(&a, err)) > 0)
+        if (images_option(c, a.value, &o, err) < 0)
+            goto out;
+    if ((c = cli_end(&a, c, 0, 1, err)) != 0) {
+        rc = c > 0 ? 0 : -1;
+        goto out;
     }
-    if ((c = cli_end(&a, c, 0, 1, err)) != 0)
-        return c > 0 ? 0 : -1;
     if (a.noperands == 1) {
         /* the filter is compared with the familiar form the table shows */
         struct image_ref ref = {0};
         const char *arg = a.operands[0], *slash = strrchr(arg, '/');
         const char *colon = strrchr(slash ? slash : arg, ':');
         if (image_ref_parse(arg, &ref, err) < 0)
-            return -1;
+            goto out;
         if (colon != NULL)
             filter_tag = colon + 1;
         free(ref.tag);
@@ -198,40 +308,37 @@ cmd_images(struct cli *cli, int argc, char **argv, struct lade_error *err)
         filter_repo = image_ref_familiar(&ref);
         image_ref_release(&ref);
     }
-    if ((st = cli_store(cli, err)) == NULL || store_tags_list(st, &tags, &n, err) < 0)
-        return -1;
+    if ((st = cli_store(cli, err)) == NULL)
+        goto out;
+    for (char **f = o.filters; f && *f; f++)
+        if ((strncmp(*f, "before=", 7) == 0 && filter_time(st, *f + 7, &o.before, err) < 0) ||
+            (strncmp(*f, "since=", 6) == 0 && filter_time(st, *f + 6, &o.since, err) < 0))
+            goto out;
+    if (store_tags_list(st, &tags, &n, err) < 0)
+        goto out;
     rows = xcalloc(n + 1, sizeof(*rows));
     for (size_t i = 0; i < n; i++) {
-        row_fill(st, &tags[i], no_trunc, &rows[nrows]);
-        if (row_matches(&rows[nrows], filter_repo, filter_tag)) {
+        row_fill(st, &tags[i], o.no_trunc, &rows[nrows]);
+        if (row_matches(&rows[nrows], filter_repo, filter_tag, &o))
             nrows++;
-            continue;
-        }
-        free(rows[nrows].repo);
-        free(rows[nrows].tag);
-        free(rows[nrows].id);
+        else
+            row_free(&rows[nrows]);
     }
     qsort(rows, nrows, sizeof(*rows), cmp_rows);
-    if (quiet) {
-        /* one line per image, not per tag */
-        for (size_t i = 0; i < nrows; i++) {
-            bool seen = false;
-            for (size_t k = 0; k < i && !seen; k++)
-                seen = strcmp(rows[k].id, rows[i].id) == 0;
-            if (!seen)
-                printf("%s\n", rows[i].id);
-        }
-    } else {
-        print_table(rows, nrows);
-    }
-    for (size_t i = 0; i < nrows; i++) {
-        free(rows[i].repo);
-        free(rows[i].tag);
-        free(rows[i].id);
-    }
+    rc = 0;
+    if (o.quiet)
+        print_quiet(rows, nrows);
+    else if (o.format != NULL)
+        rc = print_format(rows, nrows, o.format, err);
+    else
+        print_table(rows, nrows, o.digests);
+out:
+    for (size_t i = 0; i < nrows; i++)
+        row_free(&rows[i]);
     free(rows);
     store_tags_free(tags, n);
-    return 0;
+    strv_free(o.filters);
+    return rc;
 }
 
 const struct cli_command images_command = {

@@ -8,6 +8,8 @@
 
 #include "../common/cleanup.h"
 #include "../common/xalloc.h"
+#include "image_info.h"
+#include "template.h"
 
 #define MANIFEST_MAX (4 << 20)
 
@@ -44,14 +46,26 @@ cmd_inspect(struct cli *cli, int argc, char **argv, struct lade_error *err)
     json_auto_t *doc = NULL;
     struct store *st;
     size_t len = 0;
+    const char *format = NULL;
     struct cli_args a;
     int c;
 
     cli_args_init(&a, &inspect_command, argc, argv);
-    if ((c = cli_end(&a, cli_next(&a, err), 1, 1, err)) != 0)
+    while ((c = cli_next(&a, err)) > 0)
+        format = a.value;
+    if ((c = cli_end(&a, c, 1, 1, err)) != 0)
         return c > 0 ? 0 : -1;
     if ((st = cli_store(cli, err)) == NULL || store_image_lookup(st, a.operands[0], &img, err) < 0)
         return -1;
+    if (format != NULL) {
+        /* docker image inspect's object, so {{.Config.Env}} means what it means to docker */
+        json_t *d = image_docker_json(st, &img);
+        out = template_render(format, d, err);
+        json_decref(d);
+        if (out != NULL)
+            printf("%s\n", out);
+        goto out;
+    }
     name = shown_name(st, a.operands[0], img.manifest_desc.digest);
     if (store_blob_read(st, img.manifest_desc.digest, MANIFEST_MAX, &manifest, &len, err) < 0)
         goto out;
@@ -73,9 +87,16 @@ out:
     return lade_error_is_set(err) ? -1 : 0;
 }
 
+static const struct cli_opt inspect_opts[] = {
+    {'f', "format", 'f', "TEMPLATE",
+     "Print with a Go template over docker's image-inspect fields ({{.Config.Env}})"},
+    {0},
+};
+
 const struct cli_command inspect_command = {
     .name = "inspect",
-    .synopsis = "NAME",
+    .synopsis = "[OPTIONS] NAME",
+    .opts = inspect_opts,
     .summary = "Show an image's name, ID, digest, manifest and config as JSON",
     .run = cmd_inspect,
 };

@@ -16,6 +16,9 @@ enum archive_format {
  * (index annotations / RepoTags); may be NULL. */
 int archive_export(struct store *st, const struct oci_desc *manifest, char *const *names,
                    enum archive_format fmt, const char *path, struct lade_error *err);
+/* archive_export to an open fd (a pipe or stdout too), streamed; nothing else is written. */
+int archive_export_fd(struct store *st, const struct oci_desc *manifest, char *const *names,
+                      enum archive_format fmt, int fd, struct lade_error *err);
 /* Reads an OCI or docker archive (detected), stores every blob (verified against its digest),
  * and tags the images it names. names_out (may be NULL): strv of the tags set; caller frees. */
 int archive_import(struct store *st, const char *path, char ***names_out, struct lade_error *err);

@@ -312,25 +312,67 @@ write_tar(struct store *st, int fd, const struct oci_desc *mdesc, const struct o
     return 0;
 }
 
+/* The manifest and the names the archive records; *parts (nnames entries) caller releases. */
+static int
+export_prepare(struct store *st, const struct oci_desc *manifest, char *const *names,
+               struct oci_manifest *m, struct oci_desc *mdesc, struct name_parts **parts,
+               struct lade_error *err)
+{
+    cleanup_free char *data = NULL;
+    size_t len = 0, nnames = strv_len(names);
+
+    *parts = xcalloc(nnames + 1, sizeof(**parts));
+    *mdesc = *manifest;
+    if (store_blob_read(st, manifest->digest, MANIFEST_MAX, &data, &len, err) < 0 ||
+        oci_manifest_parse(data, len, m, err) < 0)
+        return -1;
+    mdesc->size = (int64_t) len;
+    for (size_t i = 0; i < nnames; i++)
+        if (name_parts_get(names[i], &(*parts)[i], err) < 0)
+            return -1;
+    return 0;
+}
+
+static void
+export_release(struct oci_manifest *m, struct name_parts *parts, size_t nnames)
+{
+    for (size_t i = 0; i < nnames; i++)
+        name_parts_release(&parts[i]);
+    free(parts);
+    oci_manifest_release(m);
+}
+
+int
+archive_export_fd(struct store *st, const struct oci_desc *manifest, char *const *names,
+                  enum archive_format fmt, int fd, struct lade_error *err)
+{
+    struct oci_manifest m = {0};
+    struct oci_desc mdesc;
+    struct name_parts *parts = NULL;
+    size_t nnames = strv_len(names);
+    int rc = -1;
+
+    if (export_prepare(st, manifest, names, &m, &mdesc, &parts, err) == 0 &&
+        write_tar(st, fd, &mdesc, &m, parts, nnames, fmt, err) == 0)
+        rc = 0;
+    export_release(&m, parts, nnames);
+    return rc;
+}
+
 int
 archive_export(struct store *st, const struct oci_desc *manifest, char *const *names,
                enum archive_format fmt, const char *path, struct lade_error *err)
 {
-    cleanup_free char *data = NULL, *tmp = NULL, *dir = NULL;
+    cleanup_free char *tmp = NULL, *dir = NULL;
     struct oci_manifest m = {0};
-    struct oci_desc mdesc = *manifest;
-    size_t len = 0, nnames = strv_len(names);
-    struct name_parts *parts = xcalloc(nnames + 1, sizeof(*parts));
+    struct oci_desc mdesc;
+    size_t nnames = strv_len(names);
+    struct name_parts *parts = NULL;
     cleanup_close int fd = -1;
     int rc = -1;
 
-    if (store_blob_read(st, manifest->digest, MANIFEST_MAX, &data, &len, err) < 0 ||
-        oci_manifest_parse(data, len, &m, err) < 0)
+    if (export_prepare(st, manifest, names, &m, &mdesc, &parts, err) < 0)
         goto out;
-    mdesc.size = (int64_t) len;
-    for (size_t i = 0; i < nnames; i++)
-        if (name_parts_get(names[i], &parts[i], err) < 0)
-            goto out;
     tmp = xasprintf("%s.tmp", path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -360,9 +402,6 @@ fail:
 out:
     if (rc < 0)
         lade_error_prefix(err, "cannot export %s to '%s'", manifest->digest, path);
-    for (size_t i = 0; i < nnames; i++)
-        name_parts_release(&parts[i]);
-    free(parts);
-    oci_manifest_release(&m);
+    export_release(&m, parts, nnames);
     return rc;
 }

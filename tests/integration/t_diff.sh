@@ -74,7 +74,7 @@ EOF
     local id
     id=$(lade inspect v:1 | json_get - 'j["Id"]')
     run_ok lade build --progress plain -t v:1 "$WORK/ctx"
-    assert_eq CACHED "$(step_status "$ERR" "RUN cat")" "the stamp step after --verify"
+    assert_eq CACHED "$(step_status "$ERR" "RUN cat /proc/sys/kernel/random/uuid > /stamp")" "the stamp step after --verify"
     assert_eq "$id" "$(lade inspect v:1 | json_get - 'j["Id"]')" "image ID after --verify"
     assert_store_valid "$ROOT"
 }

@@ -28,8 +28,8 @@ BUILDER_LEVELS=(
     "fetch: fetch_* context*"                     # remote sources, build contexts
     "cache: cache cache_*"                        # keys and records, prune; never history
     "stage: stage base"                           # stage state, overlay step, FROM bases
-    "steps: step_* instr_* image"                 # the instructions; the image's output
-    "driver: build build_verify"                             # orders stages, dispatches
+    "steps: step_* instr_* image output metadata" # the instructions; the image and its outputs
+    "driver: build build_verify"                  # orders stages, dispatches; --verify
 )
 
 graph=0
