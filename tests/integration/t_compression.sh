@@ -18,11 +18,11 @@ EOF2
     seq 1 200000 >"$WORK/ctx/text"
     run_ok lade build -t c:default "$WORK/ctx"
     run_ok lade build --progress plain --compression-level 1 -t c:1 "$WORK/ctx"
-    assert_eq CACHED "$(step_status "$ERR" "COPY text")" "level 1 is the default: same key"
+    assert_eq CACHED "$(step_status "$ERR" "COPY text /text")" "level 1 is the default: same key"
     assert_eq "$(store_digest "$ROOT" docker.io/library/c:default)" \
         "$(store_digest "$ROOT" docker.io/library/c:1)" "the default level is level 1"
     run_ok lade build --progress plain --compression-level 9 -t c:9 "$WORK/ctx"
-    assert_eq DONE "$(step_status "$ERR" "COPY text")" "another level: another key"
+    assert_eq DONE "$(step_status "$ERR" "COPY text /text")" "another level: another key"
     local b1 b9
     b1=$(top_blob docker.io/library/c:1)
     b9=$(top_blob docker.io/library/c:9)
