@@ -208,8 +208,10 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
         case OPT_NETWORK:
             if (strcmp(a.value, "none") == 0)
                 o.net = SANDBOX_NET_NONE;
-            else if (strcmp(a.value, "host") == 0 || strcmp(a.value, "default") == 0)
+            else if (strcmp(a.value, "host") == 0)
                 o.net = SANDBOX_NET_HOST;
+            else if (strcmp(a.value, "default") == 0)
+                o.net = SANDBOX_NET_DEFAULT;
             else {
                 lade_error_set(err, LADE_ERR_USAGE, "--network must be default, none or host");
                 goto out;

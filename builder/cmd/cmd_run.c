@@ -37,7 +37,7 @@ cmd_run(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     struct store_image img = {0};
     struct store *st;
-    enum sandbox_net net = SANDBOX_NET_HOST;
+    enum sandbox_net net = SANDBOX_NET_DEFAULT;
     cleanup_free char *dir = NULL, *upper = NULL, *work = NULL;
     char **lowers = NULL, **cmd = NULL, **env = NULL;
     struct cli_args a;
@@ -49,7 +49,9 @@ cmd_run(struct cli *cli, int argc, char **argv, struct lade_error *err)
             continue; /* the container is always removed: lade keeps no containers */
         if (strcmp(a.value, "none") == 0)
             net = SANDBOX_NET_NONE;
-        else if (strcmp(a.value, "host") && strcmp(a.value, "default"))
+        else if (strcmp(a.value, "host") == 0)
+            net = SANDBOX_NET_HOST;
+        else if (strcmp(a.value, "default") != 0)
             return lade_error_set(err, LADE_ERR_USAGE, "--network must be default, host or none");
     }
     if ((c = cli_end(&a, c, 1, -1, err)) != 0)
