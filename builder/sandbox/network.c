@@ -28,11 +28,11 @@
 #include "../common/xalloc.h"
 
 #define SLIRP "slirp4netns"
-#define SLIRP_DNS "10.0.2.3"  /* slirp's forwarder to the host's first resolver */
-#define SLIRP_MTU "65520"     /* the largest slirp takes (65521) rounded: fewer, larger frames */
-#define SLIRP_READY_MS 10000  /* tap0 configured within this, else the RUN fails */
-#define SLIRP_EXIT_MS 2000    /* after its --exit-fd closes; then SIGKILL */
-#define SLIRP_LOG_TAIL 300    /* bytes of slirp's output quoted in an error */
+#define SLIRP_DNS "10.0.2.3" /* slirp's forwarder to the host's first resolver */
+#define SLIRP_MTU "65520"    /* the largest slirp takes (65521) rounded: fewer, larger frames */
+#define SLIRP_READY_MS 10000 /* tap0 configured within this, else the RUN fails */
+#define SLIRP_EXIT_MS 2000   /* after its --exit-fd closes; then SIGKILL */
+#define SLIRP_LOG_TAIL 300   /* bytes of slirp's output quoted in an error */
 #define SLIRP_READY_FD 3
 #define SLIRP_EXIT_FD 4
 
@@ -227,8 +227,9 @@ static int
 spawn_slirp(struct net_link *l, pid_t keeper, int ready_w, int exit_r, struct lade_error *err)
 {
     char pid[24], mtu[] = "--mtu=" SLIRP_MTU, ready[] = "--ready-fd=3", ex[] = "--exit-fd=4";
-    char *argv[] = {l->slirp, (char *) "--configure", mtu, (char *) "--disable-host-loopback",
-                    ready, ex, pid, (char *) "tap0", NULL};
+    char *argv[] = {
+        l->slirp, (char *) "--configure", mtu, (char *) "--disable-host-loopback", ready, ex,
+        pid,      (char *) "tap0",        NULL};
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t at;
     sigset_t none, dfl;

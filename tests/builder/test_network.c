@@ -37,7 +37,8 @@ test_resolv_keeps_reachable_nameservers(void **state)
     expect_filter("# from dhcp\nsearch example.org\nnameserver 192.0.2.53\noptions ndots:2\n",
                   "# from dhcp\nsearch example.org\nnameserver 192.0.2.53\noptions ndots:2\n");
     /* a last line without its newline gets one */
-    expect_filter("nameserver 10.1.1.1\nnameserver 10.1.1.2", "nameserver 10.1.1.1\nnameserver 10.1.1.2\n");
+    expect_filter("nameserver 10.1.1.1\nnameserver 10.1.1.2",
+                  "nameserver 10.1.1.1\nnameserver 10.1.1.2\n");
 }
 
 /* Loopback (a local stub such as systemd-resolved) and IPv6 nameservers are out of the
@@ -165,13 +166,15 @@ test_default_is_a_private_network(void **state)
     cleanup_free char *out = NULL;
     int status;
 
-    assert_ok(run_net(f, SANDBOX_NET_DEFAULT, "busybox ls /sys/class/net; busybox cat /sys/class/net/tap0/mtu; "
+    assert_ok(run_net(f, SANDBOX_NET_DEFAULT,
+                      "busybox ls /sys/class/net; busybox cat /sys/class/net/tap0/mtu; "
                       "busybox ip -4 addr show tap0 | busybox grep -o 'inet [0-9./]*'; "
                       "busybox ip route | busybox grep default",
                       &out, &status, &err),
               &err);
     assert_int_equal(status, 0);
-    assert_string_equal(out, "lo\ntap0\n65520\ninet 10.0.2.100/24\ndefault via 10.0.2.2 dev tap0 \n");
+    assert_string_equal(out,
+                        "lo\ntap0\n65520\ninet 10.0.2.100/24\ndefault via 10.0.2.2 dev tap0 \n");
     assert_no_children();
 }
 
@@ -187,7 +190,8 @@ test_default_resolv_conf(void **state)
     if (read_file_at(AT_FDCWD, "/etc/resolv.conf", 0, &host, NULL, &err) < 0)
         host = xstrdup("");
     want = net_resolv_conf_filter(host);
-    assert_ok(run_net(f, SANDBOX_NET_DEFAULT, "busybox cat /etc/resolv.conf", &out, &status, &err), &err);
+    assert_ok(run_net(f, SANDBOX_NET_DEFAULT, "busybox cat /etc/resolv.conf", &out, &status, &err),
+              &err);
     assert_string_equal(out, want);
 }
 
@@ -222,15 +226,16 @@ test_default_slirp_failure(void **state)
     cleanup_free char *bin = xasprintf("%s/fake-bin", f->tmp);
     int status = -1;
 
-    test_write_file(bin, "slirp4netns", "#!/bin/sh\necho \"fake slirp: cannot do $*\" >&2\nexit 1\n",
-                    0755);
+    test_write_file(bin, "slirp4netns",
+                    "#!/bin/sh\necho \"fake slirp: cannot do $*\" >&2\nexit 1\n", 0755);
     setenv("PATH", bin, 1);
     int rc = run_net(f, SANDBOX_NET_DEFAULT, "echo ran", &out, &status, &err);
     setenv("PATH", path, 1);
     assert_int_equal(rc, -1);
     assert_string_equal(out, "");
     assert_non_null(strstr(err.msg, "slirp4netns did not set up the RUN's network"));
-    assert_non_null(strstr(err.msg, "fake slirp: cannot do --configure --mtu=65520 --disable-host-loopback"));
+    assert_non_null(
+        strstr(err.msg, "fake slirp: cannot do --configure --mtu=65520 --disable-host-loopback"));
     assert_no_children();
 }
 
@@ -242,9 +247,11 @@ test_none_and_host(void **state)
     cleanup_free char *none = NULL, *host = NULL;
     int status;
 
-    assert_ok(run_net(f, SANDBOX_NET_NONE, "busybox ls /sys/class/net", &none, &status, &err), &err);
+    assert_ok(run_net(f, SANDBOX_NET_NONE, "busybox ls /sys/class/net", &none, &status, &err),
+              &err);
     assert_string_equal(none, "lo\n");
-    assert_ok(run_net(f, SANDBOX_NET_HOST, "busybox ls /sys/class/net", &host, &status, &err), &err);
+    assert_ok(run_net(f, SANDBOX_NET_HOST, "busybox ls /sys/class/net", &host, &status, &err),
+              &err);
     assert_non_null(strstr(host, "lo\n"));
     assert_null(strstr(host, "tap0"));
     assert_true(strlen(host) > strlen("lo\n")); /* the host's interfaces too */
