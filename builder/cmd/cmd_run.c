@@ -28,7 +28,7 @@ json_strv(json_t *a)
 
 static const struct cli_opt run_opts[] = {
     {'r', "rm", 0, NULL, "Remove the container afterwards (always: lade keeps no containers)"},
-    {'n', "network", 0, "MODE", "default (host), host or none"},
+    {'n', "network", 0, "MODE", "default (private, through slirp4netns), host or none"},
     {0},
 };
 
