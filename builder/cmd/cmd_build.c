@@ -69,7 +69,8 @@ static const struct cli_opt build_opts[] = {
     {OPT_PROGRESS, "progress", 0, "MODE",
      "Progress output: auto, plain, tty, json, rawjson or quiet"},
     {OPT_LABEL, "label", 0, "K=V", "Set an image label (repeatable)"},
-    {OPT_NETWORK, "network", 0, "MODE", "Network of RUN steps: default (host), host or none"},
+    {OPT_NETWORK, "network", 0, "MODE",
+     "Network of RUN steps: default (private, through slirp4netns), host or none"},
     {OPT_PLATFORM, "platform", 0, "OS/ARCH[/VARIANT]",
      "Target platform (base images, TARGET* args)"},
     {OPT_SECRET, "secret", 0, "id=ID[,src=PATH|,env=VAR]", "A secret for RUN --mount=type=secret"},
@@ -201,8 +202,10 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
         case OPT_NETWORK:
             if (strcmp(a.value, "none") == 0)
                 o.net = SANDBOX_NET_NONE;
-            else if (strcmp(a.value, "host") == 0 || strcmp(a.value, "default") == 0)
+            else if (strcmp(a.value, "host") == 0)
                 o.net = SANDBOX_NET_HOST;
+            else if (strcmp(a.value, "default") == 0)
+                o.net = SANDBOX_NET_DEFAULT;
             else {
                 lade_error_set(err, LADE_ERR_USAGE, "--network must be default, none or host");
                 goto out;

@@ -30,7 +30,7 @@ enum { OPT_ENTRYPOINT = 256 };
 
 static const struct cli_opt run_opts[] = {
     {'r', "rm", 0, NULL, "Remove the container afterwards (always: lade keeps no containers)"},
-    {'n', "network", 0, "MODE", "default (host), host or none"},
+    {'n', "network", 0, "MODE", "default (private, through slirp4netns), host or none"},
     {'e', "env", 'e', "K=V", "Set an environment variable (K alone: from lade's environment)"},
     {'v', "volume", 'v', "HOST:PATH[:ro]", "Bind a host file or directory (repeatable)"},
     {'u', "user", 'u', "USER[:GROUP]", "Run as this user (a name or a number)"},
@@ -87,7 +87,11 @@ run_option(int c, char *v, struct run_opts *o, struct lade_error *err)
     case 'n':
         if (strcmp(v, "none") == 0)
             o->net = SANDBOX_NET_NONE;
-        else if (strcmp(v, "host") && strcmp(v, "default"))
+        else if (strcmp(v, "host") == 0)
+            o->net = SANDBOX_NET_HOST;
+        else if (strcmp(v, "default") == 0)
+            o->net = SANDBOX_NET_DEFAULT;
+        else
             return lade_error_set(err, LADE_ERR_USAGE, "--network must be default, host or none");
         return 0;
     case 'e':
@@ -125,7 +129,7 @@ cmd_run(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
     struct store_image img = {0};
     struct store *st;
-    struct run_opts o = {.net = SANDBOX_NET_HOST};
+    struct run_opts o = {.net = SANDBOX_NET_DEFAULT};
     cleanup_free char *dir = NULL, *upper = NULL, *work = NULL;
     char **lowers = NULL, **cmd = NULL, **env = NULL;
     struct cli_args a;

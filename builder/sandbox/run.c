@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* sandbox_run: the process tree of one RUN step.
  *
- *   lade (caller)     forks; forwards SIGINT/SIGTERM; reads the error pipe
+ *   lade (caller)     forks; forwards SIGINT/SIGTERM; reads the error pipe; starts and ends
+ *    │                slirp4netns for --network default (network.c)
  *    └ keeper         new mount/PID/IPC/UTS(/net) namespaces; overlay; mount stubs; after
  *      │              the run, removes the stubs it made (the overlay is mounted only here)
  *      └ init (pid 1) its own mount namespace: /proc, /sys, /dev, /etc binds; pivot_root;
@@ -48,6 +49,7 @@ struct sandbox_ctx {
     sigset_t fwd; /* SIGINT, SIGTERM: blocked from before the fork, forwarded */
     /* the step's resource limits (cgroup.c); the keeper enters it */
     struct cgroup_step cg;
+    struct net_link net;
 };
 
 static void
@@ -56,6 +58,7 @@ ctx_release(struct sandbox_ctx *c)
     free(c->merged);
     free(c->hosts);
     free(c->resolv);
+    net_link_release(&c->net);
 }
 
 static int
@@ -323,13 +326,14 @@ keeper_namespaces(const struct sandbox_ctx *c, struct lade_error *err)
 {
     int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS;
 
-    if (c->spec->net == SANDBOX_NET_NONE)
+    if (c->spec->net != SANDBOX_NET_HOST)
         flags |= CLONE_NEWNET;
     if (unshare(flags) < 0)
         return lade_error_sys(err, "cannot create namespaces");
+    net_keeper_unshared(&c->net); /* slirp4netns starts while the rootfs is mounted */
     if (make_mounts_private(err) < 0 || sandbox_set_hostname(c->hostname, err) < 0)
         return -1;
-    if (c->spec->net == SANDBOX_NET_NONE)
+    if (c->spec->net != SANDBOX_NET_HOST)
         return sandbox_loopback_up(err);
     return 0;
 }
@@ -375,8 +379,9 @@ keeper_main(const struct sandbox_ctx *c, pid_t parent)
         child_fail(c->err_fd, &err);
     /* lade's other fds stay with lade: a flock held through one (a cache mount another
      * thread's RUN holds) would otherwise last as long as this sandbox. */
-    const int keep[] = {c->err_fd, c->spec->stdin_fd, c->spec->stdout_fd, c->spec->stderr_fd, 0, 1,
-                        2};
+    const int keep[] = {
+        c->err_fd, c->spec->stdin_fd,     c->spec->stdout_fd, c->spec->stderr_fd, 0, 1,
+        2,         net_keeper_fd(&c->net)};
     if (sandbox_close_fds_except(keep, sizeof(keep) / sizeof(keep[0])) < 0) {
         lade_error_sys(&err, "close_range");
         child_fail(c->err_fd, &err);
@@ -392,6 +397,10 @@ keeper_main(const struct sandbox_ctx *c, pid_t parent)
         stubs_create_for_mounts(root_fd, c->spec, &stubs, &err) < 0) {
         keeper_cleanup(c, root_fd, &stubs);
         child_fail(c->err_fd, &err);
+    }
+    if (net_keeper_wait(&c->net) < 0) { /* the caller reports why */
+        keeper_cleanup(c, root_fd, &stubs);
+        _exit(127);
     }
     pid_t pid = fork(); /* pid 1 of the new PID namespace */
     if (pid < 0) {
@@ -445,9 +454,12 @@ ctx_init(struct sandbox_ctx *c, const struct sandbox_spec *s, struct lade_error 
     sigemptyset(&c->fwd);
     sigaddset(&c->fwd, SIGINT);
     sigaddset(&c->fwd, SIGTERM);
+    net_link_init(&c->net);
     if (mkdir(c->merged, 0755) < 0 && errno != EEXIST)
         return lade_error_sys(err, "cannot create '%s'", c->merged);
-    return etc_files_write(c->hosts, c->resolv, c->hostname, err);
+    if (etc_files_write(c->hosts, c->resolv, c->hostname, err) < 0)
+        return -1;
+    return net_link_prepare(&c->net, s->net, step, c->resolv, err);
 }
 
 /* 1 with err set from the child's report, 0 when the pipe is empty. */
@@ -475,9 +487,10 @@ read_child_error(int fd, struct lade_error *err)
 }
 
 /* Forks the keeper with SIGINT/SIGTERM blocked (in this thread) from before the fork to
- * the end of the wait, so none is lost and each is forwarded. */
+ * the end of the wait, so none is lost and each is forwarded. A failure to set up the
+ * network goes to net_err: the keeper's own report, when it has one, comes first. */
 static int
-run_keeper(struct sandbox_ctx *c, int *ws, struct lade_error *err)
+run_keeper(struct sandbox_ctx *c, int *ws, struct lade_error *net_err, struct lade_error *err)
 {
     sigset_t old;
     pid_t parent = getpid();
@@ -486,7 +499,10 @@ run_keeper(struct sandbox_ctx *c, int *ws, struct lade_error *err)
     pid_t pid = fork();
     if (pid == 0)
         keeper_main(c, parent);
+    if (pid > 0)
+        net_link_start(&c->net, pid, net_err);
     int rc = pid < 0 ? -1 : wait_forwarding(pid, &c->fwd, ws);
+    net_link_stop(&c->net);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pid < 0)
         return lade_error_sys(err, "fork");
@@ -498,6 +514,7 @@ run_keeper(struct sandbox_ctx *c, int *ws, struct lade_error *err)
 static int
 run_with_pipe(struct sandbox_ctx *c, int *status, struct lade_error *err)
 {
+    struct lade_error net_err = {0};
     int p[2], ws = 0;
 
     /* O_NONBLOCK: reading after the wait must not hang on a straggling writer. */
@@ -508,12 +525,17 @@ run_with_pipe(struct sandbox_ctx *c, int *status, struct lade_error *err)
     close(p[1]);
     if (c->err_fd < 0)
         return lade_error_sys(err, "dup");
-    int rc = run_keeper(c, &ws, err);
+    int rc = run_keeper(c, &ws, &net_err, err);
     close(c->err_fd);
     if (rc < 0)
         return -1;
     if (read_child_error(rd, err))
         return -1;
+    if (lade_error_is_set(&net_err)) {
+        if (err != NULL)
+            *err = net_err;
+        return -1;
+    }
     *status = shell_status(ws);
     return 0;
 }

@@ -309,3 +309,38 @@ int cgroup_step_explain(const struct cgroup_step *cg, const struct sandbox_limit
                         struct lade_error *err);
 /* Removes the step's cgroups (they must be empty) and frees cg. */
 void cgroup_step_remove(struct cgroup_step *cg);
+
+/* ---- network.c: --network default, a private namespace behind slirp4netns ---- */
+
+/* Between the caller, which starts slirp4netns in the host's namespace, and the keeper, which
+ * owns the new namespace. Everything is -1/0/NULL for the host and none networks. */
+struct net_link {
+    char *slirp; /* slirp4netns' path */
+    char *log;   /* STEP/slirp4netns.log: its output, quoted when it fails */
+    int sock[2]; /* socketpair: [0] the caller's end, [1] the keeper's */
+    int exit_w;  /* slirp4netns' --exit-fd: it ends when this closes */
+    pid_t pid;   /* slirp4netns, 0 when not running */
+};
+void net_link_init(struct net_link *l);
+/* In the caller, before the fork: finds slirp4netns (a clear error naming the package when it is
+ * missing: never a silent fallback to the host's network), rewrites the RUN's resolv.conf (see
+ * net_resolv_conf_filter) and opens the socketpair. Nothing for other modes. */
+int net_link_prepare(struct net_link *l, enum sandbox_net mode, const char *step,
+                     const char *resolv, struct lade_error *err);
+/* The keeper's fd to keep open (-1 when none). */
+int net_keeper_fd(const struct net_link *l);
+/* In the keeper, right after unshare(CLONE_NEWNET): tells the caller to start slirp4netns. */
+void net_keeper_unshared(const struct net_link *l);
+/* In the keeper, before the RUN's processes are forked: waits until tap0 is configured. -1
+ * when the caller gave up (it reports the error). Closes the keeper's end. */
+int net_keeper_wait(const struct net_link *l);
+/* In the caller, after forking keeper: starts slirp4netns for the keeper's namespace and
+ * answers the keeper once it is up. 0 also when the keeper failed first (it reports why). */
+int net_link_start(struct net_link *l, pid_t keeper, struct lade_error *err);
+/* Ends and reaps slirp4netns (closing its exit fd; SIGKILL if it lingers). */
+void net_link_stop(struct net_link *l);
+void net_link_release(struct net_link *l);
+/* The host's resolv.conf text for the private namespace: loopback and IPv6 nameservers (which
+ * the namespace cannot reach) are dropped, and slirp's forwarder 10.0.2.3 is used when no
+ * nameserver is left. Caller frees. */
+char *net_resolv_conf_filter(const char *host);

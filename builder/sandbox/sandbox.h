@@ -28,8 +28,12 @@ struct sandbox_mount {
 };
 
 enum sandbox_net {
-    SANDBOX_NET_HOST = 0, /* share the host's network namespace (lade's "default") */
-    SANDBOX_NET_NONE,     /* a new, empty network namespace (loopback only) */
+    /* A private network namespace with its own loopback and outbound access through
+     * slirp4netns (which must be installed): the host's loopback services and interfaces are
+     * out of reach, as in BuildKit's default. The zero value, so a forgotten field is private. */
+    SANDBOX_NET_DEFAULT = 0,
+    SANDBOX_NET_HOST, /* share the host's network namespace */
+    SANDBOX_NET_NONE, /* a new, empty network namespace (loopback only) */
 };
 
 /* Resource limits of a RUN step (lade build --memory, --cpus, --pids-limit), applied with a

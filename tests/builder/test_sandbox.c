@@ -477,7 +477,7 @@ static void
 test_sandbox_resolv_conf_is_the_hosts(void **state)
 {
     struct fx *f = fixture(state);
-    struct run r = {RUN_DEFAULTS};
+    struct run r = {RUN_DEFAULTS, .net = SANDBOX_NET_HOST}; /* default: test_network.c */
     cleanup_free char *host = NULL;
     struct lade_error err = {0};
     cleanup_free char *out = run_ok(f, &r, "cat /etc/resolv.conf");
