@@ -29,7 +29,7 @@ DEB_BUILD := gcc make pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev 
              libpcre2-dev libcmocka-dev zlib1g-dev libseccomp-dev
 DEB_TEST  := skopeo umoci oci-image-tool podman runc busybox-static docker-registry docker.io \
              apache2-utils openssl uidmap iptables ca-certificates python3 openssh-client \
-             openssh-server git zstd keyutils
+             openssh-server git zstd keyutils pigz hyperfine strace debootstrap buildah valgrind
 DEB_CHECK = dpkg-query -W -f='$${Status}\n' $(1) 2>/dev/null | grep -c 'ok installed'
 
 COMMON_SRC  := $(wildcard builder/common/*.c)
@@ -48,7 +48,7 @@ LADE       := $(B)/lade
 DEPS_STAMP := $(B)/.deps-build
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps deps-build demo bench test check unit integration conformance differential asan \
+.PHONY: all deps deps-build demo bench bench-buildah test check unit integration conformance differential asan \
         fuzz format format-check hdr-check layer-check install clean
 all: $(LADE)
 
@@ -162,7 +162,11 @@ fuzz:
 	    "build/fuzz/$$n -max_total_time=60 build/fuzz/corpus-$${n#fuzz_} testdata/fuzz/$${n#fuzz_})"; done
 
 # ---- benchmarks (tests/bench/README.md): lade against buildah on the same machine ----
+# `make bench` prints issue 12's table (BENCH_FLAGS="--quick --goal 3,4" selects);
+# bench-buildah the older lade-vs-buildah cases and the registry client against skopeo.
 bench: deps $(LADE)
+	@tests/bench/goals $(BENCH_FLAGS) $(LADE)
+bench-buildah: deps $(LADE)
 	@tests/bench/run $(LADE)
 	@tests/bench/registry $(LADE)
 
