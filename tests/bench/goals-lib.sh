@@ -43,7 +43,7 @@ largest_blob() { find "$1" -path '*/blobs/sha256/*' -type f -printf '%s\n' | sor
 
 # ---- the table ----
 ROWS=()
-# row GOAL WHAT LADE BASELINE RATIO TARGET: TARGET is "<=X" or ">=X" on RATIO, or "-".
+# row GOAL WHAT ... (no "|" in any field: it separates the table's columns) LADE BASELINE RATIO TARGET: TARGET is "<=X" or ">=X" on RATIO, or "-".
 row() {
     local met=-
     case $6 in
@@ -58,8 +58,10 @@ print_table() {
     echo
     echo "machine: $(nproc) cores, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)," \
         "kernel $(uname -r), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
-    echo "lade $("$LADE" version 2>/dev/null | head -n 1); docker $(dk version --format "{{.Server.Version}}" 2>/dev/null || echo -)" \
-        "(BuildKit); buildah $(buildah --version | awk '{ print $3 }'); $RUNS run(s) per figure, medians"
+    local dv="not started"
+    [ -n "$DK_PID" ] && dv=$(dk version --format '{{.Server.Version}}' 2>/dev/null | head -n 1)
+    echo "$("$LADE" version 2>/dev/null | head -n 1); dockerd $dv (BuildKit);" \
+        "buildah $(buildah --version | awk '{ print $3 }'); $RUNS run(s) per figure, medians"
     echo "load average before $LOAD_START, after $(cut -d' ' -f1-3 /proc/loadavg)"
     {
         echo "goal|what|lade|baseline|ratio|target|verdict"
