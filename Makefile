@@ -29,9 +29,11 @@ DEB_BUILD := gcc make pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev 
              libpcre2-dev libcmocka-dev zlib1g-dev libseccomp-dev
 DEB_TEST  := skopeo umoci oci-image-tool podman runc busybox-static docker-registry docker.io \
              apache2-utils openssl uidmap iptables ca-certificates python3 openssh-client \
-             openssh-server git man-db zstd keyutils curl slirp4netns
+             openssh-server git man-db zstd keyutils curl slirp4netns strace debootstrap
 # t_registry_cache.sh parses the CI recipes (testdata/recipes/)
 DEB_TEST  += python3-yaml
+# make bench's baselines and tools (tests/bench/README.md)
+DEB_BENCH := pigz hyperfine buildah valgrind
 DEB_CHECK = dpkg-query -W -f='$${Status}\n' $(1) 2>/dev/null | grep -c 'ok installed'
 
 COMMON_SRC  := $(wildcard builder/common/*.c)
@@ -50,8 +52,8 @@ LADE       := $(B)/lade
 DEPS_STAMP := $(B)/.deps-build
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
-.PHONY: all deps deps-build demo bench test check unit integration conformance differential asan \
-        fuzz format format-check hdr-check layer-check man install clean
+.PHONY: all deps deps-bench deps-build demo bench bench-buildah test check unit integration conformance \
+        differential asan fuzz format format-check hdr-check layer-check man install clean
 all: $(LADE)
 
 # Order-only: objects wait for the build packages (jansson.h...) under make -j, but a newer stamp
@@ -93,6 +95,11 @@ deps: deps-build
 	@if [ "$$(for p in $(DEB_TEST); do $(call DEB_CHECK,$$p); done | grep -c 1)" != "$(words $(DEB_TEST))" ]; then \
 	  echo "make: installing test packages"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_TEST); \
+	fi
+deps-bench: deps
+	@if [ "$$(for p in $(DEB_BENCH); do $(call DEB_CHECK,$$p); done | grep -c 1)" != "$(words $(DEB_BENCH))" ]; then \
+	  echo "make: installing benchmark packages"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(DEB_BENCH); \
 	fi
 
 # ---- tests ----
@@ -164,7 +171,11 @@ fuzz:
 	    "build/fuzz/$$n -max_total_time=60 build/fuzz/corpus-$${n#fuzz_} testdata/fuzz/$${n#fuzz_})"; done
 
 # ---- benchmarks (tests/bench/README.md): lade against buildah on the same machine ----
-bench: deps $(LADE)
+# `make bench` prints issue 12's table (BENCH_FLAGS="--quick --goal 3,4" selects);
+# bench-buildah the older lade-vs-buildah cases and the registry client against skopeo.
+bench: deps-bench $(LADE)
+	@tests/bench/goals $(BENCH_FLAGS) $(LADE)
+bench-buildah: deps-bench $(LADE)
 	@tests/bench/run $(LADE)
 	@tests/bench/registry $(LADE)
 

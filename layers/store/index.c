@@ -5,6 +5,7 @@
  * and always see a whole index. */
 #include "store-internal.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,16 +65,21 @@ find_entry(const json_t *manifests, const char *name)
 
 /* Removes the entries named name from position from on. lade lists a name once; an index
  * edited by hand may repeat one, and the tag must still go away entirely. */
-static void
+static size_t
 remove_later(json_t *manifests, const char *name, size_t from)
 {
+    size_t removed = 0;
+
     for (size_t i = from; i < json_array_size(manifests);) {
         const char *n = entry_name(json_array_get(manifests, i));
-        if (n != NULL && strcmp(n, name) == 0)
+        if (n != NULL && strcmp(n, name) == 0) {
             json_array_remove(manifests, i);
-        else
+            removed++;
+        } else {
             i++;
+        }
     }
+    return removed;
 }
 
 static int
@@ -104,14 +110,18 @@ store_tag_set(struct store *st, const char *name, const struct oci_desc *manifes
     if (idx != NULL) {
         json_t *manifests = json_object_get(idx, "manifests");
         ssize_t i = find_entry(manifests, name);
+        /* A rebuild that changed nothing tags the same manifest again: no write and no fsync
+         * then, which were most of a no-op build's I/O. */
+        bool same = i >= 0 && json_equal(json_array_get(manifests, (size_t) i), entry);
         /* In place, so `lade images` keeps its order when a tag moves. */
         if (i >= 0)
             json_array_set_new(manifests, (size_t) i, entry);
         else
             json_array_append_new(manifests, entry);
         entry = NULL;
-        remove_later(manifests, name, i >= 0 ? (size_t) i + 1 : json_array_size(manifests));
-        rc = index_save(st, idx, err);
+        if (remove_later(manifests, name, i >= 0 ? (size_t) i + 1 : json_array_size(manifests)) > 0)
+            same = false;
+        rc = same ? 0 : index_save(st, idx, err);
     }
     json_decref(entry);
     store_unlock(st);
