@@ -18,7 +18,7 @@ REGISTRY_LEVELS=(
     "http: http outcome"                                  # one exchange; what its outcome means
     "auth: challenge auth"                                # WWW-Authenticate, tokens via http
     "retry: retry"                                        # reg_do
-    "operations: platform jobs resolve pull push login urlget" # what the builder calls
+    "operations: jobs resolve pull push login urlget" # what the builder calls
 )
 
 # builder/: a step never calls back into the driver (DESIGN.md, STYLE.md 9 "Calls go down").
