@@ -253,28 +253,87 @@ repositories_json(const struct oci_manifest *m, const struct name_parts *names, 
     return json_dumps(repos, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
+/* blobs/sha256/ with each blob once (a layer two images share is stored once), in digest order. */
+static int
+write_blobs(struct exporter *x, struct oci_desc *blobs, size_t nblobs, struct lade_error *err)
+{
+    qsort(blobs, nblobs, sizeof(*blobs), cmp_desc);
+    if (write_dir(x, "blobs/", err) < 0 || write_dir(x, "blobs/sha256/", err) < 0)
+        return -1;
+    for (size_t i = 0; i < nblobs; i++) {
+        if (i > 0 && strcmp(blobs[i].digest, blobs[i - 1].digest) == 0)
+            continue;
+        if (write_blob(x, &blobs[i], err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The blobs of one image manifest m (its own descriptor md): manifest, config, layers. */
+static void
+add_image_blobs(struct oci_desc **blobs, size_t *n, const struct oci_desc *md,
+                const struct oci_manifest *m)
+{
+    *blobs = xrealloc(*blobs, (*n + m->nlayers + 2) * sizeof(**blobs));
+    (*blobs)[(*n)++] = *md;
+    (*blobs)[(*n)++] = m->config;
+    for (size_t i = 0; i < m->nlayers; i++)
+        (*blobs)[(*n)++] = m->layers[i];
+}
+
+/* The blobs of an index (its bytes): itself, then each of its manifests' blobs (a nested
+ * index or a manifest the store lacks is an error: the archive must be whole). */
+static int
+index_blobs(struct store *st, const struct oci_desc *top, const char *data, size_t len,
+            struct oci_desc **blobs, size_t *n, struct lade_error *err)
+{
+    json_auto_t *idx = oci_json_parse(data, len, "index", err);
+    json_t *e;
+    size_t i;
+
+    if (idx == NULL)
+        return -1;
+    *blobs = xrealloc(*blobs, (*n + 1) * sizeof(**blobs));
+    (*blobs)[(*n)++] = *top;
+    json_array_foreach(json_object_get(idx, "manifests"), i, e)
+    {
+        cleanup_free char *mdata = NULL;
+        struct oci_manifest m = {0};
+        struct oci_desc md;
+        size_t mlen = 0;
+        if (oci_desc_parse(e, "index entry", &md, err) < 0 ||
+            store_blob_read(st, md.digest, MANIFEST_MAX, &mdata, &mlen, err) < 0 ||
+            oci_manifest_parse(mdata, mlen, &m, err) < 0)
+            return -1;
+        add_image_blobs(blobs, n, &md, &m);
+        oci_manifest_release(&m);
+    }
+    return 0;
+}
+
 static int
 write_all_entries(struct exporter *x, const struct oci_desc *mdesc, const struct oci_manifest *m,
                   const struct name_parts *names, size_t nnames, enum archive_format fmt,
                   struct lade_error *err)
 {
     size_t nblobs = 0, len = 0;
-    cleanup_free struct oci_desc *blobs = xcalloc(m->nlayers + 2, sizeof(*blobs));
+    struct oci_desc *blobs = NULL;
     cleanup_free char *index = NULL, *manifest = NULL, *repos = NULL;
 
-    blobs[nblobs++] = *mdesc;
-    blobs[nblobs++] = m->config;
-    for (size_t i = 0; i < m->nlayers; i++)
-        blobs[nblobs++] = m->layers[i];
-    qsort(blobs, nblobs, sizeof(*blobs), cmp_desc);
-    if (write_dir(x, "blobs/", err) < 0 || write_dir(x, "blobs/sha256/", err) < 0)
-        return -1;
-    for (size_t i = 0; i < nblobs; i++) {
-        if (i > 0 && strcmp(blobs[i].digest, blobs[i - 1].digest) == 0)
-            continue; /* a layer used twice is stored once */
-        if (write_blob(x, &blobs[i], err) < 0)
+    if (m != NULL) {
+        add_image_blobs(&blobs, &nblobs, mdesc, m);
+    } else {
+        cleanup_free char *data = NULL;
+        if (store_blob_read(x->st, mdesc->digest, MANIFEST_MAX, &data, &len, err) < 0 ||
+            index_blobs(x->st, mdesc, data, len, &blobs, &nblobs, err) < 0) {
+            free(blobs);
             return -1;
+        }
     }
+    int rc = write_blobs(x, blobs, nblobs, err);
+    free(blobs);
+    if (rc < 0)
+        return -1;
     index = index_json(mdesc, names, nnames, &len);
     if (write_mem(x, "index.json", index, len, err) < 0)
         return -1;
@@ -322,10 +381,20 @@ archive_export(struct store *st, const struct oci_desc *manifest, char *const *n
     size_t len = 0, nnames = strv_len(names);
     struct name_parts *parts = xcalloc(nnames + 1, sizeof(*parts));
     cleanup_close int fd = -1;
+    bool is_index;
     int rc = -1;
 
-    if (store_blob_read(st, manifest->digest, MANIFEST_MAX, &data, &len, err) < 0 ||
-        oci_manifest_parse(data, len, &m, err) < 0)
+    if (store_blob_read(st, manifest->digest, MANIFEST_MAX, &data, &len, err) < 0)
+        goto out;
+    /* a multi-platform image (an index) goes whole into an OCI archive */
+    is_index = oci_media_type_is_index(manifest->media_type);
+    if (is_index && fmt == ARCHIVE_DOCKER) {
+        lade_error_set(
+            err, LADE_ERR_USAGE,
+            "docker archives hold one platform; use type=oci for a multi-platform image");
+        goto out;
+    }
+    if (!is_index && oci_manifest_parse(data, len, &m, err) < 0)
         goto out;
     mdesc.size = (int64_t) len;
     for (size_t i = 0; i < nnames; i++)
@@ -337,7 +406,7 @@ archive_export(struct store *st, const struct oci_desc *manifest, char *const *n
         lade_error_sys(err, "cannot create '%s'", tmp);
         goto out;
     }
-    if (write_tar(st, fd, &mdesc, &m, parts, nnames, fmt, err) < 0)
+    if (write_tar(st, fd, &mdesc, is_index ? NULL : &m, parts, nnames, fmt, err) < 0)
         goto fail;
     if (fsync(fd) < 0) {
         lade_error_sys(err, "cannot write '%s'", tmp);

@@ -101,6 +101,8 @@ void oci_platform_format(const struct oci_platform *p, char *out, size_t outlen)
 bool oci_config_platform(const json_t *config, struct oci_platform *out);
 /* True when the two (normalised) platforms are the same. */
 bool oci_platform_equal(const struct oci_platform *a, const struct oci_platform *b);
+/* True when p is the host's platform ("linux/" + oci_host_arch(), normalised). */
+bool oci_platform_is_host(const struct oci_platform *p);
 /* The manifest of the index (its bytes) for p: an exact match, else (arm) the newest older
  * variant. An error listing the index's platforms when none matches (LADE_ERR_OTHER). */
 int oci_index_select(const char *data, size_t len, const struct oci_platform *p,

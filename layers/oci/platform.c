@@ -160,6 +160,15 @@ oci_platform_equal(const struct oci_platform *a, const struct oci_platform *b)
            strcmp(a->variant, b->variant) == 0;
 }
 
+bool
+oci_platform_is_host(const struct oci_platform *p)
+{
+    struct oci_platform host;
+
+    oci_platform_parse(NULL, &host, NULL);
+    return oci_platform_equal(p, &host);
+}
+
 /* An arm variant's number ("v7" -> 7), 0 when it is none. */
 static int
 arm_level(const char *variant)
