@@ -29,7 +29,7 @@ DEB_BUILD := gcc make pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev 
              libpcre2-dev libcmocka-dev zlib1g-dev libseccomp-dev
 DEB_TEST  := skopeo umoci oci-image-tool podman runc busybox-static docker-registry docker.io \
              apache2-utils openssl uidmap iptables ca-certificates python3 openssh-client \
-             openssh-server git man-db zstd keyutils
+             openssh-server git man-db zstd keyutils qemu-user-static
 DEB_CHECK = dpkg-query -W -f='$${Status}\n' $(1) 2>/dev/null | grep -c 'ok installed'
 
 COMMON_SRC  := $(wildcard builder/common/*.c)
