@@ -134,7 +134,8 @@ static bool
 platform_fits(const struct build *b, const struct stage_state *ss, const json_t *config)
 {
     struct oci_platform have;
-    bool asked = ss->stage->platform != NULL || (b->opts->reg && b->opts->reg->platform);
+    bool asked = (ss->stage != NULL && ss->stage->platform != NULL) ||
+                 (b->opts->reg && b->opts->reg->platform);
 
     if (!asked || !oci_config_platform(config, &have))
         return true;
@@ -190,6 +191,9 @@ stage_load_image(struct build *b, struct stage_state *ss, const char *name, stru
             return -1;
         full = image_ref_string(&ref);
     }
+    /* an image of COPY --from or RUN --mount from=, outside any stage: the build's platform */
+    if (ss->platform.os[0] == '\0')
+        target_platform(b->opts, &ss->platform);
     oci_platform_format(&ss->platform, plat, sizeof(plat));
     in_store = store_image_load_platform(b->st, full, plat, &img, &lerr) == 0;
     /* --pull asks the registry what a tag means now; a digest cannot change */
