@@ -217,5 +217,11 @@ FROM scratch
 COPY rootfs/ /
 EOF
     run_ok lade build --platform linux/mips64le,linux/amd64 -t norun:1 "$WORK/norun"
+    # an index without the host's platform: listed by its index, and run says what it has
+    run_ok lade build --platform linux/mips64le,linux/riscv64 -t foreign:1 "$WORK/norun"
+    run_ok lade images
+    assert_match "$OUT" "foreign +1 +[0-9a-f]{12} "
+    assert_exit 1 lade run --rm foreign:1 true
+    assert_contains "$ERR" "no image for platform linux/amd64 (the index has linux/mips64le, linux/riscv64)"
     assert_exit 2 lade setup binfmt extra
 }
