@@ -24,11 +24,7 @@ REGISTRY_LEVELS=(
 # builder/: a step never calls back into the driver (DESIGN.md, STYLE.md 9 "Calls go down").
 # Patterns are shell globs on the file name without .c.
 BUILDER_LEVELS=(
-<<<<<<< HEAD
-    "paths: rootfs progress copy_links copy_tree copy_sources secrets ssh_* image_diff sbom sbom_records attest" # paths in a rootfs, progress, the copy engine, --secret/--ssh, image diffs
-=======
-    "paths: rootfs binfmt progress copy_links copy_tree copy_sources secrets ssh_* image_diff" # paths in a rootfs, progress, the copy engine, --secret/--ssh, image diffs
->>>>>>> 4597083 (build --platform A,B: one build per platform joined in an OCI image index (tagged, -o type=oci, --push: manifests then the index); stages carry their platform (FROM --platform, base stage, build); RUN for a foreign platform through binfmt_misc (F flag) with a clear error when none is registered; lade info, lade setup binfmt; index-tagged names in the store pick the host's platform (run, inspect, images, save), push/tag/rmi/save -F oci take the whole index)
+    "paths: rootfs binfmt progress copy_links copy_tree copy_sources secrets ssh_* image_diff sbom sbom_records attest" # paths in a rootfs, progress, the copy engine, --secret/--ssh, image diffs
     "fetch: fetch_* context*"                     # remote sources, build contexts
     "cache: cache cache_prune"                    # keys and records, prune; never history
     "stage: stage base"                           # stage state, overlay step, FROM bases
