@@ -29,7 +29,8 @@ DEB_BUILD := gcc make pkg-config libarchive-dev libssl-dev libcurl4-openssl-dev 
              libpcre2-dev libcmocka-dev zlib1g-dev libseccomp-dev
 DEB_TEST  := skopeo umoci oci-image-tool podman runc busybox-static docker-registry docker.io \
              apache2-utils openssl uidmap iptables ca-certificates python3 openssh-client \
-             openssh-server git man-db zstd keyutils curl slirp4netns strace debootstrap
+             openssh-server git man-db zstd keyutils curl slirp4netns strace debootstrap \
+             qemu-user-static
 # t_registry_cache.sh parses the CI recipes (testdata/recipes/)
 DEB_TEST  += python3-yaml
 # make bench's baselines and tools (tests/bench/README.md)

@@ -70,7 +70,7 @@ dispatch(struct build *b, struct stage_state *ss, const struct instr *in, struct
     }
     switch (in->kind) {
     case INSTR_RUN:
-        rc = build_check_run_platform(b, err);
+        rc = build_check_run_platform(ss, err);
         if (rc == 0)
             rc = step_run(b, ss, &cmd, err);
         break;
@@ -206,7 +206,9 @@ build_one_stage(struct build *b, size_t idx, struct lade_error *err)
                   nc ? "context " : "", nc ? nc->name : s->base);
     b->step_cached = false;
     int64_t from_start = stage_clock_ns();
-    if (nc != NULL)
+    if (stage_set_platform(b, ss, s, err) < 0)
+        rc = -1;
+    else if (nc != NULL)
         rc = step_from_named_context(b, ss, nc, err);
     else if (s->base_stage >= 0)
         stage_init_from(ss, &b->stages[s->base_stage]);
@@ -529,8 +531,8 @@ build_release(struct build *b)
 }
 
 int
-build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out,
-          struct lade_error *err)
+build_run_one(struct store *st, const struct build_opts *opts, digest_t manifest_out,
+              struct lade_error *err)
 {
     struct build_shared shared = {.mu = PTHREAD_MUTEX_INITIALIZER};
     struct build b = {.st = st, .opts = opts, .context_fd = -1, .shared = &shared};

@@ -89,9 +89,14 @@ struct plan;
 int build_load_plan(const struct build_opts *opts, struct plan **out, struct lade_error *err);
 
 /* Builds the target stage, stores it (tagged with opts->tags), writes the outputs.
- * *image_digest_out (may be NULL) receives the manifest digest. */
+ * *image_digest_out (may be NULL) receives the manifest digest. A --platform list
+ * ("linux/amd64,linux/arm64") builds each platform and makes an OCI image index of them
+ * (platform.c): tagged, exported and pushed as one; *manifest_out is then the index's digest. */
 int build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out,
               struct lade_error *err);
+/* build_run for one platform (opts->reg->platform names at most one). */
+int build_run_one(struct store *st, const struct build_opts *opts, digest_t manifest_out,
+                  struct lade_error *err);
 /* --verify: builds opts again without the cache (tagging, exporting and recording nothing)
  * and compares with manifest, the first build's. Prints "reproducible: DIGEST" on stdout, or
  * fails naming the first step, files and fields that differ. */

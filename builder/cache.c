@@ -33,6 +33,11 @@ cache_key_init(struct build *b, struct stage_state *ss, const char *base_identit
                 : snprintf(buf, sizeof(buf), "%lld/%d/%d", (long long) b->clamp,
                            (int) b->opts->compression, level);
     sha256_update(h, buf, (size_t) n + 1);
+    if (ss->platform.os[0] != '\0' && !oci_platform_is_host(&ss->platform)) {
+        n = snprintf(buf, sizeof(buf), "%s/%s/%s", ss->platform.os, ss->platform.arch,
+                     ss->platform.variant);
+        sha256_update(h, buf, (size_t) n + 1); /* the host's keeps the keys it had */
+    }
     sha256_final(h, ss->key);
     sha256_free(h);
     cache_explain_base(ss, base_identity, buf);

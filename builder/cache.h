@@ -9,7 +9,11 @@
 
 /* Starts a stage's key from its base: an image's manifest digest, "scratch" (with the platform
  * when not the host's) or, for FROM stage, that stage's key (copied, not through here). The
- * build's clamp and compression enter too: they change the layer bytes. */
+ * build's clamp and compression enter too: they change the layer bytes. So does the stage's
+ * platform (ss->platform) when it is not the host's, so that two platforms never share a step
+ * even on the same base image (one used for another platform than its own). A stage whose platform
+ * is the same in every platform of a multi-platform build (FROM --platform=$BUILDPLATFORM) has the
+ * same keys in each: built once. */
 void cache_key_init(struct build *b, struct stage_state *ss, const char *base_identity);
 
 /* Chains one step into the stage's key. The key of a step is SHA-256 over:

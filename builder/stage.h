@@ -49,6 +49,9 @@ struct stage_state {
     size_t ntriggers;
     digest_t key;                  /* build cache key after the last instruction */
     struct cache_explain *explain; /* the inputs of its keys, for why one missed (cache.h) */
+    /* The stage's platform: FROM --platform, else its base stage's, else the build's (--platform
+     * or the host's). Bases are picked for it and RUN executes for it (emulated when foreign). */
+    struct oci_platform platform;
     bool cmd_set; /* CMD given in this stage (ENTRYPOINT clears an inherited CMD only) */
     bool built;
     struct step_record *steps; /* this stage's steps, FROM first (not inherited) */
@@ -136,13 +139,18 @@ int fs_step_mount_ro(struct build *b, const struct stage_state *src, struct fs_s
  * its registry when missing (or, with --pull, when the registry's tag may have moved). */
 int stage_load_image(struct build *b, struct stage_state *ss, const char *name,
                      struct lade_error *err);
-/* The empty base of FROM scratch, on the target platform. */
+/* The empty base of FROM scratch, on the stage's platform. */
 void stage_scratch_base(struct build *b, struct stage_state *ss);
+/* Sets ss->platform for stage s (before its base is loaded): FROM --platform (expanded by the
+ * plan), else the base stage's (built already), else the build's. A malformed one is an error. */
+int stage_set_platform(struct build *b, struct stage_state *ss, const struct stage *s,
+                       struct lade_error *err);
 /* o->build_args with BuildKit's automatic platform args (BUILDPLATFORM, TARGETARCH, ...) added
  * where not given; caller frees (strv_free). */
 char **build_platform_args(const struct build_opts *o);
-/* RUN needs the host's platform: lade does not emulate others. */
-int build_check_run_platform(const struct build *b, struct lade_error *err);
+/* RUN for the stage's platform: native, or emulated by a registered binfmt_misc interpreter
+ * (binfmt.h); without one an error saying how to register it. */
+int build_check_run_platform(const struct stage_state *ss, struct lade_error *err);
 
 /* The config's Env as an index, rebuilt only when the config was replaced: after the base is
  * set, Env changes only through ENV (instr_config.c), which keeps both in step. */

@@ -153,7 +153,7 @@ extern const struct cli_foreign build_docker_flags[];
 extern const struct cli_command build_command, plan_command, images_command, inspect_command,
     tag_command, rmi_command, save_command, load_command, run_command, pull_command, push_command,
     login_command, logout_command, prune_command, system_command, diff_command, sign_command,
-    verify_command, history_command;
+    verify_command, history_command, info_command, setup_command;
 
 /* cli_help.c. The global usage: every command with its summary and every option (cmds ends with
  * NULL). */

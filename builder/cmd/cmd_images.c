@@ -73,7 +73,11 @@ row_fill(struct store *st, const struct store_tag *t, bool no_trunc, struct row 
     }
     r->digest = xstrdup(t->manifest.digest);
     if (store_image_load(st, t->name, &img, &ignored) < 0) {
-        r->id = xstrdup("<missing>");
+        /* a multi-platform image without the host's platform: its index names it */
+        const char *d = t->manifest.digest;
+        r->id = !oci_media_type_is_index(t->manifest.media_type) ? xstrdup("<missing>")
+                : no_trunc                                       ? xstrdup(d)
+                           : xasprintf("%.12s", digest_hex(d));
         r->created_at = xstrdup("");
         return;
     }

@@ -66,7 +66,7 @@ cmd_inspect(struct cli *cli, int argc, char **argv, struct lade_error *err)
             printf("%s\n", out);
         goto out;
     }
-    name = shown_name(st, a.operands[0], img.manifest_desc.digest);
+    name = shown_name(st, a.operands[0], store_image_top(&img)->digest);
     if (store_blob_read(st, img.manifest_desc.digest, MANIFEST_MAX, &manifest, &len, err) < 0)
         goto out;
     json_t *m = oci_json_parse(manifest, len, "manifest", err);
@@ -77,6 +77,9 @@ cmd_inspect(struct cli *cli, int argc, char **argv, struct lade_error *err)
     json_object_set_new(doc, "Name", name ? json_string(name) : json_null());
     json_object_set_new(doc, "Id", json_string(img.manifest.config.digest));
     json_object_set_new(doc, "Digest", json_string(img.manifest_desc.digest));
+    /* a multi-platform image: the manifest above is the host's, picked from this index */
+    if (img.index_desc.size > 0)
+        json_object_set_new(doc, "Index", json_string(img.index_desc.digest));
     json_object_set_new(doc, "Manifest", m);
     json_object_set(doc, "Config", img.config);
     out = json_dumps(doc, JSON_INDENT(2));

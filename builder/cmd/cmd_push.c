@@ -32,7 +32,7 @@ cmd_push(struct cli *cli, int argc, char **argv, struct lade_error *err)
     transfer_progress_init(&tp, PROGRESS_AUTO, NULL);
     cli->reg.progress = transfer_progress_event;
     cli->reg.progress_ctx = &tp;
-    rc = registry_push(st, &img.manifest_desc, &ref, &cli->reg, pushed, err);
+    rc = registry_push(st, store_image_top(&img), &ref, &cli->reg, pushed, err);
     cli->reg.progress = NULL;
     transfer_progress_release(&tp);
     if (rc == 0) {

@@ -36,7 +36,7 @@ untag_image(struct store *st, const char *typed, bool force, struct lade_error *
     if (store_tags_list(st, &tags, &n, err) < 0)
         goto out;
     for (size_t i = 0; i < n; i++)
-        hits += strcmp(tags[i].manifest.digest, img.manifest_desc.digest) == 0;
+        hits += strcmp(tags[i].manifest.digest, store_image_top(&img)->digest) == 0;
     if (hits == 0) {
         lade_error_set(err, LADE_ERR_OTHER, "image '%s' has no tags to remove", typed);
         goto out;
@@ -49,7 +49,7 @@ untag_image(struct store *st, const char *typed, bool force, struct lade_error *
     }
     rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++)
-        if (strcmp(tags[i].manifest.digest, img.manifest_desc.digest) == 0 &&
+        if (strcmp(tags[i].manifest.digest, store_image_top(&img)->digest) == 0 &&
             (rc = store_tag_remove(st, tags[i].name, err)) == 0)
             print_untagged(tags[i].name);
 out:

@@ -93,15 +93,18 @@ cmd_save(struct cli *cli, int argc, char **argv, struct lade_error *err)
         if (store_image_lookup(st, argv[i], &img, err) < 0)
             goto out;
         /* an archive here holds one image, under any number of its names */
-        if (manifest.digest[0] != '\0' && strcmp(manifest.digest, img.manifest_desc.digest) != 0) {
+        /* docker archives hold one platform (the host's); an OCI one the whole index */
+        const struct oci_desc *chosen =
+            fmt == ARCHIVE_OCI ? store_image_top(&img) : &img.manifest_desc;
+        if (manifest.digest[0] != '\0' && strcmp(manifest.digest, chosen->digest) != 0) {
             store_image_release(&img);
             lade_error_set(err, LADE_ERR_USAGE,
                            "'%s' and '%s' are different images: save one image per archive",
                            argv[0], argv[i]);
             goto out;
         }
-        manifest = img.manifest_desc;
-        add_name(st, argv[i], manifest.digest, &names);
+        manifest = *chosen;
+        add_name(st, argv[i], store_image_top(&img)->digest, &names);
         store_image_release(&img);
     }
     rc = out ? archive_export(st, &manifest, names, fmt, out, err)

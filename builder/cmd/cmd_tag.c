@@ -28,7 +28,7 @@ cmd_tag(struct cli *cli, int argc, char **argv, struct lade_error *err)
                               a.operands[1]);
     if ((st = cli_store(cli, err)) == NULL || store_image_lookup(st, a.operands[0], &img, err) < 0)
         return -1;
-    rc = store_tag_set(st, dst, &img.manifest_desc, err);
+    rc = store_tag_set(st, dst, store_image_top(&img), err);
     store_image_release(&img);
     return rc;
 }

@@ -70,12 +70,12 @@ static const struct cli_command version_command = {
 };
 
 static const struct cli_command *const commands[] = {
-    &build_command,   &plan_command,  &images_command, &inspect_command,
-    &tag_command,     &rmi_command,   &save_command,   &load_command,
-    &run_command,     &pull_command,  &push_command,   &login_command,
-    &logout_command,  &prune_command, &system_command, &diff_command,
-    &history_command, &sign_command,  &verify_command, &help_command,
-    &version_command, NULL,
+    &build_command,   &plan_command,  &images_command,  &inspect_command,
+    &tag_command,     &rmi_command,   &save_command,    &load_command,
+    &run_command,     &pull_command,  &push_command,    &login_command,
+    &logout_command,  &prune_command, &system_command,  &diff_command,
+    &history_command, &sign_command,  &verify_command,  &info_command,
+    &setup_command,   &help_command,  &version_command, NULL,
 };
 
 static const struct cli_command *

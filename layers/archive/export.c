@@ -253,28 +253,87 @@ repositories_json(const struct oci_manifest *m, const struct name_parts *names, 
     return json_dumps(repos, JSON_COMPACT | JSON_SORT_KEYS);
 }
 
+/* blobs/sha256/ with each blob once (a layer two images share is stored once), in digest order. */
+static int
+write_blobs(struct exporter *x, struct oci_desc *blobs, size_t nblobs, struct lade_error *err)
+{
+    qsort(blobs, nblobs, sizeof(*blobs), cmp_desc);
+    if (write_dir(x, "blobs/", err) < 0 || write_dir(x, "blobs/sha256/", err) < 0)
+        return -1;
+    for (size_t i = 0; i < nblobs; i++) {
+        if (i > 0 && strcmp(blobs[i].digest, blobs[i - 1].digest) == 0)
+            continue;
+        if (write_blob(x, &blobs[i], err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The blobs of one image manifest m (its own descriptor md): manifest, config, layers. */
+static void
+add_image_blobs(struct oci_desc **blobs, size_t *n, const struct oci_desc *md,
+                const struct oci_manifest *m)
+{
+    *blobs = xrealloc(*blobs, (*n + m->nlayers + 2) * sizeof(**blobs));
+    (*blobs)[(*n)++] = *md;
+    (*blobs)[(*n)++] = m->config;
+    for (size_t i = 0; i < m->nlayers; i++)
+        (*blobs)[(*n)++] = m->layers[i];
+}
+
+/* The blobs of an index (its bytes): itself, then each of its manifests' blobs (a nested
+ * index or a manifest the store lacks is an error: the archive must be whole). */
+static int
+index_blobs(struct store *st, const struct oci_desc *top, const char *data, size_t len,
+            struct oci_desc **blobs, size_t *n, struct lade_error *err)
+{
+    json_auto_t *idx = oci_json_parse(data, len, "index", err);
+    json_t *e;
+    size_t i;
+
+    if (idx == NULL)
+        return -1;
+    *blobs = xrealloc(*blobs, (*n + 1) * sizeof(**blobs));
+    (*blobs)[(*n)++] = *top;
+    json_array_foreach(json_object_get(idx, "manifests"), i, e)
+    {
+        cleanup_free char *mdata = NULL;
+        struct oci_manifest m = {0};
+        struct oci_desc md;
+        size_t mlen = 0;
+        if (oci_desc_parse(e, "index entry", &md, err) < 0 ||
+            store_blob_read(st, md.digest, MANIFEST_MAX, &mdata, &mlen, err) < 0 ||
+            oci_manifest_parse(mdata, mlen, &m, err) < 0)
+            return -1;
+        add_image_blobs(blobs, n, &md, &m);
+        oci_manifest_release(&m);
+    }
+    return 0;
+}
+
 static int
 write_all_entries(struct exporter *x, const struct oci_desc *mdesc, const struct oci_manifest *m,
                   const struct name_parts *names, size_t nnames, enum archive_format fmt,
                   struct lade_error *err)
 {
     size_t nblobs = 0, len = 0;
-    cleanup_free struct oci_desc *blobs = xcalloc(m->nlayers + 2, sizeof(*blobs));
+    struct oci_desc *blobs = NULL;
     cleanup_free char *index = NULL, *manifest = NULL, *repos = NULL;
 
-    blobs[nblobs++] = *mdesc;
-    blobs[nblobs++] = m->config;
-    for (size_t i = 0; i < m->nlayers; i++)
-        blobs[nblobs++] = m->layers[i];
-    qsort(blobs, nblobs, sizeof(*blobs), cmp_desc);
-    if (write_dir(x, "blobs/", err) < 0 || write_dir(x, "blobs/sha256/", err) < 0)
-        return -1;
-    for (size_t i = 0; i < nblobs; i++) {
-        if (i > 0 && strcmp(blobs[i].digest, blobs[i - 1].digest) == 0)
-            continue; /* a layer used twice is stored once */
-        if (write_blob(x, &blobs[i], err) < 0)
+    if (m != NULL) {
+        add_image_blobs(&blobs, &nblobs, mdesc, m);
+    } else {
+        cleanup_free char *data = NULL;
+        if (store_blob_read(x->st, mdesc->digest, MANIFEST_MAX, &data, &len, err) < 0 ||
+            index_blobs(x->st, mdesc, data, len, &blobs, &nblobs, err) < 0) {
+            free(blobs);
             return -1;
+        }
     }
+    int rc = write_blobs(x, blobs, nblobs, err);
+    free(blobs);
+    if (rc < 0)
+        return -1;
     index = index_json(mdesc, names, nnames, &len);
     if (write_mem(x, "index.json", index, len, err) < 0)
         return -1;
@@ -312,19 +371,26 @@ write_tar(struct store *st, int fd, const struct oci_desc *mdesc, const struct o
     return 0;
 }
 
-/* The manifest and the names the archive records; *parts (nnames entries) caller releases. */
+/* The manifest (or index: *is_index, m left empty) and the names the archive records; *parts
+ * (nnames entries) caller releases. */
 static int
 export_prepare(struct store *st, const struct oci_desc *manifest, char *const *names,
-               struct oci_manifest *m, struct oci_desc *mdesc, struct name_parts **parts,
-               struct lade_error *err)
+               enum archive_format fmt, struct oci_manifest *m, struct oci_desc *mdesc,
+               bool *is_index, struct name_parts **parts, struct lade_error *err)
 {
     cleanup_free char *data = NULL;
     size_t len = 0, nnames = strv_len(names);
 
     *parts = xcalloc(nnames + 1, sizeof(**parts));
     *mdesc = *manifest;
+    /* a multi-platform image (an index) goes whole into an OCI archive; m stays empty */
+    *is_index = oci_media_type_is_index(manifest->media_type);
+    if (*is_index && fmt == ARCHIVE_DOCKER)
+        return lade_error_set(
+            err, LADE_ERR_USAGE,
+            "docker archives hold one platform; use type=oci for a multi-platform image");
     if (store_blob_read(st, manifest->digest, MANIFEST_MAX, &data, &len, err) < 0 ||
-        oci_manifest_parse(data, len, m, err) < 0)
+        (!*is_index && oci_manifest_parse(data, len, m, err) < 0))
         return -1;
     mdesc->size = (int64_t) len;
     for (size_t i = 0; i < nnames; i++)
@@ -350,10 +416,11 @@ archive_export_fd(struct store *st, const struct oci_desc *manifest, char *const
     struct oci_desc mdesc;
     struct name_parts *parts = NULL;
     size_t nnames = strv_len(names);
+    bool is_index = false;
     int rc = -1;
 
-    if (export_prepare(st, manifest, names, &m, &mdesc, &parts, err) == 0 &&
-        write_tar(st, fd, &mdesc, &m, parts, nnames, fmt, err) == 0)
+    if (export_prepare(st, manifest, names, fmt, &m, &mdesc, &is_index, &parts, err) == 0 &&
+        write_tar(st, fd, &mdesc, is_index ? NULL : &m, parts, nnames, fmt, err) == 0)
         rc = 0;
     export_release(&m, parts, nnames);
     return rc;
@@ -369,9 +436,10 @@ archive_export(struct store *st, const struct oci_desc *manifest, char *const *n
     size_t nnames = strv_len(names);
     struct name_parts *parts = NULL;
     cleanup_close int fd = -1;
+    bool is_index = false;
     int rc = -1;
 
-    if (export_prepare(st, manifest, names, &m, &mdesc, &parts, err) < 0)
+    if (export_prepare(st, manifest, names, fmt, &m, &mdesc, &is_index, &parts, err) < 0)
         goto out;
     tmp = xasprintf("%s.tmp", path);
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -379,7 +447,7 @@ archive_export(struct store *st, const struct oci_desc *manifest, char *const *n
         lade_error_sys(err, "cannot create '%s'", tmp);
         goto out;
     }
-    if (write_tar(st, fd, &mdesc, &m, parts, nnames, fmt, err) < 0)
+    if (write_tar(st, fd, &mdesc, is_index ? NULL : &m, parts, nnames, fmt, err) < 0)
         goto fail;
     if (fsync(fd) < 0) {
         lade_error_sys(err, "cannot write '%s'", tmp);

@@ -82,3 +82,28 @@ struct oci_manifest {
 int oci_manifest_parse(const char *data, size_t len, struct oci_manifest *out,
                        struct lade_error *err);
 void oci_manifest_release(struct oci_manifest *m);
+
+/* ---- platforms (platform.c) ---- */
+
+/* "os/arch[/variant]", normalised as containerd does: arch aliases (x86_64 -> amd64, aarch64 ->
+ * arm64), arm64's variant v8 is the default and dropped, arm's default variant is v7. */
+struct oci_platform {
+    char os[32];
+    char arch[32];
+    char variant[16]; /* "" when none */
+};
+/* Parses text (NULL: the host's, linux + oci_host_arch()); LADE_ERR_USAGE when malformed. */
+int oci_platform_parse(const char *text, struct oci_platform *out, struct lade_error *err);
+/* "linux/arm64", "linux/arm/v7"; out >= 96 bytes. */
+void oci_platform_format(const struct oci_platform *p, char *out, size_t outlen);
+/* The platform of an image config (os, architecture, variant), normalised; false when the config
+ * names none. */
+bool oci_config_platform(const json_t *config, struct oci_platform *out);
+/* True when the two (normalised) platforms are the same. */
+bool oci_platform_equal(const struct oci_platform *a, const struct oci_platform *b);
+/* True when p is the host's platform ("linux/" + oci_host_arch(), normalised). */
+bool oci_platform_is_host(const struct oci_platform *p);
+/* The manifest of the index (its bytes) for p: an exact match, else (arm) the newest older
+ * variant. An error listing the index's platforms when none matches (LADE_ERR_OTHER). */
+int oci_index_select(const char *data, size_t len, const struct oci_platform *p,
+                     struct oci_desc *out, struct lade_error *err);

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Level 6 of the registry client, the operations: what pull.c and push.c share (platform.c,
- * resolve.c, jobs.c): platforms and their selection from an index, fetching a verified manifest,
+/* Level 6 of the registry client, the operations: what pull.c and push.c share (resolve.c,
+ * jobs.c): fetching a verified manifest,
  * and the pool that moves blobs in parallel. These files may call each other and the levels
  * below as registry-internal.h offers them (reg_client_new, reg_do, reg_status_error), never
  * client.h's inside (the levels: registry-internal.h). */
@@ -12,24 +12,6 @@
 #include <stddef.h>
 
 #include "registry-internal.h"
-
-/* ---- platforms (platform.c) ---- */
-
-/* "os/arch[/variant]", normalised as containerd does: arch aliases (x86_64 -> amd64, aarch64 ->
- * arm64), arm64's variant v8 is the default and dropped, arm's default variant is v7. */
-struct reg_platform {
-    char os[32];
-    char arch[32];
-    char variant[16]; /* "" when none */
-};
-/* Parses text (NULL: the host's, linux + oci_host_arch()); LADE_ERR_USAGE when malformed. */
-int reg_platform_parse(const char *text, struct reg_platform *out, struct lade_error *err);
-/* "linux/arm64", "linux/arm/v7"; out >= 96 bytes. */
-void reg_platform_format(const struct reg_platform *p, char *out, size_t outlen);
-/* The manifest of the index (its bytes) for p: an exact match, else (arm) the newest older
- * variant. An error listing the index's platforms when none matches (LADE_ERR_OTHER). */
-int reg_index_select(const char *data, size_t len, const struct reg_platform *p,
-                     struct oci_desc *out, struct lade_error *err);
 
 /* ---- manifests (resolve.c) ---- */
 

@@ -167,7 +167,7 @@ staged_finish(struct pull *p, bool commit, struct lade_error *err)
 /* The platform manifest of ref: the top manifest itself, or the one its index selects. */
 static int
 resolve_manifest(struct reg_client *c, const struct image_ref *ref, const char *what,
-                 const struct registry_opts *opts, const struct reg_platform *plat,
+                 const struct registry_opts *opts, const struct oci_platform *plat,
                  struct reg_manifest *out, struct lade_error *err)
 {
     struct reg_manifest top = {0};
@@ -185,11 +185,11 @@ resolve_manifest(struct reg_client *c, const struct image_ref *ref, const char *
         *out = top;
         return 0;
     }
-    rc = reg_index_select(top.data, top.len, plat, &d, err);
+    rc = oci_index_select(top.data, top.len, plat, &d, err);
     reg_manifest_release(&top);
     if (rc < 0)
         return lade_error_prefix(err, "%s", what);
-    reg_platform_format(plat, ptext, sizeof(ptext));
+    oci_platform_format(plat, ptext, sizeof(ptext));
     cleanup_free char *note = xasprintf("%s: platform %s is %s", what, ptext, d.digest);
     reg_event(opts, REG_EV_NOTE, NULL, 0, 0, note);
     if (reg_manifest_get(c, ref->path, d.digest, what, out, err) < 0)
@@ -205,26 +205,21 @@ resolve_manifest(struct reg_client *c, const struct image_ref *ref, const char *
 
 /* A single-platform image for another platform is pulled as docker does, with a warning. */
 static void
-warn_platform(struct pull *p, const char *config_digest, const struct reg_platform *want)
+warn_platform(struct pull *p, const char *config_digest, const struct oci_platform *want)
 {
     cleanup_free char *data = NULL;
     json_auto_t *cfg = NULL;
-    struct reg_platform have;
+    struct oci_platform have;
     char wtext[96], htext[96];
     size_t len = 0;
 
     if (store_blob_read(p->st, config_digest, 0, &data, &len, NULL) < 0 ||
         (cfg = oci_json_parse(data, len, "config", NULL)) == NULL)
         return;
-    const char *os = json_string_value(json_object_get(cfg, "os"));
-    const char *arch = json_string_value(json_object_get(cfg, "architecture"));
-    const char *variant = json_string_value(json_object_get(cfg, "variant"));
-    cleanup_free char *text = xasprintf("%s/%s%s%s", os ? os : "", arch ? arch : "",
-                                        variant ? "/" : "", variant ? variant : "");
-    if (os == NULL || arch == NULL || reg_platform_parse(text, &have, NULL) < 0)
+    if (!oci_config_platform(cfg, &have))
         return;
-    reg_platform_format(&have, htext, sizeof(htext));
-    reg_platform_format(want, wtext, sizeof(wtext));
+    oci_platform_format(&have, htext, sizeof(htext));
+    oci_platform_format(want, wtext, sizeof(wtext));
     if (strcmp(have.os, want->os) == 0 && strcmp(have.arch, want->arch) == 0)
         return;
     cleanup_free char *note =
@@ -263,12 +258,12 @@ registry_pull(struct store *st, const struct image_ref *ref, const struct regist
     struct pull p = {.st = st, .opts = opts, .path = ref->path, .scope = scope};
     struct reg_manifest m = {0};
     struct oci_manifest man = {0};
-    struct reg_platform plat;
+    struct oci_platform plat;
     int rc = -1;
 
     if (ref->tag == NULL && ref->digest == NULL)
         return lade_error_set(err, LADE_ERR_USAGE, "%s: no tag or digest to pull", what);
-    if (reg_platform_parse(opts->platform, &plat, err) < 0 ||
+    if (oci_platform_parse(opts->platform, &plat, err) < 0 ||
         reg_client_new(ref->domain, opts, &p.c, err) < 0)
         return -1;
     reg_event(opts, REG_EV_NOTE, NULL, 0, 0, note);

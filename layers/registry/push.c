@@ -349,6 +349,33 @@ put_manifest(struct push *p, const char *data, size_t len, const struct oci_desc
     return rc;
 }
 
+/* An index (a multi-platform image): each of its manifests first, by digest, with their blobs,
+ * so the registry has everything the index names when it is PUT (the distribution spec lets a
+ * registry refuse an index whose manifests it lacks). */
+static int
+push_index_manifests(struct store *st, const char *data, size_t len, const struct image_ref *dest,
+                     const struct registry_opts *opts, struct lade_error *err)
+{
+    json_auto_t *idx = oci_json_parse(data, len, "index", err);
+    json_t *e;
+    size_t i;
+
+    if (idx == NULL)
+        return -1;
+    json_array_foreach(json_object_get(idx, "manifests"), i, e)
+    {
+        struct image_ref by_digest = *dest;
+        struct oci_desc d;
+        if (oci_desc_parse(e, "index entry", &d, err) < 0)
+            return -1;
+        by_digest.tag = NULL;
+        by_digest.digest = d.digest;
+        if (registry_push(st, &d, &by_digest, opts, NULL, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int
 reg_blob_put_mem(struct reg_client *c, const struct image_ref *dest, const struct oci_desc *d,
                  const void *data, struct lade_error *err)
@@ -393,15 +420,20 @@ registry_push(struct store *st, const struct oci_desc *manifest, const struct im
     if (dest->digest != NULL && dest->tag == NULL && strcmp(dest->digest, manifest->digest) != 0)
         return lade_error_set(err, LADE_ERR_USAGE, "cannot push %s as %s: the digests differ",
                               manifest->digest, what);
-    if (store_blob_read(st, manifest->digest, REG_MANIFEST_MAX, &data, &len, err) < 0 ||
-        oci_manifest_parse(data, len, &man, err) < 0)
+    if (store_blob_read(st, manifest->digest, REG_MANIFEST_MAX, &data, &len, err) < 0)
         return lade_error_prefix(err, "%s", what);
     /* the bytes say what they are (a stored descriptor may not: an untagged lookup) */
     if (reg_manifest_media_type(data, len, mt, sizeof(mt)) != NULL)
         snprintf(m.media_type, sizeof(m.media_type), "%s", mt);
+    if (oci_media_type_is_index(m.media_type)) {
+        if (push_index_manifests(st, data, len, dest, opts, err) < 0)
+            return -1;
+    } else if (oci_manifest_parse(data, len, &man, err) < 0) {
+        return lade_error_prefix(err, "%s", what);
+    }
     if (reg_client_new(dest->domain, opts, &p.c, err) < 0)
         goto out;
-    p.blobs = reg_manifest_blobs(&man, &p.n);
+    p.blobs = oci_media_type_is_index(m.media_type) ? NULL : reg_manifest_blobs(&man, &p.n);
     if (reg_jobs_run(p.n, opts->parallel, push_job, &p, err) < 0 ||
         put_manifest(&p, data, len, &m, err) < 0) {
         lade_error_prefix(err, "%s", what);

@@ -13,7 +13,7 @@
  *   3 http         http.c outcome.c       one exchange; what its outcome means, retry policy
  *   4 auth         challenge.c auth.c     WWW-Authenticate, tokens (fetched via level 3), Basic
  *   5 retry        retry.c                reg_do: the attempts of one request
- *   6 operations   platform.c jobs.c resolve.c pull.c push.c login.c urlget.c (image-internal.h)
+ *   6 operations   jobs.c resolve.c pull.c push.c login.c urlget.c (image-internal.h)
  *                  sign.c signature.c (sign.h: image signatures)
  * client.h has the inside of levels 2 to 4 and reg_client itself. */
 

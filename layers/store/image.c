@@ -29,6 +29,8 @@ hex_part(const char *s)
     return h;
 }
 
+static bool is_index(const char *data, size_t len);
+
 static int
 read_manifest(struct store *st, const struct oci_desc *d, struct oci_manifest *m,
               struct lade_error *err)
@@ -58,9 +60,16 @@ untagged_manifest(struct store *st, const char *hex, struct oci_desc *out)
     if (fd < 0 || fstat(fd, &sb) < 0)
         return -1;
     d.size = sb.st_size;
-    if (read_manifest(st, &d, &m, &ignored) < 0)
-        return -1;
-    oci_manifest_release(&m);
+    if (read_manifest(st, &d, &m, &ignored) == 0) {
+        oci_manifest_release(&m);
+    } else {
+        cleanup_free char *data = NULL;
+        size_t len = 0;
+        if (store_blob_read(st, d.digest, MANIFEST_MAX, &data, &len, &ignored) < 0 ||
+            !is_index(data, len))
+            return -1;
+        snprintf(d.media_type, sizeof(d.media_type), "%s", MT_OCI_INDEX);
+    }
     *out = d;
     return 0;
 }
@@ -119,16 +128,58 @@ resolve(struct store *st, const char *s, struct oci_desc *out, struct lade_error
     return find_by_prefix(st, s, hex, out, err);
 }
 
+/* True when the JSON bytes are an index: its mediaType says so, or it has no mediaType and a
+ * "manifests" array (the OCI spec makes the field optional). */
+static bool
+is_index(const char *data, size_t len)
+{
+    json_auto_t *doc = oci_json_parse(data, len, "manifest", NULL);
+    const char *mt = json_string_value(json_object_get(doc, "mediaType"));
+
+    return mt ? oci_media_type_is_index(mt) : json_is_array(json_object_get(doc, "manifests"));
+}
+
+/* When top is an index (a multi-platform image lade built or imported), *m becomes its manifest
+ * for platform (NULL: the host's) and *index top; otherwise *m is top and *index zeroed. */
+static int
+select_platform(struct store *st, const struct oci_desc *top, const char *platform,
+                struct oci_desc *m, struct oci_desc *index, struct lade_error *err)
+{
+    cleanup_free char *data = NULL;
+    struct oci_platform want;
+    size_t len = 0;
+
+    *m = *top;
+    memset(index, 0, sizeof(*index));
+    if (top->media_type[0] != '\0' && !oci_media_type_is_index(top->media_type))
+        return 0;
+    if (store_blob_read(st, top->digest, MANIFEST_MAX, &data, &len, err) < 0)
+        return -1;
+    if (!is_index(data, len))
+        return 0;
+    if (oci_platform_parse(platform, &want, err) < 0 ||
+        oci_index_select(data, len, &want, m, err) < 0)
+        return -1;
+    *index = *top;
+    if (!oci_media_type_is_index(index->media_type))
+        snprintf(index->media_type, sizeof(index->media_type), "%s", MT_OCI_INDEX);
+    return 0;
+}
+
 int
-store_image_load(struct store *st, const char *name_or_digest, struct store_image *out,
-                 struct lade_error *err)
+store_image_load_platform(struct store *st, const char *name_or_digest, const char *platform,
+                          struct store_image *out, struct lade_error *err)
 {
     struct store_image img = {0};
     cleanup_free char *cfg = NULL;
     size_t len = 0;
 
-    if (resolve(st, name_or_digest, &img.manifest_desc, err) < 0)
+    struct oci_desc top;
+
+    if (resolve(st, name_or_digest, &top, err) < 0)
         return -1;
+    if (select_platform(st, &top, platform, &img.manifest_desc, &img.index_desc, err) < 0)
+        return lade_error_prefix(err, "image '%s'", name_or_digest);
     if (read_manifest(st, &img.manifest_desc, &img.manifest, err) < 0)
         return lade_error_prefix(err, "image '%s'", name_or_digest);
     if (store_blob_read(st, img.manifest.config.digest, CONFIG_MAX, &cfg, &len, err) < 0 ||
@@ -143,6 +194,19 @@ store_image_load(struct store *st, const char *name_or_digest, struct store_imag
     }
     *out = img;
     return 0;
+}
+
+int
+store_image_load(struct store *st, const char *name_or_digest, struct store_image *out,
+                 struct lade_error *err)
+{
+    return store_image_load_platform(st, name_or_digest, NULL, out, err);
+}
+
+const struct oci_desc *
+store_image_top(const struct store_image *img)
+{
+    return img->index_desc.size > 0 ? &img->index_desc : &img->manifest_desc;
 }
 
 int

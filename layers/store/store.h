@@ -79,12 +79,21 @@ void store_tags_free(struct store_tag *tags, size_t n);
  * ("sha256:..."; untagged ones too), or of a unique prefix (4+ hex digits, "sha256:" optional) of
  * a tagged image's manifest or config digest (docker's image ID is the config digest). */
 struct store_image {
-    struct oci_desc manifest_desc;
+    struct oci_desc manifest_desc; /* the platform's manifest */
+    struct oci_desc index_desc;    /* the index the name points at; size 0 when it names a
+                                      manifest (a single-platform image) */
     struct oci_manifest manifest;
     json_t *config; /* owned */
 };
 int store_image_load(struct store *st, const char *name_or_digest, struct store_image *out,
                      struct lade_error *err);
+/* store_image_load for an image whose name may point at an index (a multi-platform image): the
+ * index's manifest for platform ("os/arch[/variant]"; NULL: the host's) is loaded, as docker
+ * and podman pick the host's; none for it is an error listing the index's platforms. */
+int store_image_load_platform(struct store *st, const char *name_or_digest, const char *platform,
+                              struct store_image *out, struct lade_error *err);
+/* What the image's name points at: the index of a multi-platform image, else the manifest. */
+const struct oci_desc *store_image_top(const struct store_image *img);
 /* What a user typed ("app:1", "sha256:...", an ID prefix like "3f2a1b"): the name normalised as
  * docker does (image_ref_parse) first, then the text as given. Errors name the text typed. */
 int store_image_lookup(struct store *st, const char *user_text, struct store_image *out,

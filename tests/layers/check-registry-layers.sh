@@ -18,18 +18,18 @@ REGISTRY_LEVELS=(
     "http: http outcome"                                  # one exchange; what its outcome means
     "auth: challenge auth"                                # WWW-Authenticate, tokens via http
     "retry: retry"                                        # reg_do
-    "operations: platform jobs resolve pull push login urlget sign signature" # what the builder calls
+    "operations: jobs resolve pull push login urlget sign signature" # what the builder calls
 )
 
 # builder/: a step never calls back into the driver (DESIGN.md, STYLE.md 9 "Calls go down").
 # Patterns are shell globs on the file name without .c.
 BUILDER_LEVELS=(
-    "paths: rootfs progress progress_* copy_links copy_tree copy_sources secrets ssh_* image_diff sbom sbom_records attest" # paths in a rootfs, progress, the copy engine, --secret/--ssh, image diffs
+    "paths: rootfs binfmt progress progress_* copy_links copy_tree copy_sources secrets ssh_* image_diff sbom sbom_records attest" # paths in a rootfs, progress, the copy engine, --secret/--ssh, image diffs
     "fetch: fetch_* context*"                     # remote sources, build contexts
     "cache: cache cache_*"                        # keys and records, prune; never history
     "stage: stage base"                           # stage state, overlay step, FROM bases
     "steps: step_* instr_* image output metadata" # the instructions; the image and its outputs
-    "driver: build build_verify"                  # orders stages, dispatches; --verify
+    "driver: build build_verify platform"                  # orders stages, dispatches; --verify
 )
 
 graph=0

@@ -2,7 +2,7 @@
 /* Platforms ("linux/arm64/v8") and the choice of one manifest from an index or manifest list,
  * normalised and matched as containerd does (containerd/platforms: Normalize and Only), so that
  * lade picks the image docker would. */
-#include "image-internal.h"
+#include "oci.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -35,7 +35,7 @@ variant_v(char *variant, size_t n)
 }
 
 static void
-normalise(struct reg_platform *p)
+normalise(struct oci_platform *p)
 {
     variant_v(p->variant, sizeof(p->variant));
     if (strcmp(p->os, "macos") == 0)
@@ -75,9 +75,9 @@ part_ok(const char *s, size_t len, size_t max)
 }
 
 int
-reg_platform_parse(const char *text, struct reg_platform *out, struct lade_error *err)
+oci_platform_parse(const char *text, struct oci_platform *out, struct lade_error *err)
 {
-    struct reg_platform p = {"linux", "", ""};
+    struct oci_platform p = {"linux", "", ""};
     const char *parts[3] = {0};
     size_t lens[3] = {0}, n = 0;
 
@@ -113,7 +113,7 @@ reg_platform_parse(const char *text, struct reg_platform *out, struct lade_error
 }
 
 void
-reg_platform_format(const struct reg_platform *p, char *out, size_t outlen)
+oci_platform_format(const struct oci_platform *p, char *out, size_t outlen)
 {
     if (p->variant[0] != '\0')
         snprintf(out, outlen, "%s/%s/%s", p->os, p->arch, p->variant);
@@ -121,14 +121,14 @@ reg_platform_format(const struct reg_platform *p, char *out, size_t outlen)
         snprintf(out, outlen, "%s/%s", p->os, p->arch);
 }
 
-/* The platform object of an index entry, normalised; false when it has none. */
+/* os/architecture/variant of an object (an index entry's platform, an image config),
+ * normalised; false when it names none. */
 static bool
-entry_platform(const json_t *entry, struct reg_platform *out)
+object_platform(const json_t *o, struct oci_platform *out)
 {
-    const json_t *pl = json_object_get(entry, "platform");
-    const char *os = json_string_value(json_object_get(pl, "os"));
-    const char *arch = json_string_value(json_object_get(pl, "architecture"));
-    const char *variant = json_string_value(json_object_get(pl, "variant"));
+    const char *os = json_string_value(json_object_get(o, "os"));
+    const char *arch = json_string_value(json_object_get(o, "architecture"));
+    const char *variant = json_string_value(json_object_get(o, "variant"));
 
     if (os == NULL || arch == NULL)
         return false;
@@ -141,6 +141,34 @@ entry_platform(const json_t *entry, struct reg_platform *out)
     return true;
 }
 
+static bool
+entry_platform(const json_t *entry, struct oci_platform *out)
+{
+    return object_platform(json_object_get(entry, "platform"), out);
+}
+
+bool
+oci_config_platform(const json_t *config, struct oci_platform *out)
+{
+    return object_platform(config, out);
+}
+
+bool
+oci_platform_equal(const struct oci_platform *a, const struct oci_platform *b)
+{
+    return strcmp(a->os, b->os) == 0 && strcmp(a->arch, b->arch) == 0 &&
+           strcmp(a->variant, b->variant) == 0;
+}
+
+bool
+oci_platform_is_host(const struct oci_platform *p)
+{
+    struct oci_platform host;
+
+    oci_platform_parse(NULL, &host, NULL);
+    return oci_platform_equal(p, &host);
+}
+
 /* An arm variant's number ("v7" -> 7), 0 when it is none. */
 static int
 arm_level(const char *variant)
@@ -151,7 +179,7 @@ arm_level(const char *variant)
 /* How well have fits want: 0 not at all, else higher is better (an exact match is best). As
  * containerd's Only: an arm/vN host also runs arm/v(N-1) down to v5. */
 static int
-match_rank(const struct reg_platform *want, const struct reg_platform *have)
+match_rank(const struct oci_platform *want, const struct oci_platform *have)
 {
     if (strcmp(want->os, have->os) != 0 || strcmp(want->arch, have->arch) != 0)
         return 0;
@@ -168,7 +196,7 @@ match_rank(const struct reg_platform *want, const struct reg_platform *have)
 /* An entry that names a platform and is a manifest: a nested index is not followed (docker does
  * not either). */
 static bool
-selectable(const json_t *entry, struct reg_platform *out)
+selectable(const json_t *entry, struct oci_platform *out)
 {
     const char *mt = json_string_value(json_object_get(entry, "mediaType"));
 
@@ -176,7 +204,7 @@ selectable(const json_t *entry, struct reg_platform *out)
 }
 
 static int
-no_match(const json_t *manifests, const struct reg_platform *p, struct lade_error *err)
+no_match(const json_t *manifests, const struct oci_platform *p, struct lade_error *err)
 {
     struct lade_buf list = LADE_BUF_INIT;
     char want[96];
@@ -185,15 +213,15 @@ no_match(const json_t *manifests, const struct reg_platform *p, struct lade_erro
 
     json_array_foreach(manifests, i, e)
     {
-        struct reg_platform have;
+        struct oci_platform have;
         char name[96];
         /* buildx's attestation manifests say unknown/unknown */
         if (!selectable(e, &have) || strcmp(have.os, "unknown") == 0)
             continue;
-        reg_platform_format(&have, name, sizeof(name));
+        oci_platform_format(&have, name, sizeof(name));
         lade_buf_appendf(&list, "%s%s", list.len ? ", " : "", name);
     }
-    reg_platform_format(p, want, sizeof(want));
+    oci_platform_format(p, want, sizeof(want));
     lade_error_set(err, LADE_ERR_OTHER, "no image for platform %s (the index has %s)", want,
                    list.len ? list.data : "none");
     lade_buf_release(&list);
@@ -201,7 +229,7 @@ no_match(const json_t *manifests, const struct reg_platform *p, struct lade_erro
 }
 
 int
-reg_index_select(const char *data, size_t len, const struct reg_platform *p, struct oci_desc *out,
+oci_index_select(const char *data, size_t len, const struct oci_platform *p, struct oci_desc *out,
                  struct lade_error *err)
 {
     json_auto_t *idx = oci_json_parse(data, len, "index", err);
@@ -216,7 +244,7 @@ reg_index_select(const char *data, size_t len, const struct reg_platform *p, str
         return lade_error_set(err, LADE_ERR_OTHER, "index has no manifests array");
     json_array_foreach(manifests, i, e)
     {
-        struct reg_platform have;
+        struct oci_platform have;
         int rank;
         if (!selectable(e, &have))
             continue;

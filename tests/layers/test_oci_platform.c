@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../layers/registry/image-internal.h"
+#include "../../layers/oci/oci.h"
 
 #define D(c)                                                                                       \
     "sha256:" c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c c  \
@@ -52,10 +52,10 @@ static const char *
 select_digest(const char *index, const char *platform, struct lade_error *err)
 {
     static struct oci_desc d;
-    struct reg_platform p;
+    struct oci_platform p;
 
-    assert_ok(reg_platform_parse(platform, &p, err), err);
-    if (reg_index_select(index, strlen(index), &p, &d, err) < 0)
+    assert_ok(oci_platform_parse(platform, &p, err), err);
+    if (oci_index_select(index, strlen(index), &p, &d, err) < 0)
         return NULL;
     return d.digest;
 }
@@ -64,11 +64,11 @@ static void
 expect_platform(const char *text, const char *want)
 {
     struct lade_error err = {0};
-    struct reg_platform p;
+    struct oci_platform p;
     char got[96];
 
-    assert_ok(reg_platform_parse(text, &p, &err), &err);
-    reg_platform_format(&p, got, sizeof(got));
+    assert_ok(oci_platform_parse(text, &p, &err), &err);
+    oci_platform_format(&p, got, sizeof(got));
     assert_string_equal(got, want);
 }
 
@@ -94,8 +94,8 @@ test_platform_parse_rejects_malformed(void **state)
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct lade_error err = {0};
-        struct reg_platform p;
-        assert_int_equal(reg_platform_parse(bad[i], &p, &err), -1);
+        struct oci_platform p;
+        assert_int_equal(oci_platform_parse(bad[i], &p, &err), -1);
         assert_int_equal(err.code, LADE_ERR_USAGE);
         assert_non_null(strstr(err.msg, "invalid platform"));
     }
@@ -105,10 +105,10 @@ static void
 test_platform_default_is_the_host(void **state)
 {
     struct lade_error err = {0};
-    struct reg_platform p;
+    struct oci_platform p;
 
     (void) state;
-    assert_ok(reg_platform_parse(NULL, &p, &err), &err);
+    assert_ok(oci_platform_parse(NULL, &p, &err), &err);
     assert_string_equal(p.os, "linux");
     assert_string_equal(p.arch, oci_host_arch());
 }
