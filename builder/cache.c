@@ -258,7 +258,7 @@ cache_record(struct build *b, const struct stage_state *ss, const struct layer_s
     char *text = json_dumps(rec, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(rec);
     cache_transfer_note(b, ss, l);
-    int rc = write_file_atomic_at(store_root_fd(b->st), name, text, strlen(text), 0644, err);
+    int rc = store_write_atomic(b->st, store_root_fd(b->st), name, text, strlen(text), err);
     free(text);
     if (rc == 0)
         cache_explain_record(b, ss);

@@ -155,7 +155,7 @@ save_json(struct build *b, const char *dir, const char *name, const json_t *j)
     char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
 
     if (text != NULL && mkdir_p_at(store_root_fd(b->st), dir, 0755, &ignored) == 0)
-        write_file_atomic_at(store_root_fd(b->st), path, text, strlen(text), 0644, &ignored);
+        store_write_atomic(b->st, store_root_fd(b->st), path, text, strlen(text), &ignored);
     free(text);
 }
 

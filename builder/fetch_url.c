@@ -173,7 +173,7 @@ record_save(struct store *st, const char *url, const struct url_record *r, struc
     cleanup_free char *text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
     if (mkdir_p_at(store_root_fd(st), RECORD_DIR, 0755, err) < 0)
         return -1;
-    return write_file_atomic_at(store_root_fd(st), name, text, strlen(text), 0644, err);
+    return store_write_atomic(st, store_root_fd(st), name, text, strlen(text), err);
 }
 
 static void

@@ -34,6 +34,3 @@ void store_staging_release(struct store *st);
  * RUN) a path resolves to a mount of the new namespace while the store's fds still point into
  * the old one, and rename(2) across the two fails with EXDEV. */
 int store_rename_from(struct store *st, const char *from_path, int to_dirfd, const char *to_name);
-/* Writes data to a new file in tmp/, fsyncs it, renames it to dirfd/name and fsyncs dirfd. */
-int store_write_atomic(struct store *st, int dirfd, const char *name, const void *data, size_t len,
-                       struct lade_error *err);

@@ -38,6 +38,12 @@ int store_root_fd(const struct store *st);
 int store_tmp_file(struct store *st, char **path, int *fd, struct lade_error *err);
 /* Creates a new empty directory in tmp/; *path absolute, caller frees (and removes). */
 int store_tmp_dir(struct store *st, char **path, struct lade_error *err);
+/* Writes data to a new file (0644) in tmp/, fsyncs it, renames it to dirfd/name (name may
+ * hold slashes) and fsyncs dirfd. A kill at any moment leaves either the old file or the new
+ * one, and at most a tmp/ entry that the next store_open sweeps: never a NAME.tmp file beside
+ * the target, which nothing would remove. */
+int store_write_atomic(struct store *st, int dirfd, const char *name, const void *data, size_t len,
+                       struct lade_error *err);
 
 /* ---- blobs ---- */
 /* fsyncs the staged file at tmp_path and renames it to blobs/sha256/HEX of digest. If the blob
