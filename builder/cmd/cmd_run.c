@@ -14,6 +14,7 @@
 #include "../common/strv.h"
 #include "../common/xalloc.h"
 #include "../sandbox/sandbox.h"
+#include "run_tty.h"
 
 static char **
 json_strv(json_t *a)
@@ -37,7 +38,7 @@ static const struct cli_opt run_opts[] = {
     {'w', "workdir", 'w', "DIR", "Working directory in the image"},
     {OPT_ENTRYPOINT, "entrypoint", 0, "CMD", "Replace the image's ENTRYPOINT (\"\": none)"},
     {'i', "interactive", 'i', NULL, "Keep stdin open (else the command reads /dev/null)"},
-    {'t', "tty", 't', NULL, "Allocate a terminal (not implemented yet)"},
+    {'t', "tty", 't', NULL, "Allocate a terminal (a pty; with -i the caller's terminal goes raw)"},
     {0},
 };
 
@@ -47,7 +48,7 @@ struct run_opts {
     struct sandbox_mount *mounts;
     size_t nmounts;
     const char *user, *workdir, *entrypoint;
-    bool interactive;
+    bool interactive, tty;
 };
 
 /* -v HOST:CTR[:ro|rw]: a bind mount; HOST must exist and CTR be absolute, as docker wants. */
@@ -117,10 +118,11 @@ run_option(int c, char *v, struct run_opts *o, struct lade_error *err)
     case 'i':
         o->interactive = true;
         return 0;
+    case 't':
+        o->tty = true;
+        return 0;
     default:
-        return lade_error_set(err, LADE_ERR_USAGE,
-                              "run: -t/--tty is not implemented yet (lade run gives the command "
-                              "lade's own stdin, stdout and stderr)");
+        return lade_error_set(err, LADE_ERR_USAGE, "run: unknown option");
     }
 }
 
@@ -133,6 +135,8 @@ cmd_run(struct cli *cli, int argc, char **argv, struct lade_error *err)
     cleanup_free char *dir = NULL, *upper = NULL, *work = NULL;
     char **lowers = NULL, **cmd = NULL, **env = NULL;
     struct cli_args a;
+    struct run_tty tty;
+    bool tty_started = false;
     int c, status = 0, rc = -1;
 
     cli_args_init(&a, &run_command, argc, argv);
@@ -211,10 +215,19 @@ cmd_run(struct cli *cli, int argc, char **argv, struct lade_error *err)
         .stderr_fd = 2,
     };
     fflush(stdout);
+    if (o.tty) {
+        tty_started = true;
+        if (run_tty_start(&tty, o.interactive, err) < 0)
+            goto out;
+        spec.tty = true;
+        spec.tty_socket = tty.sock[1];
+    }
     if (sandbox_run(&spec, &status, err) < 0)
         goto out;
     rc = 0;
 out:
+    if (tty_started)
+        run_tty_finish(&tty);
     if (dir != NULL)
         rm_rf_at(AT_FDCWD, dir, NULL);
     for (size_t i = 0; lowers && i < img.manifest.nlayers; i++)

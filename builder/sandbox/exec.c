@@ -8,7 +8,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 
 #include "../common/cleanup.h"
 #include "../common/fsutil.h"
@@ -53,6 +55,43 @@ setup_stdio(const struct sandbox_spec *spec, struct lade_error *err)
     return 0;
 }
 
+/* A new pty of the sandbox's devpts (/dev/ptmx is pts/ptmx here) as the controlling
+ * terminal; its master goes to lade over spec->tty_socket. Returns the slave's fd. */
+static int
+setup_tty(const struct sandbox_spec *spec, struct lade_error *err)
+{
+    cleanup_close int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    int slave;
+    char byte = 't';
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u = {0};
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    struct msghdr msg = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+    if (master < 0 || unlockpt(master) < 0)
+        return lade_error_sys(err, "cannot allocate a terminal (/dev/ptmx)");
+    slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0)
+        return lade_error_sys(err, "cannot open the terminal's slave");
+    if (ioctl(slave, TIOCSCTTY, 0) < 0) {
+        close(slave);
+        return lade_error_sys(err, "cannot make the terminal the controlling one");
+    }
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &master, sizeof(int));
+    if (sendmsg(spec->tty_socket, &msg, MSG_NOSIGNAL) < 0) {
+        close(slave);
+        return lade_error_sys(err, "cannot send the terminal to lade");
+    }
+    return slave;
+}
+
 static int
 close_range_compat(unsigned first, unsigned last)
 {
@@ -69,11 +108,11 @@ close_range_compat(unsigned first, unsigned last)
 int
 sandbox_close_fds_except(const int *keep, size_t n)
 {
-    int sorted[8];
+    int sorted[16]; /* callers keep fewer; one beyond would be closed, not kept */
     size_t m = 0;
     unsigned next = 0;
 
-    for (size_t i = 0; i < n && m < 8; i++) { /* insertion sort, negatives dropped */
+    for (size_t i = 0; i < n && m < 16; i++) { /* insertion sort, negatives dropped */
         if (keep[i] < 0)
             continue;
         size_t j = m++;
@@ -231,7 +270,21 @@ sandbox_exec(const struct sandbox_spec *spec, int err_fd, struct lade_error *err
     reset_signals();
     if (setsid() < 0)
         return lade_error_sys(err, "setsid");
-    if (setup_stdio(spec, err) < 0 || close_other_fds(err_fd, err) < 0)
+    if (spec->tty) {
+        struct sandbox_spec with_tty = *spec;
+        int slave = setup_tty(spec, err);
+        if (slave < 0)
+            return -1;
+        with_tty.stdin_fd = with_tty.stdout_fd = with_tty.stderr_fd = slave;
+        rc = setup_stdio(&with_tty, err);
+        close(slave);
+        if (rc < 0)
+            return -1;
+        rc = -1;
+    } else if (setup_stdio(spec, err) < 0) {
+        return -1;
+    }
+    if (close_other_fds(err_fd, err) < 0)
         return -1;
     /* Docker's seccomp profile, loaded at the last point this process still has
      * CAP_SYS_ADMIN (loading needs it, or PR_SET_NO_NEW_PRIVS, which would break setuid

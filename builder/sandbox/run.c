@@ -311,7 +311,8 @@ init_main(const struct sandbox_ctx *parent_ctx)
     ctx.spec = &spec;
     /* lade's own fds (store, layers) must not sit in pid 1, where /proc/1/fd would show them
      * to anything that gains CAP_SYS_PTRACE. */
-    const int keep[] = {0, 1, 2, c->err_fd, spec.stdin_fd, spec.stdout_fd, spec.stderr_fd};
+    const int keep[] = {
+        0, 1, 2, c->err_fd, spec.stdin_fd, spec.stdout_fd, spec.stderr_fd, spec.tty_socket};
     if (sandbox_close_fds_except(keep, sizeof(keep) / sizeof(keep[0])) < 0)
         lade_error_sys(&err, "close_range");
     if (lade_error_is_set(&err) || init_setup(c, &err) < 0)
@@ -389,8 +390,8 @@ keeper_main(const struct sandbox_ctx *c, pid_t parent)
     /* lade's other fds stay with lade: a flock held through one (a cache mount another
      * thread's RUN holds) would otherwise last as long as this sandbox. */
     const int keep[] = {
-        c->err_fd, c->spec->stdin_fd,     c->spec->stdout_fd, c->spec->stderr_fd, 0, 1,
-        2,         net_keeper_fd(&c->net)};
+        c->err_fd, c->spec->stdin_fd,      c->spec->stdout_fd, c->spec->stderr_fd, 0, 1,
+        2,         net_keeper_fd(&c->net), c->spec->tty_socket};
     if (sandbox_close_fds_except(keep, sizeof(keep) / sizeof(keep[0])) < 0) {
         lade_error_sys(&err, "close_range");
         child_fail(c->err_fd, &err);

@@ -76,6 +76,12 @@ struct sandbox_spec {
     int stdin_fd;
     int stdout_fd;
     int stderr_fd;
+    /* lade run -t: the process gets a new pty of the sandbox's own devpts as its controlling
+     * terminal and stdio (the three fds above are then unused), and the pty's master is sent
+     * over the unix socket tty_socket (SCM_RIGHTS, one byte of data), as runc's
+     * --console-socket does: a pty of the host's devpts would not be a tty inside. */
+    bool tty;
+    int tty_socket;
 };
 
 /* The overlay is mounted (inside the sandbox's own mount namespace) on dirname(workdir)/merged,
