@@ -101,7 +101,7 @@ EOF
         # shellcheck disable=SC2086
         ! a_pid_alive $kids || fail "round $i (seed $seed, ${delay_ms} ms, ${flags[*]}): processes outlive lade" \
             "$(for k in $kids; do tr '\0' ' ' <"/proc/$k/cmdline" 2>/dev/null && echo; done)"
-        say "round $i: ${flags[*]}, killed after ${delay_ms} ms: $(tail -n 1 "$WORK/kill-$i.log")"
+        say "round $i (${SECONDS}s): ${flags[*]}, killed after ${delay_ms} ms: $(tail -n 1 "$WORK/kill-$i.log")"
 
         run_ok "$LADE" --root "$ROOT" images
         left=$(staging_left "$ROOT")

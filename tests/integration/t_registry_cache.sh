@@ -210,7 +210,8 @@ t_registry_cache_unsupported_types_refused() {
 t_registry_cache_ci_recipes() {
     local f cmd
     python3 -c 'import yaml' 2>/dev/null || skip "no PyYAML (python3-yaml) to parse the recipes"
-    for f in "$TOP/testdata/recipes/github-actions.yml" "$TOP/testdata/recipes/gitlab-ci.yml"; do
+    for f in "$TOP/testdata/recipes/github-actions.yml" "$TOP/testdata/recipes/gitlab-ci.yml" \
+        "$TOP/testdata/recipes/kubernetes-job.yml"; do
         run_ok python3 -c 'import sys, yaml; yaml.safe_load(open(sys.argv[1]))' "$f"
         # the build command as one line: continuations and folded lines joined
         cmd=$(sed -e 's/\\$//' "$f" | tr '\n' ' ' | tr -s ' ' | grep -o 'lade build [^-]*--[^#]*\. ')
@@ -222,4 +223,23 @@ t_registry_cache_ci_recipes() {
             "$f: the job reads the cache it writes"
         assert_contains "$(cat "$TOP/README.md")" "$(cat "$f")" "$f: the README shows it as it is"
     done
+    # the Kubernetes Job: root tier, not privileged, docker's capabilities plus what lade needs
+    run_ok python3 -c '
+import sys, yaml
+j = yaml.safe_load(open(sys.argv[1]))
+assert j["apiVersion"] == "batch/v1" and j["kind"] == "Job", "a batch/v1 Job"
+pod = j["spec"]["template"]["spec"]
+assert pod["restartPolicy"] in ("Never", "OnFailure"), "a Job restarts Never or OnFailure"
+(c,) = pod["containers"]
+sc = c["securityContext"]
+assert sc.get("privileged") is False, "not privileged"
+assert sc.get("allowPrivilegeEscalation") is not False, "Kubernetes refuses SYS_ADMIN with it false"
+assert sorted(sc["capabilities"]["add"]) == ["NET_ADMIN", "SYS_ADMIN"], sc["capabilities"]
+assert "drop" not in sc["capabilities"], "RUN steps get docker default capabilities"
+vols = {v["name"]: v for v in pod["volumes"]}
+mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+assert "emptyDir" in vols[mounts["/var/lib/lade"]], "the store on an emptyDir, not the overlay rootfs"
+assert vols[mounts["/dev/net/tun"]]["hostPath"]["type"] == "CharDevice"
+assert any(e["name"] == "DOCKER_CONFIG" and e["value"] in mounts for e in c["env"]), "credentials"
+' "$TOP/testdata/recipes/kubernetes-job.yml"
 }
