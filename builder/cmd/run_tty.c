@@ -131,7 +131,8 @@ static void *
 tty_thread(void *arg)
 {
     struct run_tty *t = arg;
-    struct pollfd p[2] = {{.fd = t->sock[0], .events = POLLIN}, {.fd = t->wake[0], .events = POLLIN}};
+    struct pollfd p[2] = {{.fd = t->sock[0], .events = POLLIN},
+                          {.fd = t->wake[0], .events = POLLIN}};
     int master = -1, sigfd;
 
     /* the sandbox sends the master before it execs, or ends: then lade run wakes us */
