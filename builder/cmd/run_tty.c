@@ -18,30 +18,6 @@
 
 #include "../common/fsutil.h"
 
-/* The master fd sent by the sandbox, or -1 when it sent none (it failed before, or ended). */
-static int
-receive_master(int sock)
-{
-    char byte;
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u;
-    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-    struct msghdr msg = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    struct cmsghdr *cm;
-    int fd = -1;
-
-    if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) <= 0)
-        return -1;
-    cm = CMSG_FIRSTHDR(&msg);
-    if (cm != NULL && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-        cm->cmsg_len == CMSG_LEN(sizeof(int)))
-        memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-    return fd;
-}
-
 /* The caller's window size onto the pty (stdin's terminal, else stdout's). */
 static void
 copy_winsize(int master)
@@ -139,7 +115,7 @@ tty_thread(void *arg)
     while (poll(p, 2, -1) < 0 && errno == EINTR)
         ;
     if (p[0].revents)
-        master = receive_master(t->sock[0]);
+        master = fd_recv(t->sock[0]); /* -1: the sandbox ended first */
     if (master < 0)
         return NULL;
     sigfd = signalfd(-1, &t->winch, SFD_CLOEXEC);

@@ -28,6 +28,11 @@ int dir_entries_sorted(int dirfd, struct dirent ***list);
 void dirents_free(struct dirent **list, int n);
 /* write(2) until done, retrying EINTR. */
 int write_all(int fd, const void *data, size_t len);
+/* Sends fd over the unix socket sock (SCM_RIGHTS, with one byte of data); 0 or -1 (errno). */
+int fd_send(int sock, int fd);
+/* Receives a descriptor sent by fd_send (O_CLOEXEC); -1 at the end of sock, on a failure, or
+ * when the message carried none. */
+int fd_recv(int sock);
 /* Copies the whole of in_fd (from its current offset) to out_fd; uses copy_file_range where
  * the kernel allows, else a fixed buffer. */
 int copy_fd(int in_fd, int out_fd, struct lade_error *err);

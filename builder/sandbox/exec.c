@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 
 #include "../common/cleanup.h"
 #include "../common/fsutil.h"
@@ -62,15 +61,6 @@ setup_tty(const struct sandbox_spec *spec, struct lade_error *err)
 {
     cleanup_close int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
     int slave;
-    char byte = 't';
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u = {0};
-    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-    struct msghdr msg = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 
     if (master < 0 || unlockpt(master) < 0)
         return lade_error_sys(err, "cannot allocate a terminal (/dev/ptmx)");
@@ -81,11 +71,7 @@ setup_tty(const struct sandbox_spec *spec, struct lade_error *err)
         close(slave);
         return lade_error_sys(err, "cannot make the terminal the controlling one");
     }
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &master, sizeof(int));
-    if (sendmsg(spec->tty_socket, &msg, MSG_NOSIGNAL) < 0) {
+    if (fd_send(spec->tty_socket, master) < 0) {
         close(slave);
         return lade_error_sys(err, "cannot send the terminal to lade");
     }

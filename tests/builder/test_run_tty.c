@@ -16,26 +16,7 @@
 #include <unistd.h>
 
 #include "../../builder/cmd/run_tty.h"
-
-static void
-send_fd(int sock, int fd)
-{
-    char byte = 't';
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } u = {0};
-    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-    struct msghdr msg = {
-        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
-    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-    assert_int_equal(sendmsg(sock, &msg, 0), 1);
-}
+#include "../../builder/common/fsutil.h"
 
 /* The sandbox failed before it sent a terminal: finishing must not wait for one. */
 static void
@@ -80,7 +61,7 @@ test_run_tty_relays_output(void **state)
 
     if (run_tty_start(&t, false, &err) < 0)
         fail_msg("%s", err.msg);
-    send_fd(t.sock[1], master);
+    assert_int_equal(fd_send(t.sock[1], master), 0);
     close(master);
     assert_int_equal(write(slave, "hello\n", 6), 6);
     assert_int_equal(write(slave, "last", 4), 4);
