@@ -14,7 +14,9 @@ CFLAGS  += -std=gnu11 -D_GNU_SOURCE -MMD -MP -Wall -Wextra -Wshadow -Wstrict-pro
 BANNED  := -include builder/common/banned.h
 CFLAGS  += $(BANNED)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libcurl is not linked: layers/registry/curl_dl.c loads it with dlopen when a command talks to
+# a registry (its headers are still needed, and libcurl4 at run time).
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)
 ifeq ($(CI),true)
 CFLAGS  += -Werror
 endif

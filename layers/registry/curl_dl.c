@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* libcurl through dlopen (why: curl_dl.h). The table is written once under pthread_once and
+ * read-only afterwards, like curl's own global state that curl_global_init sets up. */
+#include "curl_dl.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The SONAME of Debian's libcurl4 (OpenSSL flavour, what lade is built against). */
+#define CURL_SONAME "libcurl.so.4"
+#define CURL_DEB_PACKAGE "libcurl4"
+
+static pthread_once_t load_once = PTHREAD_ONCE_INIT;
+static struct curl_fns fns;
+static bool loaded;
+static char load_error[512];
+
+static void
+load(void)
+{
+    /* RTLD_LOCAL: curl's libraries stay out of the global symbol scope, so nothing of lade binds
+     * to them by accident. The handle is never closed: curl stays until exit. */
+    void *lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (lib == NULL) {
+        const char *why = dlerror();
+        snprintf(load_error, sizeof(load_error),
+                 "cannot load %s (%s): install the Debian package %s", CURL_SONAME,
+                 why ? why : "unknown error", CURL_DEB_PACKAGE);
+        return;
+    }
+    static const struct {
+        const char *name;
+        size_t offset;
+    } entries[] = {
+#define CURL_DL_ENTRY(name) {"curl_" #name, offsetof(struct curl_fns, name)},
+        CURL_DL_FUNCTIONS(CURL_DL_ENTRY)
+#undef CURL_DL_ENTRY
+    };
+    for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
+        void *fn = dlsym(lib, entries[i].name);
+        if (fn == NULL) {
+            snprintf(load_error, sizeof(load_error), "%s has no %s (libcurl older than 7.80?)",
+                     CURL_SONAME, entries[i].name);
+            return;
+        }
+        memcpy((char *) &fns + entries[i].offset, &fn, sizeof(fn));
+    }
+    CURLcode rc = fns.global_init(CURL_GLOBAL_DEFAULT);
+    if (rc != CURLE_OK) {
+        snprintf(load_error, sizeof(load_error), "libcurl: %s", fns.easy_strerror(rc));
+        return;
+    }
+    loaded = true;
+}
+
+int
+curl_dl_load(struct lade_error *err)
+{
+    pthread_once(&load_once, load);
+    if (!loaded)
+        return lade_error_set(err, LADE_ERR_OTHER, "%s", load_error);
+    return 0;
+}
+
+const struct curl_fns *
+curl_dl(void)
+{
+    if (!loaded) {
+        fprintf(stderr, "lade: fatal: libcurl called before curl_dl_load\n");
+        abort();
+    }
+    return &fns;
+}
