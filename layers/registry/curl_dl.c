@@ -3,13 +3,13 @@
  * read-only afterwards, like curl's own global state that curl_global_init sets up. */
 #include "curl_dl.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
+
+#include "../../builder/common/lazylib.h"
 
 /* The SONAME of Debian's libcurl4 (OpenSSL flavour, what lade is built against). */
 #define CURL_SONAME "libcurl.so.4"
@@ -23,33 +23,14 @@ static char load_error[512];
 static void
 load(void)
 {
-    /* RTLD_LOCAL: curl's libraries stay out of the global symbol scope, so nothing of lade binds
-     * to them by accident. The handle is never closed: curl stays until exit. */
-    void *lib = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
-    if (lib == NULL) {
-        const char *why = dlerror();
-        snprintf(load_error, sizeof(load_error),
-                 "cannot load %s (%s): install the Debian package %s", CURL_SONAME,
-                 why ? why : "unknown error", CURL_DEB_PACKAGE);
-        return;
-    }
-    static const struct {
-        const char *name;
-        size_t offset;
-    } entries[] = {
-#define CURL_DL_ENTRY(name) {"curl_" #name, offsetof(struct curl_fns, name)},
-        CURL_DL_FUNCTIONS(CURL_DL_ENTRY)
-#undef CURL_DL_ENTRY
+    static const struct lazylib_sym syms[] = {
+#define CURL_DL_SYM(name) {"curl_" #name, offsetof(struct curl_fns, name)},
+        CURL_DL_FUNCTIONS(CURL_DL_SYM)
+#undef CURL_DL_SYM
     };
-    for (size_t i = 0; i < sizeof(entries) / sizeof(entries[0]); i++) {
-        void *fn = dlsym(lib, entries[i].name);
-        if (fn == NULL) {
-            snprintf(load_error, sizeof(load_error), "%s has no %s (libcurl older than 7.80?)",
-                     CURL_SONAME, entries[i].name);
-            return;
-        }
-        memcpy((char *) &fns + entries[i].offset, &fn, sizeof(fn));
-    }
+    if (lazylib_open(CURL_SONAME, CURL_DEB_PACKAGE, syms, sizeof(syms) / sizeof(syms[0]), &fns,
+                     load_error, sizeof(load_error)) < 0)
+        return;
     CURLcode rc = fns.global_init(CURL_GLOBAL_DEFAULT);
     if (rc != CURLE_OK) {
         snprintf(load_error, sizeof(load_error), "libcurl: %s", fns.easy_strerror(rc));

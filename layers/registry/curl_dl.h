@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* libcurl, loaded with dlopen on first use rather than linked. Debian's libcurl brings ~40
- * libraries (gnutls, libxml2, ICU, krb5...) built with BIND_NOW, and relocating them was 72% of
- * a no-op rebuild's instructions (tests/bench/README.md): commands that never talk to a
- * registry or fetch a URL now never map it.
+/* libcurl, loaded with dlopen (builder/common/lazylib.h) when a registry client is created
+ * rather than linked: Debian's libcurl brings ~26 more libraries (gnutls, krb5, ldap, ssh2...)
+ * built with BIND_NOW, and commands that never talk to a registry or fetch a URL now never
+ * map them.
  *
  * Files of this directory include this header instead of <curl/curl.h> and call curl's
  * functions by their usual names: each name below is a macro for the entry of a table that
@@ -18,26 +18,26 @@
 #include "../../builder/common/error.h"
 
 /* The functions lade uses, for an X macro: the table's fields, their names for dlsym. */
-#define CURL_DL_FUNCTIONS(X)                                                                   \
-    X(global_init)                                                                             \
-    X(easy_init)                                                                               \
-    X(easy_cleanup)                                                                            \
-    X(easy_reset)                                                                              \
-    X(easy_setopt)                                                                             \
-    X(easy_getinfo)                                                                            \
-    X(easy_perform)                                                                            \
-    X(easy_strerror)                                                                           \
-    X(easy_escape)                                                                             \
-    X(free)                                                                                    \
-    X(getdate)                                                                                 \
-    X(share_init)                                                                              \
-    X(share_setopt)                                                                            \
-    X(share_cleanup)                                                                           \
-    X(slist_append)                                                                            \
-    X(slist_free_all)                                                                          \
-    X(url)                                                                                     \
-    X(url_set)                                                                                 \
-    X(url_get)                                                                                 \
+#define CURL_DL_FUNCTIONS(X)                                                                       \
+    X(global_init)                                                                                 \
+    X(easy_init)                                                                                   \
+    X(easy_cleanup)                                                                                \
+    X(easy_reset)                                                                                  \
+    X(easy_setopt)                                                                                 \
+    X(easy_getinfo)                                                                                \
+    X(easy_perform)                                                                                \
+    X(easy_strerror)                                                                               \
+    X(easy_escape)                                                                                 \
+    X(free)                                                                                        \
+    X(getdate)                                                                                     \
+    X(share_init)                                                                                  \
+    X(share_setopt)                                                                                \
+    X(share_cleanup)                                                                               \
+    X(slist_append)                                                                                \
+    X(slist_free_all)                                                                              \
+    X(url)                                                                                         \
+    X(url_set)                                                                                     \
+    X(url_get)                                                                                     \
     X(url_cleanup)
 
 /* The table: each entry has the exact type of the function it is resolved to. */
