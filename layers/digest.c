@@ -73,8 +73,12 @@ void
 digest_of_mem(const void *data, size_t n, digest_t out)
 {
     unsigned char md[SHA256_DIGEST_LENGTH];
+    SHA256_CTX ctx;
 
-    SHA256(data, n, md);
+    /* not SHA256(): in OpenSSL 3 it is EVP_Q_digest, which starts the providers */
+    SHA256_Init(&ctx);
+    SHA256_Update(&ctx, data, n);
+    SHA256_Final(md, &ctx);
     hex_digest(md, out);
 }
 
