@@ -6,8 +6,8 @@
 #include <string.h>
 
 int
-lazylib_open(const char *soname, const char *package, const struct lazylib_sym *syms,
-             size_t nsyms, void *table, char *errbuf, size_t errlen)
+lazylib_open(const char *soname, const char *package, const struct lazylib_sym *syms, size_t nsyms,
+             void *table, char *errbuf, size_t errlen)
 {
     /* RTLD_LOCAL: the library's dependencies stay out of the global symbol scope, so nothing
      * of lade binds to them by accident. */
