@@ -14,7 +14,11 @@ CFLAGS  += -std=gnu11 -D_GNU_SOURCE -MMD -MP -Wall -Wextra -Wshadow -Wstrict-pro
 BANNED  := -include builder/common/banned.h
 CFLAGS  += $(BANNED)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# libcurl is not linked: layers/registry/curl_dl.c loads it with dlopen when a command talks to
+# a registry (its headers are still needed, and libcurl4 at run time). lade does not link
+# libarchive either (layers/archive_dl.h); the tests do, and call it directly.
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS)) 2>/dev/null)
+LADE_LIBS  = $(shell pkg-config --libs $(filter-out libcurl libarchive,$(PKGS)) 2>/dev/null)
 ifeq ($(CI),true)
 CFLAGS  += -Werror
 endif
@@ -81,8 +85,11 @@ $(shell mkdir -p $(B) && printf '#define LADE_COMMIT "%s"\n' '$(LADE_COMMIT)' >$
 $(B)/obj/builder/cmd/main.o: $(B)/commit.h
 $(B)/obj/builder/cmd/main.o: ALL_CFLAGS += -include $(B)/commit.h
 
+# layers/ and builder/ call libarchive through the table of layers/archive_dl.h.
+$(call obj,$(LAYERS_SRC) $(BUILDER_SRC) builder/cmd/main.c): ALL_CFLAGS += -include layers/archive_dl.h
+
 $(LADE): $(call obj,builder/cmd/main.c) $(LIBBUILDER) $(LIBLAYERS) $(LIBPARSER) $(LIBCOMMON)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(CC) $(LDFLAGS) -o $@ $^ $(LADE_LIBS) -lpthread
 
 # ---- dependencies (Debian) ----
 deps-build: $(DEPS_STAMP)

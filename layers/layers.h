@@ -12,7 +12,7 @@
 
 #include "../builder/common/error.h"
 
-/* ---- digests (layers/digest.c, OpenSSL EVP) ---- */
+/* ---- digests (layers/digest.c, OpenSSL SHA256_*) ---- */
 
 #define DIGEST_LEN 71 /* "sha256:" + 64 hex */
 typedef char digest_t[DIGEST_LEN + 1];

@@ -558,6 +558,8 @@ sandbox_run(const struct sandbox_spec *spec, int *status, struct lade_error *err
 
     if (spec_check(spec, err) < 0 || cgroup_step_create(spec->limits, &c.cg, err) < 0)
         return -1;
+    if (!spec->insecure)
+        (void) sandbox_seccomp_prepare(); /* once per process, not in every RUN's child */
     rc = ctx_init(&c, spec, err);
     if (rc == 0)
         rc = run_with_pipe(&c, status, err);

@@ -287,6 +287,10 @@ int profile_verdict(const char *name, unsigned arch, uint64_t caps);
 /* Loads the profile for caps (the capabilities the RUN will have) into this thread, without
  * PR_SET_NO_NEW_PRIVS: the caller must still have CAP_SYS_ADMIN. */
 int sandbox_seccomp_load(uint64_t caps, struct lade_error *err);
+/* Compiles the profile for SANDBOX_DEFAULT_CAPS once per process, for sandbox_seccomp_load in
+ * the children forked after it (thread safe). False when it could not: the loads then compile
+ * it themselves, and report the failure. */
+bool sandbox_seccomp_prepare(void);
 
 /* ---- cgroup.c: a RUN step's own cgroup ---- */
 

@@ -25,15 +25,6 @@
 #define CERTS_DIR "/etc/docker/certs.d"
 #define PEM_MAX (8u << 20)
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc;
-
-static void
-curl_init(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* The host without port or brackets: "::1" for "[::1]:5000", "localhost" for "localhost:5000". */
 static char *
 domain_host(const char *domain)
@@ -278,9 +269,8 @@ reg_client_new(const char *domain, const struct registry_opts *opts, struct reg_
     static const struct registry_opts defaults = {.retries = -1};
     struct reg_client *c;
 
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK)
-        return lade_error_set(err, LADE_ERR_OTHER, "libcurl: %s", curl_easy_strerror(curl_init_rc));
+    if (curl_dl_load(err) < 0)
+        return -1;
     if (domain == NULL || *domain == '\0' || strpbrk(domain, "/ \t\r\n?#@") != NULL)
         return lade_error_set(err, LADE_ERR_USAGE, "invalid registry host \"%s\"",
                               domain ? domain : "");

@@ -7,7 +7,7 @@
  * (level 5, retry.c, which calls them all). Levels 2 to 5 and their tests include this header;
  * the operations see registry-internal.h only. */
 
-#include <curl/curl.h>
+#include "curl_dl.h"
 #include <pthread.h>
 #include <stdbool.h>
 #include <time.h>

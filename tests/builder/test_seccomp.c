@@ -143,15 +143,13 @@ filtered_checks(void)
     return bad;
 }
 
+/* Loads the filter in a forked child and runs filtered_checks there. */
 static void
-test_seccomp_filter_loaded_in_child(void **state)
+check_in_filtered_child(void)
 {
     struct lade_error err = {0};
     int ws;
 
-    (void) state;
-    if (geteuid() != 0 || !sandbox_seccomp_available())
-        test_skip("loading a seccomp filter without no_new_privs needs root");
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
@@ -167,6 +165,28 @@ test_seccomp_filter_loaded_in_child(void **state)
         fail_msg("checks failed in the filtered child: mask 0x%x", WEXITSTATUS(ws));
 }
 
+static void
+test_seccomp_filter_loaded_in_child(void **state)
+{
+    (void) state;
+    if (geteuid() != 0 || !sandbox_seccomp_available())
+        test_skip("loading a seccomp filter without no_new_privs needs root");
+    check_in_filtered_child();
+}
+
+/* The filter compiled once in the parent (sandbox_seccomp_prepare, as sandbox_run does before
+ * it forks) and loaded in a child as BPF refuses and allows the same calls as a compiled one. */
+static void
+test_seccomp_prepared_filter_loaded_in_child(void **state)
+{
+    (void) state;
+    if (geteuid() != 0 || !sandbox_seccomp_available())
+        test_skip("loading a seccomp filter without no_new_privs needs root");
+    assert_true(sandbox_seccomp_prepare());
+    assert_true(sandbox_seccomp_prepare()); /* once: the second call finds it */
+    check_in_filtered_child();
+}
+
 int
 main(void)
 {
@@ -176,6 +196,7 @@ main(void)
         cmocka_unit_test(test_seccomp_conditions),
         cmocka_unit_test(test_seccomp_covers_compat_arches),
         cmocka_unit_test(test_seccomp_filter_loaded_in_child),
+        cmocka_unit_test(test_seccomp_prepared_filter_loaded_in_child),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@ set -uo pipefail
 
 # layers/registry, lowest level first (registry-internal.h says the same): "level: files".
 REGISTRY_LEVELS=(
+    "libcurl: curl_dl"                                    # dlopen of libcurl, its function table
     "credentials: creds credhelper"                       # config.json, helpers; no network
     "client: client"                                      # hosts, TLS, certs.d, proxies, handles
     "http: http outcome"                                  # one exchange; what its outcome means

@@ -2,6 +2,7 @@
 #include "../helpers/test.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,68 @@ test_digest_valid(void **state)
                               "15ad"));
 }
 
+/* digest.c uses SHA256_* directly; EVP, OpenSSL's preferred API, is the reference: every length
+ * around the 64-byte block and the 56-byte padding boundaries, fed whole and in odd pieces. */
+static void
+evp_digest(const unsigned char *data, size_t n, digest_t out)
+{
+    unsigned char md[32];
+    char hex[65];
+
+    assert_int_equal(EVP_Digest(data, n, md, NULL, EVP_sha256(), NULL), 1);
+    for (int i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    snprintf(out, DIGEST_LEN + 1, "sha256:%s", hex);
+}
+
+static void
+test_digest_matches_evp_at_every_boundary(void **state)
+{
+    enum { MAX = 3 * 64 + 9 };
+    unsigned char data[MAX];
+    digest_t want, got;
+    struct sha256 *h = sha256_new();
+
+    (void) state;
+    for (size_t i = 0; i < MAX; i++)
+        data[i] = (unsigned char) (i * 131 + 7);
+    for (size_t n = 0; n <= MAX; n++) {
+        evp_digest(data, n, want);
+        digest_of_mem(data, n, got);
+        assert_string_equal(got, want);
+        for (size_t off = 0; off < n; off += 1 + off % 61) /* pieces of 1, 2, 3... bytes */
+            sha256_update(h, data + off, (1 + off % 61 < n - off) ? 1 + off % 61 : n - off);
+        sha256_final(h, got);
+        assert_string_equal(got, want);
+    }
+    sha256_free(h);
+}
+
+static void
+test_digest_of_fd_matches_evp_on_megabytes(void **state)
+{
+    const size_t n = (3u << 20) + 17; /* several read() buffers and a partial last block */
+    unsigned char *data = malloc(n);
+    struct lade_error err = {0};
+    char path[] = "/tmp/lade-digest-XXXXXX";
+    digest_t want, got;
+
+    (void) state;
+    assert_non_null(data);
+    for (size_t i = 0; i < n; i++)
+        data[i] = (unsigned char) ((i >> 3) ^ (i * 2654435761u >> 24));
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    assert_int_equal(write(fd, data, n), (ssize_t) n);
+    assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
+    assert_ok(digest_of_fd(fd, got, &err), &err);
+    evp_digest(data, n, want);
+    assert_string_equal(got, want);
+    close(fd);
+    free(data);
+}
+
 static void
 test_digest_chain_id(void **state)
 {
@@ -117,6 +180,8 @@ main(void)
         cmocka_unit_test(test_digest_of_fd_reads_from_offset),
         cmocka_unit_test(test_digest_valid),
         cmocka_unit_test(test_digest_chain_id),
+        cmocka_unit_test(test_digest_matches_evp_at_every_boundary),
+        cmocka_unit_test(test_digest_of_fd_matches_evp_on_megabytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
