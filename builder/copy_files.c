@@ -110,7 +110,7 @@ copy_content(int in, int out, off_t size, const char *name, struct lade_error *e
 /* A regular file's copy: new, then its content, then its metadata. */
 int
 copy_regular_file(const struct copy_opts *o, int src_dir, const char *name, int open_flags,
-             const struct stat *st, int dst_dir, const char *dst_name, struct lade_error *err)
+                  const struct stat *st, int dst_dir, const char *dst_name, struct lade_error *err)
 {
     cleanup_close int in = copy_open_regular(src_dir, name, open_flags, name, err);
     if (in < 0)
@@ -125,7 +125,6 @@ copy_regular_file(const struct copy_opts *o, int src_dir, const char *name, int 
     return 0;
 }
 
-
 /* The directory fds are borrowed: the walk waits for the pool before it closes them. */
 struct file_job {
     const struct copy_opts *o;
@@ -137,8 +136,8 @@ struct file_job {
 };
 
 static struct file_job *
-file_job_new(const struct copy_opts *o, int src_dir, int dst_dir, const char *name,
-             const char *rel, const struct stat *st)
+file_job_new(const struct copy_opts *o, int src_dir, int dst_dir, const char *name, const char *rel,
+             const struct stat *st)
 {
     size_t len = strlen(name) + 1, rlen = strlen(rel) + 1;
     struct file_job *j = xcalloc(1, sizeof(*j) + len + rlen);
@@ -146,8 +145,7 @@ file_job_new(const struct copy_opts *o, int src_dir, int dst_dir, const char *na
     j->o = o;
     j->src_dir = src_dir;
     j->dst_dir = dst_dir;
-    if (st != NULL)
-        j->st = *st;
+    j->st = *st;
     j->digest = NULL;
     memcpy(j->names, name, len);
     memcpy(j->names + len, rel, rlen);
@@ -160,33 +158,61 @@ file_job_copy(void *arg, struct lade_error *err)
 {
     struct file_job *j = arg;
 
-    return copy_regular_file(j->o, j->src_dir, j->names, O_NOFOLLOW, &j->st, j->dst_dir, j->names, err);
+    return copy_regular_file(j->o, j->src_dir, j->names, O_NOFOLLOW, &j->st, j->dst_dir, j->names,
+                             err);
+}
+
+int
+copy_digest_regular(int src_dir, const char *name, const char *rel, off_t size, char *digest,
+                    struct lade_error *err)
+{
+    cleanup_close int in = copy_open_regular(src_dir, name, 0, rel, err);
+    char buf[64 * 1024];
+    off_t done = 0;
+
+    if (in < 0)
+        return lade_error_prefix(err, "cannot read '%s'", rel);
+    struct sha256 *h = sha256_new();
+    while (done < size) {
+        size_t want = size - done < (off_t) sizeof(buf) ? (size_t) (size - done) : sizeof(buf);
+        ssize_t r = read(in, buf, want);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            sha256_free(h);
+            return lade_error_sys(err, "cannot read '%s'", rel);
+        }
+        if (r == 0)
+            break;
+        sha256_update(h, buf, (size_t) r);
+        done += r;
+    }
+    sha256_final(h, digest);
+    sha256_free(h);
+    return 0;
 }
 
 static int
 file_job_digest(void *arg, struct lade_error *err)
 {
     struct file_job *j = arg;
-    cleanup_close int in = copy_open_regular(j->src_dir, j->names, 0, j->rel, err);
 
-    if (in < 0 || digest_of_fd(in, j->digest, err) < 0)
-        return lade_error_prefix(err, "cannot read '%s'", j->rel);
-    return 0;
+    return copy_digest_regular(j->src_dir, j->names, j->rel, j->st.st_size, j->digest, err);
 }
 
 int
 copy_submit_file(const struct copy_opts *o, int src_dir, const char *name, const struct stat *st,
                  int dst_dir, struct lade_error *err)
 {
-    return taskpool_submit(o->pool, file_job_copy, file_job_new(o, src_dir, dst_dir, name, name, st),
-                           free, err);
+    return taskpool_submit(o->pool, file_job_copy,
+                           file_job_new(o, src_dir, dst_dir, name, name, st), free, err);
 }
 
 int
 copy_submit_digest(const struct copy_opts *o, int src_dir, const char *name, const char *rel,
-                   char *digest, struct lade_error *err)
+                   const struct stat *st, char *digest, struct lade_error *err)
 {
-    struct file_job *j = file_job_new(o, src_dir, -1, name, rel, NULL);
+    struct file_job *j = file_job_new(o, src_dir, -1, name, rel, st);
 
     j->digest = digest;
     return taskpool_submit(o->pool, file_job_digest, j, free, err);

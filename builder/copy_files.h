@@ -30,10 +30,15 @@ int copy_regular_file(const struct copy_opts *o, int src_dir, const char *name, 
                       struct lade_error *err);
 
 /* copy_regular_file(o, src_dir, name, O_NOFOLLOW, st, dst_dir, name) as a job. */
-int copy_submit_file(const struct copy_opts *o, int src_dir, const char *name, const struct stat *st,
-                     int dst_dir, struct lade_error *err);
+int copy_submit_file(const struct copy_opts *o, int src_dir, const char *name,
+                     const struct stat *st, int dst_dir, struct lade_error *err);
 
-/* Hash mode: the content digest of src_dir/name (rel in messages) into digest, a digest_t that
- * must live until the pool is waited for. */
+/* Hash mode: the content digest (a digest_t) of the regular file src_dir/name (rel in messages)
+ * over the size bytes its stat saw, the bytes the copy copies; a file that shrank since gives
+ * what is left. */
+int copy_digest_regular(int src_dir, const char *name, const char *rel, off_t size, char *digest,
+                        struct lade_error *err);
+
+/* copy_digest_regular with st's size as a job; digest must live until the pool is waited for. */
 int copy_submit_digest(const struct copy_opts *o, int src_dir, const char *name, const char *rel,
-                       char *digest, struct lade_error *err);
+                       const struct stat *st, char *digest, struct lade_error *err);

@@ -99,9 +99,8 @@ hash_leaf(const struct copy_opts *o, int src_dir, const char *name, const char *
     if (S_ISREG(st->st_mode) && digest != NULL && digest[0] != '\0') {
         snprintf(d, sizeof(d), "%s", digest);
     } else if (S_ISREG(st->st_mode)) {
-        cleanup_close int in = copy_open_regular(src_dir, name, 0, rel, err);
-        if (in < 0 || digest_of_fd(in, d, err) < 0)
-            return lade_error_prefix(err, "cannot read '%s'", rel);
+        if (copy_digest_regular(src_dir, name, rel, st->st_size, d, err) < 0)
+            return -1;
     } else if (S_ISLNK(st->st_mode)) {
         ssize_t n = readlinkat(src_dir, name, d, sizeof(d) - 1);
         d[n > 0 ? n : 0] = '\0';
@@ -195,7 +194,8 @@ digest_files(const struct copy_opts *o, int src_dir, const char *rel, struct dir
             continue;
         cleanup_free char *crel =
             rel[0] ? xasprintf("%s/%s", rel, list[i]->d_name) : xstrdup(list[i]->d_name);
-        if (copy_submit_digest(o, src_dir, list[i]->d_name, crel, ents[i].digest, err) < 0)
+        if (copy_submit_digest(o, src_dir, list[i]->d_name, crel, &ents[i].st, ents[i].digest,
+                               err) < 0)
             return -1;
     }
     return taskpool_wait(o->pool, err);
