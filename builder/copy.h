@@ -14,6 +14,7 @@
 
 #include "common/error.h"
 #include "common/inomap.h"
+#include "common/taskpool.h"
 #include "../layers/layers.h"
 #include "../parser/parser.h"
 
@@ -41,6 +42,9 @@ struct copy_opts {
     /* Hard links among the copied files (copy_links.h). NULL: one map per copy_tree call; a
      * caller that shares one between sources links files across them, as BuildKit does. */
     struct inomap *links;
+    /* Workers for the files' copies and digests (common/taskpool.h). NULL: copy_tree makes one
+     * of the machine's size for its call (LADE_COPY_THREADS=0: none, all on this thread). */
+    struct taskpool *pool;
 };
 
 /* Copies (or hashes) the source rel, a path relative to o->src_root ("" is the root itself),

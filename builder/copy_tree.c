@@ -15,20 +15,13 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "copy_files.h"
 #include "copy_links.h"
 #include "rootfs.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
+#include "common/taskpool.h"
 #include "common/xalloc.h"
-
-/* The owner an entry gets: --chown's, the source's (COPY --from), or 0:0 (the context). In
- * hash mode --chown is not resolved yet; its spec is in the step's key. */
-static void
-entry_owner(const struct copy_opts *o, const struct stat *st, uid_t *uid, gid_t *gid)
-{
-    *uid = o->chown ? o->uid : o->keep_owner ? st->st_uid : 0;
-    *gid = o->chown ? o->gid : o->keep_owner ? st->st_gid : 0;
-}
 
 /* One entry as the key sees it: path, mode, device, and the owner it will get, since two
  * sources differing only in their owners give different layers (issue 7). */
@@ -39,7 +32,7 @@ hash_entry(const struct copy_opts *o, const char *rel, const struct stat *st, co
     uid_t uid;
     gid_t gid;
 
-    entry_owner(o, st, &uid, &gid);
+    copy_entry_owner(o, st, &uid, &gid);
     int n = snprintf(buf, sizeof(buf), "%o %llu %u:%u", (unsigned) st->st_mode,
                      (unsigned long long) st->st_rdev, (unsigned) uid, (unsigned) gid);
 
@@ -66,7 +59,7 @@ apply_meta(const struct copy_opts *o, int dirfd, const char *name, const struct 
     uid_t uid;
     gid_t gid;
 
-    entry_owner(o, st, &uid, &gid);
+    copy_entry_owner(o, st, &uid, &gid);
 
     fchownat(dirfd, name, uid, gid, AT_SYMLINK_NOFOLLOW);
     if (!S_ISLNK(st->st_mode))
@@ -89,25 +82,11 @@ clear_dest(int dirfd, const char *name, bool keep_dir, struct lade_error *err)
     return 0;
 }
 
-/* Opens a regular file for reading. O_NONBLOCK and the check after open: an entry swapped for a
- * FIFO after its stat must fail, not block (nothing else is ever opened). */
-static int
-open_regular(int dir, const char *name, int flags, const char *rel, struct lade_error *err)
-{
-    cleanup_close int fd = openat(dir, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | flags);
-    struct stat st;
-
-    if (fd < 0 || fstat(fd, &st) < 0)
-        return lade_error_sys(err, "cannot open '%s'", rel);
-    if (!S_ISREG(st.st_mode))
-        return lade_error_set(err, LADE_ERR_IO, "'%s' changed while being copied", rel);
-    return steal_fd(&fd);
-}
-
-/* Hashes one non-directory entry src_dir/name (stat st) for the cache key. */
+/* Hashes one non-directory entry src_dir/name (stat st) for the cache key; digest is its
+ * content digest when the pool computed it already, else NULL. */
 static int
 hash_leaf(const struct copy_opts *o, int src_dir, const char *name, const char *rel,
-          const struct stat *st, struct lade_error *err)
+          const struct stat *st, const char *digest, struct lade_error *err)
 {
     char d[PATH_MAX] = "";
     const char *first = copy_link_first(o->links, st, rel);
@@ -117,10 +96,11 @@ hash_leaf(const struct copy_opts *o, int src_dir, const char *name, const char *
         hash_entry(o, rel, st, link);
         return 0;
     }
-    if (S_ISREG(st->st_mode)) {
-        cleanup_close int in = open_regular(src_dir, name, 0, rel, err);
-        if (in < 0 || digest_of_fd(in, d, err) < 0)
-            return lade_error_prefix(err, "cannot read '%s'", rel);
+    if (S_ISREG(st->st_mode) && digest != NULL && digest[0] != '\0') {
+        snprintf(d, sizeof(d), "%s", digest);
+    } else if (S_ISREG(st->st_mode)) {
+        if (copy_digest_regular(src_dir, name, rel, st->st_size, d, err) < 0)
+            return -1;
     } else if (S_ISLNK(st->st_mode)) {
         ssize_t n = readlinkat(src_dir, name, d, sizeof(d) - 1);
         d[n > 0 ? n : 0] = '\0';
@@ -133,30 +113,28 @@ hash_leaf(const struct copy_opts *o, int src_dir, const char *name, const char *
  * dst_path). FIFOs and devices
  * are made anew, never opened (BuildKit's context transfer and copy recreate FIFOs too);
  * sockets are skipped: a tar cannot hold them. */
+/* fresh: dst_dir was made by this copy, so nothing is in the way. A regular file with one link
+ * goes to o->pool when there is one (a file with several may be linked to by a later entry, which
+ * needs it complete). */
 static int
 copy_leaf(const struct copy_opts *o, int src_dir, const char *name, const struct stat *st,
-          const char *dst_path, int dst_dir, const char *dst_name, struct lade_error *err)
+          const char *dst_path, int dst_dir, const char *dst_name, bool fresh,
+          struct lade_error *err)
 {
-    int linked;
+    int linked = 0;
 
     if (S_ISSOCK(st->st_mode))
         return 0;
-    if (clear_dest(dst_dir, dst_name, false, err) < 0 ||
-        (linked = copy_link_earlier(o->links, o->dst_root, st, dst_path, dst_dir, dst_name, err)) <
-            0)
+    if ((!fresh && clear_dest(dst_dir, dst_name, false, err) < 0) ||
+        (st->st_nlink > 1 && (linked = copy_link_earlier(o->links, o->dst_root, st, dst_path,
+                                                         dst_dir, dst_name, err)) < 0))
         return -1;
     if (linked)
         return 0; /* the first copy has the metadata already */
+    if (copy_file_pooled(o, st) && dst_name == name)
+        return copy_submit_file(o, src_dir, name, st, dst_dir, err);
     if (S_ISREG(st->st_mode)) {
-        cleanup_close int in = open_regular(src_dir, name, O_NOFOLLOW, name, err);
-        if (in < 0)
-            return -1;
-        cleanup_close int out =
-            openat(dst_dir, dst_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-        if (out < 0)
-            return lade_error_sys(err, "cannot create '%s'", dst_name);
-        if (copy_fd(in, out, err) < 0)
-            return lade_error_prefix(err, "copy '%s'", name);
+        return copy_regular_file(o, src_dir, name, O_NOFOLLOW, st, dst_dir, dst_name, err);
     } else if (S_ISLNK(st->st_mode)) {
         char target[PATH_MAX];
         ssize_t n = readlinkat(src_dir, name, target, sizeof(target) - 1);
@@ -197,35 +175,75 @@ left_out(const struct copy_opts *o, const char *crel, size_t sub, bool is_dir,
     return ign || exc ? 2 : 0;
 }
 
+/* A directory's entry, read before any is copied or hashed. */
+struct dir_entry {
+    struct stat st;
+    int out;         /* left_out's answer; -1 not asked (stat failed) */
+    digest_t digest; /* hash mode: the content digest the pool computed, or "" */
+};
+
+/* Hash mode: the content digests of the directory's regular files (one link each: the others
+ * may be hashed as links), computed on the pool while the walk waits; hash_entry then runs in
+ * name order as before, so the key is the same for any number of threads. */
+static int
+digest_files(const struct copy_opts *o, int src_dir, const char *rel, struct dirent **list,
+             struct dir_entry *ents, int n, struct lade_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        if (ents[i].out != 0 || !copy_file_pooled(o, &ents[i].st))
+            continue;
+        cleanup_free char *crel =
+            rel[0] ? xasprintf("%s/%s", rel, list[i]->d_name) : xstrdup(list[i]->d_name);
+        if (copy_submit_digest(o, src_dir, list[i]->d_name, crel, &ents[i].st, ents[i].digest,
+                               err) < 0)
+            return -1;
+    }
+    return taskpool_wait(o->pool, err);
+}
+
+static int
+stat_entries(const struct copy_opts *o, int src_dir, const char *rel, size_t sub,
+             struct dirent **list, struct dir_entry *ents, int n, struct lade_error *err)
+{
+    for (int i = 0; i < n; i++) {
+        const char *name = list[i]->d_name;
+        cleanup_free char *crel = rel[0] ? xasprintf("%s/%s", rel, name) : xstrdup(name);
+
+        ents[i].out = -1;
+        if (fstatat(src_dir, name, &ents[i].st, AT_SYMLINK_NOFOLLOW) < 0)
+            return lade_error_sys(err, "stat '%s'", crel);
+        ents[i].out = left_out(o, crel, sub, S_ISDIR(ents[i].st.st_mode), err);
+        if (ents[i].out < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* fresh: dst_dir was made by this copy (empty when the walk began). */
 static int
 copy_dir_contents(const struct copy_opts *o, int src_dir, const char *rel, size_t sub, int dst_dir,
-                  const char *dpath, struct lade_error *err)
+                  const char *dpath, bool fresh, struct lade_error *err)
 {
     struct dirent **list = NULL;
     int n = dir_entries_sorted(src_dir, &list), rc = 0;
 
     if (n < 0)
         return lade_error_sys(err, "cannot read directory '%s'", rel[0] ? rel : ".");
+    struct dir_entry *ents = xcalloc((size_t) n + 1, sizeof(*ents));
+    rc = stat_entries(o, src_dir, rel, sub, list, ents, n, err);
+    if (rc == 0 && o->hash != NULL && o->pool != NULL)
+        rc = digest_files(o, src_dir, rel, list, ents, n, err);
     for (int i = 0; i < n && rc == 0; i++) {
         const char *name = list[i]->d_name;
         cleanup_free char *crel = rel[0] ? xasprintf("%s/%s", rel, name) : xstrdup(name);
-        struct stat st;
+        const struct stat *st = &ents[i].st;
+        bool ex = ents[i].out == 2;
 
-        if (fstatat(src_dir, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-            rc = lade_error_sys(err, "stat '%s'", crel);
-            break;
-        }
-        int out = left_out(o, crel, sub, S_ISDIR(st.st_mode), err);
-        bool ex = out == 2;
-        if (out < 0) {
-            rc = -1;
-            break;
-        }
-        if (out == 1)
+        if (ents[i].out == 1)
             continue;
-        if (!S_ISDIR(st.st_mode)) {
-            rc = o->hash ? hash_leaf(o, src_dir, name, crel, &st, err)
-                         : copy_leaf(o, src_dir, name, &st, dpath, dst_dir, name, err);
+        if (!S_ISDIR(st->st_mode)) {
+            rc = o->hash ? hash_leaf(o, src_dir, name, crel, st, ents[i].digest, err)
+                         : copy_leaf(o, src_dir, name, st, dpath, dst_dir, name, fresh, err);
             continue;
         }
         cleanup_close int sub_src =
@@ -235,12 +253,13 @@ copy_dir_contents(const struct copy_opts *o, int src_dir, const char *rel, size_
             break;
         }
         if (o->hash) {
-            hash_entry(o, crel, &st, ex ? "excluded" : "");
-            rc = copy_dir_contents(o, sub_src, crel, sub, -1, NULL, err);
+            hash_entry(o, crel, st, ex ? "excluded" : "");
+            rc = copy_dir_contents(o, sub_src, crel, sub, -1, NULL, false, err);
             continue;
         }
-        if (clear_dest(dst_dir, name, true, err) < 0 ||
-            (mkdirat(dst_dir, name, 0755) < 0 && errno != EEXIST)) {
+        int made = -1;
+        if ((!fresh && clear_dest(dst_dir, name, true, err) < 0) ||
+            ((made = mkdirat(dst_dir, name, 0755)) < 0 && errno != EEXIST)) {
             rc = lade_error_sys(err, "cannot create directory '%s'", crel);
             break;
         }
@@ -251,13 +270,18 @@ copy_dir_contents(const struct copy_opts *o, int src_dir, const char *rel, size_
             break;
         }
         cleanup_free char *sub_path = copy_path_join(dpath, name);
-        rc = copy_dir_contents(o, sub_src, crel, sub, sub_dst, sub_path, err);
+        rc = copy_dir_contents(o, sub_src, crel, sub, sub_dst, sub_path, made == 0, err);
         if (rc == 0)
-            apply_meta(o, dst_dir, name, &st);
+            apply_meta(o, dst_dir, name, st);
         /* An excluded directory walked only for its exceptions stays only if it got any. */
         if (rc == 0 && ex)
             unlinkat(dst_dir, name, AT_REMOVEDIR);
     }
+    /* the jobs use src_dir and dst_dir, which the caller closes after this; and the caller
+     * sets dst_dir's mtime, which creating its entries would change again */
+    if (o->pool != NULL && taskpool_wait(o->pool, rc < 0 ? &(struct lade_error){0} : err) < 0)
+        rc = -1;
+    free(ents);
     dirents_free(list, n);
     return rc;
 }
@@ -282,12 +306,12 @@ copy_one_source(const struct copy_opts *o, const char *rel, const char *dest, bo
         char proc[64];
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", src);
         if (!S_ISDIR(st.st_mode))
-            return hash_leaf(o, AT_FDCWD, proc, rel, &st, err);
+            return hash_leaf(o, AT_FDCWD, proc, rel, &st, NULL, err);
         hash_entry(o, rel, &st, "");
         cleanup_close int sdir = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (sdir < 0)
             return lade_error_sys(err, "cannot open '%s'", rel);
-        return copy_dir_contents(o, sdir, rel, rel[0] ? strlen(rel) + 1 : 0, -1, NULL, err);
+        return copy_dir_contents(o, sdir, rel, rel[0] ? strlen(rel) + 1 : 0, -1, NULL, false, err);
     }
     if (S_ISDIR(st.st_mode)) {
         if (rootfs_mkdir_p(o->dst_root, dest, 0755, uid, gid, err) < 0)
@@ -297,7 +321,7 @@ copy_one_source(const struct copy_opts *o, const char *rel, const char *dest, bo
             rootfs_open(o->src_root, rel[0] ? rel : "/", O_RDONLY | O_DIRECTORY, 0, err);
         if (dst < 0 || sdir < 0)
             return -1;
-        return copy_dir_contents(o, sdir, rel, rel[0] ? strlen(rel) + 1 : 0, dst, dest, err);
+        return copy_dir_contents(o, sdir, rel, rel[0] ? strlen(rel) + 1 : 0, dst, dest, false, err);
     }
 
     /* A file: into dest when dest is (or names) a directory, else as dest. */
@@ -326,7 +350,7 @@ copy_one_source(const struct copy_opts *o, const char *rel, const char *dest, bo
         return -1;
     /* A followed top-level symlink is copied as its target: the content is read through src. */
     if (!S_ISREG(st.st_mode))
-        return copy_leaf(o, sdir, sep ? sep + 1 : rel, &st, pdir, parent, slash + 1, err);
+        return copy_leaf(o, sdir, sep ? sep + 1 : rel, &st, pdir, parent, slash + 1, false, err);
     if (clear_dest(parent, slash + 1, false, err) < 0)
         return -1;
     int linked = copy_link_earlier(o->links, o->dst_root, &st, pdir, parent, slash + 1, err);
@@ -334,7 +358,7 @@ copy_one_source(const struct copy_opts *o, const char *rel, const char *dest, bo
         return linked < 0 ? -1 : 0;
     char proc[64];
     snprintf(proc, sizeof(proc), "/proc/self/fd/%d", src);
-    cleanup_close int content = open_regular(AT_FDCWD, proc, 0, rel, err);
+    cleanup_close int content = copy_open_regular(AT_FDCWD, proc, 0, rel, err);
     if (content < 0)
         return -1;
     cleanup_close int out =
@@ -356,7 +380,13 @@ copy_tree(const struct copy_opts *o, const char *rel, const char *dest, bool des
 
     if (one.links == NULL)
         one.links = &own;
+    /* the files of a tree copy (or hash) on every core; every job is done when this returns */
+    unsigned nthreads = taskpool_default_threads();
+    if (one.pool == NULL && nthreads > 0)
+        one.pool = taskpool_new(nthreads);
     int rc = copy_one_source(&one, rel, dest, dest_is_dir, err);
+    if (one.pool != o->pool)
+        taskpool_free(one.pool);
     inomap_release(&own);
     return rc;
 }
