@@ -412,15 +412,18 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
         goto out;
     }
 
+again: /* on the extracted base when the lazy one could not tell (fs_step_end) */
     /* --link: into an empty tree, the stage's rootfs never read */
-    if (fs_step_begin(b, ss, !link, &fs, err) < 0)
+    if ((link ? fs_step_begin(b, ss, false, &fs, err)
+              : fs_step_begin_adding(b, ss, (const char *const[]){dest, NULL}, c->chown != NULL,
+                                     &fs, err)) < 0)
         goto out;
     o.dst_root = open(link ? fs.upper : fs.merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (o.dst_root < 0) {
         lade_error_sys(err, "open '%s'", link ? fs.upper : fs.merged);
         goto out;
     }
-    if (c->chown != NULL && rootfs_lookup_user(o.dst_root, c->chown, &o.uid, &o.gid, err) < 0)
+    if (c->chown != NULL && fs_step_lookup_user(&fs, o.dst_root, c->chown, &o.uid, &o.gid, err) < 0)
         goto out;
     for (size_t i = 0; i < cs.n; i++)
         if (copy_source(&o, &cs, i, is_add && c->unpack != 0, dest, dest_is_dir, err) < 0)
@@ -433,6 +436,8 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
     close(o.dst_root);
     o.dst_root = -1;
     rc = fs_step_end(b, ss, &fs, true, hist, err);
+    if (rc > 0)
+        goto again;
 out:
     if (link && keyed)
         link_key_end(ss, cmd, parent);
