@@ -341,7 +341,14 @@ fs_step_begin_adding(struct build *b, struct stage_state *ss, const char *const 
         extracted = extracted && ss->layers[i].dir != NULL;
     if (extracted)
         return fs_step_begin(b, ss, true, fs, err);
-    if (fs_step_dirs(b, fs, true, err) < 0)
+    /* a layer only in a --cache-from is fetched: its listing reads the blob */
+    int fetched = 0;
+    pthread_mutex_lock(&b->shared->mu);
+    for (size_t i = 0; fetched == 0 && i < ss->nlayers; i++)
+        if (ss->layers[i].dir == NULL)
+            fetched = cache_import_fetch(b, &ss->layers[i].blob, err);
+    pthread_mutex_unlock(&b->shared->mu);
+    if (fetched < 0 || fs_step_dirs(b, fs, true, err) < 0)
         return -1;
     int rc = fs_lazy_begin(b, ss, fs->upper, fs->dir, paths, users, &fs->lazy, err);
     if (rc < 0)
