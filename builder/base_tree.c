@@ -125,8 +125,8 @@ layer_add(struct tree_layer *l, const char *path, char type, const struct base_n
             layer_node(l, path, dir_len)->opaque = true;
         if (strncmp(name, ".wh..wh.", 8) == 0)
             return;
-        cleanup_free char *target = xasprintf("%.*s%s%s", (int) dir_len, path, slash ? "/" : "",
-                                              name + 4);
+        cleanup_free char *target =
+            xasprintf("%.*s%s%s", (int) dir_len, path, slash ? "/" : "", name + 4);
         layer_node(l, target, strlen(target))->type = 'w';
         return;
     }

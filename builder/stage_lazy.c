@@ -129,9 +129,9 @@ stub_path(struct fs_lazy *lz, const char *path, struct lade_error *err)
                 if (stub_link(lz, todo, e->link, err) < 0)
                     return -1;
                 *(p - 1) = '\0'; /* the link's directory */
-                cleanup_free char *joined = xasprintf("%s/%s%s%s", e->link[0] == '/' ? "" : todo,
-                                                      e->link, saved ? "/" : "",
-                                                      saved ? end + 1 : "");
+                cleanup_free char *joined =
+                    xasprintf("%s/%s%s%s", e->link[0] == '/' ? "" : todo, e->link, saved ? "/" : "",
+                              saved ? end + 1 : "");
                 free(todo);
                 todo = path_clean_abs(joined);
                 restarted = true;
@@ -305,8 +305,8 @@ fs_lazy_finish(struct fs_lazy *lz, struct lade_error *err)
     for (size_t i = 0; i < lz->n; i++) {
         struct lazy_stub *s = &lz->stubs[i];
         struct timespec ts[2] = {s->mtime, s->mtime};
-        if (s->kept && utimensat(lz->upper_fd, s->path[1] ? s->path + 1 : ".", ts,
-                                 AT_SYMLINK_NOFOLLOW) < 0)
+        if (s->kept &&
+            utimensat(lz->upper_fd, s->path[1] ? s->path + 1 : ".", ts, AT_SYMLINK_NOFOLLOW) < 0)
             return lade_error_sys(err, "cannot set times of '%s'", s->path);
     }
     for (size_t i = 0; i < lz->n; i++) {

@@ -18,7 +18,7 @@ EOF_
         fail "cannot build the base image"
     "$LADE" --root "$WORK/base-root" save base:1 -o "$WORK/base.tar" || fail "cannot save base:1"
     run_ok lade load -i "$WORK/base.tar"
-    assert_eq "$(layer_trees "$ROOT")" 0 "a loaded image has no layer tree"
+    assert_eq 0 "$(layer_trees "$ROOT")" "a loaded image has no layer tree"
     mkdir -p "$WORK/ctx/dir/sub"
     echo hello >"$WORK/ctx/a.txt"
     echo x >"$WORK/ctx/dir/sub/x"
@@ -37,7 +37,7 @@ build_both() {
     "$LADE" --root "$eager" load -i "$WORK/base.tar" >/dev/null || fail "cannot load base:1"
     eager_id=$(LADE_LAZY_BASE=0 "$LADE" --root "$eager" build -q -t out:1 "$@" "$WORK/ctx") ||
         fail "the extracting build failed"
-    assert_eq "$lazy_id" "$eager_id" "the lazy build's image differs from the extracting build's"
+    assert_eq "$eager_id" "$lazy_id" "the lazy build's image differs from the extracting build's"
     LAZY_TREES=$(layer_trees "$ROOT")
     EAGER_TREES=$(layer_trees "$eager")
 }
@@ -63,13 +63,13 @@ EOF_
     # keep the base's 0, so a wrong time shows in the digest
     build_both --source-date-epoch 1
     # the 7 layers of the steps (WORKDIR makes one too), none of the base's 2
-    assert_eq "$LAZY_TREES" 7 "the base's layers were extracted"
-    assert_eq "$EAGER_TREES" 9 "the extracting build should hold every layer tree"
+    assert_eq 7 "$LAZY_TREES" "the base's layers were extracted"
+    assert_eq 9 "$EAGER_TREES" "the extracting build should hold every layer tree"
     run_ok lade run --rm out:1 sh -c 'stat -c "%n %a %u:%g" /app /app/a.txt /usr/lib/d/sub/x; cat /opt/new/sub/x'
-    assert_eq "$OUT" "/app 750 1000:1000
+    assert_eq "/app 750 1000:1000
 /app/a.txt 644 0:0
 /usr/lib/d/sub/x 644 1000:1000
-x"
+x" "$OUT"
 }
 
 t_lazy_base_write_over_base_file_extracts() {
@@ -80,9 +80,9 @@ COPY a.txt /x/
 COPY a.txt /srv/data/f
 EOF_
     build_both --source-date-epoch 1
-    assert_eq "$LAZY_TREES" 4 "replacing a base file needs the base extracted"
+    assert_eq 4 "$LAZY_TREES" "replacing a base file needs the base extracted"
     run_ok lade run --rm out:1 cat /srv/data/f
-    assert_eq "$OUT" hello
+    assert_eq hello "$OUT"
 }
 
 t_lazy_base_run_extracts() {
@@ -93,8 +93,8 @@ COPY a.txt /app/
 RUN cat /app/a.txt /srv/data/f >/out
 EOF_
     build_both
-    assert_eq "$LAZY_TREES" 4 "RUN reads the whole tree"
+    assert_eq 4 "$LAZY_TREES" "RUN reads the whole tree"
     run_ok lade run --rm out:1 cat /out
-    assert_eq "$OUT" "hello
-old"
+    assert_eq "hello
+old" "$OUT"
 }
