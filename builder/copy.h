@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "context_hashes.h"
 #include "common/inomap.h"
 #include "../layers/layers.h"
 #include "../parser/parser.h"
@@ -41,6 +42,9 @@ struct copy_opts {
     /* Hard links among the copied files (copy_links.h). NULL: one map per copy_tree call; a
      * caller that shares one between sources links files across them, as BuildKit does. */
     struct inomap *links;
+    /* Hash mode, sources from the build context: the digests known by file metadata
+     * (context_hashes.h), so unchanged files are not read again; NULL: every file is read. */
+    struct context_hashes *hashes;
 };
 
 /* Copies (or hashes) the source rel, a path relative to o->src_root ("" is the root itself),

@@ -10,6 +10,7 @@
 
 #include "build.h"
 #include "context.h"
+#include "context_hashes.h"
 #include "progress.h"
 #include "common/strv.h"
 #include "../parser/parser.h"
@@ -80,7 +81,8 @@ struct build {
     int64_t clamp;    /* layer mtime clamp (< 0: none) */
     bool step_cached; /* the step just run was a cache hit */
     struct build_shared *shared;
-    struct named_contexts named; /* --build-context (read only once prepared) */
+    struct named_contexts named;   /* --build-context (read only once prepared) */
+    struct context_hashes *hashes; /* the context's file digests (context_hashes.h), or NULL */
 };
 
 /* ---- stage.c ---- */

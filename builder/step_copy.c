@@ -213,6 +213,7 @@ copy_docs(struct build *b, const struct copy_opts *o, const struct copy_cmd *c, 
     d.ignore = NULL;
     d.keep_owner = false;
     d.links = NULL;
+    d.hashes = NULL;
     if (d.src_root < 0)
         lade_error_sys(err, "open '%s'", dir);
     else if (copy_write_docs(d.src_root, c->docs, c->ndocs, err) == 0) {
@@ -284,6 +285,7 @@ copy_remote(struct build *b, const struct copy_opts *o, struct remote_source *rs
     r.ignore = NULL;
     r.keep_owner = false;
     r.links = NULL;
+    r.hashes = NULL;
     int unpacked = unpack && !rs->is_git ? copy_unpack(&r, rs->rel, dest, err) : 0;
     if (unpacked != 0)
         return unpacked < 0 ? -1 : 0;
@@ -356,7 +358,8 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
     bool is_add = cmd->in->kind == INSTR_ADD;
     bool link = c->link && c->chmod == NULL;
     const char *what = is_add ? "ADD" : "COPY";
-    struct copy_opts o = {.src_root = b->context_fd, .ignore = b->ignore, .dst_root = -1};
+    struct copy_opts o = {
+        .src_root = b->context_fd, .ignore = b->ignore, .dst_root = -1, .hashes = b->hashes};
     struct fs_step fs = {0};
     struct from_root from = {.fd = -1};
     struct copy_sources cs = {0};
@@ -393,6 +396,7 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
         if (from_root_open(b, c->from, &from, err) < 0)
             goto out;
         o.src_root = from.fd;
+        o.hashes = NULL; /* recorded for the build context only */
         o.ignore = from.ignore;
         o.keep_owner = from.keep_owner;
     }

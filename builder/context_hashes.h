@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The content digests of a build context's files, kept in the store (ROOT/cache/.context/HEX,
+ * HEX of the context's real path) and keyed by what stat says of a file: its path in the
+ * context, size, mtime and ctime (ns), inode and device. A rebuild then reads only the files
+ * whose metadata moved (an edit, a touch, a file put back with its old mtime: its ctime moved)
+ * to hash COPY's sources (issue 12 goal 8), as git's index does. An entry recorded while the
+ * file's times were not yet older than the recording ("racily clean": a write in the same
+ * clock tick would keep them) is not kept. A damaged file is ignored as a whole and rewritten;
+ * two builds at once each write a whole file (the last one stays). */
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+#include "common/error.h"
+#include "../layers/layers.h"
+#include "../layers/store/store.h"
+
+struct context_hashes;
+
+/* The digests recorded for context_dir (a local directory), or NULL when none can be kept
+ * (a context unpacked into the store's tmp/). Never fails: a missing or damaged file starts
+ * an empty set. */
+struct context_hashes *context_hashes_open(struct store *st, const char *context_dir);
+/* The digest recorded for the file rel (relative to the context) with stat st. */
+bool context_hashes_get(struct context_hashes *h, const char *rel, const struct stat *st,
+                        digest_t out);
+/* Records digest d of rel, whose stat st was taken before its content was read at read_ns
+ * (CLOCK_REALTIME, ns) or later; an entry whose times are not older than that is not kept. */
+void context_hashes_put(struct context_hashes *h, const char *rel, const struct stat *st,
+                        const char *d, int64_t read_ns);
+/* Writes the set back when it changed (errors ignored: it is only a cache) and frees it. */
+void context_hashes_close(struct context_hashes *h);
+/* CLOCK_REALTIME in ns: what context_hashes_put's read_ns is measured in. */
+int64_t context_hashes_now(void);
