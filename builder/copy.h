@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #include "common/error.h"
-#include "context_hashes.h"
+#include "digest_cache.h"
 #include "common/inomap.h"
 #include "../layers/layers.h"
 #include "../parser/parser.h"
@@ -43,8 +43,8 @@ struct copy_opts {
      * caller that shares one between sources links files across them, as BuildKit does. */
     struct inomap *links;
     /* Hash mode, sources from the build context: the digests known by file metadata
-     * (context_hashes.h), so unchanged files are not read again; NULL: every file is read. */
-    struct context_hashes *hashes;
+     * (digest_cache.h), so unchanged files are not read again; NULL: every file is read. */
+    struct digest_cache *hashes;
 };
 
 /* Copies (or hashes) the source rel, a path relative to o->src_root ("" is the root itself),

@@ -117,14 +117,14 @@ hash_leaf(const struct copy_opts *o, int src_dir, const char *name, const char *
         hash_entry(o, rel, st, link);
         return 0;
     }
-    if (S_ISREG(st->st_mode) && !context_hashes_get(o->hashes, rel, st, d)) {
-        int64_t read_ns = context_hashes_now();
+    if (S_ISREG(st->st_mode) && !digest_cache_get(o->hashes, rel, st, d)) {
+        int64_t read_ns = digest_cache_now();
         cleanup_close int in = open_regular(src_dir, name, 0, rel, err);
         if (in < 0 || digest_of_fd(in, d, err) < 0)
             return lade_error_prefix(err, "cannot read '%s'", rel);
-        context_hashes_put(o->hashes, rel, st, d, read_ns);
+        digest_cache_put(o->hashes, rel, st, d, read_ns);
     } else if (S_ISREG(st->st_mode)) {
-        /* the digest recorded for the file's metadata (context_hashes.h) */
+        /* the digest recorded for the file's metadata (digest_cache.h) */
     } else if (S_ISLNK(st->st_mode)) {
         ssize_t n = readlinkat(src_dir, name, d, sizeof(d) - 1);
         d[n > 0 ? n : 0] = '\0';

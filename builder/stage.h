@@ -10,7 +10,7 @@
 
 #include "build.h"
 #include "context.h"
-#include "context_hashes.h"
+#include "digest_cache.h"
 #include "progress.h"
 #include "common/strv.h"
 #include "../parser/parser.h"
@@ -81,8 +81,8 @@ struct build {
     int64_t clamp;    /* layer mtime clamp (< 0: none) */
     bool step_cached; /* the step just run was a cache hit */
     struct build_shared *shared;
-    struct named_contexts named;   /* --build-context (read only once prepared) */
-    struct context_hashes *hashes; /* the context's file digests (context_hashes.h), or NULL */
+    struct named_contexts named; /* --build-context (read only once prepared) */
+    struct digest_cache *hashes; /* the context's file digests (digest_cache.h), or NULL */
 };
 
 /* ---- stage.c ---- */

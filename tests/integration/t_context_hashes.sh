@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
-# The context's content digests kept by file metadata (builder/context_hashes.c, issue 12 goal
+# The context's content digests kept by file metadata (builder/digest_cache.c, issue 12 goal
 # 8): a rebuild reads only the files whose metadata moved to hash COPY's sources; a change that
 # keeps the size and mtime still misses (its ctime moved); a file changed less than a second
 # before it was hashed, or a damaged record file, is never trusted.

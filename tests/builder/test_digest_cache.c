@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The context's digests by file metadata (builder/context_hashes.c): a hit needs every field
+/* The context's digests by file metadata (builder/digest_cache.c): a hit needs every field
  * of the stat to match, racily clean entries are not kept, the set survives a reopen, and a
  * damaged file gives no digest at all. */
 #include "../helpers/test.h"
@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../../builder/context_hashes.h"
+#include "../../builder/digest_cache.h"
 #include "../../builder/common/xalloc.h"
 
 #define D1 "sha256:1111111111111111111111111111111111111111111111111111111111111111"
@@ -59,7 +59,7 @@ old_stat(void)
 }
 
 static void
-test_context_hashes_hit_needs_the_same_stat(void **state)
+test_digest_cache_hit_needs_the_same_stat(void **state)
 {
     struct fixture f;
     struct stat st = old_stat(), other;
@@ -67,56 +67,56 @@ test_context_hashes_hit_needs_the_same_stat(void **state)
 
     (void) state;
     fixture_open(&f);
-    struct context_hashes *h = context_hashes_open(f.st, f.ctx);
+    struct digest_cache *h = digest_cache_open(f.st, f.ctx);
     assert_non_null(h);
-    assert_false(context_hashes_get(h, "a", &st, d));
-    context_hashes_put(h, "a", &st, D1, context_hashes_now());
-    assert_true(context_hashes_get(h, "a", &st, d));
+    assert_false(digest_cache_get(h, "a", &st, d));
+    digest_cache_put(h, "a", &st, D1, digest_cache_now());
+    assert_true(digest_cache_get(h, "a", &st, d));
     assert_string_equal(d, D1);
-    assert_false(context_hashes_get(h, "b", &st, d));
+    assert_false(digest_cache_get(h, "b", &st, d));
     other = st;
     other.st_ctim.tv_nsec = 1; /* content put back with its old mtime: ctime moved */
-    assert_false(context_hashes_get(h, "a", &other, d));
+    assert_false(digest_cache_get(h, "a", &other, d));
     other = st;
     other.st_ino = 43;
-    assert_false(context_hashes_get(h, "a", &other, d));
+    assert_false(digest_cache_get(h, "a", &other, d));
     other = st;
     other.st_size = 3;
-    assert_false(context_hashes_get(h, "a", &other, d));
-    context_hashes_close(h);
+    assert_false(digest_cache_get(h, "a", &other, d));
+    digest_cache_close(h);
 
     /* kept in the store for the next build */
-    h = context_hashes_open(f.st, f.ctx);
-    assert_true(context_hashes_get(h, "a", &st, d));
+    h = digest_cache_open(f.st, f.ctx);
+    assert_true(digest_cache_get(h, "a", &st, d));
     assert_string_equal(d, D1);
-    context_hashes_close(h);
+    digest_cache_close(h);
     fixture_close(&f);
 }
 
 static void
-test_context_hashes_racily_clean_entry_is_not_kept(void **state)
+test_digest_cache_racily_clean_entry_is_not_kept(void **state)
 {
     struct fixture f;
     struct stat st = old_stat();
-    int64_t now = context_hashes_now();
+    int64_t now = digest_cache_now();
     digest_t d;
 
     (void) state;
     fixture_open(&f);
-    struct context_hashes *h = context_hashes_open(f.st, f.ctx);
+    struct digest_cache *h = digest_cache_open(f.st, f.ctx);
     st.st_ctim.tv_sec = now / 1000000000; /* changed in the second it was read */
-    context_hashes_put(h, "a", &st, D1, now);
-    assert_false(context_hashes_get(h, "a", &st, d));
+    digest_cache_put(h, "a", &st, D1, now);
+    assert_false(digest_cache_get(h, "a", &st, d));
     st = old_stat();
     st.st_mtim.tv_sec = now / 1000000000;
-    context_hashes_put(h, "a", &st, D1, now);
-    assert_false(context_hashes_get(h, "a", &st, d));
-    context_hashes_close(h);
+    digest_cache_put(h, "a", &st, D1, now);
+    assert_false(digest_cache_get(h, "a", &st, d));
+    digest_cache_close(h);
     fixture_close(&f);
 }
 
 static void
-test_context_hashes_damaged_file_gives_nothing(void **state)
+test_digest_cache_damaged_file_gives_nothing(void **state)
 {
     struct fixture f;
     struct stat st = old_stat();
@@ -125,36 +125,36 @@ test_context_hashes_damaged_file_gives_nothing(void **state)
 
     (void) state;
     fixture_open(&f);
-    struct context_hashes *h = context_hashes_open(f.st, f.ctx);
-    context_hashes_put(h, "a", &st, D1, context_hashes_now());
-    context_hashes_close(h);
+    struct digest_cache *h = digest_cache_open(f.st, f.ctx);
+    digest_cache_put(h, "a", &st, D1, digest_cache_now());
+    digest_cache_close(h);
     dir = xasprintf("%s/root/cache/.context", f.dir);
     /* one digit of the recorded digest changed: the checksum no longer matches */
     cmd = xasprintf("f=$(ls %s/*) && sed -i 's/sha256:1111/sha256:2111/' \"$f\"", dir);
     assert_int_equal(system(cmd), 0);
-    h = context_hashes_open(f.st, f.ctx);
-    assert_false(context_hashes_get(h, "a", &st, d));
-    context_hashes_close(h);
+    h = digest_cache_open(f.st, f.ctx);
+    assert_false(digest_cache_get(h, "a", &st, d));
+    digest_cache_close(h);
     free(cmd);
     cmd = xasprintf("f=$(ls %s/*) && truncate -s 40 \"$f\"", dir);
     assert_int_equal(system(cmd), 0);
-    h = context_hashes_open(f.st, f.ctx);
-    assert_false(context_hashes_get(h, "a", &st, d));
-    context_hashes_close(h);
+    h = digest_cache_open(f.st, f.ctx);
+    assert_false(digest_cache_get(h, "a", &st, d));
+    digest_cache_close(h);
     free(cmd);
     free(dir);
     fixture_close(&f);
 }
 
 static void
-test_context_hashes_none_for_a_context_in_the_store(void **state)
+test_digest_cache_none_for_a_context_in_the_store(void **state)
 {
     struct fixture f;
 
     (void) state;
     fixture_open(&f);
     char *in_store = xasprintf("%s/root/tmp", f.dir);
-    assert_null(context_hashes_open(f.st, in_store));
+    assert_null(digest_cache_open(f.st, in_store));
     free(in_store);
     fixture_close(&f);
 }
@@ -163,10 +163,10 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_context_hashes_hit_needs_the_same_stat),
-        cmocka_unit_test(test_context_hashes_racily_clean_entry_is_not_kept),
-        cmocka_unit_test(test_context_hashes_damaged_file_gives_nothing),
-        cmocka_unit_test(test_context_hashes_none_for_a_context_in_the_store),
+        cmocka_unit_test(test_digest_cache_hit_needs_the_same_stat),
+        cmocka_unit_test(test_digest_cache_racily_clean_entry_is_not_kept),
+        cmocka_unit_test(test_digest_cache_damaged_file_gives_nothing),
+        cmocka_unit_test(test_digest_cache_none_for_a_context_in_the_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

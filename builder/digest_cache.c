@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The context's content digests by file metadata (context_hashes.h). The file is one buffer:
+/* The context's content digests by file metadata (digest_cache.h). The file is one buffer:
  * a header line, then records (dev, ino, size, mtime, ctime, digest, path NUL-terminated), then
  * the sha256 of all of it. Loaded records point into the buffer; one hash table of indexes
  * finds them by path, so memory is the file's size plus a few bytes a record. */
-#include "context_hashes.h"
+#include "digest_cache.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -38,7 +38,7 @@ struct entry {
     bool owned;
 };
 
-struct context_hashes {
+struct digest_cache {
     pthread_mutex_t mu; /* stages built at once hash the context at once */
     int root_fd;        /* the store's, borrowed */
     char *name;         /* DIR/HEX */
@@ -61,7 +61,7 @@ hash_path(const char *s)
 }
 
 static struct entry *
-find(const struct context_hashes *h, const char *path)
+find(const struct digest_cache *h, const char *path)
 {
     if (h->nslots == 0)
         return NULL;
@@ -74,7 +74,7 @@ find(const struct context_hashes *h, const char *path)
 }
 
 static void
-slot_insert(struct context_hashes *h, size_t idx)
+slot_insert(struct digest_cache *h, size_t idx)
 {
     size_t i = hash_path(h->v[idx].path) & (h->nslots - 1);
 
@@ -84,7 +84,7 @@ slot_insert(struct context_hashes *h, size_t idx)
 }
 
 static void
-add(struct context_hashes *h, const struct rec *r, const char *path, bool owned)
+add(struct digest_cache *h, const struct rec *r, const char *path, bool owned)
 {
     if (h->n == h->cap) {
         h->cap = h->cap ? h->cap * 2 : 1024;
@@ -105,7 +105,7 @@ add(struct context_hashes *h, const struct rec *r, const char *path, bool owned)
 
 /* The records of a whole, undamaged file; anything else leaves the set empty. */
 static void
-load(struct context_hashes *h, char *buf, size_t len)
+load(struct digest_cache *h, char *buf, size_t len)
 {
     size_t mlen = strlen(MAGIC), off = mlen;
     digest_t sum;
@@ -135,7 +135,7 @@ load(struct context_hashes *h, char *buf, size_t len)
 }
 
 int64_t
-context_hashes_now(void)
+digest_cache_now(void)
 {
     struct timespec ts;
 
@@ -143,14 +143,14 @@ context_hashes_now(void)
     return (int64_t) ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-struct context_hashes *
-context_hashes_open(struct store *st, const char *context_dir)
+struct digest_cache *
+digest_cache_open(struct store *st, const char *context_dir)
 {
     char real[PATH_MAX];
     const char *root = store_root(st);
     size_t rlen = strlen(root);
     struct lade_error ignored = {0};
-    struct context_hashes *h;
+    struct digest_cache *h;
     digest_t id;
     char *buf = NULL;
     size_t len = 0;
@@ -192,8 +192,7 @@ same_file(const struct rec *a, const struct rec *b)
 }
 
 bool
-context_hashes_get(struct context_hashes *h, const char *rel, const struct stat *st,
-                   digest_t out)
+digest_cache_get(struct digest_cache *h, const char *rel, const struct stat *st, digest_t out)
 {
     struct rec r;
     bool hit = false;
@@ -212,8 +211,8 @@ context_hashes_get(struct context_hashes *h, const char *rel, const struct stat 
 }
 
 void
-context_hashes_put(struct context_hashes *h, const char *rel, const struct stat *st,
-                   const char *d, int64_t read_ns)
+digest_cache_put(struct digest_cache *h, const char *rel, const struct stat *st, const char *d,
+                 int64_t read_ns)
 {
     struct rec r;
 
@@ -236,7 +235,7 @@ context_hashes_put(struct context_hashes *h, const char *rel, const struct stat 
 }
 
 void
-context_hashes_close(struct context_hashes *h)
+digest_cache_close(struct digest_cache *h)
 {
     struct lade_error ignored = {0}; /* only a cache: the next build hashes again */
     struct lade_buf b = LADE_BUF_INIT;

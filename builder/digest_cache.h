@@ -17,20 +17,19 @@
 #include "../layers/layers.h"
 #include "../layers/store/store.h"
 
-struct context_hashes;
+struct digest_cache;
 
 /* The digests recorded for context_dir (a local directory), or NULL when none can be kept
  * (a context unpacked into the store's tmp/). Never fails: a missing or damaged file starts
  * an empty set. */
-struct context_hashes *context_hashes_open(struct store *st, const char *context_dir);
+struct digest_cache *digest_cache_open(struct store *st, const char *context_dir);
 /* The digest recorded for the file rel (relative to the context) with stat st. */
-bool context_hashes_get(struct context_hashes *h, const char *rel, const struct stat *st,
-                        digest_t out);
+bool digest_cache_get(struct digest_cache *h, const char *rel, const struct stat *st, digest_t out);
 /* Records digest d of rel, whose stat st was taken before its content was read at read_ns
  * (CLOCK_REALTIME, ns) or later; an entry whose times are not older than that is not kept. */
-void context_hashes_put(struct context_hashes *h, const char *rel, const struct stat *st,
-                        const char *d, int64_t read_ns);
+void digest_cache_put(struct digest_cache *h, const char *rel, const struct stat *st, const char *d,
+                      int64_t read_ns);
 /* Writes the set back when it changed (errors ignored: it is only a cache) and frees it. */
-void context_hashes_close(struct context_hashes *h);
-/* CLOCK_REALTIME in ns: what context_hashes_put's read_ns is measured in. */
-int64_t context_hashes_now(void);
+void digest_cache_close(struct digest_cache *h);
+/* CLOCK_REALTIME in ns: what digest_cache_put's read_ns is measured in. */
+int64_t digest_cache_now(void);
