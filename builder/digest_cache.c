@@ -38,6 +38,7 @@ struct entry {
     struct rec r;
     const char *path; /* into the loaded buffer, or owned (new) */
     bool owned;
+    bool seen; /* looked up or recorded by this build */
 };
 
 struct digest_cache {
@@ -50,6 +51,7 @@ struct digest_cache {
     uint32_t *slots; /* index + 1 */
     size_t nslots;
     bool dirty;
+    size_t nseen;
 };
 
 static uint64_t
@@ -203,7 +205,11 @@ digest_cache_get(struct digest_cache *h, const char *rel, const struct stat *st,
         return false;
     rec_of(st, &r);
     pthread_mutex_lock(&h->mu);
-    const struct entry *e = find(h, rel);
+    struct entry *e = find(h, rel);
+    if (e != NULL && !e->seen) {
+        e->seen = true;
+        h->nseen++;
+    }
     if (e != NULL && same_file(&e->r, &r)) {
         memcpy(out, e->r.digest, sizeof(digest_t));
         hit = true;
@@ -231,6 +237,8 @@ digest_cache_put(struct digest_cache *h, const char *rel, const struct stat *st,
         e->r = r;
     } else if (h->n < MAX_ENTRIES) {
         add(h, &r, xstrdup(rel), true);
+        h->v[h->n - 1].seen = true;
+        h->nseen++;
     }
     h->dirty = true;
     pthread_mutex_unlock(&h->mu);
@@ -260,8 +268,13 @@ digest_cache_close(struct digest_cache *h)
     if (h == NULL)
         return;
     if (h->dirty && mkdir_p_at(h->root_fd, DIR, 0755, &ignored) == 0) {
+        /* files gone from the context would pile up: once the unseen outnumber the seen, only
+         * the seen are kept */
+        bool all = h->n <= 2 * h->nseen;
         lade_buf_appends(&b, MAGIC);
         for (size_t i = 0; i < h->n; i++) {
+            if (!all && !h->v[i].seen)
+                continue;
             lade_buf_append(&b, &h->v[i].r, sizeof(h->v[i].r));
             lade_buf_append(&b, h->v[i].path, strlen(h->v[i].path) + 1);
         }

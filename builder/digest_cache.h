@@ -8,7 +8,8 @@
  * to hash COPY's sources (issue 12 goal 8), as git's index does. An entry recorded while the
  * file's times were not yet older than the recording ("racily clean": a write in the same
  * clock tick would keep them) is not kept. A damaged file is ignored as a whole and rewritten;
- * two builds at once each write a whole file (the last one stays). */
+ * two builds at once each write a whole file (the last one stays). Entries of files a build
+ * did not see are dropped once they outnumber the seen ones, so the file follows the context. */
 
 #include <stdbool.h>
 #include <sys/stat.h>

@@ -147,6 +147,33 @@ test_digest_cache_damaged_file_gives_nothing(void **state)
 }
 
 static void
+test_digest_cache_files_gone_are_dropped(void **state)
+{
+    struct fixture f;
+    struct stat st = old_stat();
+    const char *names[] = {"a", "b", "c", "d", "e"};
+    digest_t d;
+
+    (void) state;
+    fixture_open(&f);
+    struct digest_cache *h = digest_cache_open(f.st, f.ctx);
+    for (size_t i = 0; i < 5; i++)
+        digest_cache_put(h, names[i], &st, D1, digest_cache_now());
+    digest_cache_close(h);
+    /* a build that sees a and a new f: the 4 unseen outnumber the 2 seen */
+    h = digest_cache_open(f.st, f.ctx);
+    assert_true(digest_cache_get(h, "a", &st, d));
+    digest_cache_put(h, "f", &st, D1, digest_cache_now());
+    digest_cache_close(h);
+    h = digest_cache_open(f.st, f.ctx);
+    assert_true(digest_cache_get(h, "a", &st, d));
+    assert_true(digest_cache_get(h, "f", &st, d));
+    assert_false(digest_cache_get(h, "b", &st, d));
+    digest_cache_close(h);
+    fixture_close(&f);
+}
+
+static void
 test_digest_cache_none_for_a_context_in_the_store(void **state)
 {
     struct fixture f;
@@ -166,6 +193,7 @@ main(void)
         cmocka_unit_test(test_digest_cache_hit_needs_the_same_stat),
         cmocka_unit_test(test_digest_cache_racily_clean_entry_is_not_kept),
         cmocka_unit_test(test_digest_cache_damaged_file_gives_nothing),
+        cmocka_unit_test(test_digest_cache_files_gone_are_dropped),
         cmocka_unit_test(test_digest_cache_none_for_a_context_in_the_store),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
