@@ -17,6 +17,7 @@
 
 #include "common/buf.h"
 #include "common/cleanup.h"
+#include "common/fsutil.h"
 #include "common/xalloc.h"
 
 /* One layer's entries, by path (open addressing; slots hold index + 1). */
@@ -178,16 +179,158 @@ list_cb(void *ctx, const struct layer_entry *le, struct lade_error *err)
     return 0;
 }
 
+/* ---- a blob's listing kept in the store (ROOT/cache/.listing/HEX of the blob digest) ----
+ * Reading a blob costs its decompression, every build; the listing is read back instead. One
+ * buffer: a header line, the nodes (a fixed part, then path, link and data), a sha256 of it all;
+ * a damaged file is listed again. Written without fsync, as the context's digests are. */
+
+#define LISTING_MAGIC "lade layer listing 1\n"
+#define NONE UINT32_MAX
+
+struct node_rec {
+    char type;
+    uint8_t opaque, xattrs, pad;
+    uint32_t mode, uid, gid;
+    int64_t mtime, mtime_nsec;
+    uint32_t path_len, link_len, data_len;
+    uint32_t pad2;
+};
+
+static char *
+listing_name(const struct layer_state *ls)
+{
+    return xasprintf("cache/.listing/%s", digest_hex(ls->blob.digest));
+}
+
+static void
+listing_save(struct build *b, const struct layer_state *ls, const struct tree_layer *l)
+{
+    struct lade_buf buf = LADE_BUF_INIT;
+    struct lade_error ignored = {0}; /* only a cache: the next build lists the blob again */
+    cleanup_free char *name = listing_name(ls);
+    cleanup_free char *tmp = xasprintf("%s.tmp-%d", name, (int) getpid());
+    digest_t sum;
+
+    lade_buf_appends(&buf, LISTING_MAGIC);
+    for (size_t i = 0; i < l->n; i++) {
+        const struct base_node *e = &l->nodes[i];
+        struct node_rec r = {.type = e->type,
+                             .opaque = e->opaque,
+                             .xattrs = e->xattrs,
+                             .mode = e->mode,
+                             .uid = e->uid,
+                             .gid = e->gid,
+                             .mtime = e->mtime,
+                             .mtime_nsec = e->mtime_nsec,
+                             .path_len = (uint32_t) strlen(e->path),
+                             .link_len = e->link ? (uint32_t) strlen(e->link) : NONE,
+                             .data_len = e->data ? (uint32_t) e->data_len : NONE};
+        lade_buf_append(&buf, &r, sizeof(r));
+        lade_buf_append(&buf, e->path, r.path_len);
+        if (e->link != NULL)
+            lade_buf_append(&buf, e->link, r.link_len);
+        if (e->data != NULL)
+            lade_buf_append(&buf, e->data, e->data_len);
+    }
+    struct sha256 *h = sha256_new();
+    sha256_update(h, buf.data, buf.len);
+    sha256_final(h, sum);
+    sha256_free(h);
+    lade_buf_append(&buf, sum, sizeof(sum));
+    int dfd = store_root_fd(b->st);
+    if (mkdir_p_at(dfd, "cache/.listing", 0755, &ignored) == 0) {
+        cleanup_close int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd >= 0 && (write_all(fd, buf.data, buf.len) < 0 || renameat(dfd, tmp, dfd, name) < 0))
+            unlinkat(dfd, tmp, 0);
+    }
+    lade_buf_release(&buf);
+}
+
+/* A copy of n bytes at p, NUL-terminated. */
+static char *
+dup_bytes(const char *p, size_t n)
+{
+    char *s = xmalloc(n + 1);
+
+    memcpy(s, p, n);
+    s[n] = '\0';
+    return s;
+}
+
+/* The nodes of a whole, undamaged listing file into l; false (l left empty) otherwise. */
+static bool
+listing_load(struct build *b, const struct layer_state *ls, struct tree_layer *l)
+{
+    struct lade_error ignored = {0};
+    cleanup_free char *name = listing_name(ls), *buf = NULL;
+    size_t len = 0, mlen = strlen(LISTING_MAGIC), off = mlen;
+    digest_t sum;
+
+    if (read_file_at(store_root_fd(b->st), name, SIZE_MAX / 2, &buf, &len, &ignored) < 0 ||
+        len < mlen + sizeof(digest_t) || memcmp(buf, LISTING_MAGIC, mlen) != 0)
+        return false;
+    len -= sizeof(digest_t);
+    struct sha256 *h = sha256_new();
+    sha256_update(h, buf, len);
+    sha256_final(h, sum);
+    sha256_free(h);
+    if (memcmp(sum, buf + len, sizeof(sum)) != 0)
+        return false;
+    while (off < len) {
+        struct node_rec r;
+        if (len - off < sizeof(r))
+            break;
+        memcpy(&r, buf + off, sizeof(r));
+        off += sizeof(r);
+        size_t need = (size_t) r.path_len + (r.link_len != NONE ? r.link_len : 0) +
+                      (r.data_len != NONE ? r.data_len : 0);
+        if (need > len - off || r.path_len == 0)
+            break;
+        struct base_node *e = layer_node(l, buf + off, r.path_len);
+        off += r.path_len;
+        free(e->link);
+        free(e->data);
+        char *path = e->path;
+        *e = (struct base_node){.path = path,
+                                .type = r.type,
+                                .opaque = r.opaque,
+                                .xattrs = r.xattrs,
+                                .mode = r.mode,
+                                .uid = r.uid,
+                                .gid = r.gid,
+                                .mtime = r.mtime,
+                                .mtime_nsec = (long) r.mtime_nsec};
+        if (r.link_len != NONE) {
+            e->link = dup_bytes(buf + off, r.link_len);
+            off += r.link_len;
+        }
+        if (r.data_len != NONE) {
+            e->data = dup_bytes(buf + off, r.data_len);
+            e->data_len = r.data_len;
+            off += r.data_len;
+        }
+    }
+    return off == len;
+}
+
+static void layer_release(struct tree_layer *l);
+
 static int
 list_blob(struct build *b, const struct layer_state *ls, struct tree_layer *l,
           struct lade_error *err)
 {
+    if (listing_load(b, ls, l))
+        return 0;
+    layer_release(l);
+    memset(l, 0, sizeof(*l));
+    memcpy(l->chain_id, ls->chain_id, sizeof(l->chain_id));
+    layer_rehash(l);
     cleanup_close int fd = store_blob_open(b->st, ls->blob.digest, err);
-
     if (fd < 0)
         return -1;
     if (layer_list_meta(fd, want_cb, list_cb, l, err) < 0)
         return lade_error_prefix(err, "cannot list layer %s", ls->blob.digest);
+    listing_save(b, ls, l);
     return 0;
 }
 
