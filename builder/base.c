@@ -246,10 +246,8 @@ stage_load_image(struct build *b, struct stage_state *ss, const char *name, stru
         snprintf(l->diff_id, sizeof(l->diff_id), "%s", oci_config_diff_id(img.config, i));
         chain_id_next(i ? ss->layers[i - 1].chain_id : NULL, l->diff_id, l->chain_id);
         l->blob = img.manifest.layers[i];
-        if (store_layer_dir(b->st, l->chain_id, l->diff_id, l->blob.digest, &l->dir, err) < 0) {
-            store_image_release(&img);
-            return lade_error_prefix(err, "image \"%s\"", name);
-        }
+        /* extracted when a step reads the whole tree (stage_lazy.c: COPY and WORKDIR don't) */
+        l->dir = stage_layer_extracted(b, l);
         ss->nlayers++;
     }
     cache_key_init(b, ss, img.manifest_desc.digest);

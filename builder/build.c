@@ -527,6 +527,7 @@ build_release(struct build *b)
     strv_free(b->shared->pulled);
     cache_transfer_free(b->shared->xfer);
     named_contexts_release(&b->named);
+    digest_cache_close(b->hashes);
     progress_release(&b->progress);
 }
 
@@ -550,6 +551,7 @@ build_run_one(struct store *st, const struct build_opts *opts, digest_t manifest
         lade_error_sys(err, "cannot open build context '%s'", opts->context);
         goto out;
     }
+    b.hashes = digest_cache_open(st, opts->context);
     if (named_contexts_prepare(st, opts->reg, opts->named_contexts, &b.named, err) < 0 ||
         sandbox_unshare(err) < 0)
         goto out;

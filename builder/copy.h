@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "common/error.h"
+#include "digest_cache.h"
 #include "common/inomap.h"
 #include "common/taskpool.h"
 #include "../layers/layers.h"
@@ -45,6 +46,9 @@ struct copy_opts {
     /* Workers for the files' copies and digests (common/taskpool.h). NULL: copy_tree makes one
      * of the machine's size for its call (LADE_COPY_THREADS=0: none, all on this thread). */
     struct taskpool *pool;
+    /* Hash mode, sources from the build context: the digests known by file metadata
+     * (digest_cache.h), so unchanged files are not read again; NULL: every file is read. */
+    struct digest_cache *hashes;
 };
 
 /* Copies (or hashes) the source rel, a path relative to o->src_root ("" is the root itself),

@@ -98,9 +98,11 @@ hash_leaf(const struct copy_opts *o, int src_dir, const char *name, const char *
     }
     if (S_ISREG(st->st_mode) && digest != NULL && digest[0] != '\0') {
         snprintf(d, sizeof(d), "%s", digest);
-    } else if (S_ISREG(st->st_mode)) {
+    } else if (S_ISREG(st->st_mode) && !digest_cache_get(o->hashes, rel, st, d)) {
+        int64_t read_ns = digest_cache_now();
         if (copy_digest_regular(src_dir, name, rel, st->st_size, d, err) < 0)
             return -1;
+        digest_cache_put(o->hashes, rel, st, d, read_ns);
     } else if (S_ISLNK(st->st_mode)) {
         ssize_t n = readlinkat(src_dir, name, d, sizeof(d) - 1);
         d[n > 0 ? n : 0] = '\0';
@@ -179,7 +181,9 @@ left_out(const struct copy_opts *o, const char *crel, size_t sub, bool is_dir,
 struct dir_entry {
     struct stat st;
     int out;         /* left_out's answer; -1 not asked (stat failed) */
-    digest_t digest; /* hash mode: the content digest the pool computed, or "" */
+    digest_t digest; /* hash mode: the content digest the pool computed (or the digest cache
+                        knew), or "" */
+    bool hashed;     /* the pool read the file: its digest goes into the digest cache */
 };
 
 /* Hash mode: the content digests of the directory's regular files (one link each: the others
@@ -189,16 +193,30 @@ static int
 digest_files(const struct copy_opts *o, int src_dir, const char *rel, struct dirent **list,
              struct dir_entry *ents, int n, struct lade_error *err)
 {
+    int64_t read_ns = digest_cache_now();
+
     for (int i = 0; i < n; i++) {
         if (ents[i].out != 0 || !copy_file_pooled(o, &ents[i].st))
             continue;
         cleanup_free char *crel =
             rel[0] ? xasprintf("%s/%s", rel, list[i]->d_name) : xstrdup(list[i]->d_name);
+        if (digest_cache_get(o->hashes, crel, &ents[i].st, ents[i].digest))
+            continue;
+        ents[i].hashed = true;
         if (copy_submit_digest(o, src_dir, list[i]->d_name, crel, &ents[i].st, ents[i].digest,
                                err) < 0)
             return -1;
     }
-    return taskpool_wait(o->pool, err);
+    if (taskpool_wait(o->pool, err) < 0)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        if (!ents[i].hashed)
+            continue;
+        cleanup_free char *crel =
+            rel[0] ? xasprintf("%s/%s", rel, list[i]->d_name) : xstrdup(list[i]->d_name);
+        digest_cache_put(o->hashes, crel, &ents[i].st, ents[i].digest, read_ns);
+    }
+    return 0;
 }
 
 static int

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <time.h>
 
+#include "base_tree.h"
 #include "cache.h"
 #include "cache_transfer.h"
 #include "rootfs.h"
@@ -132,6 +133,7 @@ stage_state_release(struct stage_state *ss)
         dockerfile_free(ss->triggers[i]);
     free(ss->triggers);
     cache_explain_free(ss->explain);
+    base_tree_free(ss->tree);
     for (size_t i = 0; i < ss->nsteps; i++)
         free(ss->steps[i].text);
     free(ss->steps);
@@ -237,10 +239,10 @@ stage_try_cache(struct build *b, struct stage_state *ss, const char *created_by,
         return 0;
     }
     chain_id_next(ss->nlayers ? ss->layers[ss->nlayers - 1].chain_id : NULL, l.diff_id, l.chain_id);
-    /* a layer only in a --cache-from is fetched when a step needs it (stage_layers_ready) */
-    if (store_blob_exists(b->st, l.blob.digest) &&
-        store_layer_dir(b->st, l.chain_id, l.diff_id, l.blob.digest, &l.dir, err) < 0)
-        return -1;
+    /* a layer only in a --cache-from, or not extracted yet, is made ready when a step needs
+     * its tree (stage_layers_ready) */
+    l.dir = stage_layer_extracted(b, &l);
+    (void) err;
     stage_push_layer(b, ss, &l, created_by);
     return 0;
 }
@@ -266,6 +268,28 @@ stage_layers_ready(struct build *b, const struct stage_state *ss, struct lade_er
 
 /* ---- the overlay step ---- */
 
+bool
+stage_lazy_enabled(void)
+{
+    const char *v = getenv("LADE_LAZY_BASE");
+
+    return v == NULL || strcmp(v, "0") != 0;
+}
+
+char *
+stage_layer_extracted(struct build *b, const struct layer_state *l)
+{
+    char *dir = NULL;
+    struct lade_error ignored = {0};
+
+    if (!stage_lazy_enabled() || store_layer_present(b->st, l->chain_id)) {
+        if (store_blob_exists(b->st, l->blob.digest) &&
+            store_layer_dir(b->st, l->chain_id, l->diff_id, l->blob.digest, &dir, &ignored) < 0)
+            return NULL; /* stage_layers_ready tries again and reports it */
+    }
+    return dir;
+}
+
 static int
 fs_step_dirs(struct build *b, struct fs_step *fs, bool rw, struct lade_error *err)
 {
@@ -285,14 +309,10 @@ fs_step_dirs(struct build *b, struct fs_step *fs, bool rw, struct lade_error *er
     return 0;
 }
 
-int
-fs_step_begin(struct build *b, struct stage_state *ss, bool mount, struct fs_step *fs,
-              struct lade_error *err)
+static int
+fs_step_mount_rw(struct build *b, struct stage_state *ss, struct fs_step *fs,
+                 struct lade_error *err)
 {
-    if (fs_step_dirs(b, fs, true, err) < 0)
-        return -1;
-    if (!mount)
-        return 0;
     if (stage_layers_ready(b, ss, err) < 0)
         return -1;
     cleanup_free char **lowers = stage_lowerdirs(ss);
@@ -300,6 +320,64 @@ fs_step_begin(struct build *b, struct stage_state *ss, bool mount, struct fs_ste
         return -1;
     fs->mounted = true;
     return 0;
+}
+
+int
+fs_step_begin(struct build *b, struct stage_state *ss, bool mount, struct fs_step *fs,
+              struct lade_error *err)
+{
+    if (fs_step_dirs(b, fs, true, err) < 0)
+        return -1;
+    return mount ? fs_step_mount_rw(b, ss, fs, err) : 0;
+}
+
+int
+fs_step_begin_adding(struct build *b, struct stage_state *ss, const char *const *paths, bool users,
+                     struct fs_step *fs, struct lade_error *err)
+{
+    bool extracted = true;
+
+    for (size_t i = 0; i < ss->nlayers; i++)
+        extracted = extracted && ss->layers[i].dir != NULL;
+    if (extracted)
+        return fs_step_begin(b, ss, true, fs, err);
+    /* a layer only in a --cache-from is fetched: its listing reads the blob */
+    int fetched = 0;
+    pthread_mutex_lock(&b->shared->mu);
+    for (size_t i = 0; fetched == 0 && i < ss->nlayers; i++)
+        if (ss->layers[i].dir == NULL)
+            fetched = cache_import_fetch(b, &ss->layers[i].blob, err);
+    pthread_mutex_unlock(&b->shared->mu);
+    if (fetched < 0 || fs_step_dirs(b, fs, true, err) < 0)
+        return -1;
+    int rc = fs_lazy_begin(b, ss, fs->upper, fs->dir, paths, users, &fs->lazy, err);
+    if (rc < 0)
+        return -1;
+    if (rc == 0) {
+        free(fs->merged);
+        fs->merged = xstrdup(fs->upper);
+        return 0;
+    }
+    /* the base's tree is needed after all: a clean upper dir on the overlay */
+    if (rm_rf_at(AT_FDCWD, fs->upper, err) < 0 || mkdir(fs->upper, 0755) < 0 ||
+        chmod(fs->upper, 0755) < 0)
+        return lade_error_sys(err, "cannot create '%s'", fs->upper);
+    return fs_step_mount_rw(b, ss, fs, err);
+}
+
+int
+fs_step_lookup_user(const struct fs_step *fs, int rootfd, const char *spec, uid_t *uid, gid_t *gid,
+                    struct lade_error *err)
+{
+    cleanup_close int users = -1;
+
+    if (fs->lazy != NULL && fs_lazy_users(fs->lazy) != NULL) {
+        users = open(fs_lazy_users(fs->lazy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (users < 0)
+            return lade_error_sys(err, "open '%s'", fs_lazy_users(fs->lazy));
+        rootfd = users;
+    }
+    return rootfs_lookup_user(rootfd, spec, uid, gid, err);
 }
 
 int
@@ -330,8 +408,14 @@ fs_step_end(struct build *b, struct stage_state *ss, struct fs_step *fs, bool co
         overlay_unmount(fs->merged, NULL);
         fs->mounted = false;
     }
-    if (commit)
+    if (commit && fs->lazy != NULL)
+        rc = fs_lazy_finish(fs->lazy, err);
+    /* the step wrote over the base's files: only the extracted tree gives its layer */
+    if (rc > 0 && stage_layers_ready(b, ss, err) < 0)
+        rc = -1;
+    if (commit && rc == 0)
         rc = stage_commit_layer(b, ss, fs->upper, created_by, err);
+    fs_lazy_free(fs->lazy);
     rm_rf_at(AT_FDCWD, fs->dir, NULL);
     free(fs->dir);
     free(fs->upper);

@@ -10,6 +10,7 @@
 
 #include "build.h"
 #include "context.h"
+#include "digest_cache.h"
 #include "progress.h"
 #include "common/strv.h"
 #include "../parser/parser.h"
@@ -56,6 +57,7 @@ struct stage_state {
     bool built;
     struct step_record *steps; /* this stage's steps, FROM first (not inherited) */
     size_t nsteps;
+    struct base_tree *tree; /* its layers' listings while its base is not extracted; owned */
 };
 
 /* What the stages built at once (build.c's workers) share, guarded by mu. */
@@ -80,6 +82,7 @@ struct build {
     bool step_cached; /* the step just run was a cache hit */
     struct build_shared *shared;
     struct named_contexts named; /* --build-context (read only once prepared) */
+    struct digest_cache *hashes; /* the context's file digests (digest_cache.h), or NULL */
 };
 
 /* ---- stage.c ---- */
@@ -108,6 +111,11 @@ int stage_commit_layer(struct build *b, struct stage_state *ss, const char *uppe
 /* Extracts the stage's layers that a cache import left as blobs elsewhere (dir NULL): a step
  * is about to see the stage's filesystem. */
 int stage_layers_ready(struct build *b, const struct stage_state *ss, struct lade_error *err);
+/* The directory of l's tree when it is extracted already (or LADE_LAZY_BASE=0 asks every
+ * layer extracted as the stage gets it), else NULL: stage_layers_ready extracts it when a step
+ * reads the stage's whole tree. Caller frees. */
+char *stage_layer_extracted(struct build *b, const struct layer_state *l);
+bool stage_lazy_enabled(void);
 /* Adds layer l (whose tree is in the store, or dir NULL: only in a cache import) on top of the
  * stage, with its history entry. */
 void stage_push_layer(struct build *b, struct stage_state *ss, const struct layer_state *l,
@@ -122,12 +130,25 @@ int stage_try_cache(struct build *b, struct stage_state *ss, const char *created
 struct fs_step {
     char *dir, *upper, *work, *merged;
     bool mounted;
+    struct fs_lazy *lazy; /* fs_step_begin_adding on a base not extracted; merged is upper */
 };
 /* Creates the directories and, when mount is true, mounts the stage's rootfs read-write on
  * merged (changes go to upper). */
 int fs_step_begin(struct build *b, struct stage_state *ss, bool mount, struct fs_step *fs,
                   struct lade_error *err);
-/* Unmounts, commits upper as a layer (when commit), removes the step directory. */
+/* fs_step_begin with the stage's rootfs for a step that only adds files at paths (absolute,
+ * NULL-terminated), as COPY and WORKDIR do. While some layer of the stage is not extracted,
+ * nothing is: merged then names the upper dir, holding what the step needs of the base along
+ * paths (stage_lazy.c), and users=true readies the base's /etc/passwd and /etc/group for
+ * fs_step_lookup_user. */
+int fs_step_begin_adding(struct build *b, struct stage_state *ss, const char *const *paths,
+                         bool users, struct fs_step *fs, struct lade_error *err);
+/* rootfs_lookup_user for the step: in its root rootfd, or in the base's files when lazy. */
+int fs_step_lookup_user(const struct fs_step *fs, int rootfd, const char *spec, uid_t *uid,
+                        gid_t *gid, struct lade_error *err);
+/* Unmounts, commits upper as a layer (when commit), removes the step directory. 1 (nothing
+ * committed): a step begun lazily wrote a path of the base; the base is extracted now, and the
+ * step is to be run again from fs_step_begin_adding. */
 int fs_step_end(struct build *b, struct stage_state *ss, struct fs_step *fs, bool commit,
                 const char *created_by, struct lade_error *err);
 /* Mounts the layers of src read-only on a step directory of its own; *rootfd opens it. */

@@ -213,6 +213,7 @@ copy_docs(struct build *b, const struct copy_opts *o, const struct copy_cmd *c, 
     d.ignore = NULL;
     d.keep_owner = false;
     d.links = NULL;
+    d.hashes = NULL;
     if (d.src_root < 0)
         lade_error_sys(err, "open '%s'", dir);
     else if (copy_write_docs(d.src_root, c->docs, c->ndocs, err) == 0) {
@@ -284,6 +285,7 @@ copy_remote(struct build *b, const struct copy_opts *o, struct remote_source *rs
     r.ignore = NULL;
     r.keep_owner = false;
     r.links = NULL;
+    r.hashes = NULL;
     int unpacked = unpack && !rs->is_git ? copy_unpack(&r, rs->rel, dest, err) : 0;
     if (unpacked != 0)
         return unpacked < 0 ? -1 : 0;
@@ -356,7 +358,8 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
     bool is_add = cmd->in->kind == INSTR_ADD;
     bool link = c->link && c->chmod == NULL;
     const char *what = is_add ? "ADD" : "COPY";
-    struct copy_opts o = {.src_root = b->context_fd, .ignore = b->ignore, .dst_root = -1};
+    struct copy_opts o = {
+        .src_root = b->context_fd, .ignore = b->ignore, .dst_root = -1, .hashes = b->hashes};
     struct fs_step fs = {0};
     struct from_root from = {.fd = -1};
     struct copy_sources cs = {0};
@@ -393,6 +396,7 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
         if (from_root_open(b, c->from, &from, err) < 0)
             goto out;
         o.src_root = from.fd;
+        o.hashes = NULL; /* recorded for the build context only */
         o.ignore = from.ignore;
         o.keep_owner = from.keep_owner;
     }
@@ -412,15 +416,18 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
         goto out;
     }
 
+again: /* on the extracted base when the lazy one could not tell (fs_step_end) */
     /* --link: into an empty tree, the stage's rootfs never read */
-    if (fs_step_begin(b, ss, !link, &fs, err) < 0)
+    if ((link ? fs_step_begin(b, ss, false, &fs, err)
+              : fs_step_begin_adding(b, ss, (const char *const[]){dest, NULL}, c->chown != NULL,
+                                     &fs, err)) < 0)
         goto out;
     o.dst_root = open(link ? fs.upper : fs.merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (o.dst_root < 0) {
         lade_error_sys(err, "open '%s'", link ? fs.upper : fs.merged);
         goto out;
     }
-    if (c->chown != NULL && rootfs_lookup_user(o.dst_root, c->chown, &o.uid, &o.gid, err) < 0)
+    if (c->chown != NULL && fs_step_lookup_user(&fs, o.dst_root, c->chown, &o.uid, &o.gid, err) < 0)
         goto out;
     for (size_t i = 0; i < cs.n; i++)
         if (copy_source(&o, &cs, i, is_add && c->unpack != 0, dest, dest_is_dir, err) < 0)
@@ -433,6 +440,8 @@ step_copy(struct build *b, struct stage_state *ss, const struct command *cmd,
     close(o.dst_root);
     o.dst_root = -1;
     rc = fs_step_end(b, ss, &fs, true, hist, err);
+    if (rc > 0)
+        goto again;
 out:
     if (link && keyed)
         link_key_end(ss, cmd, parent);

@@ -40,18 +40,23 @@ step_workdir(struct build *b, struct stage_state *ss, const struct command *cmd,
     }
     if (stage_try_cache(b, ss, hist, &b->step_cached, err) < 0 || b->step_cached)
         return b->step_cached ? 0 : -1;
-    if (fs_step_begin(b, ss, true, &fs, err) < 0)
-        goto fail;
-    rootfd = open(fs.merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (rootfd < 0) {
-        lade_error_sys(err, "open '%s'", fs.merged);
-        goto fail;
-    }
-    if ((user && *user && rootfs_lookup_user(rootfd, user, &uid, &gid, err) < 0) ||
-        rootfs_mkdir_p(rootfd, clean, 0755, uid, gid, err) < 0)
-        goto fail;
-    close(steal_fd(&rootfd));
-    return fs_step_end(b, ss, &fs, true, hist, err);
+    const char *paths[] = {clean, NULL};
+    int rc;
+    do { /* again on the extracted base when the lazy one could not tell (fs_step_end) */
+        if (fs_step_begin_adding(b, ss, paths, user && *user, &fs, err) < 0)
+            goto fail;
+        rootfd = open(fs.merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0) {
+            lade_error_sys(err, "open '%s'", fs.merged);
+            goto fail;
+        }
+        if ((user && *user && fs_step_lookup_user(&fs, rootfd, user, &uid, &gid, err) < 0) ||
+            rootfs_mkdir_p(rootfd, clean, 0755, uid, gid, err) < 0)
+            goto fail;
+        close(steal_fd(&rootfd));
+        rc = fs_step_end(b, ss, &fs, true, hist, err);
+    } while (rc > 0);
+    return rc;
 fail:
     fs_step_end(b, ss, &fs, false, NULL, NULL);
     return -1;

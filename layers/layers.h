@@ -116,6 +116,11 @@ typedef bool (*layer_want_fn)(void *ctx, const char *path, uint64_t size);
  * databases and other metadata, read into memory). */
 int layer_list_data(int in_fd, layer_want_fn want, layer_list_fn fn, void *ctx,
                     digest_t diff_id_out, struct lade_error *err);
+/* layer_list_data without hashing: files' content digests are "" except for the wanted files
+ * (whose data is given), the rest of each file is skipped. For the lazy base (what a step needs
+ * to know of the base's tree without extracting it). */
+int layer_list_meta(int in_fd, layer_want_fn want, layer_list_fn fn, void *ctx,
+                    struct lade_error *err);
 
 /* ---- ADD's local archives (layers/extract.c) ---- */
 

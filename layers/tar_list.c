@@ -16,6 +16,7 @@ struct lister {
     struct layer_source *src;
     struct lade_error *err;
     layer_want_fn want; /* NULL: no file's data is kept */
+    bool skip_content;  /* layer_list_meta: files' data is skipped, not hashed */
 };
 
 /* The data of a wanted file is kept in memory for the callback: small metadata files (package
@@ -145,7 +146,13 @@ list_all(struct lister *l, struct archive *a, layer_list_fn fn, void *ctx, diges
         bool keep = le.type == 'f' && le.size <= KEPT_MAX && l->want != NULL &&
                     l->want(ctx, le.path, le.size);
         lade_buf_reset(&kept);
-        if (le.type == 'f' && content_digest(a, h, le.content, keep ? &kept : NULL, l->err) < 0)
+        if (le.type == 'f' && l->skip_content && !keep && archive_read_data_skip(a) != ARCHIVE_OK) {
+            if (!lade_error_is_set(l->err))
+                lade_error_set(l->err, LADE_ERR_OTHER, "bad layer: %s", archive_error_string(a));
+            goto out;
+        }
+        if (le.type == 'f' && (!l->skip_content || keep) &&
+            content_digest(a, h, le.content, keep ? &kept : NULL, l->err) < 0)
             goto out;
         if (keep) {
             le.data = kept.data != NULL ? kept.data : "";
@@ -175,11 +182,31 @@ layer_list(int in_fd, layer_list_fn fn, void *ctx, digest_t diff_id_out, struct 
     return layer_list_data(in_fd, NULL, fn, ctx, diff_id_out, err);
 }
 
+static int list_layer(struct lister *l, int in_fd, layer_list_fn fn, void *ctx,
+                      digest_t diff_id_out);
+
 int
 layer_list_data(int in_fd, layer_want_fn want, layer_list_fn fn, void *ctx, digest_t diff_id_out,
                 struct lade_error *err)
 {
     struct lister l = {.err = err, .want = want};
+
+    return list_layer(&l, in_fd, fn, ctx, diff_id_out);
+}
+
+int
+layer_list_meta(int in_fd, layer_want_fn want, layer_list_fn fn, void *ctx, struct lade_error *err)
+{
+    struct lister l = {.err = err, .want = want, .skip_content = true};
+
+    return list_layer(&l, in_fd, fn, ctx, NULL);
+}
+
+static int
+list_layer(struct lister *lp, int in_fd, layer_list_fn fn, void *ctx, digest_t diff_id_out)
+{
+    struct lister l = *lp;
+    struct lade_error *err = l.err;
     digest_t diff_id;
     struct archive *a = NULL;
     int rc = -1;

@@ -41,6 +41,14 @@ existing(struct store *st, const char *chain_id)
     return xasprintf("%s/layers/%s", st->root, rel);
 }
 
+bool
+store_layer_present(struct store *st, const char *chain_id)
+{
+    cleanup_free char *d = existing(st, chain_id);
+
+    return d != NULL;
+}
+
 static int
 write_small(int dirfd, const char *name, const char *text, struct lade_error *err)
 {

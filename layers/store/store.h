@@ -113,6 +113,8 @@ void store_image_release(struct store_image *img);
  * "diff" directory) caller frees. */
 int store_layer_dir(struct store *st, const char *chain_id, const char *diff_id,
                     const char *blob_digest, char **dir, struct lade_error *err);
+/* Whether layers/HEX(chain_id)/diff holds the layer's tree, without extracting anything. */
+bool store_layer_present(struct store *st, const char *chain_id);
 /* Moves an already extracted tree (e.g. an overlay upper dir just committed as a layer) into
  * layers/HEX(chain_id)/diff, recording diff_id and blob beside it. If that layer exists, the
  * tree at tree_path is removed instead. *dir as above. */

@@ -25,10 +25,10 @@ REGISTRY_LEVELS=(
 # builder/: a step never calls back into the driver (DESIGN.md, STYLE.md 9 "Calls go down").
 # Patterns are shell globs on the file name without .c.
 BUILDER_LEVELS=(
-    "paths: rootfs binfmt progress progress_* copy_links copy_tree copy_sources secrets ssh_* image_diff sbom sbom_records attest" # paths in a rootfs, progress, the copy engine, --secret/--ssh, image diffs
+    "paths: rootfs binfmt progress progress_* copy_links copy_tree copy_sources digest_cache secrets ssh_* image_diff sbom sbom_records attest" # paths in a rootfs, progress, the copy engine, --secret/--ssh, image diffs
     "fetch: fetch_* context*"                     # remote sources, build contexts
     "cache: cache cache_*"                        # keys and records, prune; never history
-    "stage: stage base"                           # stage state, overlay step, FROM bases
+    "stage: stage stage_lazy base base_tree"     # stage state, overlay step, FROM bases, lazy base
     "steps: step_* instr_* image output metadata" # the instructions; the image and its outputs
     "driver: build build_verify platform"                  # orders stages, dispatches; --verify
 )
