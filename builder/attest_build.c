@@ -127,9 +127,9 @@ provenance(const struct build *b, const char *plat, json_t **out, struct lade_er
     *out = provenance_predicate(&in);
     strv_free(bases);
     if (b->opts->provenance == PROVENANCE_MAX)
-        json_object_set_new(json_object_get(json_object_get(*out, "buildDefinition"),
-                                            "internalParameters"),
-                            "buildConfig", build_config(b));
+        json_object_set_new(
+            json_object_get(json_object_get(*out, "buildDefinition"), "internalParameters"),
+            "buildConfig", build_config(b));
     return 0;
 }
 

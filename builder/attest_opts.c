@@ -44,16 +44,16 @@ attest_key(const char *flag, const char *key, const char *v, struct attest_req *
 
     if (strcmp(key, "type") == 0) {
         if (strcmp(v, "sbom") != 0 && strcmp(v, "provenance") != 0)
-            return lade_error_set(err, LADE_ERR_USAGE, "%s: type must be sbom or provenance, not \"%s\"",
-                                  flag, v);
+            return lade_error_set(err, LADE_ERR_USAGE,
+                                  "%s: type must be sbom or provenance, not \"%s\"", flag, v);
         r->type = strcmp(v, "sbom") == 0 ? "sbom" : "provenance"; /* v is freed after */
         return 0;
     }
     if (strcmp(key, "disabled") == 0) {
         int on = parse_bool(v);
         if (on < 0)
-            return lade_error_set(err, LADE_ERR_USAGE, "%s: disabled must be true or false, not \"%s\"",
-                                  flag, v);
+            return lade_error_set(err, LADE_ERR_USAGE,
+                                  "%s: disabled must be true or false, not \"%s\"", flag, v);
         r->disabled = on == 1;
         return 0;
     }
@@ -77,8 +77,9 @@ attest_key(const char *flag, const char *key, const char *v, struct attest_req *
                               "%s: generator= (an SBOM scanner image) is not implemented yet: "
                               "lade reads the package managers' records itself",
                               flag);
-    return lade_error_set(err, LADE_ERR_USAGE, "%s: \"%s\" is not supported (keys: type, disabled%s)",
-                          flag, key, prov ? ", mode, version" : "");
+    return lade_error_set(err, LADE_ERR_USAGE,
+                          "%s: \"%s\" is not supported (keys: type, disabled%s)", flag, key,
+                          prov ? ", mode, version" : "");
 }
 
 /* One --attest value (after a shorthand's "type=T," is put in front). Two passes: type first,
