@@ -24,15 +24,28 @@ attest_wanted(const struct build_opts *o)
 }
 
 int
-attest_check_outputs(const struct build_opts *o, struct lade_error *err)
+attest_image_of(struct store *st, const struct oci_desc *top, struct oci_desc *image,
+                struct lade_error *err)
 {
-    for (size_t i = 0; attest_wanted(o) && i < o->noutputs; i++)
-        if (o->outputs[i].type == OUTPUT_DOCKER)
-            return lade_error_set(err, LADE_ERR_USAGE,
-                                  "-o type=docker cannot hold attestations (--sbom, "
-                                  "--provenance): a docker archive holds one image manifest; "
-                                  "use type=oci, or leave the attestations off");
-    return 0;
+    cleanup_free char *data = NULL;
+    size_t len = 0, i;
+    json_t *m;
+
+    *image = *top;
+    if (!oci_media_type_is_index(top->media_type))
+        return 0;
+    if (store_blob_read(st, top->digest, 4u << 20, &data, &len, err) < 0)
+        return -1;
+    json_auto_t *idx = oci_json_parse(data, len, top->digest, err);
+    if (idx == NULL)
+        return -1;
+    json_array_foreach(json_object_get(idx, "manifests"), i, m)
+    {
+        const char *os = json_string_value(json_object_get(json_object_get(m, "platform"), "os"));
+        if (os != NULL && strcmp(os, "unknown") != 0)
+            return oci_desc_parse(m, top->digest, image, err);
+    }
+    return lade_error_set(err, LADE_ERR_OTHER, "index %s holds no image manifest", top->digest);
 }
 
 json_t *
@@ -52,9 +65,11 @@ attest_index_entry(const struct oci_desc *m, const struct oci_platform *p)
 static char *
 subject_name(const struct build *b, const char *plat)
 {
-    if (b->opts->tags == NULL || b->opts->tags[0] == NULL)
+    char *const *names = b->opts->attest_names ? b->opts->attest_names : b->opts->tags;
+
+    if (names == NULL || names[0] == NULL)
         return xstrdup("_");
-    return attest_purl(b->opts->tags[0], plat);
+    return attest_purl(names[0], plat);
 }
 
 /* sha256 of the Dockerfile's bytes, read again the way build_load_plan reads them. */

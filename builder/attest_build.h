@@ -11,9 +11,10 @@
 
 /* True when opts ask for any attestation. */
 bool attest_wanted(const struct build_opts *o);
-/* Outputs that cannot hold attestations are refused before the build: a docker archive holds
- * one image manifest (BuildKit refuses attestations without OCI media types). */
-int attest_check_outputs(const struct build_opts *o, struct lade_error *err);
+/* The image manifest of top: top itself, or the image of an index made for attestations (the
+ * entry whose platform is not unknown/unknown). A docker archive takes it alone. */
+int attest_image_of(struct store *st, const struct oci_desc *top, struct oci_desc *image,
+                    struct lade_error *err);
 /* Stores the statements about image mdesc (the target stage ss), their attestation manifest
  * and the index [image, attestation manifest]; *index describes the index. */
 int attest_image(struct build *b, const struct stage_state *ss, const struct oci_desc *mdesc,

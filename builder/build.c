@@ -545,8 +545,7 @@ build_run_one(struct store *st, const struct build_opts *opts, digest_t manifest
     int rc = -1;
 
     progress_init(&b.progress, opts->progress);
-    if (attest_check_outputs(opts, err) < 0 || build_load_plan(opts, &b.plan, err) < 0 ||
-        load_dockerignore(opts, &b.ignore, err) < 0)
+    if (build_load_plan(opts, &b.plan, err) < 0 || load_dockerignore(opts, &b.ignore, err) < 0)
         goto out;
     b.context_fd = open(opts->context, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (b.context_fd < 0) {

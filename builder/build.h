@@ -86,6 +86,8 @@ struct build_opts {
      * as BuildKit attaches them, which makes the result an OCI index. Off by default. */
     bool sbom;
     enum provenance_mode { PROVENANCE_OFF = 0, PROVENANCE_MIN, PROVENANCE_MAX } provenance;
+    char **attest_names; /* the names their subject takes; NULL: tags (--verify's rebuild, which
+                            tags nothing, names the first build's tags) */
 };
 
 struct plan;

@@ -5,6 +5,8 @@
  * into the directory as it arrives: nothing is held in memory but fixed buffers. */
 #include "output.h"
 
+#include "attest_build.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -312,6 +314,18 @@ write_archive(struct build *b, const struct oci_desc *mdesc, const struct build_
 {
     char *const *names = out->names ? out->names : b->opts->tags;
     enum archive_format fmt = out->type == OUTPUT_OCI ? ARCHIVE_OCI : ARCHIVE_DOCKER;
+    struct oci_desc image;
+
+    /* a docker archive holds one image manifest: the attestations stay in the store */
+    if (fmt == ARCHIVE_DOCKER && oci_media_type_is_index(mdesc->media_type)) {
+        if (attest_image_of(b->st, mdesc, &image, err) < 0)
+            return -1;
+        progress_note(&b->progress,
+                      "WARNING: the docker archive holds the image %s without its attestations "
+                      "(-o type=oci keeps them)",
+                      image.digest);
+        mdesc = &image;
+    }
 
     if (strcmp(out->dest, "-") != 0)
         return archive_export(b->st, mdesc, names, fmt, out->dest, err);

@@ -173,7 +173,7 @@ build_run(struct store *st, const struct build_opts *opts, digest_t manifest_out
         one.reg = &ro;
         return build_run_one(st, &one, manifest_out, err);
     }
-    if (check_outputs(opts, n, err) < 0 || attest_check_outputs(opts, err) < 0)
+    if (check_outputs(opts, n, err) < 0)
         return -1;
     cleanup_free char *tmp = tar_tmpdir(opts, err);
     if (tmp == NULL && lade_error_is_set(err))

@@ -58,8 +58,8 @@ static void
 test_attest_values(void **state)
 {
     (void) state;
-    struct build_opts o = opts_of((const char *[]){"attest", "type=sbom", "attest",
-                                                   "mode=max,type=provenance", NULL});
+    struct build_opts o = opts_of(
+        (const char *[]){"attest", "type=sbom", "attest", "mode=max,type=provenance", NULL});
     assert_true(o.sbom);
     assert_int_equal(o.provenance, PROVENANCE_MAX); /* type may come after the other keys */
     o = opts_of((const char *[]){"attest", "type=sbom", "attest", "type=sbom,disabled=true", NULL});

@@ -96,6 +96,9 @@ t_attest_reproducible_and_off_by_default() {
     # the subject names the -t name: the same name again, every step run again
     run_ok lade build -q --no-cache --sbom --provenance -t att:1 "$WORK/app"
     assert_eq "$first" "$(store_digest "$ROOT" docker.io/library/att:1)" "two builds give the same index"
+    # --verify rebuilds the attestations too (their subject names the same -t name)
+    run_ok lade build --progress quiet --sbom --provenance --verify -t att:1 "$WORK/app"
+    assert_eq "reproducible: $first" "$OUT"
     # without the flags (or with them false) the image is the plain manifest it always was: the
     # index's image manifest, byte for byte
     run_ok lade build -q -t plain:1 "$WORK/app"
@@ -134,10 +137,14 @@ t_attest_store_run_save_outputs() {
     att=$(json_get "$ROOT/oci/blobs/sha256/${idx#sha256:}" "j['manifests'][1]['digest']")
     prov=$(json_get "$ROOT/oci/blobs/sha256/${att#sha256:}" "j['layers'][1]['digest']")
     assert_json "$ROOT/oci/blobs/sha256/${prov#sha256:}" "j['predicate']['buildDefinition']['internalParameters']['buildConfig']['stages'][0]['instructions'][0] == 'FROM base:1'"
-    # a docker archive cannot hold them: refused before the build
-    assert_exit 2 lade build --sbom -o "type=docker,dest=$WORK/x.tar" "$WORK/app"
-    assert_contains "$ERR" "-o type=docker cannot hold attestations"
-    assert_not_exists "$WORK/x.tar"
+    # a docker archive holds the image alone, with a warning (the store keeps the index)
+    run_ok lade build --progress plain --sbom -t att:2 -o "type=docker,dest=$WORK/x.tar" "$WORK/app"
+    assert_contains "$ERR" "WARNING: the docker archive holds the image $(json_get "$ROOT/oci/blobs/sha256/${idx#sha256:}" "j['manifests'][0]['digest']") without its attestations"
+    run_ok skopeo inspect --raw "docker-archive:$WORK/x.tar"
+    assert_json - "j['mediaType'] == 'application/vnd.docker.distribution.manifest.v2+json'" <<<"$OUT"
+    run_ok podman_ load -i "$WORK/x.tar"
+    run_ok podman_ run --rm --network=none docker.io/library/att:2
+    assert_eq "app 1" "$OUT" "podman runs the image of the docker archive"
     assert_store_valid "$ROOT"
 }
 
