@@ -37,6 +37,8 @@ DEB_TEST  := skopeo umoci oci-image-tool podman runc busybox-static docker-regis
              qemu-user-static
 # t_registry_cache.sh parses the CI recipes (testdata/recipes/)
 DEB_TEST  += python3-yaml
+# t_attest.sh validates the attestations against JSON Schemas (tests/integration/schemas/)
+DEB_TEST  += python3-jsonschema
 # make bench's baselines and tools (tests/bench/README.md)
 DEB_BENCH := pigz hyperfine buildah valgrind
 DEB_CHECK = dpkg-query -W -f='$${Status}\n' $(1) 2>/dev/null | grep -c 'ok installed'

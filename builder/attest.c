@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/xalloc.h"
 
@@ -15,6 +16,25 @@ static json_t *
 digest_set(const char *digest)
 {
     return json_pack("{s:s}", "sha256", digest_valid(digest) ? digest_hex(digest) : "");
+}
+
+char *
+attest_purl(const char *name, const char *platform)
+{
+    const char *slash = strrchr(name, '/'), *at = strchr(name, '@'), *colon = strrchr(name, ':');
+    struct lade_buf b;
+
+    lade_buf_init(&b, 0);
+    if (at != NULL) /* NAME@sha256:...: the digest is the version */
+        lade_buf_appendf(&b, "pkg:docker/%.*s@%s", (int) (at - name), name, at + 1);
+    else if (colon != NULL && (slash == NULL || colon > slash))
+        lade_buf_appendf(&b, "pkg:docker/%.*s@%s", (int) (colon - name), name, colon + 1);
+    else
+        lade_buf_appendf(&b, "pkg:docker/%s", name);
+    lade_buf_appendf(&b, "?platform=");
+    for (const char *p = platform; *p != '\0'; p++)
+        lade_buf_appendf(&b, *p == '/' ? "%%2F" : "%c", *p);
+    return lade_buf_steal(&b);
 }
 
 json_t *
@@ -36,8 +56,8 @@ provenance_predicate(const struct provenance_input *in)
         const char *at = strrchr(in->bases[i], '@');
         if (at == NULL)
             continue;
-        cleanup_free char *uri = xasprintf("pkg:docker/%.*s?platform=%s", (int) (at - in->bases[i]),
-                                           in->bases[i], in->platform);
+        cleanup_free char *name = xstrndup(in->bases[i], (size_t) (at - in->bases[i]));
+        cleanup_free char *uri = attest_purl(name, in->platform);
         json_array_append_new(deps,
                               json_pack("{s:s, s:o}", "uri", uri, "digest", digest_set(at + 1)));
     }
@@ -54,16 +74,14 @@ json_t *
 attest_statement(const char *subject_name, const char *subject_digest, const char *predicate_type,
                  json_t *predicate)
 {
-    return json_pack("{s:s, s:s, s:[{s:s, s:o}], s:o}", "_type",
-                     "https://in-toto.io/Statement/v0.1", "predicateType", predicate_type,
-                     "subject", "name", subject_name, "digest", digest_set(subject_digest),
-                     "predicate", predicate);
+    return json_pack("{s:s, s:s, s:[{s:s, s:o}], s:o}", "_type", "https://in-toto.io/Statement/v1",
+                     "predicateType", predicate_type, "subject", "name", subject_name, "digest",
+                     digest_set(subject_digest), "predicate", predicate);
 }
 
-/* Stores v's canonical bytes; *d gets the descriptor with media type mt. */
-static int
-put_json(struct store *st, const json_t *v, const char *mt, struct oci_desc *d,
-         struct lade_error *err)
+int
+attest_json_put(struct store *st, const json_t *v, const char *mt, struct oci_desc *d,
+                struct lade_error *err)
 {
     size_t len = 0;
     cleanup_free char *bytes = oci_json_dump(v, &len);
@@ -82,7 +100,7 @@ attest_manifest(struct store *st, const struct oci_desc *image, json_t *const *s
     struct oci_desc d, cdesc, mdesc;
 
     for (size_t i = 0; i < n; i++) {
-        if (put_json(st, statements[i], MT_IN_TOTO, &d, err) < 0)
+        if (attest_json_put(st, statements[i], MT_IN_TOTO, &d, err) < 0)
             return -1;
         json_t *layer = oci_desc_json(&d);
         json_object_set_new(layer, "annotations",
@@ -93,11 +111,11 @@ attest_manifest(struct store *st, const struct oci_desc *image, json_t *const *s
     }
     config = json_pack("{s:s, s:s, s:{}, s:{s:s, s:O}}", "architecture", "unknown", "os", "unknown",
                        "config", "rootfs", "type", "layers", "diff_ids", diff_ids);
-    if (put_json(st, config, MT_OCI_CONFIG, &cdesc, err) < 0)
+    if (attest_json_put(st, config, MT_OCI_CONFIG, &cdesc, err) < 0)
         return -1;
     manifest = json_pack("{s:i, s:s, s:o, s:O}", "schemaVersion", 2, "mediaType", MT_OCI_MANIFEST,
                          "config", oci_desc_json(&cdesc), "layers", layers);
-    if (put_json(st, manifest, MT_OCI_MANIFEST, &mdesc, err) < 0)
+    if (attest_json_put(st, manifest, MT_OCI_MANIFEST, &mdesc, err) < 0)
         return -1;
     *entry = oci_desc_json(&mdesc);
     json_object_set_new(*entry, "annotations",

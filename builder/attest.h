@@ -28,13 +28,28 @@ struct provenance_input {
     const char *version;           /* lade's */
 };
 
+struct build_opts;
+/* One --sbom, --provenance (flag "sbom", "provenance"; value NULL when given alone) or
+ * --attest (flag "attest") option, as buildx reads it, into o->sbom and o->provenance.
+ * Errors are LADE_ERR_USAGE. (attest_opts.c) */
+int attest_option(struct build_opts *o, const char *flag, const char *value,
+                  struct lade_error *err);
+
+/* An image's package URL as BuildKit writes it: pkg:docker/NAME@TAG?platform=linux%2Famd64
+ * (name "NAME:TAG", "NAME@DIGEST" or "NAME"); caller frees. */
+char *attest_purl(const char *name, const char *platform);
+
 /* The SLSA provenance v1 predicate. */
 json_t *provenance_predicate(const struct provenance_input *in);
 
-/* An in-toto statement (v0.1, as BuildKit writes) about subject (name "pkg:docker/...") with
- * predicate (reference stolen). */
+/* An in-toto statement (v1, as BuildKit writes since v0.22) about subject (name "pkg:docker/...")
+ * with predicate (reference stolen). */
 json_t *attest_statement(const char *subject_name, const char *subject_digest,
                          const char *predicate_type, json_t *predicate);
+
+/* Stores v's canonical bytes; *d gets the descriptor with media type mt. */
+int attest_json_put(struct store *st, const json_t *v, const char *mt, struct oci_desc *d,
+                    struct lade_error *err);
 
 /* Stores the statements (each {predicateType, ...} as from attest_statement) as an attestation
  * manifest; *entry gets its index entry (descriptor, unknown/unknown platform, the reference

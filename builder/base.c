@@ -173,6 +173,21 @@ pulled_already(const struct build *b, const char *full)
     return found;
 }
 
+/* Remembers an image the build used, once, for provenance. */
+static void
+record_base(struct build *b, const char *full, const char *digest)
+{
+    cleanup_free char *ref = xasprintf("%s@%s", full, digest);
+    bool seen = false;
+
+    pthread_mutex_lock(&b->shared->mu);
+    for (char **p = b->shared->bases; p && *p && !seen; p++)
+        seen = strcmp(*p, ref) == 0;
+    if (!seen)
+        b->shared->bases = strv_push(b->shared->bases, ref);
+    pthread_mutex_unlock(&b->shared->mu);
+}
+
 int
 stage_load_image(struct build *b, struct stage_state *ss, const char *name, struct lade_error *err)
 {
@@ -251,6 +266,7 @@ stage_load_image(struct build *b, struct stage_state *ss, const char *name, stru
         ss->nlayers++;
     }
     cache_key_init(b, ss, img.manifest_desc.digest);
+    record_base(b, full, img.manifest_desc.digest);
     store_image_release(&img);
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attest_build.h"
 #include "cache.h"
 #include "cache_transfer.h"
 #include "image.h"
@@ -525,6 +526,7 @@ build_release(struct build *b)
         close(b->context_fd);
     plan_free(b->plan);
     strv_free(b->shared->pulled);
+    strv_free(b->shared->bases);
     cache_transfer_free(b->shared->xfer);
     named_contexts_release(&b->named);
     digest_cache_close(b->hashes);
@@ -565,17 +567,23 @@ build_run_one(struct store *st, const struct build_opts *opts, digest_t manifest
         goto out;
     if (build_stages(&b, order, norder, err) < 0)
         goto out;
-    if (image_blobs_ready(&b, &b.stages[b.plan->target], err) < 0 ||
-        image_write(&b, &b.stages[b.plan->target], &mdesc, config_digest, err) < 0 ||
-        image_export(&b, &mdesc, config_digest, err) < 0 ||
-        outputs_write(&b, &b.stages[b.plan->target], &mdesc, err) < 0 ||
-        (opts->push && image_push_tags(&b, &mdesc, err) < 0) || cache_export(&b, err) < 0)
+    struct stage_state *target = &b.stages[b.plan->target];
+    if (image_blobs_ready(&b, target, err) < 0 ||
+        image_write(&b, target, &mdesc, config_digest, err) < 0)
+        goto out;
+    /* with attestations, the image is an index of it and its attestation manifest */
+    struct oci_desc result = mdesc;
+    if (attest_wanted(opts) && attest_image(&b, target, &mdesc, &result, err) < 0)
+        goto out;
+    if (image_export(&b, &result, config_digest, err) < 0 ||
+        outputs_write(&b, target, &result, err) < 0 ||
+        (opts->push && image_push_tags(&b, &result, err) < 0) || cache_export(&b, err) < 0)
         goto out;
     if (opts->metadata_file != NULL &&
-        metadata_write(&b, &mdesc, config_digest, opts->metadata_file, err) < 0)
+        metadata_write(&b, &result, config_digest, opts->metadata_file, err) < 0)
         goto out;
     if (manifest_out != NULL)
-        memcpy(manifest_out, mdesc.digest, sizeof(digest_t));
+        memcpy(manifest_out, result.digest, sizeof(digest_t));
     rc = 0;
 out:
     if (b.progress.sink != NULL)

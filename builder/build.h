@@ -82,6 +82,12 @@ struct build_opts {
     /* --cache-from (imported records, looked up after the local store) and --cache-to
      * (exported after the image is written): cache_transfer.h. */
     struct cache_specs cache_from, cache_to;
+    /* --sbom, --provenance, --attest (attest_opts.c): in-toto statements attached to the image
+     * as BuildKit attaches them, which makes the result an OCI index. Off by default. */
+    bool sbom;
+    enum provenance_mode { PROVENANCE_OFF = 0, PROVENANCE_MIN, PROVENANCE_MAX } provenance;
+    char **attest_names; /* the names their subject takes; NULL: tags (--verify's rebuild, which
+                            tags nothing, names the first build's tags) */
 };
 
 struct plan;

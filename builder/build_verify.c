@@ -125,6 +125,7 @@ build_verify(struct store *st, const struct build_opts *opts, const char *manife
     /* the same inputs, nothing reused, nothing recorded, nothing written anywhere */
     again.no_cache = true;
     again.no_cache_record = true;
+    again.attest_names = opts->tags; /* the attestations name the same image */
     again.tags = NULL;
     again.outputs = NULL;
     again.noutputs = 0;

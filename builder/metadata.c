@@ -42,7 +42,8 @@ metadata_json(const struct build *b, const struct oci_desc *mdesc, const char *c
     struct lade_buf names;
 
     json_object_set_new(doc, "containerimage.digest", json_string(mdesc->digest));
-    json_object_set_new(doc, "containerimage.config.digest", json_string(config_digest));
+    if (config_digest != NULL) /* an index of several platforms has no one config */
+        json_object_set_new(doc, "containerimage.config.digest", json_string(config_digest));
     json_object_set_new(desc, "mediaType", json_string(mdesc->media_type));
     json_object_set_new(desc, "digest", json_string(mdesc->digest));
     json_object_set_new(desc, "size", json_integer(mdesc->size));
@@ -53,7 +54,8 @@ metadata_json(const struct build *b, const struct oci_desc *mdesc, const char *c
     if (names.len > 0)
         json_object_set_new(doc, "image.name", json_string(names.data));
     lade_buf_release(&names);
-    json_object_set_new(doc, "lade.steps", steps_json(b));
+    if (b->plan != NULL) /* NULL: the index of several platforms, each built on its own */
+        json_object_set_new(doc, "lade.steps", steps_json(b));
     return doc;
 }
 

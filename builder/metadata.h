@@ -3,12 +3,15 @@
 
 /* --metadata-file: what buildx writes (the keys of BuildKit's image exporter response) and
  * lade's own record of each step:
- *   containerimage.digest          the manifest digest
- *   containerimage.config.digest   the config digest (docker's image ID)
- *   containerimage.descriptor      the manifest's {mediaType, digest, size}
+ *   containerimage.digest          the manifest digest (the index's with several platforms or
+ *                                  attestations)
+ *   containerimage.config.digest   the config digest (docker's image ID); absent for an index
+ *                                  of several platforms (config_digest NULL)
+ *   containerimage.descriptor      the manifest's (index's) {mediaType, digest, size}
  *   image.name                     the -t names as typed, comma-joined (absent without -t)
  *   lade.steps                     [{stage, line, instruction, cached, duration_ms, layer}],
- *                                  the stages in Dockerfile order, each step in order */
+ *                                  the stages in Dockerfile order, each step in order (absent
+ *                                  for several platforms: b->plan NULL) */
 
 #include "stage.h"
 

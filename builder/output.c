@@ -5,6 +5,8 @@
  * into the directory as it arrives: nothing is held in memory but fixed buffers. */
 #include "output.h"
 
+#include "attest_build.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -312,6 +314,18 @@ write_archive(struct build *b, const struct oci_desc *mdesc, const struct build_
 {
     char *const *names = out->names ? out->names : b->opts->tags;
     enum archive_format fmt = out->type == OUTPUT_OCI ? ARCHIVE_OCI : ARCHIVE_DOCKER;
+    struct oci_desc image;
+
+    /* a docker archive holds one image manifest: the attestations stay in the store */
+    if (fmt == ARCHIVE_DOCKER && oci_media_type_is_index(mdesc->media_type)) {
+        if (attest_image_of(b->st, mdesc, &image, err) < 0)
+            return -1;
+        progress_note(&b->progress,
+                      "WARNING: the docker archive holds the image %s without its attestations "
+                      "(-o type=oci keeps them)",
+                      image.digest);
+        mdesc = &image;
+    }
 
     if (strcmp(out->dest, "-") != 0)
         return archive_export(b->st, mdesc, names, fmt, out->dest, err);
@@ -330,6 +344,8 @@ outputs_write(struct build *b, struct stage_state *ss, const struct oci_desc *md
 
         if (out->type == OUTPUT_IMAGE)
             continue; /* the store has it; pushes are the driver's */
+        if (ss == NULL && (out->type == OUTPUT_LOCAL || out->type == OUTPUT_TAR))
+            continue; /* an index: each platform's build wrote its tree (outputs_platform) */
         progress_note(&b->progress, "exporting to %s %s", type_name(out->type),
                       strcmp(out->dest, "-") == 0 ? "stdout" : out->dest);
         if (out->type == OUTPUT_LOCAL || out->type == OUTPUT_TAR)
@@ -338,6 +354,55 @@ outputs_write(struct build *b, struct stage_state *ss, const struct oci_desc *md
             rc = write_archive(b, mdesc, out, err);
         if (rc < 0)
             return lade_error_prefix(err, "--output type=%s", type_name(out->type));
+    }
+    return 0;
+}
+
+/* ---- several platforms ---- */
+
+struct build_output *
+outputs_platform(const struct build_output *outs, size_t n, const char *tmp, const char *dir,
+                 size_t *nout)
+{
+    struct build_output *one = xcalloc(n + 1, sizeof(*one));
+    size_t k = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (outs[i].type != OUTPUT_LOCAL && outs[i].type != OUTPUT_TAR)
+            continue;
+        one[k].type = OUTPUT_LOCAL;
+        one[k++].dest = outs[i].type == OUTPUT_LOCAL ? xasprintf("%s/%s", outs[i].dest, dir)
+                                                     : xasprintf("%s/%zu/%s", tmp, i, dir);
+    }
+    *nout = k;
+    return one;
+}
+
+void
+outputs_platform_free(struct build_output *outs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        output_release(&outs[i]);
+    free(outs);
+}
+
+int
+outputs_join(struct build *b, const char *tmp, struct lade_error *err)
+{
+    struct layer_opts lo = {.epoch = b->clamp, .compression = COMPRESSION_NONE};
+
+    for (size_t i = 0; i < b->opts->noutputs; i++) {
+        const struct build_output *out = &b->opts->outputs[i];
+        if (out->type != OUTPUT_TAR)
+            continue;
+        cleanup_free char *dir = xasprintf("%s/%zu", tmp, i);
+        cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        progress_note(&b->progress, "exporting to tar %s",
+                      strcmp(out->dest, "-") == 0 ? "stdout" : out->dest);
+        if (fd < 0)
+            return lade_error_sys(err, "cannot open '%s'", dir);
+        if (tree_to_file(fd, &lo, out->dest, err) < 0)
+            return lade_error_prefix(err, "--output type=tar");
     }
     return 0;
 }

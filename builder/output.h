@@ -21,3 +21,12 @@ int outputs_check(const struct build_output *outs, size_t n, bool stdout_tty,
 /* Writes every output of b->opts for the target stage ss, whose image mdesc is stored. */
 int outputs_write(struct build *b, struct stage_state *ss, const struct oci_desc *mdesc,
                   struct lade_error *err);
+
+/* Several platforms (BuildKit's platform split): type=local and type=tar get one directory per
+ * platform, named like linux_amd64 (dir). outputs_platform gives one platform's build its
+ * outputs: each local one into DEST/dir, each tar one into TMP/K/dir (K its index in outs);
+ * *nout of them, freed with outputs_platform_free. outputs_join then writes TMP/K as the tar. */
+struct build_output *outputs_platform(const struct build_output *outs, size_t n, const char *tmp,
+                                      const char *dir, size_t *nout);
+void outputs_platform_free(struct build_output *outs, size_t n);
+int outputs_join(struct build *b, const char *tmp, struct lade_error *err);

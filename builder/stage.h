@@ -65,6 +65,8 @@ struct build_shared {
     pthread_mutex_t mu;
     char **pulled;               /* base images pulled in this build (--pull pulls each once) */
     struct cache_transfer *xfer; /* --cache-from/--cache-to (cache_transfer.h); NULL: none */
+    char **bases; /* "NAME@MANIFEST-DIGEST" of every image loaded (FROM, COPY --from), for
+                     provenance (attest_build.c) */
 };
 
 /* One build: shared by the driver and the steps. A worker building a stage alongside others

@@ -204,6 +204,10 @@ long_option(struct cli_args *a, const char *word, struct lade_error *err)
         int on = eq ? flag_value(o, eq + 1, err) : 1;
         return on <= 0 ? on : o->id;
     }
+    if (o->value[0] == '[') { /* an optional value, only as --name=VALUE (pflag's NoOptDefVal) */
+        a->value = eq ? (char *) eq + 1 : NULL;
+        return o->id;
+    }
     if (eq != NULL)
         a->value = (char *) eq + 1;
     else if (a->next < a->argc)

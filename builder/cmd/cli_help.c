@@ -22,7 +22,7 @@ option_label(const struct cli_opt *o, char *buf, size_t size)
     else
         n = snprintf(buf, size, "    --%s", o->name);
     if (o->value != NULL && n >= 0 && (size_t) n < size)
-        n += snprintf(buf + n, size - (size_t) n, " %s", o->value);
+        n += snprintf(buf + n, size - (size_t) n, o->value[0] == '[' ? "%s" : " %s", o->value);
     return n;
 }
 

@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../attest.h"
 #include "../build.h"
 #include "../output.h"
 #include "../secrets.h"
@@ -45,6 +46,9 @@ enum {
     OPT_CACHE_FROM,
     OPT_CACHE_TO,
     OPT_METADATA_FILE,
+    OPT_SBOM,
+    OPT_PROVENANCE,
+    OPT_ATTEST,
 };
 static const char *const limit_flags[] = {"memory", "cpus", "cpu-quota", "pids-limit"};
 
@@ -96,6 +100,11 @@ static const struct cli_opt build_opts[] = {
      "Use a build cache: type=registry,ref=NAME or type=local,src=DIR (repeatable)"},
     {OPT_CACHE_TO, "cache-to", 0, "SPEC",
      "Export the build cache: type=registry,ref=NAME[,mode=min|max] or type=local,dest=DIR"},
+    {OPT_SBOM, "sbom", 0, "[=true|false]", "Attach an SPDX SBOM attestation of the image"},
+    {OPT_PROVENANCE, "provenance", 0, "[=true|false|mode=min|max]",
+     "Attach an SLSA provenance v1 attestation"},
+    {OPT_ATTEST, "attest", 0, "type=sbom|provenance[,mode=min|max]",
+     "Attach an attestation, as buildx's --attest"},
     CLI_REGISTRY_OPTIONS,
     {0},
 };
@@ -167,6 +176,16 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
         }
         case 'o':
             if (add_output(a.value, &o, &outs, err) < 0)
+                goto out;
+            break;
+        case OPT_SBOM:
+        case OPT_PROVENANCE:
+        case OPT_ATTEST:
+            if (attest_option(&o,
+                              c == OPT_SBOM         ? "sbom"
+                              : c == OPT_PROVENANCE ? "provenance"
+                                                    : "attest",
+                              a.value, err) < 0)
                 goto out;
             break;
         case OPT_METADATA_FILE:

@@ -34,11 +34,6 @@ const struct cli_foreign build_docker_flags[] = {
     /* refused */
     {"add-host", 0, true, false, NOT_YET "; RUN steps see lade's own /etc/hosts", NULL},
     {"annotation", 0, true, false, NOT_YET, NULL},
-    {"attest", 0, true, false, "attestations are " NOT_YET, NULL},
-    {"sbom", 0, true, false, "SBOM attestations are " NOT_YET "; --sbom=false is accepted",
-     "false"},
-    {"provenance", 0, true, false,
-     "provenance attestations are " NOT_YET "; --provenance=false is accepted", "false"},
     {"builder", 0, true, false, "lade has no builder instances: the build runs in lade itself",
      NULL},
     {"call", 0, true, false, NOT_YET "; `lade plan` prints the stages a build runs", NULL},

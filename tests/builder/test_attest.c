@@ -31,7 +31,7 @@ test_provenance_names_inputs(void **state)
     assert_string_equal(cfg, D2 + 7);
     assert_string_equal(arg, "2");
     assert_string_equal(target, "final");
-    assert_string_equal(uri, "pkg:docker/docker.io/library/debian:12?platform=linux/arm64");
+    assert_string_equal(uri, "pkg:docker/docker.io/library/debian@12?platform=linux%2Farm64");
     assert_string_equal(dig, D1 + 7);
     json_decref(p);
 }

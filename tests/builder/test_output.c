@@ -124,6 +124,30 @@ test_outputs_one_stdout(void **state)
     output_release(&o[1]);
 }
 
+/* Several platforms: local outputs go under DEST/linux_arm64, tar ones under TMP/INDEX/... to be
+ * joined after; archives and the store are the index's (not given to a platform's build). */
+static void
+test_outputs_platform_split(void **state)
+{
+    struct build_output outs[4];
+    size_t n = 0;
+
+    (void) state;
+    parse_ok("type=oci,dest=o.tar", &outs[0]);
+    parse_ok("type=local,dest=out", &outs[1]);
+    parse_ok("-", &outs[2]);
+    parse_ok("type=registry", &outs[3]);
+    struct build_output *one = outputs_platform(outs, 4, "/tmp/T", "linux_arm64", &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(one[0].type, OUTPUT_LOCAL);
+    assert_string_equal(one[0].dest, "out/linux_arm64");
+    assert_int_equal(one[1].type, OUTPUT_LOCAL);
+    assert_string_equal(one[1].dest, "/tmp/T/2/linux_arm64");
+    outputs_platform_free(one, n);
+    for (size_t i = 0; i < 4; i++)
+        output_release(&outs[i]);
+}
+
 int
 main(void)
 {
@@ -133,6 +157,7 @@ main(void)
         cmocka_unit_test(test_output_names_quoted_and_normalised),
         cmocka_unit_test(test_output_errors),
         cmocka_unit_test(test_outputs_one_stdout),
+        cmocka_unit_test(test_outputs_platform_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

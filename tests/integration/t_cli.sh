@@ -114,8 +114,8 @@ t_cli_docker_flags_table() {
     assert_contains "$ERR" "--cache-to type=inline is not supported: use type=registry"
     assert_exit 2 lade build --ulimit nofile=10 "$WORK/ctx"
     assert_contains "$ERR" "lade build: --ulimit is not supported ("
-    assert_exit 2 lade build --provenance=mode=max "$WORK/ctx"
-    assert_contains "$ERR" "--provenance is not supported (provenance attestations"
+    assert_exit 2 lade build --attest type=sbom,generator=image "$WORK/ctx"
+    assert_contains "$ERR" "--attest: generator= (an SBOM scanner image) is not implemented yet"
     assert_exit 2 lade build -D "$WORK/ctx"
     assert_contains "$ERR" "lade build: --debug is not supported ("
     # every flag of the table has a row in the README's table

@@ -166,6 +166,31 @@ PY
     assert_eq "aarch64" "$(cat "$WORK/bundle-arm64/rootfs/arch")"
 }
 
+# -o type=local and type=tar with several platforms: one directory per platform, named as
+# BuildKit's platform split names them (linux_amd64); --metadata-file describes the index.
+t_platform_local_tar_metadata() {
+    needs_emulation
+    two_arch_context "$WORK/ctx"
+    run_ok lade build --platform linux/amd64,linux/arm64 -t arch:1 -o "type=local,dest=$WORK/out" \
+        -o "type=tar,dest=$WORK/out.tar" --metadata-file "$WORK/md.json" "$WORK/ctx"
+    assert_eq "linux_amd64
+linux_arm64" "$(ls "$WORK/out")"
+    assert_eq "x86_64" "$(cat "$WORK/out/linux_amd64/arch")"
+    assert_eq "aarch64" "$(cat "$WORK/out/linux_arm64/arch")"
+    assert_eq "linux/arm64 linux arm64 [] linux/amd64" "$(cat "$WORK/out/linux_arm64/args")"
+    assert_contains "$(tar -tf "$WORK/out.tar")" "linux_arm64/arch"
+    mkdir "$WORK/untar" && tar -xf "$WORK/out.tar" -C "$WORK/untar"
+    assert_eq "aarch64" "$(cat "$WORK/untar/linux_arm64/arch")"
+    assert_eq "x86_64" "$(cat "$WORK/untar/linux_amd64/arch")"
+    assert_not_exists "$WORK/out.tar.tmp"
+    local index
+    index=$(store_digest "$ROOT" docker.io/library/arch:1)
+    assert_json "$WORK/md.json" "j['containerimage.digest'] == '$index' and j['containerimage.descriptor'] == {'mediaType': 'application/vnd.oci.image.index.v1+json', 'digest': '$index', 'size': j['containerimage.descriptor']['size']} and j['image.name'] == 'arch:1' and 'containerimage.config.digest' not in j"
+    # the tar to stdout too
+    lade build --progress quiet --platform linux/amd64,linux/arm64 -o - "$WORK/ctx" >"$WORK/stdout.tar" || fail "tar to stdout failed"
+    assert_contains "$(tar -tf "$WORK/stdout.tar")" "linux_amd64/arch"
+}
+
 t_platform_bases_index_and_mismatch() {
     needs_emulation
     two_arch_context "$WORK/ctx"
