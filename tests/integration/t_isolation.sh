@@ -2,7 +2,11 @@
 # shellcheck shell=bash
 # Isolation tiers (issue 9): lade info explains them, --isolation picks one, and the chroot
 # tier (tier 3: a plain tree, the layer found by comparing it with a snapshot) gives the
-# same image digest as the namespaces tier (tier 1: overlay) for the same Dockerfile.
+# same image digest as the namespaces tier (tier 1: overlay) for the same Dockerfile, also when
+# lade runs inside a default `podman run` and pushes to a registry.
+
+# shellcheck source=tests/integration/registry.sh
+source "$INTEG_DIR/registry.sh"
 
 # A Dockerfile whose RUN steps create, modify and delete files, change modes and owners,
 # make symlinks and hardlinks, replace a directory and delete one, over two RUN layers and
@@ -74,4 +78,41 @@ EOF2
     printf 'FROM scratch\nCOPY rootfs/ /\nRUN true\n' >"$WORK/ctx/Dockerfile"
     assert_exit 1 lade build --isolation chroot --network none "$WORK/ctx"
     assert_contains "$ERR" "--network none is not available in the chroot isolation tier"
+}
+
+# lade_image_context DIR: lade, its shared libraries and busybox, for an image to run lade in.
+lade_image_context() {
+    local lib
+    make_busybox_context "$1"
+    mkdir -p "$1/libs"
+    for lib in $(ldd "$LADE" | grep -oE '/[^ ]+'); do
+        mkdir -p "$1/libs$(dirname "$lib")"
+        cp -L -- "$lib" "$1/libs$lib"
+    done
+    cp -- "$LADE" "$1/lade"
+    printf '%s\n' 'FROM scratch' 'COPY rootfs/ /' 'COPY libs/ /' 'COPY lade /usr/bin/lade' \
+        'ENV PATH=/usr/bin:/bin' >"$1/Dockerfile"
+}
+
+# Issue 9's test: lade inside `podman run` with its default seccomp profile, capabilities and
+# no new mount namespace (only --network host, so that the loopback registry is reachable)
+# takes the chroot tier and pushes the same image a root build pushes.
+t_isolation_podman_default_container_push() {
+    [ "$(id -u)" = 0 ] || skip "needs root for the namespaces tier and podman"
+    command -v podman >/dev/null || fail "podman is missing (DEB_TEST)"
+    lade_image_context "$WORK/ladeimg"
+    run_ok lade build -t ladeimg:1 -o "type=docker,dest=$WORK/ladeimg.tar" "$WORK/ladeimg"
+    run_ok podman_ load -i "$WORK/ladeimg.tar"
+    isolation_context "$WORK/ctx"
+    registry_start
+    run_ok lade build --isolation namespaces -t "$REG_HOST/iso:root" --push "$WORK/ctx"
+    run_ok podman_ run --rm docker.io/library/ladeimg:1 lade info
+    assert_contains "$OUT" "isolation: chroot"
+    assert_contains "$OUT" "namespaces: not available: cannot create mount"
+    run_ok podman_ run --rm --network host -v "$WORK/ctx:/ctx:ro" docker.io/library/ladeimg:1 \
+        lade --root /tmp/store build -t "$REG_HOST/iso:podman" --push /ctx
+    run_ok skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG_HOST/iso:root"
+    local root_digest=$OUT
+    run_ok skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG_HOST/iso:podman"
+    assert_eq "$root_digest" "$OUT" "the image pushed from inside podman is the root build's"
 }
