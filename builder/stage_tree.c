@@ -19,8 +19,7 @@ stage_tree_fill(const struct stage_state *ss, const char *dir, struct lade_error
     if (tree < 0)
         return lade_error_sys(err, "cannot open '%s'", dir);
     for (size_t i = 0; i < ss->nlayers; i++) {
-        cleanup_close int layer =
-            open(ss->layers[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cleanup_close int layer = open(ss->layers[i].dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (layer < 0)
             return lade_error_sys(err, "cannot open layer '%s'", ss->layers[i].dir);
         if (tree_apply_layer(tree, layer, err) < 0)

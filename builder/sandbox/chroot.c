@@ -18,9 +18,12 @@
 #include "../common/fsutil.h"
 #include "../common/xalloc.h"
 
-char *const chroot_run_skip[] = {(char *) "dev",       (char *) "proc",
-                                 (char *) "sys",       (char *) "etc/hosts",
-                                 (char *) "etc/resolv.conf", NULL};
+char *const chroot_run_skip[] = {(char *) "dev",
+                                 (char *) "proc",
+                                 (char *) "sys",
+                                 (char *) "etc/hosts",
+                                 (char *) "etc/resolv.conf",
+                                 NULL};
 
 /* A directory of root, opened without leaving it (a symlink is resolved inside root). */
 static int
@@ -43,14 +46,14 @@ devices_make(int dev_fd)
     static const struct {
         const char *name;
         unsigned major, minor;
-    } nodes[] = {{"null", 1, 3},    {"zero", 1, 5}, {"full", 1, 7},
+    } nodes[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
                  {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
     int made = 0;
 
     for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
         unlinkat(dev_fd, nodes[i].name, 0);
-        if (mknodat(dev_fd, nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) ==
-                0 &&
+        if (mknodat(dev_fd, nodes[i].name, S_IFCHR | 0666,
+                    makedev(nodes[i].major, nodes[i].minor)) == 0 &&
             fchmodat(dev_fd, nodes[i].name, 0666, 0) == 0)
             made++;
     }
@@ -63,8 +66,7 @@ file_put(int dir_fd, const char *name, const char *src, struct lade_error *err)
 {
     struct stat st;
 
-    if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-        rm_rf_at(dir_fd, name, err) < 0)
+    if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && rm_rf_at(dir_fd, name, err) < 0)
         return -1;
     cleanup_close int in = open(src, O_RDONLY | O_CLOEXEC);
     cleanup_close int out =
@@ -75,8 +77,7 @@ file_put(int dir_fd, const char *name, const char *src, struct lade_error *err)
 }
 
 int
-chroot_prepare(const char *root, const char *step_dir, const char *hostname,
-               struct lade_error *err)
+chroot_prepare(const char *root, const char *step_dir, const char *hostname, struct lade_error *err)
 {
     cleanup_close int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     cleanup_free char *hosts = xasprintf("%s/hosts", step_dir);

@@ -11,7 +11,7 @@
 #include "../common/error.h"
 
 enum isolation {
-    ISOLATION_AUTO = 0, /* the best tier that works here */
+    ISOLATION_AUTO = 0,   /* the best tier that works here */
     ISOLATION_NAMESPACES, /* tier 1: root, namespaces, kernel overlayfs, pivot_root */
     ISOLATION_ROOTLESS,   /* tier 2: a user namespace through newuidmap (branch wip/rootless) */
     ISOLATION_CHROOT,     /* tier 3: a chroot of an extracted tree, the layer by comparison */

@@ -202,7 +202,8 @@ apply_entry(int tree_root, int tree_dir, int layer_dir, const char *name, const 
             return -1;
         return tree_copy_entry(layer_dir, name, &st, tree_root, tree_dir, path, links, err);
     }
-    cleanup_close int lfd = openat(layer_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    cleanup_close int lfd =
+        openat(layer_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (lfd < 0)
         return lade_error_sys(err, "cannot open '%s' in the layer", path);
     if (there && (!S_ISDIR(tst.st_mode) || tree_is_opaque(lfd))) {

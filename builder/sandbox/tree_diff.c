@@ -38,8 +38,7 @@ struct tree_snapshot {
 static int
 stat_entry(int dir, const char *name, struct statx *sx)
 {
-    return statx(dir, name, AT_SYMLINK_NOFOLLOW,
-                 STATX_BASIC_STATS | STATX_BTIME, sx);
+    return statx(dir, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, sx);
 }
 
 static bool
@@ -188,8 +187,8 @@ static bool
 changed(const struct snap_entry *e, const struct statx *sx)
 {
     return e->mode != sx->stx_mode || e->uid != sx->stx_uid || e->gid != sx->stx_gid ||
-           e->size != sx->stx_size || e->nlink != sx->stx_nlink || !ts_eq(e->mtime, sx->stx_mtime) ||
-           !ts_eq(e->ctime, sx->stx_ctime);
+           e->size != sx->stx_size || e->nlink != sx->stx_nlink ||
+           !ts_eq(e->mtime, sx->stx_mtime) || !ts_eq(e->ctime, sx->stx_ctime);
 }
 
 /* One directory level of the walk; its copy in the upper dir is made on first need, with
@@ -251,9 +250,9 @@ diff_entry(struct diff *d, struct level *l, const char *name, const char *path,
     struct stat st;
 
     to_stat(sx, &st);
-    if (copy && (ensure_upper(l, d->err) < 0 ||
-                 tree_copy_entry(l->tree_fd, name, &st, d->upper_root, l->upper_fd, path,
-                                 &d->links, d->err) < 0))
+    if (copy &&
+        (ensure_upper(l, d->err) < 0 || tree_copy_entry(l->tree_fd, name, &st, d->upper_root,
+                                                        l->upper_fd, path, &d->links, d->err) < 0))
         return -1;
     if (!S_ISDIR(sx->stx_mode))
         return 0;
@@ -336,8 +335,7 @@ diff_level(struct diff *d, struct level *l, bool fresh)
 }
 
 int
-tree_diff_to_upper(int root_fd, const struct tree_snapshot *s, int upper_fd,
-                   struct lade_error *err)
+tree_diff_to_upper(int root_fd, const struct tree_snapshot *s, int upper_fd, struct lade_error *err)
 {
     struct diff d = {.root_fd = root_fd, .upper_root = upper_fd, .s = s, .err = err};
     struct level root = {.path = "", .tree_fd = root_fd, .upper_fd = upper_fd};
