@@ -145,7 +145,8 @@ int fs_step_mount_ro(struct build *b, const struct stage_state *src, struct fs_s
 int stage_tree_fill(const struct stage_state *ss, const char *dir, struct lade_error *err);
 /* Records fs->merged's state before the step, leaving out skip (NULL: nothing). */
 int fs_step_snapshot(struct fs_step *fs, char *const *skip, struct lade_error *err);
-/* Writes what changed in fs->merged since the snapshot into fs->upper, as overlay would. */
+/* Writes what changed in fs->merged since the snapshot into fs->upper, as overlay would, and
+ * drops the snapshot (fs_step_end then commits upper as it is; without this call it calls it). */
 int fs_step_diff(struct fs_step *fs, struct lade_error *err);
 
 /* ---- base.c ---- */

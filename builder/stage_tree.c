@@ -51,5 +51,7 @@ fs_step_diff(struct fs_step *fs, struct lade_error *err)
         return lade_error_sys(err, "cannot open the step's trees in '%s'", fs->dir);
     if (tree_diff_to_upper(tree, fs->snap, upper, err) < 0)
         return lade_error_prefix(err, "cannot compute the layer of the chroot tree");
+    tree_snapshot_free(fs->snap); /* done: fs_step_end commits upper as it is */
+    fs->snap = NULL;
     return 0;
 }

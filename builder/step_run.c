@@ -220,7 +220,7 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
     const struct instr *in = cmd->in;
     const struct run_cmd *r = &cmd->u.run;
     json_t *c = oci_config_container(ss->config);
-    char **argv = NULL, **envp = NULL, **lowers = NULL;
+    char **argv = NULL, **envp = NULL, **lowers = NULL, **placed = NULL;
     cleanup_free char *hist = NULL, *script = NULL;
     cleanup_free struct sandbox_mount *mounts = NULL;
     const char *script_name = NULL;
@@ -257,15 +257,17 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
         goto out;
     }
     bool chroot = b->tier == ISOLATION_CHROOT;
-    if (chroot && run_chroot_check(b, r, script != NULL, net, err) < 0)
+    if (chroot && run_chroot_check(b, r, net, err) < 0)
         goto out;
     if (fs_step_begin(b, ss, false, &fs, err) < 0 || run_mounts_setup(b, &rm, err) < 0 ||
         (script != NULL &&
          run_mounts_add_inline(b, &rm, "/dev/pipes", script_name, script, err) < 0) ||
         run_secrets_prepare(b, r, fs.dir, &envp, &secrets, err) < 0 || /* after the key */
-        stage_layers_ready(b, ss, err) < 0 || (chroot && run_chroot_prepare(ss, &fs, err) < 0))
+        stage_layers_ready(b, ss, err) < 0)
         goto out;
     mounts = run_mounts_join(rm.v, rm.n, secrets.mounts, secrets.nmounts, &nmounts);
+    if (chroot && run_chroot_prepare(ss, &fs, mounts, nmounts, &placed, err) < 0)
+        goto out;
     lowers = stage_lowerdirs(ss);
     struct sandbox_spec spec = {
         .lowerdirs = lowers,
@@ -284,11 +286,18 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
         .limits = &b->opts->limits,
     };
     rc = run_sandboxed(b, &spec, chroot ? fs.merged : NULL, err);
+    if (chroot && rc == 0) /* the layer, before moving the caches out changes the tree */
+        rc = fs_step_diff(&fs, err);
+    if (chroot) /* the caches back, before they are unlocked and the tree goes */
+        chroot_mounts_return(fs.merged, mounts, placed);
     run_mounts_release(b, &rm);    /* unlocks the caches before the layer is written */
     run_secrets_release(&secrets); /* before the step directory goes */
     if (rc == 0)
         rc = fs_step_end(b, ss, &fs, true, hist, err);
 out:
+    if (placed != NULL && fs.merged != NULL)
+        chroot_mounts_return(fs.merged, mounts, placed);
+    strv_free(placed);
     run_mounts_release(b, &rm);
     run_secrets_release(&secrets);
     fs_step_end(b, ss, &fs, false, NULL, NULL);

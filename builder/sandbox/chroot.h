@@ -21,8 +21,22 @@ extern char *const chroot_run_skip[];
 int chroot_prepare(const char *root, const char *step_dir, const char *hostname,
                    struct lade_error *err);
 
+/* RUN --mount without mounting: before the snapshot, each mount's content is put at its
+ * target in root (whatever the tree had there is removed first, as a mount hides it): a
+ * cache directory (a writable bind) is moved in, a read-only bind's file or directory is
+ * copied (writes to the copy are dropped with the tree), a socket (SSH agent) hard-linked, a
+ * tmpfs an empty 1777 directory. Missing targets and parents are created inside root.
+ * *placed gets each target's path in the tree, symlinks resolved (for the snapshot's skip
+ * list), in the order of mounts; on failure those placed so far. */
+int chroot_mounts_place(const char *root, const struct sandbox_mount *mounts, size_t n,
+                        char ***placed, struct lade_error *err);
+/* Moves the caches that chroot_mounts_place moved in back to their sources (an empty one
+ * when the RUN removed it). Call it after the run, before the tree is removed. */
+void chroot_mounts_return(const char *root, const struct sandbox_mount *mounts,
+                          char *const *placed);
+
 /* sandbox_run's contract in the chrooted tree root instead of an overlay: spec->lowerdirs,
- * upperdir and workdir are unused; mounts must be empty (the caller refuses RUN --mount);
+ * upperdir and workdir are unused; mounts are ignored (chroot_mounts_place put them in);
  * net is the container's whatever it says (the caller refuses none); limits are not applied
  * (the caller refuses them). Capabilities are docker's default set within what this process
  * holds; docker's seccomp profile is loaded when lade holds CAP_SYS_ADMIN, else the

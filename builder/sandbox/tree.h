@@ -29,6 +29,9 @@ bool tree_is_opaque(int dirfd);
  * destination path relative to dst_root). path is the entry's path below dst_root. */
 int tree_copy_entry(int src_dir, const char *name, const struct stat *st, int dst_root, int dst_dir,
                     const char *path, struct inomap *links, struct lade_error *err);
+/* tree_copy_entry to the name dst_name, hard links not looked for. */
+int tree_copy_entry_as(int src_dir, const char *name, const struct stat *st, int dst_dir,
+                       const char *dst_name, const char *path, struct lade_error *err);
 /* Sets owner, mode, xattrs and times of the directory dst (a copy) from src. */
 int tree_copy_dir_meta(int src, const struct stat *st, int dst, const char *path,
                        struct lade_error *err);

@@ -98,14 +98,14 @@ tree_copy_dir_meta(int src, const struct stat *st, int dst, const char *path,
 }
 
 static int
-copy_file(int src_dir, const char *name, const struct stat *st, int dst_dir, const char *path,
-          struct lade_error *err)
+copy_file(int src_dir, const char *name, const struct stat *st, int dst_dir, const char *dst_name,
+          const char *path, struct lade_error *err)
 {
     cleanup_close int in = openat(src_dir, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (in < 0)
         return lade_error_sys(err, "cannot open '%s'", path);
     cleanup_close int out =
-        openat(dst_dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        openat(dst_dir, dst_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (out < 0)
         return lade_error_sys(err, "cannot create '%s'", path);
     if (copy_fd(in, out, err) < 0)
@@ -114,8 +114,8 @@ copy_file(int src_dir, const char *name, const struct stat *st, int dst_dir, con
 }
 
 static int
-copy_symlink(int src_dir, const char *name, const struct stat *st, int dst_dir, const char *path,
-             struct lade_error *err)
+copy_symlink(int src_dir, const char *name, const struct stat *st, int dst_dir,
+             const char *dst_name, const char *path, struct lade_error *err)
 {
     cleanup_free char *target = xmalloc((size_t) st->st_size + 1);
     ssize_t n = readlinkat(src_dir, name, target, (size_t) st->st_size + 1);
@@ -124,9 +124,9 @@ copy_symlink(int src_dir, const char *name, const struct stat *st, int dst_dir, 
     if (n < 0 || n > st->st_size)
         return lade_error_sys(err, "cannot read symlink '%s'", path);
     target[n] = '\0';
-    if (symlinkat(target, dst_dir, name) < 0 ||
-        fchownat(dst_dir, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
-        utimensat(dst_dir, name, times, AT_SYMLINK_NOFOLLOW) < 0)
+    if (symlinkat(target, dst_dir, dst_name) < 0 ||
+        fchownat(dst_dir, dst_name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+        utimensat(dst_dir, dst_name, times, AT_SYMLINK_NOFOLLOW) < 0)
         return lade_error_sys(err, "cannot copy symlink '%s'", path);
     return 0;
 }
@@ -147,6 +147,28 @@ copy_node(int dst_dir, const char *name, const struct stat *st, const char *path
 }
 
 int
+tree_copy_entry_as(int src_dir, const char *name, const struct stat *st, int dst_dir,
+                   const char *dst_name, const char *path, struct lade_error *err)
+{
+    switch (st->st_mode & S_IFMT) {
+    case S_IFDIR:
+        if (mkdirat(dst_dir, dst_name, 0700) < 0)
+            return lade_error_sys(err, "cannot create '%s'", path);
+        return 0;
+    case S_IFREG:
+        return copy_file(src_dir, name, st, dst_dir, dst_name, path, err);
+    case S_IFLNK:
+        return copy_symlink(src_dir, name, st, dst_dir, dst_name, path, err);
+    case S_IFCHR:
+    case S_IFBLK:
+    case S_IFIFO:
+        return copy_node(dst_dir, dst_name, st, path, err);
+    default:
+        return 0; /* sockets: a layer cannot hold them */
+    }
+}
+
+int
 tree_copy_entry(int src_dir, const char *name, const struct stat *st, int dst_root, int dst_dir,
                 const char *path, struct inomap *links, struct lade_error *err)
 {
@@ -158,22 +180,7 @@ tree_copy_entry(int src_dir, const char *name, const struct stat *st, int dst_ro
             return 0;
         }
     }
-    switch (st->st_mode & S_IFMT) {
-    case S_IFDIR:
-        if (mkdirat(dst_dir, name, 0700) < 0)
-            return lade_error_sys(err, "cannot create '%s'", path);
-        return 0;
-    case S_IFREG:
-        return copy_file(src_dir, name, st, dst_dir, path, err);
-    case S_IFLNK:
-        return copy_symlink(src_dir, name, st, dst_dir, path, err);
-    case S_IFCHR:
-    case S_IFBLK:
-    case S_IFIFO:
-        return copy_node(dst_dir, name, st, path, err);
-    default:
-        return 0; /* sockets: a layer cannot hold them */
-    }
+    return tree_copy_entry_as(src_dir, name, st, dst_dir, name, path, err);
 }
 
 static char *

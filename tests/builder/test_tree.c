@@ -215,8 +215,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_tree_changes_become_overlay_upper, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tree_metadata_change_is_copied, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tree_replaced_dir_is_opaque, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tree_skipped_paths_never_reach_upper, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_tree_skipped_paths_never_reach_upper, setup, teardown),
         cmocka_unit_test_setup_teardown(test_tree_apply_layer_whiteouts_and_opaque, setup,
                                         teardown),
     };

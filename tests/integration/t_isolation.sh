@@ -67,17 +67,58 @@ t_isolation_chroot_same_digest_as_namespaces() {
     assert_eq "$(printf 'm\nchanged\nnew\n2 hosts lines')" "$OUT" "the chroot build's files"
 }
 
-t_isolation_chroot_refuses_mounts() {
+t_isolation_chroot_refuses_what_it_cannot_do() {
     write_context "$WORK/ctx" <<'EOF2'
 FROM scratch
 COPY rootfs/ /
-RUN --mount=type=cache,target=/c true
+RUN --mount=type=bind,source=rootfs,target=/src,rw touch /src/x
 EOF2
     assert_exit 1 lade build --isolation chroot "$WORK/ctx"
-    assert_contains "$ERR" "RUN --mount in the chroot isolation tier is not implemented yet"
+    assert_contains "$ERR" "RUN --mount=type=bind,rw in the chroot isolation tier is not implemented yet"
     printf 'FROM scratch\nCOPY rootfs/ /\nRUN true\n' >"$WORK/ctx/Dockerfile"
     assert_exit 1 lade build --isolation chroot --network none "$WORK/ctx"
     assert_contains "$ERR" "--network none is not available in the chroot isolation tier"
+    assert_exit 2 lade build --isolation chroot --memory 64m "$WORK/ctx"
+    assert_contains "$ERR" "not available in the chroot isolation tier (no cgroup"
+}
+
+# RUN --mount without mounting: a cache moved in and out (kept between builds), a read-only
+# bind of the context copied in, a tmpfs, a secret and a heredoc script: the same layers as
+# the namespaces tier, and nothing of the mounts in them.
+t_isolation_chroot_run_mounts() {
+    [ "$(id -u)" = 0 ] || skip "needs root for the namespaces tier"
+    "$LADE" info | grep -q '^  namespaces: available' || skip "the namespaces tier is not available"
+    write_context "$WORK/ctx" <<'EOF2'
+# syntax=docker/dockerfile:1
+FROM scratch
+COPY rootfs/ /
+RUN --mount=type=cache,target=/tmp/cache n=$(cat /tmp/cache/n 2>/dev/null || echo 0) && \
+    echo $((n + 1)) >/tmp/cache/n && cat /tmp/cache/n >/count
+RUN --mount=type=bind,source=f,target=/etc/f --mount=type=tmpfs,target=/scratch \
+    --mount=type=secret,id=s,target=/run/s cp /etc/f /from-bind && echo t >/scratch/x && \
+    wc -c </run/s >/secret-size
+RUN <<EOT
+#!/bin/sh
+echo script >/from-script
+EOT
+EOF2
+    echo bound >"$WORK/ctx/f"
+    echo -n secret >"$WORK/s"
+    # a store of its own, so that both builds start with an empty cache mount
+    run_ok "$LADE" --root "$WORK/root-ns" build --isolation namespaces --secret "id=s,src=$WORK/s" \
+        --iidfile "$WORK/ns.id" "$WORK/ctx"
+    run_ok lade build --isolation chroot --no-cache --secret "id=s,src=$WORK/s" --iidfile "$WORK/ch.id" \
+        -t mounts:ch "$WORK/ctx"
+    assert_eq "$(cat "$WORK/ns.id")" "$(cat "$WORK/ch.id")" "the same image with mounts"
+    run_ok lade run --rm mounts:ch cat /count /from-bind /secret-size /from-script
+    assert_eq "$(printf '1\nbound\n6\nscript')" "$OUT" "what the mounts gave"
+    run_ok lade run --rm mounts:ch ls /tmp /etc
+    assert_not_contains "$OUT" "cache" "the cache target left no trace"
+    assert_not_contains "$OUT" "f$" "the bind target left no trace"
+    # the cache went back to the store: the next build (no cache of steps) sees it
+    run_ok lade build --isolation chroot --no-cache --secret "id=s,src=$WORK/s" -t mounts:2 "$WORK/ctx"
+    run_ok lade run --rm mounts:2 cat /count
+    assert_eq "2" "$OUT" "the cache mount kept its content between chroot builds"
 }
 
 # lade_image_context DIR: lade, its shared libraries and busybox, for an image to run lade in.
