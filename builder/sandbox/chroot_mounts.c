@@ -85,7 +85,8 @@ place_one(const struct sandbox_mount *m, int parent_fd, const char *base, const 
         return rc;
     /* a read-only directory (a bind from the context or a stage): a copy; writes to it are
      * dropped with the tree, as the mount's would be */
-    cleanup_close int dst = openat(parent_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    cleanup_close int dst =
+        openat(parent_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     cleanup_close int src = open(m->source, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dst < 0 || src < 0)
         return lade_error_sys(err, "cannot open '/%s' to fill it", rel);
@@ -93,8 +94,8 @@ place_one(const struct sandbox_mount *m, int parent_fd, const char *base, const 
 }
 
 int
-chroot_mounts_place(const char *root, const struct sandbox_mount *mounts, size_t n,
-                    char ***placed, struct lade_error *err)
+chroot_mounts_place(const char *root, const struct sandbox_mount *mounts, size_t n, char ***placed,
+                    struct lade_error *err)
 {
     cleanup_close int root_fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     cleanup_free char *root_real = realpath(root, NULL);
@@ -117,7 +118,8 @@ chroot_mounts_place(const char *root, const struct sandbox_mount *mounts, size_t
             return -1;
         cleanup_free char *pdir = xstrdup(real), *pbase = xstrdup(real);
         const char *parent = strchr(real, '/') ? dirname(pdir) : ".";
-        cleanup_close int parent_fd = openat(root_fd, parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        cleanup_close int parent_fd =
+            openat(root_fd, parent, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (parent_fd < 0)
             return lade_error_sys(err, "cannot open '/%s'", parent);
         if (place_one(m, parent_fd, basename(pbase), real, err) < 0)
