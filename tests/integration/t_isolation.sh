@@ -156,4 +156,15 @@ t_isolation_podman_default_container_push() {
     local root_digest=$OUT
     run_ok skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG_HOST/iso:podman"
     assert_eq "$root_digest" "$OUT" "the image pushed from inside podman is the root build's"
+    # a base pulled from the registry whose layer has an opaque directory (swap/): the store
+    # in the container marks it without trusted.* xattrs, and RUN still sees it replaced
+    mkdir -p "$WORK/ctx2"
+    printf 'FROM %s\nRUN ls /swap >/swap-list\n' "$REG_HOST/iso:root" >"$WORK/ctx2/Dockerfile"
+    run_ok lade build --isolation namespaces -t "$REG_HOST/iso:root2" --push "$WORK/ctx2"
+    run_ok podman_ run --rm --network host -v "$WORK/ctx2:/ctx:ro" docker.io/library/ladeimg:1 \
+        lade --root /tmp/store build -t "$REG_HOST/iso:podman2" --push /ctx
+    run_ok skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG_HOST/iso:root2"
+    root_digest=$OUT
+    run_ok skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG_HOST/iso:podman2"
+    assert_eq "$root_digest" "$OUT" "a base with an opaque directory, built inside podman"
 }
