@@ -15,8 +15,14 @@ source "$INTEG_DIR/registry.sh"
 # while in the chroot tree every link sees the change (README: the known difference).
 isolation_context() {
     write_context "$1" <<'EOF2'
+FROM scratch AS other
+COPY rootfs/ /
+RUN mkdir /o && echo other >/o/g && ln -s g /o/link
+
 FROM scratch
 COPY rootfs/ /
+COPY --from=other /o /from-other
+RUN --mount=type=bind,from=other,source=/o,target=/mnt/o cp /mnt/o/g /data-g
 RUN mkdir -p /data/sub /gone/deep /swap && echo one >/data/a && echo m >/data/m && echo two >/data/b && \
     echo keep >/data/sub/k && echo x >/gone/deep/f && echo old >/swap/old && \
     ln -s a /data/link && ln /data/a /data/hard && chmod 0600 /data/b && touch /tmp/t
