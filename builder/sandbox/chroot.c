@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -110,6 +111,24 @@ shell_status(int ws)
     return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
 }
 
+/* Waits for pid, passing on SIGINT and SIGTERM (blocked in fwd) as the namespaced sandbox
+ * does: a cancelled CI job stops the RUN rather than leaving it running. */
+static int
+wait_forwarding_signals(pid_t pid, const sigset_t *fwd, int *ws)
+{
+    for (;;) {
+        pid_t r = waitpid(pid, ws, WNOHANG);
+        if (r == pid)
+            return 0;
+        if (r < 0 && errno != EINTR)
+            return -1;
+        struct timespec tick = {0, 100 * 1000 * 1000};
+        int sig = sigtimedwait(fwd, NULL, &tick);
+        if (sig > 0)
+            kill(pid, sig);
+    }
+}
+
 static void
 chroot_child(const struct sandbox_spec *spec, const char *root, int err_fd)
 {
@@ -146,6 +165,12 @@ sandbox_chroot_run(const struct sandbox_spec *spec, const char *root, int *statu
     s.nmounts = 0;
     if (pipe2(p, O_CLOEXEC) < 0)
         return lade_error_sys(err, "pipe");
+    /* blocked from before the fork, so none is lost; sandbox_exec unblocks them in the child */
+    sigset_t fwd, old;
+    sigemptyset(&fwd);
+    sigaddset(&fwd, SIGINT);
+    sigaddset(&fwd, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &fwd, &old);
     pid = fork();
     if (pid == 0) {
         close(p[0]);
@@ -153,12 +178,12 @@ sandbox_chroot_run(const struct sandbox_spec *spec, const char *root, int *statu
     }
     close(p[1]);
     cleanup_close int rd = p[0];
+    int rc = pid < 0 ? -1 : wait_forwarding_signals(pid, &fwd, &ws);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pid < 0)
         return lade_error_sys(err, "fork");
-    while (waitpid(pid, &ws, 0) < 0) {
-        if (errno != EINTR)
-            return lade_error_sys(err, "cannot wait for the RUN process");
-    }
+    if (rc < 0)
+        return lade_error_sys(err, "cannot wait for the RUN process");
     kill(-pid, SIGKILL); /* what it left running in its session */
     if (read(rd, &child, sizeof(child)) == (ssize_t) sizeof(child)) {
         child.msg[sizeof(child.msg) - 1] = '\0';

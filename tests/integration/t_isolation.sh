@@ -174,3 +174,24 @@ t_isolation_podman_default_container_push() {
     run_ok skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG_HOST/iso:podman2"
     assert_eq "$root_digest" "$OUT" "a base with an opaque directory, built inside podman"
 }
+
+# SIGTERM to lade (a cancelled CI job) reaches the chrooted RUN, which ends; nothing is left.
+t_isolation_chroot_forwards_sigterm() {
+    write_context "$WORK/ctx" <<'EOF2'
+FROM scratch
+COPY rootfs/ /
+RUN sleep 120
+EOF2
+    "$LADE" --root "$ROOT" build --isolation chroot "$WORK/ctx" >"$WORK/log" 2>&1 &
+    local pid=$! i kids="" rc=0
+    for i in $(seq 1 100); do
+        kids=$(descendants "$pid" | xargs -r ps -o args= -p | grep -c '^sleep 120' || true)
+        [ "$kids" -gt 0 ] && break
+        sleep 0.2
+    done
+    [ "$kids" -gt 0 ] || fail "the RUN step did not start" "$(cat "$WORK/log")"
+    kill -TERM "$pid"
+    wait "$pid" || rc=$?
+    assert_eq 4 "$rc" "the RUN ended by the signal fails the build (exit 4)"
+    assert_not_contains "$(ps -eo args=)" "sleep 120" "no RUN process left"
+}
