@@ -26,7 +26,8 @@ bool tree_is_opaque(int dirfd);
  * its content, owner, mode, xattrs and timestamps; a directory is created empty (its metadata
  * is set by tree_copy_dir_meta once its entries are written). A file whose inode links
  * already saw is hard-linked to the first copy (links keys the source's dev/ino to the
- * destination path relative to dst_root). path is the entry's path below dst_root. */
+ * destination path relative to dst_root; NULL: every file copied). path is the entry's path
+ * below dst_root. */
 int tree_copy_entry(int src_dir, const char *name, const struct stat *st, int dst_root, int dst_dir,
                     const char *path, struct inomap *links, struct lade_error *err);
 /* tree_copy_entry to the name dst_name, hard links not looked for. */
@@ -38,7 +39,8 @@ int tree_copy_dir_meta(int src, const struct stat *st, int dst, const char *path
 
 /* Applies an overlay layer dir (a store's extracted layer, or an upper dir) onto the tree:
  * a 0/0 character device deletes its path, an opaque directory empties what was there,
- * everything else replaces what was there (a directory merges). */
+ * everything else replaces what was there (a directory merges). Hard links of the layer are
+ * copied as separate files, as overlay's copy-up breaks them. */
 int tree_apply_layer(int tree_fd, int layer_fd, struct lade_error *err);
 
 /* ---- tree_diff.c ---- */

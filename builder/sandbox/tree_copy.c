@@ -172,7 +172,7 @@ int
 tree_copy_entry(int src_dir, const char *name, const struct stat *st, int dst_root, int dst_dir,
                 const char *path, struct inomap *links, struct lade_error *err)
 {
-    if (!S_ISDIR(st->st_mode) && st->st_nlink > 1) {
+    if (links != NULL && !S_ISDIR(st->st_mode) && st->st_nlink > 1) {
         const char *first = inomap_take(links, st->st_dev, st->st_ino, path);
         if (first != NULL) {
             if (linkat(dst_root, first, dst_dir, name, 0) < 0)
@@ -245,12 +245,12 @@ apply_dir(int tree_root, int tree_dir, int layer_dir, const char *prefix, struct
     return rc;
 }
 
+/* Hard links of the layer become separate files in the tree: overlay (index=off, as lade
+ * mounts it) breaks such a link when one path is copied up, so a change through one path,
+ * or removing one, leaves the others as they were in tier 1's layer; a shared inode here
+ * would put every path in the layer. */
 int
 tree_apply_layer(int tree_fd, int layer_fd, struct lade_error *err)
 {
-    struct inomap links = {0};
-    int rc = apply_dir(tree_fd, tree_fd, layer_fd, "", &links, err);
-
-    inomap_release(&links);
-    return rc;
+    return apply_dir(tree_fd, tree_fd, layer_fd, "", NULL, err);
 }

@@ -10,9 +10,9 @@ source "$INTEG_DIR/registry.sh"
 
 # A Dockerfile whose RUN steps create, modify and delete files, change modes and owners,
 # make symlinks and hardlinks, replace a directory and delete one, over two RUN layers and
-# a COPY between them. A file with hard links from an earlier layer is not changed in place:
-# overlay breaks such a link on copy-up (only the path written to reaches tier 1's layer),
-# while in the chroot tree every link sees the change (README: the known difference).
+# a COPY between them. A file with a hard link from an earlier layer is changed in place
+# through one path and another one loses a link: overlay's copy-up breaks the links, so only
+# the path written to reaches the layer, and the chroot tree must do the same.
 isolation_context() {
     write_context "$1" <<'EOF2'
 FROM scratch AS other
@@ -25,9 +25,9 @@ COPY --from=other /o /from-other
 RUN --mount=type=bind,from=other,source=/o,target=/mnt/o cp /mnt/o/g /data-g
 RUN mkdir -p /data/sub /gone/deep /swap && echo one >/data/a && echo m >/data/m && echo two >/data/b && \
     echo keep >/data/sub/k && echo x >/gone/deep/f && echo old >/swap/old && \
-    ln -s a /data/link && ln /data/a /data/hard && chmod 0600 /data/b && touch /tmp/t
+    ln -s a /data/link && ln /data/a /data/hard && echo h >/data/hl && ln /data/hl /data/hl2 && chmod 0600 /data/b && touch /tmp/t
 COPY f /data/copied
-RUN echo changed >>/data/m && rm /data/b && rm -rf /gone && chmod 0750 /data/sub && \
+RUN echo changed >>/data/m && echo more >>/data/a && rm /data/hl2 && rm /data/b && rm -rf /gone && chmod 0750 /data/sub && \
     chown 1000:1000 /data/sub/k && ln -s /data/sub /data/dirlink && ln /data/copied /data/c2 && \
     rm -rf /swap && mkdir /swap && echo new >/swap/new && mkdir -p /new/dir && \
     echo hi >/new/dir/f && mkfifo /new/fifo && rm /tmp/t && echo root >/etc/added
