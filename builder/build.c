@@ -555,7 +555,8 @@ build_run_one(struct store *st, const struct build_opts *opts, digest_t manifest
     }
     b.hashes = digest_cache_open(st, opts->context);
     if (named_contexts_prepare(st, opts->reg, opts->named_contexts, &b.named, err) < 0 ||
-        sandbox_unshare(err) < 0)
+        isolation_choose(opts->isolation, &b.tier, err) < 0 ||
+        (b.tier != ISOLATION_CHROOT && sandbox_unshare(err) < 0))
         goto out;
     b.clamp = opts->epoch;
     oci_time_format(opts->epoch >= 0 ? opts->epoch : (int64_t) time(NULL), b.created,

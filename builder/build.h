@@ -8,6 +8,7 @@
 
 #include "cache_spec.h"
 #include "common/error.h"
+#include "sandbox/isolation.h"
 #include "sandbox/sandbox.h"
 #include "../layers/layers.h"
 #include "../layers/registry/registry.h"
@@ -65,7 +66,8 @@ struct build_opts {
     enum compression compression;
     int compression_level; /* 0: the default of the compression (layer_default_level) */
     enum sandbox_net net;
-    bool allow_insecure; /* --allow security.insecure: RUN --security=insecure may run */
+    enum isolation isolation; /* --isolation: the tier asked for (AUTO: the best here) */
+    bool allow_insecure;      /* --allow security.insecure: RUN --security=insecure may run */
     /* --memory, --cpus, --cpu-quota, --pids-limit: each RUN step's */
     struct sandbox_limits limits;
     /* Registries: a base image not in the store is pulled with reg (its platform selects from

@@ -16,6 +16,7 @@
 #include "cache.h"
 #include "cache_transfer.h"
 #include "rootfs.h"
+#include "sandbox/tree.h"
 #include "common/cleanup.h"
 #include "common/fsutil.h"
 #include "common/strv.h"
@@ -315,6 +316,8 @@ fs_step_mount_rw(struct build *b, struct stage_state *ss, struct fs_step *fs,
 {
     if (stage_layers_ready(b, ss, err) < 0)
         return -1;
+    if (b->tier == ISOLATION_CHROOT)
+        return stage_tree_fill(ss, fs->merged, err) < 0 ? -1 : fs_step_snapshot(fs, NULL, err);
     cleanup_free char **lowers = stage_lowerdirs(ss);
     if (overlay_mount(lowers, ss->nlayers, fs->upper, fs->work, fs->merged, err) < 0)
         return -1;
@@ -386,10 +389,12 @@ fs_step_mount_ro(struct build *b, const struct stage_state *src, struct fs_step 
 {
     if (fs_step_dirs(b, fs, false, err) < 0 || stage_layers_ready(b, src, err) < 0)
         return -1;
-    cleanup_free char **lowers = stage_lowerdirs(src);
-    if (overlay_mount(lowers, src->nlayers, NULL, NULL, fs->merged, err) < 0)
+    if (b->tier == ISOLATION_CHROOT && stage_tree_fill(src, fs->merged, err) < 0)
         return -1;
-    fs->mounted = true;
+    cleanup_free char **lowers = b->tier == ISOLATION_CHROOT ? NULL : stage_lowerdirs(src);
+    if (lowers != NULL && overlay_mount(lowers, src->nlayers, NULL, NULL, fs->merged, err) < 0)
+        return -1;
+    fs->mounted = lowers != NULL;
     *rootfd = open(fs->merged, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (*rootfd < 0)
         return lade_error_sys(err, "open '%s'", fs->merged);
@@ -413,9 +418,12 @@ fs_step_end(struct build *b, struct stage_state *ss, struct fs_step *fs, bool co
     /* the step wrote over the base's files: only the extracted tree gives its layer */
     if (rc > 0 && stage_layers_ready(b, ss, err) < 0)
         rc = -1;
+    if (commit && rc == 0 && fs->snap != NULL)
+        rc = fs_step_diff(fs, err);
     if (commit && rc == 0)
         rc = stage_commit_layer(b, ss, fs->upper, created_by, err);
     fs_lazy_free(fs->lazy);
+    tree_snapshot_free(fs->snap);
     rm_rf_at(AT_FDCWD, fs->dir, NULL);
     free(fs->dir);
     free(fs->upper);

@@ -79,9 +79,10 @@ struct build {
     struct dockerignore *ignore; /* NULL: no .dockerignore */
     int context_fd;
     struct progress progress;
-    char created[40]; /* the build's time, RFC 3339 */
-    int64_t clamp;    /* layer mtime clamp (< 0: none) */
-    bool step_cached; /* the step just run was a cache hit */
+    char created[40];    /* the build's time, RFC 3339 */
+    int64_t clamp;       /* layer mtime clamp (< 0: none) */
+    bool step_cached;    /* the step just run was a cache hit */
+    enum isolation tier; /* how RUN is isolated (never AUTO once the build started) */
     struct build_shared *shared;
     struct named_contexts named; /* --build-context (read only once prepared) */
     struct digest_cache *hashes; /* the context's file digests (digest_cache.h), or NULL */
@@ -129,10 +130,14 @@ int stage_try_cache(struct build *b, struct stage_state *ss, const char *created
                     struct lade_error *err);
 
 /* A step directory in the store's tmp/: STEP/{upper,work,merged}. */
+struct tree_snapshot;
 struct fs_step {
     char *dir, *upper, *work, *merged;
     bool mounted;
     struct fs_lazy *lazy; /* fs_step_begin_adding on a base not extracted; merged is upper */
+    /* the chroot tier: merged is a plain tree, and this its state before the step; the
+     * layer is what changed since (stage_tree.c) */
+    struct tree_snapshot *snap;
 };
 /* Creates the directories and, when mount is true, mounts the stage's rootfs read-write on
  * merged (changes go to upper). */
@@ -153,9 +158,19 @@ int fs_step_lookup_user(const struct fs_step *fs, int rootfd, const char *spec, 
  * step is to be run again from fs_step_begin_adding. */
 int fs_step_end(struct build *b, struct stage_state *ss, struct fs_step *fs, bool commit,
                 const char *created_by, struct lade_error *err);
-/* Mounts the layers of src read-only on a step directory of its own; *rootfd opens it. */
+/* Mounts the layers of src read-only on a step directory of its own; *rootfd opens it (the
+ * chroot tier copies them into a plain tree there instead). */
 int fs_step_mount_ro(struct build *b, const struct stage_state *src, struct fs_step *fs,
                      int *rootfd, struct lade_error *err);
+
+/* ---- stage_tree.c: the chroot tier's plain trees instead of overlay mounts ---- */
+/* Builds the filesystem of ss (its layers applied bottom first) in the empty directory dir. */
+int stage_tree_fill(const struct stage_state *ss, const char *dir, struct lade_error *err);
+/* Records fs->merged's state before the step, leaving out skip (NULL: nothing). */
+int fs_step_snapshot(struct fs_step *fs, char *const *skip, struct lade_error *err);
+/* Writes what changed in fs->merged since the snapshot into fs->upper, as overlay would, and
+ * drops the snapshot (fs_step_end then commits upper as it is; without this call it calls it). */
+int fs_step_diff(struct fs_step *fs, struct lade_error *err);
 
 /* ---- base.c ---- */
 /* Fills ss (config, layers extracted in the store) from an image in the store, pulling it from

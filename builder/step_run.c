@@ -12,12 +12,14 @@
 #include <unistd.h>
 
 #include "cache.h"
+#include "step_run_chroot.h"
 #include "step_run_mounts.h"
 #include "step_run_secret.h"
 #include "common/buf.h"
 #include "common/cleanup.h"
 #include "common/strv.h"
 #include "common/xalloc.h"
+#include "sandbox/chroot.h"
 
 /* BuildKit's history text: "RUN |2 A=1 B= /bin/sh -c make # buildkit": every ARG declared in
  * the stage with its current value (an ENV of that name wins; no value gives "B="). */
@@ -172,10 +174,12 @@ store_disk_full(const char *path)
            (sv.f_files > 0 && sv.f_favail == 0);
 }
 
-/* Runs argv in the sandbox on fs, its output through the progress; 0 or -1 with err set
- * (a non-zero exit is a LADE_ERR_RUN error with the output's tail). */
+/* Runs argv in the sandbox on fs (chrooted in the tree chroot_root for the chroot tier, else
+ * NULL), its output through the progress; 0 or -1 with err set (a non-zero exit is a
+ * LADE_ERR_RUN error with the output's tail). */
 static int
-run_sandboxed(struct build *b, struct sandbox_spec *spec, struct lade_error *err)
+run_sandboxed(struct build *b, struct sandbox_spec *spec, const char *chroot_root,
+              struct lade_error *err)
 {
     int pipefd[2], status = 0, rc;
 
@@ -184,7 +188,8 @@ run_sandboxed(struct build *b, struct sandbox_spec *spec, struct lade_error *err
     spec->stdin_fd = -1;
     spec->stdout_fd = spec->stderr_fd = pipefd[1];
     struct output_pump *pump = output_pump_start(&b->progress, pipefd[0]);
-    rc = sandbox_run(spec, &status, err);
+    rc = chroot_root != NULL ? sandbox_chroot_run(spec, chroot_root, &status, err)
+                             : sandbox_run(spec, &status, err);
     close(pipefd[1]);
     output_pump_finish(pump); /* closes pipefd[0] */
     if (rc == 0 && status != 0) {
@@ -215,7 +220,7 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
     const struct instr *in = cmd->in;
     const struct run_cmd *r = &cmd->u.run;
     json_t *c = oci_config_container(ss->config);
-    char **argv = NULL, **envp = NULL, **lowers = NULL;
+    char **argv = NULL, **envp = NULL, **lowers = NULL, **placed = NULL;
     cleanup_free char *hist = NULL, *script = NULL;
     cleanup_free struct sandbox_mount *mounts = NULL;
     const char *script_name = NULL;
@@ -251,6 +256,9 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
         rc = b->step_cached ? 0 : -1;
         goto out;
     }
+    bool chroot = b->tier == ISOLATION_CHROOT;
+    if (chroot && run_chroot_check(b, r, net, err) < 0)
+        goto out;
     if (fs_step_begin(b, ss, false, &fs, err) < 0 || run_mounts_setup(b, &rm, err) < 0 ||
         (script != NULL &&
          run_mounts_add_inline(b, &rm, "/dev/pipes", script_name, script, err) < 0) ||
@@ -258,6 +266,8 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
         stage_layers_ready(b, ss, err) < 0)
         goto out;
     mounts = run_mounts_join(rm.v, rm.n, secrets.mounts, secrets.nmounts, &nmounts);
+    if (chroot && run_chroot_prepare(ss, &fs, mounts, nmounts, &placed, err) < 0)
+        goto out;
     lowers = stage_lowerdirs(ss);
     struct sandbox_spec spec = {
         .lowerdirs = lowers,
@@ -275,12 +285,19 @@ step_run(struct build *b, struct stage_state *ss, const struct command *cmd, str
         .insecure = insecure,
         .limits = &b->opts->limits,
     };
-    rc = run_sandboxed(b, &spec, err);
+    rc = run_sandboxed(b, &spec, chroot ? fs.merged : NULL, err);
+    if (chroot && rc == 0) /* the layer, before moving the caches out changes the tree */
+        rc = fs_step_diff(&fs, err);
+    if (chroot) /* the caches back, before they are unlocked and the tree goes */
+        chroot_mounts_return(fs.merged, mounts, placed);
     run_mounts_release(b, &rm);    /* unlocks the caches before the layer is written */
     run_secrets_release(&secrets); /* before the step directory goes */
     if (rc == 0)
         rc = fs_step_end(b, ss, &fs, true, hist, err);
 out:
+    if (placed != NULL && fs.merged != NULL)
+        chroot_mounts_return(fs.merged, mounts, placed);
+    strv_free(placed);
     run_mounts_release(b, &rm);
     run_secrets_release(&secrets);
     fs_step_end(b, ss, &fs, false, NULL, NULL);

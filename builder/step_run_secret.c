@@ -100,13 +100,17 @@ add_mount(struct run_secret_mounts *rm, char *source, char *target)
 /* The tmpfs that holds this RUN's secret files and agent sockets, made on first use. noexec
  * unless a secret's mode has an execute bit (BuildKit's rule, per secret). */
 static int
-ensure_tmpfs(struct run_secret_mounts *rm, const char *step_dir, bool exec, struct lade_error *err)
+ensure_tmpfs(struct run_secret_mounts *rm, const char *step_dir, bool exec, bool disk,
+             struct lade_error *err)
 {
     if (rm->dir != NULL)
         return 0;
     char *dir = xasprintf("%s/secrets", step_dir);
     unsigned long flags = MS_NOSUID | MS_NODEV | (exec ? 0 : MS_NOEXEC);
-    if (mkdir(dir, 0700) < 0 || mount("lade-secrets", dir, "tmpfs", flags, "mode=0711") < 0) {
+    /* disk: the chroot isolation tier cannot mount; the files stay in the step directory,
+     * removed with it (README says so) */
+    if (mkdir(dir, 0700) < 0 ||
+        (!disk && mount("lade-secrets", dir, "tmpfs", flags, "mode=0711") < 0)) {
         lade_error_sys(err, "cannot mount a tmpfs for secrets on '%s'", dir);
         rmdir(dir);
         free(dir);
@@ -166,7 +170,7 @@ prepare_secret(const struct build *b, const struct run_mount *m, const char *ste
     }
     if (!have || target == NULL)
         return 0; /* a missing optional secret mounts nothing */
-    if (ensure_tmpfs(rm, step_dir, exec, err) < 0)
+    if (ensure_tmpfs(rm, step_dir, exec, b->tier == ISOLATION_CHROOT, err) < 0)
         return -1;
     char *path = xasprintf("%s/secret.%zu", rm->dir, rm->nmounts);
     if (write_secret_file(path, data, len, m, err) < 0) {
@@ -194,7 +198,7 @@ prepare_ssh(const struct build *b, const struct run_mount *m, size_t nth, const 
                               id, id);
     if (agent == NULL)
         return 0;
-    if (ensure_tmpfs(rm, step_dir, false, err) < 0)
+    if (ensure_tmpfs(rm, step_dir, false, b->tier == ISOLATION_CHROOT, err) < 0)
         return -1;
     char *path = xasprintf("%s/ssh.%zu.sock", rm->dir, nth);
     if (ssh_forward_start(agent, path, (unsigned) mode_of(m, 0600), m->has_uid ? m->uid : 0,
@@ -244,7 +248,7 @@ run_secrets_release(struct run_secret_mounts *rm)
     if (rm->dir != NULL) {
         /* the files go with the tmpfs: nothing of them is left on any disk */
         umount2(rm->dir, MNT_DETACH);
-        rmdir(rm->dir);
+        rm_rf_at(AT_FDCWD, rm->dir, NULL); /* the chroot tier's files on disk */
         free(rm->dir);
     }
     free(rm->fwds);

@@ -480,7 +480,11 @@ make_whiteout(struct extractor *x, int pfd, const char *base)
 {
     if (strcmp(base, OPAQUE_MARKER) == 0) {
         cleanup_close int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+        /* without CAP_SYS_ADMIN (lade in a container: the chroot tier) trusted.* cannot be
+         * set; overlay's userxattr name marks it instead, which the chroot tier's trees and
+         * the layer writer read too */
+        if (dfd < 0 || (fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0 &&
+                        (errno != EPERM || fsetxattr(dfd, "user.overlay.opaque", "y", 1, 0) < 0)))
             return lade_error_sys(x->err, "cannot mark '%.*s' opaque", (int) x->dir_len,
                                   x->path.data);
         return 0;

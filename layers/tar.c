@@ -144,7 +144,10 @@ add_xattrs(struct tar_writer *t, int fd, int parent_fd, const char *name, const 
      * records come out sorted, as Go's archive/tar writes them */
     for (size_t i = count; i-- > 0;) {
         const char *xn = t->xsorted[i];
-        bool want_opaque = opaque != NULL && strcmp(xn, "trusted.overlay.opaque") == 0;
+        /* user.overlay.opaque: overlay's userxattr mode, and the chroot tier's mark where
+         * trusted.* cannot be set (builder/sandbox/tree.h) */
+        bool want_opaque = opaque != NULL && (strcmp(xn, "trusted.overlay.opaque") == 0 ||
+                                              strcmp(xn, "user.overlay.opaque") == 0);
         if (xattr_skipped(xn) && !want_opaque)
             continue;
         ssize_t v;
@@ -160,7 +163,7 @@ add_xattrs(struct tar_writer *t, int fd, int parent_fd, const char *name, const 
             return lade_error_sys(t->err, "cannot read xattr '%s' of '%s'", xn, path);
         }
         if (want_opaque) {
-            *opaque = v == 1 && t->xval[0] == 'y';
+            *opaque = *opaque || (v == 1 && t->xval[0] == 'y');
             continue;
         }
         archive_entry_xattr_add_entry(t->e, xn, t->xval, (size_t) v);

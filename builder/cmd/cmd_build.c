@@ -49,6 +49,7 @@ enum {
     OPT_SBOM,
     OPT_PROVENANCE,
     OPT_ATTEST,
+    OPT_ISOLATION,
 };
 static const char *const limit_flags[] = {"memory", "cpus", "cpu-quota", "pids-limit"};
 
@@ -75,6 +76,8 @@ static const struct cli_opt build_opts[] = {
     {OPT_LABEL, "label", 0, "K=V", "Set an image label (repeatable)"},
     {OPT_NETWORK, "network", 0, "MODE",
      "Network of RUN steps: default (private, through slirp4netns), host or none"},
+    {OPT_ISOLATION, "isolation", 0, "TIER",
+     "How RUN is isolated: auto (default), namespaces, rootless or chroot (see lade info)"},
     {OPT_PLATFORM, "platform", 0, "OS/ARCH[/VARIANT]",
      "Target platform (base images, TARGET* args)"},
     {OPT_SECRET, "secret", 0, "id=ID[,src=PATH|,env=VAR]", "A secret for RUN --mount=type=secret"},
@@ -229,6 +232,10 @@ cmd_build(struct cli *cli, int argc, char **argv, struct lade_error *err)
                 lade_error_set(err, LADE_ERR_USAGE, "--network must be default, none or host");
                 goto out;
             }
+            break;
+        case OPT_ISOLATION:
+            if (isolation_parse(a.value, &o.isolation, err) < 0)
+                goto out;
             break;
         case OPT_EPOCH:
             epoch = a.value;

@@ -2,9 +2,11 @@
 /* The options of `docker build` and `docker buildx build` (Docker 28) that lade does not
  * implement, each with its reason: a docker user gets a clear answer, never "unknown option".
  * The options docker itself ignores under BuildKit (buildx's hidden compatibility flags:
- * --rm, --force-rm, --compress, --isolation, --squash, --security-opt, the cgroup limits) are
+ * --rm, --force-rm, --compress, --squash, --security-opt, the cgroup limits) are
  * accepted and ignored here too, with docker's warning where docker warns. The README's table
- * lists the same. An option lade implements is in build_opts, which cli_next reads first. */
+ * lists the same. docker's --isolation (Windows only) is lade's own option (cmd_build.c),
+ * where docker's value "default" means auto. An option lade implements is in build_opts, which
+ * cli_next reads first. */
 #include "cmd.h"
 
 #define NOT_YET "not implemented yet"
@@ -17,7 +19,6 @@ const struct cli_foreign build_docker_flags[] = {
     {"compress", 0, false, true, NULL, NULL},
     {"disable-content-trust", 0, false, true, NULL, NULL},
     {"load", 0, false, true, NULL, NULL}, /* the image is always in lade's store */
-    {"isolation", 0, true, true, "isolation flag is deprecated with BuildKit", NULL},
     {"squash", 0, false, true,
      "experimental flag squash is removed with BuildKit: squash inside the build with a "
      "multi-stage Dockerfile",

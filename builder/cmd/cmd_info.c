@@ -10,6 +10,7 @@
 
 #include "../binfmt.h"
 #include "../common/cleanup.h"
+#include "../sandbox/isolation.h"
 
 static void
 print_platforms(void)
@@ -43,6 +44,29 @@ print_platforms(void)
         printf("emulated: none (as root: 'lade setup binfmt', with qemu-user-static installed)\n");
 }
 
+/* The tier a build takes here (--isolation auto) and, for each tier, why it is or is not
+ * available to this user on this host. */
+static void
+print_isolation(void)
+{
+    struct isolation_probe p[3];
+    enum isolation chosen = ISOLATION_AUTO;
+
+    for (enum isolation t = ISOLATION_NAMESPACES; t <= ISOLATION_CHROOT; t++) {
+        isolation_probe(t, &p[t - 1]);
+        if (p[t - 1].ok && chosen == ISOLATION_AUTO)
+            chosen = t;
+    }
+    printf("isolation: %s\n", chosen == ISOLATION_AUTO ? "none available" : isolation_name(chosen));
+    for (enum isolation t = ISOLATION_NAMESPACES; t <= ISOLATION_CHROOT; t++) {
+        const struct isolation_probe *q = &p[t - 1];
+        printf("  %s: %s%s\n", isolation_name(t),
+               q->ok ? "available" : "not available: ", q->ok ? "" : q->why);
+        if (q->note[0] != '\0')
+            printf("  %s: note: %s\n", isolation_name(t), q->note);
+    }
+}
+
 static int
 cmd_info(struct cli *cli, int argc, char **argv, struct lade_error *err)
 {
@@ -54,9 +78,7 @@ cmd_info(struct cli *cli, int argc, char **argv, struct lade_error *err)
     if ((c = cli_end(&a, cli_next(&a, err), 0, 0, err)) != 0)
         return c > 0 ? 0 : -1;
     print_platforms();
-    /* ---- isolation: one line per tier lade can use on this host ---- */
-    if (geteuid() == 0)
-        printf("isolation: namespaces (root)\n");
+    print_isolation();
     return 0;
 }
 
@@ -65,6 +87,8 @@ const struct cli_command info_command = {
     .synopsis = "",
     .summary = "Show this host's platform, the emulated platforms and the isolation",
     .description = "The platforms RUN can execute: the host's, and those binfmt_misc runs through\n"
-                   "an emulator registered with the fix-binary flag (see lade setup binfmt).",
+                   "an emulator registered with the fix-binary flag (see lade setup binfmt), then\n"
+                   "the isolation tier a build takes here (--isolation auto) and why each\n"
+                   "better one is not available.",
     .run = cmd_info,
 };

@@ -219,9 +219,12 @@ current_bounding_caps(void)
  * lead to lade's fds and the host) stay closed while the image's paths (/etc/passwd, WORKDIR)
  * are resolved. */
 static int
-enter_caps(bool insecure, struct lade_error *err)
+enter_caps(bool insecure, bool chroot, struct lade_error *err)
 {
     uint64_t caps = insecure ? current_bounding_caps() : SANDBOX_DEFAULT_CAPS;
+
+    if (chroot) /* a container's root may hold fewer (podman drops CAP_MKNOD) */
+        caps &= current_bounding_caps();
 
     if (caps_drop_bounding(caps, err) < 0)
         return -1;
@@ -276,9 +279,11 @@ sandbox_exec(const struct sandbox_spec *spec, int err_fd, struct lade_error *err
      * CAP_SYS_ADMIN (loading needs it, or PR_SET_NO_NEW_PRIVS, which would break setuid
      * programs); the setup calls after it are all ones the profile allows, as in runc
      * without NoNewPrivileges. --security=insecure runs unconfined, as in BuildKit. */
-    if (!spec->insecure && sandbox_seccomp_load(SANDBOX_DEFAULT_CAPS, err) < 0)
+    bool own_filter = !spec->chroot || prctl(PR_CAPBSET_READ, 21 /* CAP_SYS_ADMIN */, 0, 0, 0) == 1;
+    if (!spec->insecure && own_filter && sandbox_seccomp_load(SANDBOX_DEFAULT_CAPS, err) < 0)
         return -1;
-    if (enter_caps(spec->insecure, err) < 0 || sandbox_user_lookup(spec->user, &u, err) < 0)
+    if (enter_caps(spec->insecure, spec->chroot, err) < 0 ||
+        sandbox_user_lookup(spec->user, &u, err) < 0)
         return -1;
     if (enter_cwd(spec->cwd, err) < 0)
         goto out;

@@ -71,6 +71,10 @@ struct sandbox_spec {
      * writable, the host's fuse, kvm, kmsg and cuse devices. The caller checks the entitlement. */
     bool insecure;
     const struct sandbox_limits *limits; /* NULL: the default pids limit only */
+    /* Set by sandbox_chroot_run (chroot.h), the chroot tier: capabilities are docker's default
+     * within what lade holds, and docker's seccomp profile is loaded only when lade holds
+     * CAP_SYS_ADMIN (else the surrounding container's filter applies). */
+    bool chroot;
 
     /* The process's stdio. stdin_fd < 0 means /dev/null (RUN steps pass -1). */
     int stdin_fd;
