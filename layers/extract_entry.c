@@ -20,6 +20,7 @@
 
 #include "../builder/common/cleanup.h"
 #include "../builder/common/fsutil.h"
+#include "../builder/common/userns.h"
 #include "../builder/common/xalloc.h"
 
 static int
@@ -233,8 +234,7 @@ proc_path(struct extractor *x, int pfd, const char *base)
 static bool
 xattr_refused(const char *name)
 {
-    return strncmp(name, "trusted.overlay.", 16) == 0 || strncmp(name, "user.overlay.", 13) == 0 ||
-           strcmp(name, "security.selinux") == 0;
+    return userns_overlay_xattr(name) || strcmp(name, "security.selinux") == 0;
 }
 
 static int
@@ -480,7 +480,7 @@ make_whiteout(struct extractor *x, int pfd, const char *base)
 {
     if (strcmp(base, OPAQUE_MARKER) == 0) {
         cleanup_close int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+        if (dfd < 0 || fsetxattr(dfd, userns_overlay_opaque_xattr(), "y", 1, 0) < 0)
             return lade_error_sys(x->err, "cannot mark '%.*s' opaque", (int) x->dir_len,
                                   x->path.data);
         return 0;

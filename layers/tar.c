@@ -18,6 +18,7 @@
 #include "../builder/common/buf.h"
 #include "../builder/common/cleanup.h"
 #include "../builder/common/inomap.h"
+#include "../builder/common/userns.h"
 #include "../builder/common/xalloc.h"
 
 #define DATA_CHUNK (256 * 1024)
@@ -38,6 +39,7 @@ struct tar_writer {
     char **xsorted;
     size_t xsorted_cap;
     uint64_t entries;
+    const char *opaque_xattr; /* trusted.overlay.opaque, or user.* in a user namespace */
 };
 
 /* path may be NULL */
@@ -100,7 +102,7 @@ cmp_str(const void *a, const void *b)
 static bool
 xattr_skipped(const char *name)
 {
-    return strncmp(name, "trusted.overlay.", 16) == 0 || strcmp(name, "security.selinux") == 0;
+    return userns_overlay_xattr(name) || strcmp(name, "security.selinux") == 0;
 }
 
 /* Adds the xattrs of the entry to t->e sorted by name (listxattr order depends on the
@@ -144,7 +146,7 @@ add_xattrs(struct tar_writer *t, int fd, int parent_fd, const char *name, const 
      * records come out sorted, as Go's archive/tar writes them */
     for (size_t i = count; i-- > 0;) {
         const char *xn = t->xsorted[i];
-        bool want_opaque = opaque != NULL && strcmp(xn, "trusted.overlay.opaque") == 0;
+        bool want_opaque = opaque != NULL && strcmp(xn, t->opaque_xattr) == 0;
         if (xattr_skipped(xn) && !want_opaque)
             continue;
         ssize_t v;
@@ -381,7 +383,7 @@ int
 layer_write_dir(int dirfd, const struct layer_opts *opts, int out_fd, struct layer_info *info,
                 struct lade_error *err)
 {
-    struct tar_writer t = {.opts = opts, .err = err};
+    struct tar_writer t = {.opts = opts, .err = err, .opaque_xattr = userns_overlay_opaque_xattr()};
     struct layer_info out = {0};
     int rc = -1;
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../common/version.h"
+#include "../sandbox/rootless.h"
 
 #ifndef LADE_COMMIT /* the Makefile passes build/commit.h */
 #define LADE_COMMIT "unknown"
@@ -186,6 +187,14 @@ dispatch(struct cli *cli, char **root, int argc, char **argv)
         goto out;
     }
     cli->root = *root ? *root : (*root = default_root());
+    /* the store path is the caller's: chosen before becoming root in the namespace */
+    if (geteuid() != 0 && rootless_command_needs_userns(cmd->name)) {
+        int status, entered = rootless_enter(&status, &err);
+        if (entered < 0)
+            goto out;
+        if (entered > 0)
+            return status;
+    }
     /* the command sees its name as argv[0], as a program does */
     rc = cmd->run(cli, a.noperands, a.operands, &err);
 out:
