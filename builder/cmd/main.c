@@ -138,9 +138,11 @@ default_root(void)
         return xstrdup(env);
     if (geteuid() == 0)
         return xstrdup("/var/lib/lade");
-    if (getenv("XDG_DATA_HOME") != NULL)
-        return xasprintf("%s/lade", getenv("XDG_DATA_HOME"));
-    return xasprintf("%s/.local/share/lade", getenv("HOME") ? getenv("HOME") : "/tmp");
+    /* the XDG base directory spec: unset or empty means $HOME/.local/share */
+    const char *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (data != NULL && *data != '\0')
+        return xasprintf("%s/lade", data);
+    return xasprintf("%s/.local/share/lade", home != NULL && *home != '\0' ? home : "/tmp");
 }
 
 /* A usage error of a command as docker prints it: the command, the cause, where to look. */

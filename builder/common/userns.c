@@ -17,8 +17,10 @@ userns_is_initial(void)
         return true; /* no /proc: nothing lade made */
     ssize_t n = read(fd, buf, sizeof(buf) - 1);
     close(fd);
-    if (n <= 0)
+    if (n < 0)
         return true;
+    if (n == 0)
+        return false; /* a new namespace not mapped yet */
     buf[n] = '\0';
     /* one line "0 0 4294967295"; a namespace lade made has two shorter lines */
     return sscanf(buf, "%lu %lu %lu", &inner, &outer, &count) == 3 && inner == 0 && outer == 0 &&
