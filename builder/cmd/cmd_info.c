@@ -10,6 +10,7 @@
 
 #include "../binfmt.h"
 #include "../common/cleanup.h"
+#include "../sandbox/rootless.h"
 
 static void
 print_platforms(void)
@@ -55,8 +56,13 @@ cmd_info(struct cli *cli, int argc, char **argv, struct lade_error *err)
         return c > 0 ? 0 : -1;
     print_platforms();
     /* ---- isolation: one line per tier lade can use on this host ---- */
+    char why[1024];
     if (geteuid() == 0)
         printf("isolation: namespaces (root)\n");
+    else if (isolation_rootless_available(why, sizeof(why)))
+        printf("isolation: rootless (a user namespace with this user's subordinate ids)\n");
+    else
+        printf("isolation: rootless is not available: %s\n", why);
     return 0;
 }
 

@@ -169,9 +169,9 @@ empty_lower(const char *workdir, struct lade_error *err)
     return dir;
 }
 
-int
-overlay_mount_attr(char *const *lowerdirs, size_t nlower, const char *upperdir, const char *workdir,
-                   const char *target, unsigned attrs, struct lade_error *err)
+static int
+mount_any(char *const *lowerdirs, size_t nlower, const char *upperdir, const char *workdir,
+          const char *target, unsigned attrs, struct lade_error *err)
 {
     cleanup_free char *empty = NULL;
     char *const *lowers = lowerdirs;
@@ -195,6 +195,18 @@ overlay_mount_attr(char *const *lowerdirs, size_t nlower, const char *upperdir, 
     if (fd < 0)
         return -1;
     return attach_at(fd, target, err);
+}
+
+int
+overlay_mount_attr(char *const *lowerdirs, size_t nlower, const char *upperdir, const char *workdir,
+                   const char *target, unsigned attrs, struct lade_error *err)
+{
+    if (mount_any(lowerdirs, nlower, upperdir, workdir, target, attrs, err) == 0)
+        return 0;
+    if (!userns_is_initial()) /* the rootless tier: see isolation_rootless_available */
+        lade_error_prefix(err, "rootless: kernel overlay in a user namespace needs Linux 5.11+ "
+                               "(fuse-overlayfs is not supported yet)");
+    return -1;
 }
 
 int

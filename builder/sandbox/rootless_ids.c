@@ -125,7 +125,12 @@ load_range(const char *file, const struct rootless_ids *ids, unsigned long id,
     cleanup_free char *text = read_subid_file(file);
 
     if (!subid_find(text, ids->name, id, out)) {
-        unsigned long s = subid_free_start(text);
+        /* one range free in both files, so the suggested line fits each */
+        cleanup_free char *uids = read_subid_file(SUBUID_FILE),
+                          *gids = read_subid_file(SUBGID_FILE);
+        unsigned long s = subid_free_start(uids), g = subid_free_start(gids);
+        if (g > s)
+            s = g;
         return lade_error_set(
             err, LADE_ERR_OTHER,
             "rootless lade needs subordinate ids for user '%s', and %s has none: as root, add the "

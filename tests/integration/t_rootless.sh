@@ -89,6 +89,8 @@ sub
 hosts
 passwd
 resolv.conf"
+    assert_exit 0 as_user "$RL_USER" info
+    assert_contains "$OUT" "isolation: rootless (a user namespace"
     assert_exit 0 as_user "$RL_USER" images
     assert_contains "$OUT" "rl "
     # a second build is all cached, and rmi + prune can remove trees owned by subordinate ids
@@ -108,6 +110,8 @@ t_rootless_without_subid_range() {
     assert_contains "$ERR" "rootless lade needs subordinate ids for user '$RL_NOSUB', and /etc/subuid has none"
     assert_match "$ERR" "add the line '$RL_NOSUB:[0-9]+:65536' to /etc/subuid and to /etc/subgid"
     assert_not_exists "$RL/home-$RL_NOSUB/.local/share/lade/layers"
+    assert_exit 0 as_user "$RL_NOSUB" info
+    assert_contains "$OUT" "isolation: rootless is not available: rootless lade needs subordinate ids"
     # commands that only read the store need no range
     assert_exit 0 as_user "$RL_NOSUB" images
     assert_contains "$OUT" "REPOSITORY"
