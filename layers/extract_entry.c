@@ -20,6 +20,7 @@
 
 #include "../builder/common/cleanup.h"
 #include "../builder/common/fsutil.h"
+#include "../builder/common/userns.h"
 #include "../builder/common/xalloc.h"
 
 static int
@@ -233,8 +234,7 @@ proc_path(struct extractor *x, int pfd, const char *base)
 static bool
 xattr_refused(const char *name)
 {
-    return strncmp(name, "trusted.overlay.", 16) == 0 || strncmp(name, "user.overlay.", 13) == 0 ||
-           strcmp(name, "security.selinux") == 0;
+    return userns_overlay_xattr(name) || strcmp(name, "security.selinux") == 0;
 }
 
 static int

@@ -64,18 +64,20 @@ const char *layer_media_type(enum compression c);
 
 /* Writes the tree under dirfd as one reproducible layer (DESIGN.md "Layers") to out_fd:
  * entries sorted bytewise, a directory before its contents, PAX, numeric ids, no atime/ctime,
- * whole-second mtimes clamped to epoch, xattrs kept (overlay's trusted.* removed), hardlinks
+ * whole-second mtimes clamped to epoch, xattrs kept (overlay's own removed), hardlinks
  * stored once, then as links to the first path in sort order. One pass: tar -> sha256 ->
  * compressor -> sha256 -> out_fd; memory stays bounded whatever the tree size.
  * Names are relative as containerd writes them: "etc/", "etc/passwd" (directories end in '/').
- * "Sorted" is the order of Go's filepath.Walk: "a/", "a/b", then "a-c". trusted.overlay.* and
- * security.selinux are not written; sockets are skipped. info is written only on success. */
+ * "Sorted" is the order of Go's filepath.Walk: "a/", "a/b", then "a-c". trusted.overlay.*,
+ * user.overlay.* and security.selinux are not written; sockets are skipped. info is written only on
+ * success. */
 int layer_write_dir(int dirfd, const struct layer_opts *opts, int out_fd, struct layer_info *info,
                     struct lade_error *err);
 
 /* Extracts a layer blob (gzip, zstd or plain tar, detected from the bytes) read from in_fd into
  * the empty directory dirfd, as an overlay lower dir: ".wh.NAME" becomes a 0/0 character device
- * NAME, ".wh..wh..opq" sets trusted.overlay.opaque=y on its directory. Confined to dirfd:
+ * NAME, ".wh..wh..opq" sets trusted.overlay.opaque=y (user.* in a
+ * user namespace) on its directory. Confined to dirfd:
  * entry names that are absolute or climb with "..", and hardlinks named so, are refused (error,
  * nothing outside is touched). Owners, modes, mtimes, xattrs and hardlinks are restored; device
  * nodes are created when possible. When expect_diff_id is not NULL the uncompressed stream must

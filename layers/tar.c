@@ -18,6 +18,7 @@
 #include "../builder/common/buf.h"
 #include "../builder/common/cleanup.h"
 #include "../builder/common/inomap.h"
+#include "../builder/common/userns.h"
 #include "../builder/common/xalloc.h"
 
 #define DATA_CHUNK (256 * 1024)
@@ -100,7 +101,7 @@ cmp_str(const void *a, const void *b)
 static bool
 xattr_skipped(const char *name)
 {
-    return strncmp(name, "trusted.overlay.", 16) == 0 || strcmp(name, "security.selinux") == 0;
+    return userns_overlay_xattr(name) || strcmp(name, "security.selinux") == 0;
 }
 
 /* Adds the xattrs of the entry to t->e sorted by name (listxattr order depends on the
@@ -144,8 +145,8 @@ add_xattrs(struct tar_writer *t, int fd, int parent_fd, const char *name, const 
      * records come out sorted, as Go's archive/tar writes them */
     for (size_t i = count; i-- > 0;) {
         const char *xn = t->xsorted[i];
-        /* user.overlay.opaque: overlay's userxattr mode, and the chroot tier's mark where
-         * trusted.* cannot be set (builder/sandbox/tree.h) */
+        /* user.overlay.opaque: overlay's userxattr mode (the rootless tier), and the chroot
+         * tier's mark where trusted.* cannot be set (builder/sandbox/tree.h) */
         bool want_opaque = opaque != NULL && (strcmp(xn, "trusted.overlay.opaque") == 0 ||
                                               strcmp(xn, "user.overlay.opaque") == 0);
         if (xattr_skipped(xn) && !want_opaque)

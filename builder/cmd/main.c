@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../common/version.h"
+#include "../sandbox/rootless.h"
 
 #ifndef LADE_COMMIT /* the Makefile passes build/commit.h */
 #define LADE_COMMIT "unknown"
@@ -137,9 +138,11 @@ default_root(void)
         return xstrdup(env);
     if (geteuid() == 0)
         return xstrdup("/var/lib/lade");
-    if (getenv("XDG_DATA_HOME") != NULL)
-        return xasprintf("%s/lade", getenv("XDG_DATA_HOME"));
-    return xasprintf("%s/.local/share/lade", getenv("HOME") ? getenv("HOME") : "/tmp");
+    /* the XDG base directory spec: unset or empty means $HOME/.local/share */
+    const char *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    if (data != NULL && *data != '\0')
+        return xasprintf("%s/lade", data);
+    return xasprintf("%s/.local/share/lade", home != NULL && *home != '\0' ? home : "/tmp");
 }
 
 /* A usage error of a command as docker prints it: the command, the cause, where to look. */
@@ -186,6 +189,14 @@ dispatch(struct cli *cli, char **root, int argc, char **argv)
         goto out;
     }
     cli->root = *root ? *root : (*root = default_root());
+    /* the store path is the caller's: chosen before becoming root in the namespace */
+    if (geteuid() != 0 && rootless_command_needs_userns(cmd->name)) {
+        int status, entered = rootless_enter(&status, &err);
+        if (entered < 0)
+            goto out;
+        if (entered > 0)
+            return status;
+    }
     /* the command sees its name as argv[0], as a program does */
     rc = cmd->run(cli, a.noperands, a.operands, &err);
 out:

@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "sandbox-internal.h"
+#include "rootless.h"
 #include "../common/cleanup.h"
+#include "../common/userns.h"
 
 /* Capability numbers from <linux/capability.h> (not included: it clashes with glibc). */
 enum {
@@ -116,6 +118,10 @@ isolation_probe_namespaces(struct isolation_probe *p)
         snprintf(p->why, sizeof(p->why), "needs root (euid is %u)", (unsigned) geteuid());
         return 0;
     }
+    if (!userns_is_initial()) {
+        snprintf(p->why, sizeof(p->why), "lade runs in a user namespace (the rootless tier)");
+        return 0;
+    }
     if (!has_fs("overlay")) {
         snprintf(p->why, sizeof(p->why), "the kernel has no overlayfs (/proc/filesystems)");
         return 0;
@@ -138,11 +144,26 @@ isolation_probe_namespaces(struct isolation_probe *p)
     return 0;
 }
 
+/* The rootless tier is the namespaces tier's code run inside lade's own user namespace
+ * (rootless.h: main enters it for a non-root caller before the command runs). */
 int
 isolation_probe_rootless(struct isolation_probe *p)
 {
     memset(p, 0, sizeof(*p));
-    snprintf(p->why, sizeof(p->why), "not implemented yet");
+    if (geteuid() != 0) {
+        p->ok = isolation_rootless_available(p->why, sizeof(p->why));
+        return 0;
+    }
+    if (userns_is_initial()) {
+        snprintf(p->why, sizeof(p->why), "lade runs as root (the tier is for other users)");
+        return 0;
+    }
+    int rc = in_child(try_namespaces);
+    p->ok = rc == 0;
+    if (!p->ok)
+        snprintf(p->why, sizeof(p->why), "cannot create namespaces or an overlay mount in the "
+                 "user namespace: %s", rc >= 100 && rc < 255 ? strerror(rc - 100)
+                 : rc == 255 ? "probe died" : strerror(rc));
     return 0;
 }
 

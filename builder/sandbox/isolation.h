@@ -13,7 +13,7 @@
 enum isolation {
     ISOLATION_AUTO = 0,   /* the best tier that works here */
     ISOLATION_NAMESPACES, /* tier 1: root, namespaces, kernel overlayfs, pivot_root */
-    ISOLATION_ROOTLESS,   /* tier 2: a user namespace through newuidmap (branch wip/rootless) */
+    ISOLATION_ROOTLESS,   /* tier 2: a user namespace through newuidmap (rootless.h) */
     ISOLATION_CHROOT,     /* tier 3: a chroot of an extracted tree, the layer by comparison */
 };
 
@@ -21,12 +21,13 @@ enum isolation {
  * in part (a chroot without CAP_MKNOD has no device nodes in /dev). */
 struct isolation_probe {
     bool ok;
-    char why[256];
+    char why[768];
     char note[256];
 };
 
 int isolation_probe_namespaces(struct isolation_probe *p);
-/* The hook of tier 2: the rootless engineer replaces this stub ("not implemented yet"). */
+/* Tier 2: for a non-root caller, whether its subordinate ids and newuidmap allow it; inside
+ * lade's user namespace (uid 0 there), whether namespaces and overlay can be made. */
 int isolation_probe_rootless(struct isolation_probe *p);
 int isolation_probe_chroot(struct isolation_probe *p);
 /* The probe of one tier (not AUTO). */

@@ -25,6 +25,7 @@
 
 #include "../common/cleanup.h"
 #include "../common/fsutil.h"
+#include "../common/userns.h"
 #include "../common/xalloc.h"
 
 #define SLIRP "slirp4netns"
@@ -292,6 +293,12 @@ start_slirp(struct net_link *l, pid_t keeper, struct lade_error *err)
     int ready[2], ex[2];
     char c, tail[SLIRP_LOG_TAIL + 1];
 
+    /* rootless: slirp4netns opens the tun device as the calling user */
+    if (!userns_is_initial() && access("/dev/net/tun", R_OK | W_OK) < 0)
+        return lade_error_set(err, LADE_ERR_OTHER,
+                              "rootless RUN with --network default needs /dev/net/tun usable by "
+                              "this user for " SLIRP " (as root: chmod 0666 /dev/net/tun, the "
+                              "usual mode); or build with --network none or --network host");
     if (high_pipe(ready, err) < 0)
         return -1;
     if (high_pipe(ex, err) < 0) {

@@ -10,6 +10,7 @@
 
 #include "../common/buf.h"
 #include "../common/cleanup.h"
+#include "../common/userns.h"
 #include "../common/xalloc.h"
 
 /* Overlay's parameters that make the upper dir a complete diff (DESIGN.md "Layers"): no
@@ -17,6 +18,14 @@
  * in a lower layer. Passed explicitly whatever the kernel's defaults. */
 static const struct mnt_opt overlay_fixed_opts[] = {
     {"redirect_dir", "off"},
+    {"metacopy", "off"},
+};
+/* The same in a user namespace (the rootless tier): trusted.* xattrs need CAP_SYS_ADMIN in the
+ * initial namespace, so overlay keeps its bookkeeping in user.overlay.*; with userxattr the
+ * kernel refuses redirect_dir=off (it means "follow" there) and nofollow creates none either. */
+static const struct mnt_opt overlay_userns_opts[] = {
+    {"userxattr", NULL},
+    {"redirect_dir", "nofollow"},
     {"metacopy", "off"},
 };
 
@@ -53,7 +62,9 @@ static int
 overlay_new_fd(char *const *lowers, size_t nlower, const char *upper, const char *work,
                unsigned attrs, struct lade_error *err)
 {
-    size_t nfixed = sizeof(overlay_fixed_opts) / sizeof(overlay_fixed_opts[0]);
+    bool userns = !userns_is_initial();
+    const struct mnt_opt *fixed = userns ? overlay_userns_opts : overlay_fixed_opts;
+    size_t nfixed = userns ? 3 : 2;
     cleanup_free struct mnt_opt *opts = xcalloc(nlower + nfixed + 2, sizeof(*opts));
     size_t n = 0;
 
@@ -64,7 +75,7 @@ overlay_new_fd(char *const *lowers, size_t nlower, const char *upper, const char
         opts[n++] = (struct mnt_opt){"workdir", work};
     }
     for (size_t i = 0; i < nfixed; i++)
-        opts[n++] = overlay_fixed_opts[i];
+        opts[n++] = fixed[i];
     return mnt_new("overlay", opts, n, attrs, err);
 }
 
@@ -90,7 +101,9 @@ overlay_legacy_options(char *const *lowers, size_t nlower, const char *upper, co
     }
     if (upper != NULL)
         rc |= lade_buf_appendf(&b, ",upperdir=%s,workdir=%s", upper, work);
-    rc |= lade_buf_appends(&b, ",redirect_dir=off,metacopy=off");
+    rc |=
+        lade_buf_appends(&b, userns_is_initial() ? ",redirect_dir=off,metacopy=off"
+                                                 : ",userxattr,redirect_dir=nofollow,metacopy=off");
     if (rc != 0) {
         lade_buf_release(&b);
         return lade_error_set(err, LADE_ERR_OTHER,
@@ -156,9 +169,9 @@ empty_lower(const char *workdir, struct lade_error *err)
     return dir;
 }
 
-int
-overlay_mount_attr(char *const *lowerdirs, size_t nlower, const char *upperdir, const char *workdir,
-                   const char *target, unsigned attrs, struct lade_error *err)
+static int
+mount_any(char *const *lowerdirs, size_t nlower, const char *upperdir, const char *workdir,
+          const char *target, unsigned attrs, struct lade_error *err)
 {
     cleanup_free char *empty = NULL;
     char *const *lowers = lowerdirs;
@@ -182,6 +195,18 @@ overlay_mount_attr(char *const *lowerdirs, size_t nlower, const char *upperdir, 
     if (fd < 0)
         return -1;
     return attach_at(fd, target, err);
+}
+
+int
+overlay_mount_attr(char *const *lowerdirs, size_t nlower, const char *upperdir, const char *workdir,
+                   const char *target, unsigned attrs, struct lade_error *err)
+{
+    if (mount_any(lowerdirs, nlower, upperdir, workdir, target, attrs, err) == 0)
+        return 0;
+    if (!userns_is_initial()) /* the rootless tier: see isolation_rootless_available */
+        lade_error_prefix(err, "rootless: kernel overlay in a user namespace needs Linux 5.11+ "
+                               "(fuse-overlayfs is not supported yet)");
+    return -1;
 }
 
 int

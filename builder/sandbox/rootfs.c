@@ -14,6 +14,7 @@
 
 #include "../common/cleanup.h"
 #include "../common/fsutil.h"
+#include "../common/userns.h"
 #include "../common/xalloc.h"
 
 /* Where the sandbox mounts something; a parent ("etc") is created when missing too. */
@@ -297,7 +298,8 @@ open_lower_dir(char *const *lowers, size_t nlower, const char *rel)
     return -1;
 }
 
-/* Extended attributes other than overlay's own (trusted.overlay.*), name and value. */
+/* Extended attributes other than overlay's own (trusted.overlay.*, user.overlay.*), name and
+ * value. */
 static bool
 xattr_subset(int a, int b)
 {
@@ -307,7 +309,7 @@ xattr_subset(int a, int b)
     if (n < 0)
         return false;
     for (char *k = names; k < names + n; k += strlen(k) + 1) {
-        if (strncmp(k, "trusted.overlay.", 16) == 0)
+        if (userns_overlay_xattr(k))
             continue;
         ssize_t la = fgetxattr(a, k, va, sizeof(va)), lb = fgetxattr(b, k, vb, sizeof(vb));
         if (la < 0 || la != lb || memcmp(va, vb, (size_t) la) != 0)
@@ -335,7 +337,7 @@ is_opaque(int fd)
 {
     char v;
 
-    return fgetxattr(fd, "trusted.overlay.opaque", &v, 1) == 1 && v == 'y';
+    return fgetxattr(fd, userns_overlay_opaque_xattr(), &v, 1) == 1 && v == 'y';
 }
 
 static bool

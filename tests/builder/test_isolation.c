@@ -26,7 +26,7 @@ test_isolation_parse_values(void **state)
 }
 
 static void
-test_isolation_rootless_is_a_stub(void **state)
+test_isolation_rootless_is_not_for_root(void **state)
 {
     struct isolation_probe p;
     struct lade_error err = {0};
@@ -35,7 +35,7 @@ test_isolation_rootless_is_a_stub(void **state)
     (void) state;
     isolation_probe_rootless(&p);
     assert_false(p.ok);
-    assert_string_equal(p.why, "not implemented yet");
+    assert_string_equal(p.why, "lade runs as root (the tier is for other users)");
     assert_int_equal(isolation_choose(ISOLATION_ROOTLESS, &t, &err), -1);
     assert_non_null(strstr(err.msg, "--isolation rootless is not available here"));
 }
@@ -66,7 +66,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_isolation_parse_values),
-        cmocka_unit_test(test_isolation_rootless_is_a_stub),
+        cmocka_unit_test(test_isolation_rootless_is_not_for_root),
         cmocka_unit_test(test_isolation_probes_explain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

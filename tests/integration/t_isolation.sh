@@ -41,7 +41,7 @@ t_isolation_info_explains_tiers() {
     run_ok lade info
     assert_match "$OUT" '^isolation: (namespaces|rootless|chroot|none available)$'
     assert_contains "$OUT" "  namespaces: "
-    assert_contains "$OUT" "  rootless: not available: not implemented yet"
+    assert_contains "$OUT" "  rootless: not available: lade runs as root (the tier is for other users)"
     assert_contains "$OUT" "  chroot: "
 }
 
@@ -53,7 +53,7 @@ EOF2
     assert_exit 2 lade build --isolation sandbox "$WORK/ctx"
     assert_contains "$ERR" "--isolation must be auto, namespaces, rootless or chroot"
     assert_exit 2 lade build --isolation rootless "$WORK/ctx"
-    assert_contains "$ERR" "--isolation rootless is not available here: not implemented yet"
+    assert_contains "$ERR" "--isolation rootless is not available here: lade runs as root"
     # docker's Windows-only value is taken as auto
     run_ok lade build --isolation default -t iso:1 "$WORK/ctx"
 }
