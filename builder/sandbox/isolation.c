@@ -161,9 +161,12 @@ isolation_probe_rootless(struct isolation_probe *p)
     int rc = in_child(try_namespaces);
     p->ok = rc == 0;
     if (!p->ok)
-        snprintf(p->why, sizeof(p->why), "cannot create namespaces or an overlay mount in the "
-                 "user namespace: %s", rc >= 100 && rc < 255 ? strerror(rc - 100)
-                 : rc == 255 ? "probe died" : strerror(rc));
+        snprintf(p->why, sizeof(p->why),
+                 "cannot create namespaces or an overlay mount in the "
+                 "user namespace: %s",
+                 rc >= 100 && rc < 255 ? strerror(rc - 100)
+                 : rc == 255           ? "probe died"
+                                       : strerror(rc));
     return 0;
 }
 
