@@ -132,7 +132,15 @@ lade_image_context() {
     local lib
     make_busybox_context "$1"
     mkdir -p "$1/libs"
-    for lib in $(ldd "$LADE" | grep -oE '/[^ ]+'); do
+    # lade's own libraries, and those it loads on first use (libarchive, libcurl) with theirs
+    local dl libs
+    libs=$(ldd "$LADE")
+    for dl in libarchive.so.13 libcurl.so.4; do
+        dl=$(ldconfig -p | awk -v n="$dl" '$1 == n && /x86-64/ { print $NF; exit }')
+        [ -n "$dl" ] || fail "ldconfig does not know $dl"
+        libs+=$'\n'"$dl"$'\n'"$(ldd "$dl")"
+    done
+    for lib in $(grep -oE '/[^ ]+' <<<"$libs" | sort -u); do
         mkdir -p "$1/libs$(dirname "$lib")"
         cp -L -- "$lib" "$1/libs$lib"
     done
