@@ -480,11 +480,7 @@ make_whiteout(struct extractor *x, int pfd, const char *base)
 {
     if (strcmp(base, OPAQUE_MARKER) == 0) {
         cleanup_close int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        /* without CAP_SYS_ADMIN (lade in a container: the chroot tier) trusted.* cannot be
-         * set; overlay's userxattr name marks it instead, which the chroot tier's trees and
-         * the layer writer read too */
-        if (dfd < 0 || (fsetxattr(dfd, "trusted.overlay.opaque", "y", 1, 0) < 0 &&
-                        (errno != EPERM || fsetxattr(dfd, "user.overlay.opaque", "y", 1, 0) < 0)))
+        if (dfd < 0 || overlay_opaque_mark(dfd) < 0)
             return lade_error_sys(x->err, "cannot mark '%.*s' opaque", (int) x->dir_len,
                                   x->path.data);
         return 0;

@@ -145,10 +145,7 @@ add_xattrs(struct tar_writer *t, int fd, int parent_fd, const char *name, const 
      * records come out sorted, as Go's archive/tar writes them */
     for (size_t i = count; i-- > 0;) {
         const char *xn = t->xsorted[i];
-        /* user.overlay.opaque: overlay's userxattr mode (the rootless tier), and the chroot
-         * tier's mark where trusted.* cannot be set (builder/sandbox/tree.h) */
-        bool want_opaque = opaque != NULL && (strcmp(xn, "trusted.overlay.opaque") == 0 ||
-                                              strcmp(xn, "user.overlay.opaque") == 0);
+        bool want_opaque = opaque != NULL && overlay_opaque_name(xn);
         if (xattr_skipped(xn) && !want_opaque)
             continue;
         ssize_t v;

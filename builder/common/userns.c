@@ -3,7 +3,9 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 bool
@@ -37,4 +39,29 @@ bool
 userns_overlay_xattr(const char *name)
 {
     return strncmp(name, "trusted.overlay.", 16) == 0 || strncmp(name, "user.overlay.", 13) == 0;
+}
+
+int
+overlay_opaque_mark(int dirfd)
+{
+    if (fsetxattr(dirfd, userns_overlay_opaque_xattr(), "y", 1, 0) == 0)
+        return 0;
+    if (errno != EPERM)
+        return -1;
+    return fsetxattr(dirfd, "user.overlay.opaque", "y", 1, 0);
+}
+
+bool
+overlay_opaque_name(const char *name)
+{
+    return strcmp(name, "trusted.overlay.opaque") == 0 || strcmp(name, "user.overlay.opaque") == 0;
+}
+
+bool
+overlay_opaque_marked(int dirfd)
+{
+    char v[2];
+
+    return (fgetxattr(dirfd, "trusted.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y') ||
+           (fgetxattr(dirfd, "user.overlay.opaque", v, sizeof(v)) == 1 && v[0] == 'y');
 }

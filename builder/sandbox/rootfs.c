@@ -331,15 +331,6 @@ same_dir(int upper_fd, int lower_fd)
     return xattr_subset(upper_fd, lower_fd) && xattr_subset(lower_fd, upper_fd);
 }
 
-/* An opaque directory hides its lower contents: emptied by the RUN, a real change. */
-static bool
-is_opaque(int fd)
-{
-    char v;
-
-    return fgetxattr(fd, userns_overlay_opaque_xattr(), &v, 1) == 1 && v == 'y';
-}
-
 static bool
 prune_copy_up(int upper_fd, char *const *lowers, size_t nlower, const char *rel)
 {
@@ -349,7 +340,8 @@ prune_copy_up(int upper_fd, char *const *lowers, size_t nlower, const char *rel)
         sys_openat2(upper_fd, rel, O_RDONLY | O_DIRECTORY | O_CLOEXEC, BENEATH_NO_LINKS);
     cleanup_close int lower_fd = -1, pfd = -1;
 
-    if (fd < 0 || !dir_is_empty(fd) || is_opaque(fd))
+    /* an opaque directory hides its lower contents: emptied by the RUN, a real change */
+    if (fd < 0 || !dir_is_empty(fd) || overlay_opaque_marked(fd))
         return false;
     lower_fd = open_lower_dir(lowers, nlower, rel);
     if (lower_fd < 0 || !same_dir(fd, lower_fd))

@@ -16,11 +16,8 @@
 
 /* ---- tree_copy.c ---- */
 
-/* The opaque mark of an overlay upper dir: trusted.overlay.opaque=y, or user.overlay.opaque=y
- * where trusted.* xattrs cannot be set (no CAP_SYS_ADMIN, as inside a container; overlay's
- * userxattr mode reads that name too). Either is read by tree_is_opaque. */
+/* overlay_opaque_mark (common/userns.h) of dirfd, an error naming path when it fails. */
 int tree_set_opaque(int dirfd, const char *path, struct lade_error *err);
-bool tree_is_opaque(int dirfd);
 
 /* Copies the entry name of src_dir (st its lstat) to dst_dir as the same kind of entry with
  * its content, owner, mode, xattrs and timestamps; a directory is created empty (its metadata

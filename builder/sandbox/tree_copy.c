@@ -16,28 +16,14 @@
 
 #include "../common/cleanup.h"
 #include "../common/fsutil.h"
+#include "../common/userns.h"
 #include "../common/xalloc.h"
-
-#define OPAQUE_TRUSTED "trusted.overlay.opaque"
-#define OPAQUE_USER "user.overlay.opaque"
 
 int
 tree_set_opaque(int dirfd, const char *path, struct lade_error *err)
 {
-    if (fsetxattr(dirfd, OPAQUE_TRUSTED, "y", 1, 0) == 0)
-        return 0;
-    if (errno == EPERM && fsetxattr(dirfd, OPAQUE_USER, "y", 1, 0) == 0)
-        return 0;
-    return lade_error_sys(err, "cannot mark '%s' opaque", path);
-}
-
-bool
-tree_is_opaque(int dirfd)
-{
-    char v[2];
-
-    return (fgetxattr(dirfd, OPAQUE_TRUSTED, v, sizeof(v)) == 1 && v[0] == 'y') ||
-           (fgetxattr(dirfd, OPAQUE_USER, v, sizeof(v)) == 1 && v[0] == 'y');
+    return overlay_opaque_mark(dirfd) == 0 ? 0
+                                           : lade_error_sys(err, "cannot mark '%s' opaque", path);
 }
 
 /* overlay's own bookkeeping and the host's SELinux label are not the image's */
@@ -213,7 +199,7 @@ apply_entry(int tree_root, int tree_dir, int layer_dir, const char *name, const 
         openat(layer_dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (lfd < 0)
         return lade_error_sys(err, "cannot open '%s' in the layer", path);
-    if (there && (!S_ISDIR(tst.st_mode) || tree_is_opaque(lfd))) {
+    if (there && (!S_ISDIR(tst.st_mode) || overlay_opaque_marked(lfd))) {
         if (rm_rf_at(tree_dir, name, err) < 0)
             return -1;
         there = false;

@@ -11,6 +11,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "../../builder/common/userns.h"
 #include "../../builder/sandbox/tree.h"
 #include "../../builder/common/fsutil.h"
 #include "../../builder/common/xalloc.h"
@@ -163,7 +164,7 @@ test_tree_replaced_dir_is_opaque(void **state)
     diff(f);
     int fd = openat(f->upper_fd, "swap", O_RDONLY | O_DIRECTORY);
     assert_true(fd >= 0);
-    assert_true(tree_is_opaque(fd));
+    assert_true(overlay_opaque_marked(fd));
     close(fd);
     assert_int_equal(upper_type(f, "swap/new"), 'f');
     assert_int_equal(upper_type(f, "swap/old"), 0); /* hidden by the opaque mark */

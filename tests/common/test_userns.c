@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "../../builder/common/userns.h"
@@ -75,6 +77,32 @@ test_userns_overlay_xattrs(void **state)
     assert_false(userns_overlay_xattr("security.capability"));
 }
 
+/* The mark lade writes is one the readers see: as root in the initial namespace, trusted.*. */
+static void
+test_overlay_opaque_mark(void **state)
+{
+    char dir[] = "/tmp/lade-test-opaque-XXXXXX";
+
+    (void) state;
+    assert_true(overlay_opaque_name("trusted.overlay.opaque"));
+    assert_true(overlay_opaque_name("user.overlay.opaque"));
+    assert_false(overlay_opaque_name("user.overlay.origin"));
+    assert_non_null(mkdtemp(dir));
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    assert_false(overlay_opaque_marked(fd));
+    if (overlay_opaque_mark(fd) < 0) { /* /tmp without xattrs: nothing to check */
+        close(fd);
+        rmdir(dir);
+        test_skip("no xattrs on /tmp");
+    }
+    assert_true(overlay_opaque_marked(fd));
+    char v[2];
+    assert_int_equal(fgetxattr(fd, userns_overlay_opaque_xattr(), v, sizeof(v)), 1);
+    close(fd);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int
 main(void)
 {
@@ -82,6 +110,7 @@ main(void)
         cmocka_unit_test(test_userns_initial),
         cmocka_unit_test(test_userns_new_namespace),
         cmocka_unit_test(test_userns_overlay_xattrs),
+        cmocka_unit_test(test_overlay_opaque_mark),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
