@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -279,7 +280,7 @@ sandbox_exec(const struct sandbox_spec *spec, int err_fd, struct lade_error *err
      * CAP_SYS_ADMIN (loading needs it, or PR_SET_NO_NEW_PRIVS, which would break setuid
      * programs); the setup calls after it are all ones the profile allows, as in runc
      * without NoNewPrivileges. --security=insecure runs unconfined, as in BuildKit. */
-    bool own_filter = !spec->chroot || prctl(PR_CAPBSET_READ, 21 /* CAP_SYS_ADMIN */, 0, 0, 0) == 1;
+    bool own_filter = !spec->chroot || prctl(PR_CAPBSET_READ, CAP_SYS_ADMIN, 0, 0, 0) == 1;
     if (!spec->insecure && own_filter && sandbox_seccomp_load(SANDBOX_DEFAULT_CAPS, err) < 0)
         return -1;
     if (enter_caps(spec->insecure, spec->chroot, err) < 0 ||

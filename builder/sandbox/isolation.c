@@ -4,6 +4,7 @@
 #include "isolation.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,18 +17,6 @@
 #include "rootless.h"
 #include "../common/cleanup.h"
 #include "../common/userns.h"
-
-/* Capability numbers from <linux/capability.h> (not included: it clashes with glibc). */
-enum {
-    CAP_NO_CHOWN = 0,
-    CAP_NO_DAC_OVERRIDE = 1,
-    CAP_NO_FOWNER = 3,
-    CAP_NO_SETGID = 6,
-    CAP_NO_SETUID = 7,
-    CAP_NO_SYS_CHROOT = 18,
-    CAP_NO_SYS_ADMIN = 21,
-    CAP_NO_MKNOD = 27,
-};
 
 /* A field of /proc/self/status ("CapEff", "Seccomp") as text, or "" when absent. */
 static void
@@ -139,13 +128,22 @@ isolation_probe_namespaces(struct isolation_probe *p)
                  "cannot create mount, PID, IPC, UTS and network namespaces: %s (%s%s): the "
                  "usual cause is running inside a container",
                  rc == 255 ? "probe died" : strerror(rc),
-                 has_cap(CAP_NO_SYS_ADMIN) ? "CAP_SYS_ADMIN held" : "no CAP_SYS_ADMIN",
+                 has_cap(CAP_SYS_ADMIN) ? "CAP_SYS_ADMIN held" : "no CAP_SYS_ADMIN",
                  strcmp(seccomp, "2") == 0 ? ", under a seccomp filter" : "");
     return 0;
 }
 
 /* The rootless tier is the namespaces tier's code run inside lade's own user namespace
  * (rootless.h: main enters it for a non-root caller before the command runs). */
+bool
+sandbox_available(void)
+{
+    struct isolation_probe p;
+
+    isolation_probe_namespaces(&p);
+    return p.ok;
+}
+
 int
 isolation_probe_rootless(struct isolation_probe *p)
 {
@@ -176,9 +174,9 @@ isolation_probe_chroot(struct isolation_probe *p)
     static const struct {
         int cap;
         const char *name;
-    } need[] = {{CAP_NO_SYS_CHROOT, "CAP_SYS_CHROOT"}, {CAP_NO_CHOWN, "CAP_CHOWN"},
-                {CAP_NO_FOWNER, "CAP_FOWNER"},         {CAP_NO_DAC_OVERRIDE, "CAP_DAC_OVERRIDE"},
-                {CAP_NO_SETUID, "CAP_SETUID"},         {CAP_NO_SETGID, "CAP_SETGID"}};
+    } need[] = {{CAP_SYS_CHROOT, "CAP_SYS_CHROOT"}, {CAP_CHOWN, "CAP_CHOWN"},
+                {CAP_FOWNER, "CAP_FOWNER"},         {CAP_DAC_OVERRIDE, "CAP_DAC_OVERRIDE"},
+                {CAP_SETUID, "CAP_SETUID"},         {CAP_SETGID, "CAP_SETGID"}};
 
     memset(p, 0, sizeof(*p));
     if (geteuid() != 0) {
@@ -199,7 +197,7 @@ isolation_probe_chroot(struct isolation_probe *p)
         return 0;
     }
     p->ok = true;
-    if (!has_cap(CAP_NO_MKNOD))
+    if (!has_cap(CAP_MKNOD))
         snprintf(p->note, sizeof(p->note),
                  "no CAP_MKNOD: RUN finds no device nodes in /dev (podman drops it by default)");
     return 0;

@@ -105,47 +105,6 @@ sandbox_loopback_up(struct lade_error *err)
     return 0;
 }
 
-static bool
-has_overlayfs(void)
-{
-    cleanup_file FILE *f = fopen("/proc/filesystems", "re");
-    char line[128];
-
-    if (f == NULL)
-        return false;
-    while (fgets(line, sizeof(line), f) != NULL) {
-        char *tab = strrchr(line, '\t');
-        if (tab != NULL && strcmp(tab + 1, "overlay\n") == 0)
-            return true;
-    }
-    return false;
-}
-
-/* Tried in a throw-away child, so this process's namespaces stay as they are. */
-static bool
-can_unshare(void)
-{
-    int status;
-    pid_t pid = fork();
-
-    if (pid < 0)
-        return false;
-    if (pid == 0) {
-        int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET;
-        _exit(unshare(flags) == 0 ? 0 : 1);
-    }
-    while (waitpid(pid, &status, 0) < 0)
-        if (errno != EINTR)
-            return false;
-    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
-
-bool
-sandbox_available(void)
-{
-    return geteuid() == 0 && has_overlayfs() && can_unshare();
-}
-
 /* ---- waiting ---- */
 
 static int
