@@ -83,10 +83,11 @@ clear_dest(int dirfd, const char *name, bool keep_dir, struct lade_error *err)
 }
 
 /* Hashes one non-directory entry src_dir/name (stat st) for the cache key; digest is its
- * content digest when the pool computed it already, else NULL. */
+ * content digest when the pool computed it already (read_ns: when it began reading, for the
+ * digest cache; 0 when the digest cache knew it), else NULL. */
 static int
 hash_leaf(const struct copy_opts *o, int src_dir, const char *name, const char *rel,
-          const struct stat *st, const char *digest, struct lade_error *err)
+          const struct stat *st, const char *digest, int64_t read_ns, struct lade_error *err)
 {
     char d[PATH_MAX] = "";
     const char *first = copy_link_first(o->links, st, rel);
@@ -98,8 +99,10 @@ hash_leaf(const struct copy_opts *o, int src_dir, const char *name, const char *
     }
     if (S_ISREG(st->st_mode) && digest != NULL && digest[0] != '\0') {
         snprintf(d, sizeof(d), "%s", digest);
+        if (read_ns != 0)
+            digest_cache_put(o->hashes, rel, st, d, read_ns);
     } else if (S_ISREG(st->st_mode) && !digest_cache_get(o->hashes, rel, st, d)) {
-        int64_t read_ns = digest_cache_now();
+        read_ns = digest_cache_now();
         if (copy_digest_regular(src_dir, name, rel, st->st_size, d, err) < 0)
             return -1;
         digest_cache_put(o->hashes, rel, st, d, read_ns);
@@ -183,7 +186,7 @@ struct dir_entry {
     int out;         /* left_out's answer; -1 not asked (stat failed) */
     digest_t digest; /* hash mode: the content digest the pool computed (or the digest cache
                         knew), or "" */
-    bool hashed;     /* the pool read the file: its digest goes into the digest cache */
+    int64_t read_ns; /* the pool read the file from then: hash_leaf records its digest */
 };
 
 /* Hash mode: the content digests of the directory's regular files (one link each: the others
@@ -202,21 +205,12 @@ digest_files(const struct copy_opts *o, int src_dir, const char *rel, struct dir
             rel[0] ? xasprintf("%s/%s", rel, list[i]->d_name) : xstrdup(list[i]->d_name);
         if (digest_cache_get(o->hashes, crel, &ents[i].st, ents[i].digest))
             continue;
-        ents[i].hashed = true;
+        ents[i].read_ns = read_ns;
         if (copy_submit_digest(o, src_dir, list[i]->d_name, crel, &ents[i].st, ents[i].digest,
                                err) < 0)
             return -1;
     }
-    if (taskpool_wait(o->pool, err) < 0)
-        return -1;
-    for (int i = 0; i < n; i++) {
-        if (!ents[i].hashed)
-            continue;
-        cleanup_free char *crel =
-            rel[0] ? xasprintf("%s/%s", rel, list[i]->d_name) : xstrdup(list[i]->d_name);
-        digest_cache_put(o->hashes, crel, &ents[i].st, ents[i].digest, read_ns);
-    }
-    return 0;
+    return taskpool_wait(o->pool, err);
 }
 
 static int
@@ -260,8 +254,9 @@ copy_dir_contents(const struct copy_opts *o, int src_dir, const char *rel, size_
         if (ents[i].out == 1)
             continue;
         if (!S_ISDIR(st->st_mode)) {
-            rc = o->hash ? hash_leaf(o, src_dir, name, crel, st, ents[i].digest, err)
-                         : copy_leaf(o, src_dir, name, st, dpath, dst_dir, name, fresh, err);
+            rc = o->hash
+                     ? hash_leaf(o, src_dir, name, crel, st, ents[i].digest, ents[i].read_ns, err)
+                     : copy_leaf(o, src_dir, name, st, dpath, dst_dir, name, fresh, err);
             continue;
         }
         cleanup_close int sub_src =
@@ -324,7 +319,7 @@ copy_one_source(const struct copy_opts *o, const char *rel, const char *dest, bo
         char proc[64];
         snprintf(proc, sizeof(proc), "/proc/self/fd/%d", src);
         if (!S_ISDIR(st.st_mode))
-            return hash_leaf(o, AT_FDCWD, proc, rel, &st, NULL, err);
+            return hash_leaf(o, AT_FDCWD, proc, rel, &st, NULL, 0, err);
         hash_entry(o, rel, &st, "");
         cleanup_close int sdir = open(proc, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (sdir < 0)

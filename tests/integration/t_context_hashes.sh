@@ -5,13 +5,15 @@
 # keeps the size and mtime still misses (its ctime moved); a file changed less than a second
 # before it was hashed, or a damaged record file, is never trusted.
 
-# hashes_context N: $WORK/ctx with d/f1..fN and a Dockerfile copying d, its files changed more
-# than a second before the build (younger ones are not recorded: racily clean; a file's ctime
-# cannot be set back, so this waits).
+# hashes_context N [big]: $WORK/ctx with d/f1..fN (and with big, d/f0 of 100 KiB, which COPY
+# hashes on its worker threads) and a Dockerfile copying d, its files changed more than a
+# second before the build (younger ones are not recorded: racily clean; a file's ctime cannot
+# be set back, so this waits).
 hashes_context() {
     mkdir -p "$WORK/ctx/d"
     local i
     for i in $(seq "$1"); do echo "$i" >"$WORK/ctx/d/f$i"; done
+    [ "${2:-}" != big ] || head -c 102400 /dev/zero >"$WORK/ctx/d/f0"
     printf 'FROM scratch\nCOPY d /c/\n' >"$WORK/ctx/Dockerfile"
     sleep 1.2
 }
@@ -28,7 +30,7 @@ traced_build() {
 }
 
 t_context_hashes_touched_file_is_the_only_one_read() {
-    hashes_context 50
+    hashes_context 50 big
     run_ok lade build -q -t h:1 "$WORK/ctx"
     touch "$WORK/ctx/d/f7"
     traced_build
