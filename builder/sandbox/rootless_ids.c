@@ -2,6 +2,7 @@
 /* The rootless tier's prerequisites: the caller's subordinate id ranges, shadow's map helpers,
  * and whether the kernel lets a user namespace mount overlay. */
 #include "rootless.h"
+#include "sandbox-internal.h"
 
 #include <errno.h>
 #include <pwd.h>
@@ -197,15 +198,12 @@ probe_child(const char *dir, unsigned long uid, unsigned long gid)
     snprintf(map, sizeof(map), "0 %lu 1\n", gid);
     if (!write_text("/proc/self/gid_map", map))
         return 1;
-    cleanup_free char *opts =
-        xasprintf("lowerdir=%s,upperdir=%s,workdir=%s,userxattr,redirect_dir=nofollow,"
-                  "metacopy=off",
-                  l, u, w);
     if (mkdir(l, 0755) < 0 || mkdir(u, 0755) < 0 || mkdir(w, 0755) < 0 || mkdir(m, 0755) < 0)
         return 3;
-    if (mount("overlay", m, "overlay", 0, opts) < 0)
-        return 2;
-    return 0;
+    /* the builds' own mount: in a user namespace it takes the userxattr options */
+    struct lade_error err = {0};
+    char *const lowers[] = {l};
+    return overlay_mount(lowers, 1, u, w, m, &err) < 0 ? 2 : 0;
 }
 
 /* 0: works; 1: no user namespace; 2: no overlay in one; 3: no scratch dir. */
