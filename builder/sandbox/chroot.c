@@ -105,30 +105,6 @@ chroot_prepare(const char *root, const char *step_dir, const char *hostname, str
     return 0;
 }
 
-static int
-shell_status(int ws)
-{
-    return WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : WEXITSTATUS(ws);
-}
-
-/* Waits for pid, passing on SIGINT and SIGTERM (blocked in fwd) as the namespaced sandbox
- * does: a cancelled CI job stops the RUN rather than leaving it running. */
-static int
-wait_forwarding_signals(pid_t pid, const sigset_t *fwd, int *ws)
-{
-    for (;;) {
-        pid_t r = waitpid(pid, ws, WNOHANG);
-        if (r == pid)
-            return 0;
-        if (r < 0 && errno != EINTR)
-            return -1;
-        struct timespec tick = {0, 100 * 1000 * 1000};
-        int sig = sigtimedwait(fwd, NULL, &tick);
-        if (sig > 0)
-            kill(pid, sig);
-    }
-}
-
 static void
 chroot_child(const struct sandbox_spec *spec, const char *root, int err_fd)
 {
@@ -178,7 +154,7 @@ sandbox_chroot_run(const struct sandbox_spec *spec, const char *root, int *statu
     }
     close(p[1]);
     cleanup_close int rd = p[0];
-    int rc = pid < 0 ? -1 : wait_forwarding_signals(pid, &fwd, &ws);
+    int rc = pid < 0 ? -1 : sandbox_wait_forwarding(pid, &fwd, &ws);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pid < 0)
         return lade_error_sys(err, "fork");
@@ -190,6 +166,6 @@ sandbox_chroot_run(const struct sandbox_spec *spec, const char *root, int *statu
         *err = child;
         return -1;
     }
-    *status = shell_status(ws);
+    *status = sandbox_shell_status(ws);
     return 0;
 }

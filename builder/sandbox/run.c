@@ -61,8 +61,8 @@ ctx_release(struct sandbox_ctx *c)
     net_link_release(&c->net);
 }
 
-static int
-shell_status(int ws)
+int
+sandbox_shell_status(int ws)
 {
     if (WIFSIGNALED(ws))
         return 128 + WTERMSIG(ws);
@@ -116,11 +116,8 @@ wait_plain(pid_t child, int *ws)
     return 0;
 }
 
-/* Waits for child, forwarding the signals in fwd (blocked by the caller) to it. Without
- * signalfd or pidfd it still waits, without forwarding. -1 when the child cannot be waited
- * for (SIGCHLD ignored: the kernel reaped it and its status is lost). */
-static int
-wait_forwarding(pid_t child, const sigset_t *fwd, int *ws)
+int
+sandbox_wait_forwarding(pid_t child, const sigset_t *fwd, int *ws)
 {
     cleanup_close int sfd = signalfd(-1, fwd, SFD_CLOEXEC);
     cleanup_close int pfd = sys_pidfd_open(child, 0);
@@ -173,13 +170,13 @@ init_wait(pid_t proc, const sigset_t *mask)
         }
         while ((pid = waitpid(-1, &ws, WNOHANG)) > 0)
             if (pid == proc)
-                code = shell_status(ws);
+                code = sandbox_shell_status(ws);
     }
     if (code < 0) { /* no signalfd: wait without forwarding */
         while ((pid = waitpid(-1, &ws, 0)) != proc)
             if (pid < 0 && errno != EINTR)
                 return 1;
-        code = shell_status(ws);
+        code = sandbox_shell_status(ws);
     }
     kill(-1, SIGKILL);
     while (waitpid(-1, NULL, 0) > 0 || errno == EINTR)
@@ -379,10 +376,10 @@ keeper_main(const struct sandbox_ctx *c, pid_t parent)
     }
     if (pid == 0)
         init_main(c);
-    if (wait_forwarding(pid, &c->fwd, &ws) < 0)
+    if (sandbox_wait_forwarding(pid, &c->fwd, &ws) < 0)
         ws = 127 << 8;
     keeper_cleanup(c, root_fd, &stubs);
-    _exit(shell_status(ws));
+    _exit(sandbox_shell_status(ws));
 }
 
 /* ---- the caller's side ---- */
@@ -470,7 +467,7 @@ run_keeper(struct sandbox_ctx *c, int *ws, struct lade_error *net_err, struct la
         keeper_main(c, parent);
     if (pid > 0)
         net_link_start(&c->net, pid, net_err);
-    int rc = pid < 0 ? -1 : wait_forwarding(pid, &c->fwd, ws);
+    int rc = pid < 0 ? -1 : sandbox_wait_forwarding(pid, &c->fwd, ws);
     net_link_stop(&c->net);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pid < 0)
@@ -505,7 +502,7 @@ run_with_pipe(struct sandbox_ctx *c, int *status, struct lade_error *err)
             *err = net_err;
         return -1;
     }
-    *status = shell_status(ws);
+    *status = sandbox_shell_status(ws);
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -115,6 +116,15 @@ sys_close_range(unsigned first, unsigned last, unsigned flags)
 {
     return (int) syscall(SYS_close_range, first, last, flags);
 }
+
+/* ---- run.c: waiting for the RUN process (the chroot tier's too) ---- */
+
+/* The shell's status of a wait status: the exit code, or 128 + the signal. */
+int sandbox_shell_status(int ws);
+/* Waits for child, forwarding the signals in fwd (blocked by the caller) to it. Without
+ * signalfd or pidfd it still waits, without forwarding. -1 when the child cannot be waited
+ * for (SIGCHLD ignored: the kernel reaped it and its status is lost). */
+int sandbox_wait_forwarding(pid_t child, const sigset_t *fwd, int *ws);
 
 /* ---- mounts.c: the new mount API, one detached mount fd at a time ---- */
 
